@@ -1,0 +1,274 @@
+// Package store is Gatehouse's persistence port: transactions over directory
+// objects stored as JSON documents with indexed keys, their relationships, the
+// per-tenant change feed, the outbox of side effects, credentials and signing
+// keys. Backends live in store/sqlite and store/postgres and must both pass the
+// conformance suite in store/storetest.
+//
+// Tenant isolation is part of this API: every read and write of tenant data
+// names its tenant, and no method lists across tenants except the few whose
+// names say why they cross (LookupDomain, CountTenants).
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/odata"
+)
+
+var (
+	// ErrNotFound: no such tenant, object, link, credential or domain in the
+	// tenant named (objects of other tenants are never found).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique key is already taken. Errors carrying it are
+	// *ConflictError, which names the key.
+	ErrConflict = errors.New("store: conflict")
+	// ErrPrecondition: the object's version is not the one the caller expected.
+	ErrPrecondition = errors.New("store: version mismatch")
+	// ErrBadCursor: a paging cursor that this store did not issue for this query.
+	ErrBadCursor = errors.New("store: invalid cursor")
+)
+
+// ConflictError reports which unique key collided, e.g. "userPrincipalName".
+type ConflictError struct{ Key string }
+
+func (e *ConflictError) Error() string   { return fmt.Sprintf("store: conflict on %s", e.Key) }
+func (e *ConflictError) Is(t error) bool { return t == ErrConflict }
+
+// Store is a handle on one database.
+type Store interface {
+	// Update runs fn in one read-write transaction: all of fn's writes, their
+	// change-feed entries and outbox messages commit together or not at all.
+	// fn's error rolls back and is returned unchanged.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction that sees one consistent snapshot.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database is reachable and migrated.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is the set of operations available inside a transaction. Write methods
+// called from View fail.
+type Tx interface {
+	// Tenants.
+	CreateTenant(ctx context.Context, t Tenant) error
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	// CountTenants crosses tenants to decide whether a deployment is new.
+	CountTenants(ctx context.Context) (int, error)
+
+	// Domains. A domain name belongs to at most one tenant in the deployment.
+	AddDomain(ctx context.Context, d Domain) error // *ConflictError{Key: "id"} if taken anywhere
+	UpdateDomain(ctx context.Context, d Domain) error
+	GetDomain(ctx context.Context, tenantID, name string) (Domain, error)
+	ListDomains(ctx context.Context, tenantID string) ([]Domain, error)
+	DeleteDomain(ctx context.Context, tenantID, name string) error
+	// LookupDomain crosses tenants: it resolves a domain name to its owner for
+	// home-realm discovery and for addressing a tenant by one of its domains.
+	LookupDomain(ctx context.Context, name string) (Domain, error)
+
+	// Directory objects.
+	//
+	// CreateObject stores o with Version 1 and appends a "created" change.
+	// *ConflictError if the id, or UPN or AppID among live objects of the kind,
+	// is taken in the tenant.
+	CreateObject(ctx context.Context, o *Object) error
+	// GetObject returns a live object of the kind; soft-deleted ones are ErrNotFound.
+	GetObject(ctx context.Context, tenantID, kind, id string) (Object, error)
+	// GetObjectByUPN finds a live object by its folded user principal name.
+	GetObjectByUPN(ctx context.Context, tenantID, kind, upn string) (Object, error)
+	// GetObjectByAppID finds a live application or service principal.
+	GetObjectByAppID(ctx context.Context, tenantID, kind, appID string) (Object, error)
+	// UpdateObject replaces the object's keys and data if its stored version is
+	// o.Version, then sets o.Version to the next version and appends an
+	// "updated" change. ErrPrecondition if the version moved on, ErrNotFound if
+	// there is no such live object.
+	UpdateObject(ctx context.Context, o *Object) error
+	// DeleteObject soft-deletes a live object if its version is version (0: any),
+	// drops its links in both directions, and appends a "deleted" change.
+	DeleteObject(ctx context.Context, tenantID, kind, id string, version int64) error
+	// ListObjects returns one page of live objects of a kind matching q.
+	ListObjects(ctx context.Context, tenantID, kind string, q Query) (Page, error)
+	// CountObjects counts live objects of a kind matching filter (nil: all).
+	CountObjects(ctx context.Context, tenantID, kind string, schema *odata.Schema, filter odata.Expr) (int64, error)
+
+	// Relationships between objects of one tenant (group members and owners,
+	// directory role members, app owners). Adding or removing a link appends a
+	// change of the source object.
+	AddLink(ctx context.Context, tenantID string, l Link) error // ErrNotFound if either end is missing, *ConflictError{Key: "link"} if present
+	RemoveLink(ctx context.Context, tenantID string, l Link) error
+	// ListRelated pages through the live objects linked from (or, reverse, to) id.
+	ListRelated(ctx context.Context, tenantID string, r Related, q Query) (Page, error)
+
+	// Change feed.
+	// HeadSeq is the tenant's latest change position (0 when none).
+	HeadSeq(ctx context.Context, tenantID string) (int64, error)
+	// Changes returns up to limit changes after position after, of the given
+	// object kinds (all kinds when empty), in position order.
+	Changes(ctx context.Context, tenantID string, kinds []string, after int64, limit int) ([]Change, error)
+
+	// Outbox. Messages enqueued in a transaction become visible only when it commits.
+	Enqueue(ctx context.Context, m Message) error
+	// ClaimMessages leases up to limit due messages (NotBefore <= now, not
+	// done, lease expired) until now+lease, incrementing Attempts.
+	ClaimMessages(ctx context.Context, topic string, now time.Time, lease time.Duration, limit int) ([]Message, error)
+	CompleteMessage(ctx context.Context, id string) error
+	// RetryMessage releases a claimed message to run again at notBefore, recording why.
+	RetryMessage(ctx context.Context, id string, notBefore time.Time, lastError string) error
+
+	// Credentials: password hashes of users, hashed secrets of applications.
+	PutCredential(ctx context.Context, c Credential) error // insert or replace by (tenant, object, keyID)
+	ListCredentials(ctx context.Context, tenantID, objectID, typ string) ([]Credential, error)
+	DeleteCredential(ctx context.Context, tenantID, objectID, keyID string) error
+
+	// Signing keys of a tenant's token issuer; private halves sealed by the caller.
+	AddSigningKey(ctx context.Context, k SigningKey) error
+	ListSigningKeys(ctx context.Context, tenantID string) ([]SigningKey, error)
+	DeleteSigningKey(ctx context.Context, tenantID, kid string) error
+}
+
+// Tenant types.
+const (
+	TenantWorkforce = "workforce"
+	TenantExternal  = "external"
+)
+
+// Tenant is one isolated directory.
+type Tenant struct {
+	ID          string
+	DisplayName string
+	Type        string
+	CreatedAt   time.Time
+}
+
+// Domain is a DNS name a tenant uses for user principal names and routing.
+// Name is stored lower-case.
+type Domain struct {
+	Name      string
+	TenantID  string
+	Verified  bool
+	Initial   bool
+	Default   bool
+	CreatedAt time.Time
+}
+
+// Object is a directory object: a Graph resource stored as its JSON document
+// plus the keys the store indexes. The domain package derives the keys from
+// Data before every write; Data never contains secrets.
+type Object struct {
+	TenantID  string
+	Kind      string
+	ID        string
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt *time.Time
+
+	UPN         string // folded; unique per tenant and kind among live objects when set
+	Mail        string // folded
+	AppID       string // unique per tenant and kind among live objects when set
+	DisplayName string
+
+	Data json.RawMessage
+}
+
+// Query selects one page of objects.
+type Query struct {
+	Schema  *odata.Schema // how filter and order properties map to storage; required with Filter or OrderBy
+	Filter  odata.Expr    // nil: all
+	OrderBy []odata.OrderBy
+	Top     int    // page size, 1..999
+	Cursor  string // from a previous Page.Next of the same query; "" for the first page
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Objects []Object
+	Next    string // opaque cursor for the next page; "" on the last page
+}
+
+// Link is a directed relationship, e.g. group --members--> user.
+type Link struct {
+	SourceID string
+	Rel      string
+	TargetID string
+}
+
+// Related names the objects on the other side of links.
+type Related struct {
+	ID      string
+	Rel     string
+	Reverse bool // objects linking to ID (e.g. memberOf) instead of linked from it
+}
+
+// Change operations.
+const (
+	OpCreated  = "created"
+	OpUpdated  = "updated"
+	OpDeleted  = "deleted"
+	OpLinked   = "linked"
+	OpUnlinked = "unlinked"
+)
+
+// Change is one change-feed entry. Seq is monotonic per tenant in commit order.
+type Change struct {
+	Seq      int64
+	Kind     string
+	ObjectID string
+	Op       string
+	Version  int64
+	Rel      string // for linked/unlinked
+	TargetID string // for linked/unlinked
+	At       time.Time
+}
+
+// Message is an outbox entry: a side effect to carry out after commit.
+type Message struct {
+	ID        string
+	TenantID  string
+	Topic     string
+	Payload   json.RawMessage
+	CreatedAt time.Time
+	NotBefore time.Time
+	Attempts  int
+	LastError string
+}
+
+// Credential types.
+const (
+	CredPassword     = "password"
+	CredClientSecret = "clientSecret"
+)
+
+// Credential is a secret's verifier bound to an object. Hash is opaque to the
+// store (an encoded argon2id or SHA-256 verifier); the secret itself is never stored.
+type Credential struct {
+	TenantID    string
+	ObjectID    string
+	KeyID       string
+	Type        string
+	Hash        []byte
+	Hint        string
+	DisplayName string
+	StartAt     time.Time
+	EndAt       time.Time // zero: no expiry
+	CreatedAt   time.Time
+}
+
+// SigningKey is one key of a tenant's token issuer. PrivateSealed is the
+// private key encrypted by the caller. When a key is published, when it signs
+// and when it retires are the issuer's rules (internal/oidc); the store keeps
+// the times.
+type SigningKey struct {
+	TenantID      string
+	KID           string
+	Alg           string
+	PublicJWK     json.RawMessage
+	PrivateSealed []byte
+	CreatedAt     time.Time
+	ActiveAt      time.Time
+	RetireAt      time.Time
+}
