@@ -1,0 +1,213 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+var groupSpec = (&kindSpec{
+	kind: KindGroup, typeName: "group", resource: "Group",
+	props: map[string]prop{
+		"id":                 ro(tString),
+		"classification":     text(256),
+		"createdDateTime":    ro(tDateTime),
+		"deletedDateTime":    ro(tDateTime),
+		"description":        text(1024),
+		"displayName":        text(256),
+		"groupTypes":         list(64, 10),
+		"isAssignableToRole": {typ: tBool},
+		"mail":               ro(tString),
+		"mailEnabled":        {typ: tBool},
+		"mailNickname":       {typ: tString, maxLen: 64, check: checkMailNickname},
+		"proxyAddresses":     ro(tStringList),
+		"renewedDateTime":    ro(tDateTime),
+		"securityEnabled":    {typ: tBool},
+		"securityIdentifier": ro(tString),
+		"visibility":         enum("Public", "Private", "HiddenMembership"),
+	},
+	schema: &odata.Schema{Resource: "Group", Properties: map[string]odata.Property{
+		"id":                 {Name: "id", Type: odata.TypeString, Column: "id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
+		"displayName":        {Name: "displayName", Type: odata.TypeString, Column: "display_name", Ops: ops("eq", "in", "startsWith", "ge", "le"), AdvancedOps: ops("ne", "not", "endsWith"), Sortable: true},
+		"mail":               {Name: "mail", Type: odata.TypeString, Column: "mail", Folded: true, Ops: ops("eq", "in", "startsWith"), AdvancedOps: ops("ne", "not", "endsWith")},
+		"mailNickname":       jsonString("mailNickname"),
+		"description":        jsonString("description"),
+		"securityEnabled":    {Name: "securityEnabled", Type: odata.TypeBool, Ops: ops("eq"), AdvancedOps: ops("ne", "not")},
+		"mailEnabled":        {Name: "mailEnabled", Type: odata.TypeBool, Ops: ops("eq"), AdvancedOps: ops("ne", "not")},
+		"isAssignableToRole": {Name: "isAssignableToRole", Type: odata.TypeBool, Ops: ops("eq"), AdvancedOps: ops("ne", "not")},
+		"groupTypes":         {Name: "groupTypes", Type: odata.TypeStringCollection, Ops: ops("any"), AdvancedOps: ops("not", "count")},
+		"createdDateTime":    {Name: "createdDateTime", Type: odata.TypeDateTime, Column: "created_at", AdvancedOps: ops("eq", "ne", "not", "ge", "le", "in"), Sortable: true},
+	}},
+}).init()
+
+// CreateGroup creates a security group from a POST /groups body.
+func (s *Service) CreateGroup(ctx context.Context, tenantID string, body Doc) (Object, error) {
+	d, err := groupSpec.normalize(body)
+	if err != nil {
+		return Object{}, err
+	}
+	for _, req := range []string{"displayName", "mailEnabled", "mailNickname", "securityEnabled"} {
+		if d[req] == nil {
+			return Object{}, usererr.New(usererr.Invalid, "Property '%s' is required when creating the resource.", req)
+		}
+	}
+	if err := checkGroupKind(d); err != nil {
+		return Object{}, err
+	}
+	d["id"] = s.newID()
+	d["createdDateTime"] = s.timestamp()
+	d["proxyAddresses"] = []any{}
+	if d["groupTypes"] == nil {
+		d["groupTypes"] = []any{}
+	}
+	var out Object
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		out, err = s.insert(ctx, tx, tenantID, KindGroup, d)
+		return err
+	})
+	return out, err
+}
+
+// checkGroupKind keeps to what Gatehouse offers: security groups. Mail-enabled
+// and Microsoft 365 ("Unified") groups need a mail system it does not have.
+func checkGroupKind(d Doc) error {
+	if d["mailEnabled"] == true || d["securityEnabled"] == false {
+		return usererr.New(usererr.Invalid, "Only security groups are supported: mailEnabled must be false and securityEnabled true.")
+	}
+	if types, _ := d["groupTypes"].([]any); slices.Contains(types, any("Unified")) {
+		return usererr.New(usererr.Invalid, "Microsoft 365 groups (groupTypes 'Unified') are not supported; create a security group.")
+	}
+	return nil
+}
+
+// UpdateGroup applies a PATCH /groups/{id} body.
+func (s *Service) UpdateGroup(ctx context.Context, tenantID, id string, body Doc, ifMatch int64) error {
+	patch, err := groupSpec.normalize(body)
+	if err != nil {
+		return err
+	}
+	if v, ok := patch["displayName"]; ok && (v == nil || v == "") {
+		return invalidValue("displayName", "Group")
+	}
+	if _, ok := patch["isAssignableToRole"]; ok {
+		return usererr.New(usererr.Invalid, "Property 'isAssignableToRole' can only be set when the group is created.")
+	}
+	return s.updateWithRetry(ctx, ifMatch, func(tx store.Tx) error {
+		cur, err := s.load(ctx, tx, tenantID, KindGroup, id)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(cur, ifMatch); err != nil {
+			return err
+		}
+		next := merge(cur.Doc, patch)
+		if err := checkGroupKind(next); err != nil {
+			return err
+		}
+		_, err = s.replace(ctx, tx, tenantID, cur, next)
+		return err
+	})
+}
+
+// Relationship names as Graph spells the navigation properties.
+const (
+	RelMembers = "members"
+	RelOwners  = "owners"
+)
+
+// memberKinds are the object kinds that may be members or owners, in the
+// order references are resolved.
+var memberKinds = map[string][]string{
+	RelMembers: {KindUser, KindGroup, KindServicePrincipal},
+	RelOwners:  {KindUser, KindServicePrincipal},
+}
+
+// AddLink adds a member or owner reference to a group.
+func (s *Service) AddLink(ctx context.Context, tenantID, groupID, rel, targetID string) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		group, err := s.load(ctx, tx, tenantID, KindGroup, groupID)
+		if err != nil {
+			return err
+		}
+		target, err := s.findAny(ctx, tx, tenantID, targetID, memberKinds[rel])
+		if err != nil {
+			return err
+		}
+		if target.ID == group.ID {
+			return usererr.New(usererr.Invalid, "A group cannot be a member of itself.")
+		}
+		if target.Kind == KindGroup && group.Doc["isAssignableToRole"] == true {
+			return usererr.New(usererr.Invalid, "Groups cannot be added as members of a role-assignable group.")
+		}
+		err = tx.AddLink(ctx, tenantID, store.Link{SourceID: group.ID, Rel: rel, TargetID: target.ID})
+		if errors.Is(err, store.ErrConflict) {
+			return usererr.New(usererr.Invalid, "One or more added object references already exist for the following modified properties: '%s'.", rel)
+		}
+		return translate(err, targetID)
+	})
+}
+
+// RemoveLink removes a member or owner reference from a group.
+func (s *Service) RemoveLink(ctx context.Context, tenantID, groupID, rel, targetID string) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := s.load(ctx, tx, tenantID, KindGroup, groupID); err != nil {
+			return err
+		}
+		return translate(tx.RemoveLink(ctx, tenantID, store.Link{SourceID: groupID, Rel: rel, TargetID: targetID}), targetID)
+	})
+}
+
+// ListRelated lists a group's members or owners, or (reverse) the groups an
+// object is a member of.
+func (s *Service) ListRelated(ctx context.Context, tenantID, kind, id, rel string, reverse bool, q Query) (Page, error) {
+	var out Page
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := s.resolveID(ctx, tx, tenantID, kind, id); err != nil {
+			return err
+		}
+		p, err := tx.ListRelated(ctx, tenantID, store.Related{ID: id, Rel: rel, Reverse: reverse}, store.Query{Top: q.Top, Cursor: q.Cursor})
+		if err != nil {
+			return translate(err, id)
+		}
+		out.Next = p.Next
+		out.Objects, err = toObjects(p.Objects)
+		return err
+	})
+	return out, err
+}
+
+// resolveID checks an object exists and returns its id (users may be named by UPN).
+func (s *Service) resolveID(ctx context.Context, tx store.Tx, tenantID, kind, key string) (string, error) {
+	o, err := s.resolve(ctx, tx, tenantID, kind, key)
+	return o.ID, err
+}
+
+// findAny resolves a directory object id that may be of several kinds.
+func (s *Service) findAny(ctx context.Context, tx store.Tx, tenantID, id string, kinds []string) (Object, error) {
+	for _, k := range kinds {
+		o, err := tx.GetObject(ctx, tenantID, k, id)
+		if err == nil {
+			return toObject(o)
+		}
+		if !isNotFound(err) {
+			return Object{}, err
+		}
+	}
+	return Object{}, notFound(id)
+}
+
+// FindDirectoryObject resolves /directoryObjects/{id} across the kinds Graph
+// serves there.
+func (s *Service) FindDirectoryObject(ctx context.Context, tenantID, id string) (Object, error) {
+	var out Object
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = s.findAny(ctx, tx, tenantID, id, []string{KindUser, KindGroup, KindServicePrincipal, KindApplication})
+		return err
+	})
+	return out, err
+}

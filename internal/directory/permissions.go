@@ -1,0 +1,328 @@
+package directory
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// GraphAppID is the appId of Microsoft Graph; every tenant has a service
+// principal for it whose app roles are the API's application permissions, so
+// granting one is an ordinary app role assignment, as in Entra.
+const GraphAppID = "00000003-0000-0000-c000-000000000000"
+
+// Permission is one application permission of the Graph API.
+type Permission struct {
+	ID, Value, Description string
+}
+
+// GraphPermissions are the application permissions the management API checks,
+// with Microsoft Graph's own ids so existing grant scripts work unchanged.
+var GraphPermissions = []Permission{
+	{"df021288-bdef-4463-88db-98f22de89214", "User.Read.All", "Read all users' full profiles"},
+	{"741f803b-c850-494e-b5df-cde7c675a1ca", "User.ReadWrite.All", "Read and write all users' full profiles"},
+	{"09850681-111b-4a89-9bed-3f2cae46d706", "User.Invite.All", "Invite guest users to the organization"},
+	{"5b567255-7703-4780-807c-7be8301ae99b", "Group.Read.All", "Read all groups"},
+	{"62a82d76-70ea-41e2-9197-370581804d09", "Group.ReadWrite.All", "Read and write all groups"},
+	{"9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30", "Application.Read.All", "Read all applications"},
+	{"1bfefb4e-e0b5-418b-a88f-73c6d2cf09a6", "Application.ReadWrite.All", "Read and write all applications"},
+	{"7ab1d382-f21e-4acd-a863-ba3e13f7da61", "Directory.Read.All", "Read directory data"},
+	{"19dbc75e-c2e2-444c-a770-ec69d8559fc7", "Directory.ReadWrite.All", "Read and write directory data"},
+	{"483bed4a-2ad3-4361-a73b-c83ccdbdc53c", "RoleManagement.Read.Directory", "Read all directory RBAC settings"},
+	{"9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8", "RoleManagement.ReadWrite.Directory", "Read and write all directory RBAC settings"},
+	{"dbb9058a-0e50-45d7-ae91-66909b5d4664", "Domain.Read.All", "Read domains"},
+	{"7e05723c-0bb0-42da-be95-ae9f08a6e53c", "Domain.ReadWrite.All", "Read and write domains"},
+	{"498476ce-e0fe-48b0-b801-37ba7e2685c6", "Organization.Read.All", "Read organization information"},
+	{"292d869f-3427-49a8-9dab-8c70152b74e9", "Organization.ReadWrite.All", "Read and write organization information"},
+	{"246dd0d5-5bd0-4def-940b-0421030a5b68", "Policy.Read.All", "Read your organization's policies"},
+	{"338163d7-f101-4c92-94ba-ca46fe52447c", "Policy.ReadWrite.CrossTenantAccess", "Read and write your organization's cross tenant access policies"},
+}
+
+// AutomationPermissions are granted to the automation app made with a tenant.
+var AutomationPermissions = []string{
+	"User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All",
+	"RoleManagement.ReadWrite.Directory", "Directory.Read.All",
+	"Domain.ReadWrite.All", "Organization.ReadWrite.All",
+}
+
+func graphAppRoles() []any {
+	roles := make([]any, 0, len(GraphPermissions))
+	for _, p := range GraphPermissions {
+		roles = append(roles, map[string]any{
+			"id": p.ID, "value": p.Value, "displayName": p.Description, "description": "Allows the app to " + p.Description + " without a signed-in user.",
+			"allowedMemberTypes": []any{"Application"}, "isEnabled": true, "origin": "Application",
+		})
+	}
+	return roles
+}
+
+var appRoleAssignmentSpec = (&kindSpec{
+	kind: KindAppRoleAssign, typeName: "appRoleAssignment", resource: "AppRoleAssignment",
+	props: map[string]prop{
+		"id":                   ro(tString),
+		"appRoleId":            {typ: tGUID},
+		"createdDateTime":      ro(tDateTime),
+		"deletedDateTime":      ro(tDateTime),
+		"principalDisplayName": ro(tString),
+		"principalId":          {typ: tGUID},
+		"principalType":        ro(tString),
+		"resourceDisplayName":  ro(tString),
+		"resourceId":           {typ: tGUID},
+	},
+	schema: &odata.Schema{Resource: "AppRoleAssignment", Properties: map[string]odata.Property{
+		"principalId": {Name: "principalId", Type: odata.TypeString, Ops: ops("eq")},
+		"resourceId":  {Name: "resourceId", Type: odata.TypeString, Ops: ops("eq")},
+		"appRoleId":   {Name: "appRoleId", Type: odata.TypeString, Ops: ops("eq")},
+	}},
+}).init()
+
+func eqFilter(prop, value string) odata.Expr {
+	return odata.Compare{Op: "eq", Property: odata.Path{Segments: []string{prop}}, Value: odata.Literal{Kind: odata.LitString, Text: value}}
+}
+
+// assignmentsWhere lists every app role assignment with prop equal to value.
+func assignmentsWhere(ctx context.Context, tx store.Tx, tenantID, prop, value string) ([]Object, error) {
+	var out []Object
+	q := store.Query{Schema: appRoleAssignmentSpec.schema, Filter: eqFilter(prop, value), Top: 999}
+	for {
+		p, err := tx.ListObjects(ctx, tenantID, KindAppRoleAssign, q)
+		if err != nil {
+			return nil, err
+		}
+		objs, err := toObjects(p.Objects)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+		if p.Next == "" {
+			return out, nil
+		}
+		q.Cursor = p.Next
+	}
+}
+
+// AssignAppRole grants an app role of a resource service principal to a
+// principal (POST /servicePrincipals/{id}/appRoleAssignedTo).
+func (s *Service) AssignAppRole(ctx context.Context, tenantID, resourceID string, body Doc) (Object, error) {
+	d, err := appRoleAssignmentSpec.normalize(body)
+	if err != nil {
+		return Object{}, err
+	}
+	for _, req := range []string{"principalId", "resourceId", "appRoleId"} {
+		if d[req] == nil {
+			return Object{}, usererr.New(usererr.Invalid, "Property '%s' is required when creating the resource.", req)
+		}
+	}
+	if str(d, "resourceId") != resourceID {
+		return Object{}, usererr.New(usererr.Invalid, "The resourceId in the body must be the service principal in the URL.")
+	}
+	var out Object
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		out, err = s.assignAppRole(ctx, tx, tenantID, str(d, "principalId"), resourceID, str(d, "appRoleId"))
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) assignAppRole(ctx context.Context, tx store.Tx, tenantID, principalID, resourceID, appRoleID string) (Object, error) {
+	resource, err := s.load(ctx, tx, tenantID, KindServicePrincipal, resourceID)
+	if err != nil {
+		return Object{}, err
+	}
+	principal, err := s.findAny(ctx, tx, tenantID, principalID, []string{KindServicePrincipal, KindUser, KindGroup})
+	if err != nil {
+		return Object{}, err
+	}
+	memberType := "User"
+	if principal.Kind == KindServicePrincipal {
+		memberType = "Application"
+	}
+	if !roleAllows(resource.Doc, appRoleID, memberType) {
+		return Object{}, usererr.New(usererr.Invalid, "Permission being assigned was not found on application.")
+	}
+	existing, err := assignmentsWhere(ctx, tx, tenantID, "principalId", principalID)
+	if err != nil {
+		return Object{}, err
+	}
+	for _, a := range existing {
+		if str(a.Doc, "resourceId") == resourceID && str(a.Doc, "appRoleId") == appRoleID {
+			return Object{}, usererr.WithCode(usererr.Conflict, "Request_MultipleObjectsWithSameKeyValue", "Permission being assigned already exists on the object.")
+		}
+	}
+	principalType := map[string]string{KindServicePrincipal: "ServicePrincipal", KindUser: "User", KindGroup: "Group"}[principal.Kind]
+	return s.insert(ctx, tx, tenantID, KindAppRoleAssign, Doc{
+		"id": s.newID(), "appRoleId": appRoleID, "createdDateTime": s.timestamp(), "deletedDateTime": nil,
+		"principalId": principal.ID, "principalType": principalType, "principalDisplayName": principal.Doc["displayName"],
+		"resourceId": resource.ID, "resourceDisplayName": resource.Doc["displayName"],
+	})
+}
+
+func roleAllows(sp Doc, appRoleID, memberType string) bool {
+	for _, r := range sliceOf(sp["appRoles"]) {
+		m := mapOf(r)
+		if str(m, "id") != appRoleID || m["isEnabled"] == false {
+			continue
+		}
+		for _, t := range sliceOf(m["allowedMemberTypes"]) {
+			if t == memberType {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ListAppRoleAssignments lists assignments granted to (byPrincipal) or
+// granted on a service principal.
+func (s *Service) ListAppRoleAssignments(ctx context.Context, tenantID, spID string, byPrincipal bool) ([]Object, error) {
+	prop := "resourceId"
+	if byPrincipal {
+		prop = "principalId"
+	}
+	var out []Object
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := s.load(ctx, tx, tenantID, KindServicePrincipal, spID); err != nil {
+			return err
+		}
+		var err error
+		out, err = assignmentsWhere(ctx, tx, tenantID, prop, spID)
+		return err
+	})
+	return out, err
+}
+
+// RemoveAppRoleAssignment deletes an assignment of a resource service principal.
+func (s *Service) RemoveAppRoleAssignment(ctx context.Context, tenantID, spID, assignmentID string) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		a, err := s.load(ctx, tx, tenantID, KindAppRoleAssign, assignmentID)
+		if err != nil {
+			return err
+		}
+		if str(a.Doc, "resourceId") != spID && str(a.Doc, "principalId") != spID {
+			return notFound(assignmentID)
+		}
+		return translate(tx.DeleteObject(ctx, tenantID, KindAppRoleAssign, a.ID, 0), assignmentID)
+	})
+}
+
+// deleteAssignmentsOf removes every app role and directory role assignment
+// naming an object that is going away, so no grant outlives its holder.
+func (s *Service) deleteAssignmentsOf(ctx context.Context, tx store.Tx, tenantID, id string) error {
+	for _, prop := range []string{"principalId", "resourceId"} {
+		as, err := assignmentsWhere(ctx, tx, tenantID, prop, id)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if err := tx.DeleteObject(ctx, tenantID, KindAppRoleAssign, a.ID, 0); err != nil {
+				return err
+			}
+		}
+	}
+	ras, err := roleAssignmentsWhere(ctx, tx, tenantID, "principalId", id)
+	if err != nil {
+		return err
+	}
+	for _, a := range ras {
+		if err := tx.DeleteObject(ctx, tenantID, KindRoleAssignment, a.ID, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AuthenticatedApp is a client that proved its secret, with the Graph
+// application permissions granted to its service principal.
+type AuthenticatedApp struct {
+	AppID              string
+	ServicePrincipalID string
+	DisplayName        string
+	Roles              []string
+}
+
+// ErrBadClient is returned for every client authentication failure alike, so
+// a caller cannot tell an unknown client from a wrong secret.
+var ErrBadClient = usererr.New(usererr.Forbidden, "Invalid client secret provided, or the client is unknown or disabled.")
+
+// AuthenticateApp verifies a client's secret in a tenant and returns what its
+// access token carries.
+func (s *Service) AuthenticateApp(ctx context.Context, tenantID, clientID, secret string) (AuthenticatedApp, error) {
+	var out AuthenticatedApp
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		appObj, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, clientID)
+		if isNotFound(err) {
+			return ErrBadClient
+		}
+		if err != nil {
+			return err
+		}
+		creds, err := tx.ListCredentials(ctx, tenantID, appObj.ID, store.CredClientSecret)
+		if err != nil {
+			return err
+		}
+		if !anyValidSecret(creds, secret, s.now()) {
+			return ErrBadClient
+		}
+		spObj, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, clientID)
+		if isNotFound(err) {
+			return ErrBadClient
+		}
+		if err != nil {
+			return err
+		}
+		sp, err := toObject(spObj)
+		if err != nil {
+			return err
+		}
+		if sp.Doc["accountEnabled"] == false {
+			return ErrBadClient
+		}
+		out = AuthenticatedApp{AppID: clientID, ServicePrincipalID: sp.ID, DisplayName: str(sp.Doc, "displayName")}
+		out.Roles, err = s.grantedGraphRoles(ctx, tx, tenantID, sp.ID)
+		return err
+	})
+	return out, err
+}
+
+// anyValidSecret checks the secret against every current credential; each
+// comparison is constant-time and all are made, so timing reveals nothing.
+func anyValidSecret(creds []store.Credential, secret string, now time.Time) bool {
+	ok := false
+	for _, c := range creds {
+		current := !now.Before(c.StartAt) && (c.EndAt.IsZero() || now.Before(c.EndAt))
+		if secrets.VerifySecret(c.Hash, secret) && current {
+			ok = true
+		}
+	}
+	return ok
+}
+
+// grantedGraphRoles maps a service principal's assignments on the Graph
+// resource to permission names.
+func (s *Service) grantedGraphRoles(ctx context.Context, tx store.Tx, tenantID, spID string) ([]string, error) {
+	graph, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, GraphAppID)
+	if err != nil {
+		return nil, err
+	}
+	as, err := assignmentsWhere(ctx, tx, tenantID, "principalId", spID)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]string, len(GraphPermissions))
+	for _, p := range GraphPermissions {
+		byID[p.ID] = p.Value
+	}
+	var roles []string
+	for _, a := range as {
+		if str(a.Doc, "resourceId") == graph.ID {
+			if v, ok := byID[str(a.Doc, "appRoleId")]; ok {
+				roles = append(roles, v)
+			}
+		}
+	}
+	return roles, nil
+}

@@ -1,0 +1,333 @@
+package directory
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// specs indexes every kind the directory serves.
+var specs = map[string]*kindSpec{
+	KindUser:             userSpec,
+	KindGroup:            groupSpec,
+	KindApplication:      applicationSpec,
+	KindServicePrincipal: servicePrincipalSpec,
+	KindAppRoleAssign:    appRoleAssignmentSpec,
+	KindRoleAssignment:   roleAssignmentSpec,
+	KindOrganization:     organizationSpec,
+}
+
+var organizationSpec = (&kindSpec{
+	kind: KindOrganization, typeName: "organization", resource: "Organization",
+	props: map[string]prop{
+		"id":                                  ro(tString),
+		"createdDateTime":                     ro(tDateTime),
+		"displayName":                         ro(tString),
+		"tenantType":                          ro(tString),
+		"verifiedDomains":                     ro(tObjectList),
+		"countryLetterCode":                   ro(tString),
+		"preferredLanguage":                   text(20),
+		"marketingNotificationEmails":         {typ: tStringList, maxItems: 20, check: checkEmail},
+		"technicalNotificationMails":          {typ: tStringList, maxItems: 20, check: checkEmail},
+		"securityComplianceNotificationMails": {typ: tStringList, maxItems: 20, check: checkEmail},
+		"privacyProfile":                      {typ: tObject, fields: map[string]prop{"contactEmail": text(256), "statementUrl": text(256)}},
+	},
+}).init()
+
+// NewTenant describes a tenant to create.
+type NewTenant struct {
+	DisplayName string
+	Domain      string // a verified domain the tenant owns; its default domain
+	Type        string // store.TenantWorkforce or store.TenantExternal
+}
+
+// CreatedTenant is what creating a tenant hands back once: the secrets here
+// are not stored in clear anywhere and cannot be shown again.
+type CreatedTenant struct {
+	TenantID string
+	Admin    struct{ UserPrincipalName, Password string }
+	Auto     struct{ ClientID, ClientSecret string }
+}
+
+var domainPattern = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
+
+// CheckDomainName validates a DNS domain name as a tenant domain.
+func CheckDomainName(name string) error {
+	if len(name) > 253 || !domainPattern.MatchString(name) {
+		return usererr.New(usererr.Invalid, "'%s' is not a valid domain name.", name)
+	}
+	return nil
+}
+
+// CreateTenant creates a tenant with its organization, domains, the Graph
+// resource principal, a Global Administrator and an automation app holding
+// Graph application permissions, all in one transaction.
+func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant, error) {
+	var out CreatedTenant
+	in.Domain = strings.ToLower(strings.TrimSpace(in.Domain))
+	if strings.TrimSpace(in.DisplayName) == "" || len(in.DisplayName) > 256 {
+		return out, usererr.New(usererr.Invalid, "A tenant needs a display name of at most 256 characters.")
+	}
+	if err := CheckDomainName(in.Domain); err != nil {
+		return out, err
+	}
+	if in.Type == "" {
+		in.Type = store.TenantWorkforce
+	}
+	if in.Type != store.TenantWorkforce && in.Type != store.TenantExternal {
+		return out, usererr.New(usererr.Invalid, "Tenant type must be 'workforce' or 'external'.")
+	}
+	password := generatePassword()
+	hash, err := s.passwords.Hash(ctx, password)
+	if err != nil {
+		return out, err
+	}
+	out.TenantID = s.newID()
+	out.Admin.Password = password
+	out.Admin.UserPrincipalName = "admin@" + in.Domain
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		now := s.now().UTC()
+		if err := tx.CreateTenant(ctx, store.Tenant{ID: out.TenantID, DisplayName: in.DisplayName, Type: in.Type, CreatedAt: now}); err != nil {
+			return err
+		}
+		initial, err := s.claimInitialDomain(ctx, tx, out.TenantID, in.Domain)
+		if err != nil {
+			return err
+		}
+		if initial != in.Domain {
+			err := tx.AddDomain(ctx, store.Domain{Name: in.Domain, TenantID: out.TenantID, Verified: true, Default: true, CreatedAt: now})
+			if errors.Is(err, store.ErrConflict) {
+				return usererr.WithCode(usererr.Conflict, "Request_MultipleObjectsWithSameKeyValue", "The domain '%s' already belongs to another tenant.", in.Domain)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		tenantType := "AAD"
+		if in.Type == store.TenantExternal {
+			tenantType = "CIAM"
+		}
+		if _, err := s.insert(ctx, tx, out.TenantID, KindOrganization, Doc{
+			"id": out.TenantID, "displayName": in.DisplayName, "createdDateTime": s.timestamp(), "tenantType": tenantType,
+			"marketingNotificationEmails": []any{}, "technicalNotificationMails": []any{}, "securityComplianceNotificationMails": []any{},
+		}); err != nil {
+			return err
+		}
+		graph, err := s.insertServicePrincipal(ctx, tx, out.TenantID, Doc{
+			"appId": GraphAppID, "displayName": "Microsoft Graph", "appRoles": graphAppRoles(), "signInAudience": "AzureADMultipleOrgs",
+		}, Doc{})
+		if err != nil {
+			return err
+		}
+		admin, err := s.insert(ctx, tx, out.TenantID, KindUser, Doc{
+			"id": s.newID(), "accountEnabled": true, "displayName": "Administrator", "mailNickname": "admin",
+			"userPrincipalName": out.Admin.UserPrincipalName, "userType": "Member", "createdDateTime": s.timestamp(),
+			"lastPasswordChangeDateTime": s.timestamp(), "passwordProfile": map[string]any{"forceChangePasswordNextSignIn": false},
+			"identities":     withUPNIdentity(nil, initial, out.Admin.UserPrincipalName),
+			"proxyAddresses": []any{}, "businessPhones": []any{}, "otherMails": []any{},
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.PutCredential(ctx, store.Credential{TenantID: out.TenantID, ObjectID: admin.ID, KeyID: CredKeyPassword, Type: store.CredPassword, Hash: hash, CreatedAt: now}); err != nil {
+			return err
+		}
+		if _, err := s.assignRole(ctx, tx, out.TenantID, admin.ID, RoleGlobalAdministrator, "/"); err != nil {
+			return err
+		}
+		out.Auto.ClientID, out.Auto.ClientSecret, err = s.createAutomationApp(ctx, tx, out.TenantID, graph)
+		return err
+	})
+	if err != nil {
+		return CreatedTenant{}, translate(err, "")
+	}
+	return out, nil
+}
+
+// claimInitialDomain gives the tenant its initial domain, <label>.<suffix>,
+// trying a numbered label when the plain one is taken by another tenant.
+func (s *Service) claimInitialDomain(ctx context.Context, tx store.Tx, tenantID, domain string) (string, error) {
+	label := initialLabel(domain)
+	for n := 0; n < 50; n++ {
+		name := label + "." + s.initialSuffix
+		if n > 0 {
+			name = fmt.Sprintf("%s%d.%s", label, n+1, s.initialSuffix)
+		}
+		err := tx.AddDomain(ctx, store.Domain{Name: name, TenantID: tenantID, Verified: true, Initial: true, Default: name == domain, CreatedAt: s.now().UTC()})
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("no free initial domain for %q", label)
+}
+
+func initialLabel(domain string) string {
+	label, _, _ := strings.Cut(domain, ".")
+	label = strings.Trim(label, "-")
+	if label == "" {
+		return "tenant"
+	}
+	return label
+}
+
+func (s *Service) createAutomationApp(ctx context.Context, tx store.Tx, tenantID string, graph Object) (string, string, error) {
+	access := make([]any, 0, len(AutomationPermissions))
+	for _, name := range AutomationPermissions {
+		access = append(access, map[string]any{"id": permissionID(name), "type": "Role"})
+	}
+	app, err := s.insertApplication(ctx, tx, tenantID, Doc{
+		"displayName": "Gatehouse automation",
+		"requiredResourceAccess": []any{map[string]any{"resourceAppId": GraphAppID, "resourceAccess": access}},
+	})
+	if err != nil {
+		return "", "", err
+	}
+	sp, err := s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{})
+	if err != nil {
+		return "", "", err
+	}
+	for _, name := range AutomationPermissions {
+		if _, err := s.assignAppRole(ctx, tx, tenantID, sp.ID, graph.ID, permissionID(name)); err != nil {
+			return "", "", err
+		}
+	}
+	now := s.now().UTC().Truncate(time.Second)
+	cred := PasswordCredential{KeyID: s.newID(), DisplayName: "created with the tenant", StartDateTime: now, EndDateTime: now.Add(maxSecretLifetime)}
+	cred.SecretText, cred.Hint = secrets.NewClientSecret()
+	// The app was inserted in this transaction at version 1.
+	if err := s.storeSecret(ctx, tx, tenantID, app, cred); err != nil {
+		return "", "", err
+	}
+	return str(app.Doc, "appId"), cred.SecretText, nil
+}
+
+func permissionID(value string) string {
+	for _, p := range GraphPermissions {
+		if p.Value == value {
+			return p.ID
+		}
+	}
+	panic("directory: unknown Graph permission " + value) // a programming error in AutomationPermissions
+}
+
+// generatePassword makes a 20-character password from an unambiguous alphabet.
+func generatePassword() string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+	b := make([]byte, 20)
+	for i := range b {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		if err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		b[i] = alphabet[n.Int64()]
+	}
+	return string(b)
+}
+
+// CountTenants reports how many tenants the deployment has (first-start check).
+func (s *Service) CountTenants(ctx context.Context) (int, error) {
+	var n int
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		n, err = tx.CountTenants(ctx)
+		return err
+	})
+	return n, err
+}
+
+// ResolveTenant maps the {tenant} segment of a URL, a tenant id or one of its
+// verified domains, to the tenant id.
+func (s *Service) ResolveTenant(ctx context.Context, segment string) (string, error) {
+	var id string
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		if isGUID(segment) {
+			t, err := tx.GetTenant(ctx, strings.ToLower(segment))
+			id = t.ID
+			return err
+		}
+		d, err := tx.LookupDomain(ctx, strings.ToLower(segment))
+		if err == nil && !d.Verified {
+			return store.ErrNotFound
+		}
+		id = d.TenantID
+		return err
+	})
+	if isNotFound(err) {
+		return "", usererr.New(usererr.NotFound, "Tenant '%s' not found.", segment)
+	}
+	return id, err
+}
+
+// Organization returns the tenant's organization resource.
+func (s *Service) Organization(ctx context.Context, tenantID string) (Object, error) {
+	var out Object
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = s.organization(ctx, tx, tenantID)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) organization(ctx context.Context, tx store.Tx, tenantID string) (Object, error) {
+	org, err := s.load(ctx, tx, tenantID, KindOrganization, tenantID)
+	if err != nil {
+		return Object{}, err
+	}
+	doms, err := tx.ListDomains(ctx, tenantID)
+	if err != nil {
+		return Object{}, err
+	}
+	verified := []any{}
+	for _, d := range doms {
+		if d.Verified {
+			verified = append(verified, map[string]any{"name": d.Name, "type": "Managed", "isDefault": d.Default, "isInitial": d.Initial, "capabilities": "None"})
+		}
+	}
+	org.Doc["verifiedDomains"] = verified
+	return org, nil
+}
+
+// UpdateOrganization applies a PATCH /organization/{id} body.
+func (s *Service) UpdateOrganization(ctx context.Context, tenantID, id string, body Doc) error {
+	if !strings.EqualFold(id, tenantID) {
+		return notFound(id)
+	}
+	patch, err := organizationSpec.normalize(body)
+	if err != nil {
+		return err
+	}
+	return s.updateWithRetry(ctx, 0, func(tx store.Tx) error {
+		cur, err := s.load(ctx, tx, tenantID, KindOrganization, tenantID)
+		if err != nil {
+			return err
+		}
+		_, err = s.replace(ctx, tx, tenantID, cur, merge(cur.Doc, patch))
+		return err
+	})
+}
+
+func defaultDomain(ctx context.Context, tx store.Tx, tenantID string) (string, error) {
+	doms, err := tx.ListDomains(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	for _, d := range doms {
+		if d.Default {
+			return d.Name, nil
+		}
+	}
+	return initialDomain(ctx, tx, tenantID)
+}

@@ -1,0 +1,529 @@
+// Package graph is Gatehouse's management API shaped like Microsoft Graph
+// v1.0: routing, OData query options, JSON serialization, Graph's error
+// format and the permission each route needs. Domain rules live in the
+// domain packages it calls.
+package graph
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// API serves /v1.0.
+type API struct {
+	dir       *directory.Service
+	tokens    TokenVerifier
+	publicURL string
+	log       *slog.Logger
+	dns       directory.TXTResolver
+}
+
+// Config wires the API.
+type Config struct {
+	PublicURL string
+	Logger    *slog.Logger
+	DNS       directory.TXTResolver // for domain verification
+}
+
+// New returns the API.
+func New(dir *directory.Service, tokens TokenVerifier, cfg Config) *API {
+	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS}
+}
+
+const maxBody = 1 << 20
+
+var errBodyTooLarge = errors.New("request body too large")
+
+// kindRoute is a collection of directory objects served the same way.
+type kindRoute struct {
+	path        string // "users"
+	kind        string
+	read, write permSet
+	create      func(ctx context.Context, tenantID string, body directory.Doc) (directory.Object, error)
+	update      func(ctx context.Context, tenantID, id string, body directory.Doc, ifMatch int64) error
+}
+
+// Register adds the API's routes to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	d := a.dir
+	routes := []kindRoute{
+		{"users", directory.KindUser, readUsers, writeUsers, d.CreateUser, d.UpdateUser},
+		{"groups", directory.KindGroup, readGroups, writeGroups, d.CreateGroup, d.UpdateGroup},
+		{"applications", directory.KindApplication, readApps, writeApps, d.CreateApplication, d.UpdateApplication},
+		{"servicePrincipals", directory.KindServicePrincipal, readApps, writeApps, d.CreateServicePrincipal, d.UpdateServicePrincipal},
+	}
+	for _, rt := range routes {
+		base := "/v1.0/" + rt.path
+		mux.Handle("GET "+base, a.require(rt.read, a.list(rt)))
+		mux.Handle("POST "+base, a.require(rt.write, a.create(rt)))
+		mux.Handle("GET "+base+"/$count", a.require(rt.read, a.count(rt)))
+		mux.Handle("GET "+base+"/{id}", a.require(rt.read, a.get(rt)))
+		mux.Handle("PATCH "+base+"/{id}", a.require(rt.write, a.update(rt)))
+		mux.Handle("DELETE "+base+"/{id}", a.require(rt.write, a.delete(rt)))
+	}
+	for _, rt := range routes[:2] {
+		mux.Handle("GET /v1.0/"+rt.path+"/delta", a.require(rt.read, a.delta(rt)))
+		mux.Handle("GET /v1.0/"+rt.path+"/{id}/memberOf", a.require(rt.read, a.related(rt.kind, directory.RelMembers, true)))
+	}
+	for _, rel := range []string{directory.RelMembers, directory.RelOwners} {
+		mux.Handle("GET /v1.0/groups/{id}/"+rel, a.require(readGroups, a.related(directory.KindGroup, rel, false)))
+		mux.Handle("POST /v1.0/groups/{id}/"+rel+"/$ref", a.require(writeGroups, a.addRef(rel)))
+		mux.Handle("DELETE /v1.0/groups/{id}/"+rel+"/{ref}/$ref", a.require(writeGroups, a.removeRef(rel)))
+	}
+	mux.Handle("POST /v1.0/applications/{id}/addPassword", a.require(writeApps, a.addPassword))
+	mux.Handle("POST /v1.0/applications/{id}/removePassword", a.require(writeApps, a.removePassword))
+	mux.Handle("GET /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(readApps, a.appRoleAssignments(false)))
+	mux.Handle("GET /v1.0/servicePrincipals/{id}/appRoleAssignments", a.require(readApps, a.appRoleAssignments(true)))
+	mux.Handle("POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(writeApps, a.assignAppRole))
+	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{aid}", a.require(writeApps, a.unassignAppRole))
+	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignments/{aid}", a.require(writeApps, a.unassignAppRole))
+	mux.Handle("GET /v1.0/directoryObjects/{id}", a.require(readObjects, a.directoryObject))
+	a.registerTenantRoutes(mux)
+	a.registerRoleRoutes(mux)
+	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
+	})))
+}
+
+func lastSegment(p string) string {
+	p = strings.TrimSuffix(p, "/")
+	return p[strings.LastIndex(p, "/")+1:]
+}
+
+// WithRequestID stamps every response with request-id and echoes the
+// caller's client-request-id, as Graph does.
+func WithRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("request-id", uuid.NewString())
+		if c := r.Header.Get("client-request-id"); c != "" && len(c) <= 128 {
+			w.Header().Set("client-request-id", c)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tenantOf(r *http.Request) string { return principalFrom(r.Context()).TenantID }
+
+func readBody(r *http.Request) (directory.Doc, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxBody {
+		return nil, errBodyTooLarge
+	}
+	return directory.DecodeBody(b)
+}
+
+func ifMatch(r *http.Request) (int64, error) {
+	v := r.Header.Get("If-Match")
+	if v == "" {
+		return 0, nil
+	}
+	return directory.ParseETag(v)
+}
+
+// listOptions are the OData options of a collection request.
+type listOptions struct {
+	query    directory.Query
+	sel      []string
+	advanced bool
+}
+
+func parseListOptions(r *http.Request, kind string) (listOptions, error) {
+	q := r.URL.Query()
+	var o listOptions
+	o.advanced = strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual")
+	for name := range q {
+		switch strings.ToLower(name) {
+		case "$filter", "$select", "$top", "$orderby", "$count", "$skiptoken", "$deltatoken":
+		case "$search":
+			return o, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "$search is not supported; use $filter with startsWith.")
+		case "$expand", "$skip", "$format":
+			return o, usererr.WithCode(usererr.Invalid, "Request_BadRequest", "The query option '%s' is not supported.", name)
+		default:
+			if strings.HasPrefix(name, "$") {
+				return o, usererr.WithCode(usererr.Invalid, "Request_BadRequest", "Unknown query option '%s'.", name)
+			}
+		}
+	}
+	get := func(name string) string {
+		for k, v := range q {
+			if strings.EqualFold(k, name) && len(v) > 0 {
+				return v[0]
+			}
+		}
+		return ""
+	}
+	var err error
+	if f := get("$filter"); f != "" {
+		if o.query.Filter, err = odata.ParseFilter(f); err != nil {
+			return o, odataError(err)
+		}
+	}
+	if s := get("$select"); s != "" {
+		if o.sel, err = odata.ParseSelect(s); err != nil {
+			return o, odataError(err)
+		}
+		if err := directory.CheckSelect(kind, o.sel); err != nil {
+			return o, err
+		}
+	}
+	if ob := get("$orderby"); ob != "" {
+		if o.query.OrderBy, err = odata.ParseOrderBy(ob); err != nil {
+			return o, odataError(err)
+		}
+	}
+	o.query.Top = 100
+	if t := get("$top"); t != "" {
+		if o.query.Top, err = odata.ParseTop(t); err != nil {
+			return o, odataError(err)
+		}
+	}
+	switch strings.ToLower(get("$count")) {
+	case "", "false":
+	case "true":
+		// Without the header Graph ignores $count=true rather than failing.
+		o.query.Count = o.advanced
+	default:
+		return o, usererr.WithCode(usererr.Invalid, "Request_BadRequest", "$count must be true or false.")
+	}
+	// Advanced queries need both the header and $count=true.
+	o.query.Advanced = o.advanced && o.query.Count
+	o.query.Cursor = get("$skiptoken")
+	return o, nil
+}
+
+func odataError(err error) error {
+	var qe *odata.Error
+	if errors.As(err, &qe) {
+		return usererr.WithCode(usererr.Invalid, qe.Code, "%s", qe.Message)
+	}
+	return err
+}
+
+// contextURL builds @odata.context for a collection, with $select if any.
+func (a *API) contextURL(path string, sel []string) string {
+	c := a.publicURL + "/v1.0/$metadata#" + path
+	if len(sel) > 0 {
+		c += "(" + strings.Join(sel, ",") + ")"
+	}
+	return c
+}
+
+// linkWith rebuilds the request URL with one query option replaced, for
+// @odata.nextLink and @odata.deltaLink.
+func (a *API) linkWith(r *http.Request, path string, set map[string]string) string {
+	q := url.Values{}
+	for k, v := range r.URL.Query() {
+		switch strings.ToLower(k) {
+		case "$skiptoken", "$deltatoken":
+			continue
+		}
+		q[k] = v
+	}
+	for k, v := range set {
+		q.Set(k, v)
+	}
+	return a.publicURL + path + "?" + strings.NewReplacer("%24", "$", "%2C", ",").Replace(q.Encode())
+}
+
+func (a *API) present(w http.ResponseWriter, r *http.Request, objs []directory.Object, sel []string, typed bool) ([]any, bool) {
+	out := make([]any, 0, len(objs))
+	for _, o := range objs {
+		doc, err := directory.Present(o, sel)
+		if err != nil {
+			a.fail(w, r, err)
+			return nil, false
+		}
+		if typed {
+			doc["@odata.type"] = "#microsoft.graph." + directory.TypeName(o.Kind)
+		}
+		out = append(out, doc)
+	}
+	return out, true
+}
+
+func (a *API) list(rt kindRoute) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o, err := parseListOptions(r, rt.kind)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		page, err := a.dir.List(r.Context(), tenantOf(r), rt.kind, o.query)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		values, ok := a.present(w, r, page.Objects, o.sel, false)
+		if !ok {
+			return
+		}
+		body := map[string]any{"@odata.context": a.contextURL(rt.path, o.sel), "value": values}
+		if o.query.Count {
+			body["@odata.count"] = page.Count
+		}
+		if page.Next != "" {
+			body["@odata.nextLink"] = a.linkWith(r, r.URL.Path, map[string]string{"$skiptoken": page.Next})
+		}
+		writeJSON(w, http.StatusOK, body)
+	}
+}
+
+func (a *API) count(rt kindRoute) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
+			writeError(w, r, http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
+			return
+		}
+		o, err := parseListOptions(r, rt.kind)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		o.query.Advanced = true
+		n, err := a.dir.Count(r.Context(), tenantOf(r), rt.kind, o.query)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain;charset=utf-8")
+		_, _ = io.WriteString(w, strconv.FormatInt(n, 10))
+	}
+}
+
+func (a *API) get(rt kindRoute) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o, err := parseListOptions(r, rt.kind)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		obj, err := a.dir.Get(r.Context(), tenantOf(r), rt.kind, r.PathValue("id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.writeEntity(w, r, http.StatusOK, rt.path, obj, o.sel)
+	}
+}
+
+func (a *API) writeEntity(w http.ResponseWriter, r *http.Request, status int, path string, obj directory.Object, sel []string) {
+	doc, err := directory.Present(obj, sel)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	doc["@odata.context"] = a.contextURL(path, sel) + "/$entity"
+	doc["@odata.etag"] = obj.ETag()
+	w.Header().Set("ETag", obj.ETag())
+	if status == http.StatusCreated {
+		w.Header().Set("Location", a.publicURL+"/v1.0/"+path+"/"+obj.ID)
+	}
+	writeJSON(w, status, doc)
+}
+
+func (a *API) create(rt kindRoute) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		obj, err := rt.create(r.Context(), tenantOf(r), body)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.writeEntity(w, r, http.StatusCreated, rt.path, obj, nil)
+	}
+}
+
+func (a *API) update(rt kindRoute) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		version, err := ifMatch(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		body, err := readBody(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := rt.update(r.Context(), tenantOf(r), r.PathValue("id"), body, version); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (a *API) delete(rt kindRoute) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		version, err := ifMatch(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.dir.Delete(r.Context(), tenantOf(r), rt.kind, r.PathValue("id"), version); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (a *API) delta(rt kindRoute) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o, err := parseListOptions(r, rt.kind)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if o.query.Filter != nil || len(o.query.OrderBy) > 0 {
+			writeError(w, r, http.StatusBadRequest, "Request_UnsupportedQuery", "$filter and $orderby are not supported on delta queries.")
+			return
+		}
+		token := o.query.Cursor
+		if dt := r.URL.Query().Get("$deltatoken"); dt != "" {
+			token = dt
+		}
+		page, err := a.dir.Delta(r.Context(), tenantOf(r), rt.kind, token, o.query.Top)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		values := make([]any, 0, len(page.Items))
+		for _, it := range page.Items {
+			if it.Removed {
+				values = append(values, map[string]any{"id": it.Object.ID, "@removed": map[string]any{"reason": "changed"}})
+				continue
+			}
+			doc, err := directory.Present(it.Object, o.sel)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			if len(it.LinkChanges) > 0 {
+				members := make([]any, 0, len(it.LinkChanges))
+				for _, lc := range it.LinkChanges {
+					m := map[string]any{"id": lc.TargetID}
+					if lc.Removed {
+						m["@removed"] = map[string]any{"reason": "deleted"}
+					}
+					members = append(members, m)
+				}
+				doc["members@delta"] = members
+			}
+			values = append(values, doc)
+		}
+		body := map[string]any{"@odata.context": a.contextURL(rt.path, o.sel), "value": values}
+		if page.Next != "" {
+			body["@odata.nextLink"] = a.linkWith(r, r.URL.Path, map[string]string{"$skiptoken": page.Next})
+		} else {
+			body["@odata.deltaLink"] = a.linkWith(r, r.URL.Path, map[string]string{"$deltatoken": page.DeltaLink})
+		}
+		writeJSON(w, http.StatusOK, body)
+	}
+}
+
+func (a *API) related(kind, rel string, reverse bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o, err := parseListOptions(r, directory.KindUser)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if o.query.Filter != nil || len(o.query.OrderBy) > 0 || len(o.sel) > 0 {
+			writeError(w, r, http.StatusBadRequest, "Request_UnsupportedQuery", "$filter, $orderby and $select are not supported on this relationship.")
+			return
+		}
+		page, err := a.dir.ListRelated(r.Context(), tenantOf(r), kind, r.PathValue("id"), rel, reverse, o.query)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		values, ok := a.present(w, r, page.Objects, nil, true)
+		if !ok {
+			return
+		}
+		body := map[string]any{"@odata.context": a.publicURL + "/v1.0/$metadata#directoryObjects", "value": values}
+		if page.Next != "" {
+			body["@odata.nextLink"] = a.linkWith(r, r.URL.Path, map[string]string{"$skiptoken": page.Next})
+		}
+		writeJSON(w, http.StatusOK, body)
+	}
+}
+
+// refTarget extracts the object id from {"@odata.id": ".../directoryObjects/{id}"}.
+func refTarget(body directory.Doc) (string, error) {
+	ref, _ := body["@odata.id"].(string)
+	if len(body) != 1 || ref == "" {
+		return "", usererr.New(usererr.Invalid, "The request body must be {\"@odata.id\": \"<base>/v1.0/directoryObjects/{id}\"}.")
+	}
+	id := lastSegment(ref)
+	if _, err := uuid.Parse(id); err != nil {
+		return "", usererr.New(usererr.Invalid, "Invalid object identifier '%s'.", id)
+	}
+	return strings.ToLower(id), nil
+}
+
+func (a *API) addRef(rel string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		target, err := refTarget(body)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.dir.AddLink(r.Context(), tenantOf(r), r.PathValue("id"), rel, target); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (a *API) removeRef(rel string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := a.dir.RemoveLink(r.Context(), tenantOf(r), r.PathValue("id"), rel, r.PathValue("ref")); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (a *API) directoryObject(w http.ResponseWriter, r *http.Request) {
+	obj, err := a.dir.FindDirectoryObject(r.Context(), tenantOf(r), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	doc, err := directory.Present(obj, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#directoryObjects/$entity"
+	doc["@odata.type"] = "#microsoft.graph." + directory.TypeName(obj.Kind)
+	writeJSON(w, http.StatusOK, doc)
+}

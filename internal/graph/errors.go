@@ -1,0 +1,75 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+type errorBody struct {
+	Error struct {
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		InnerError struct {
+			Date            string `json:"date"`
+			RequestID       string `json:"request-id"`
+			ClientRequestID string `json:"client-request-id,omitempty"`
+		} `json:"innerError"`
+	} `json:"error"`
+}
+
+// writeError answers in Graph's error shape.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, message
+	b.Error.InnerError.Date = time.Now().UTC().Format("2006-01-02T15:04:05")
+	b.Error.InnerError.RequestID = w.Header().Get("request-id")
+	b.Error.InnerError.ClientRequestID = r.Header.Get("client-request-id")
+	writeJSON(w, status, b)
+}
+
+// fail reports err: user-safe errors with their status and code, anything else
+// as a logged 500 that reveals nothing.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errBodyTooLarge) {
+		writeError(w, r, http.StatusRequestEntityTooLarge, "Request_BadRequest", "The request body is too large.")
+		return
+	}
+	ue, ok := usererr.As(err)
+	if !ok {
+		a.log.ErrorContext(r.Context(), "graph request failed", "method", r.Method, "path", r.URL.Path, "request_id", w.Header().Get("request-id"), "err", err)
+		writeError(w, r, http.StatusInternalServerError, "generalException", "An internal server error occurred.")
+		return
+	}
+	status, code := statusOf(ue.Kind)
+	if ue.Code != "" {
+		code = ue.Code
+	}
+	writeError(w, r, status, code, ue.Message)
+}
+
+func statusOf(k usererr.Kind) (int, string) {
+	switch k {
+	case usererr.NotFound:
+		return http.StatusNotFound, "Request_ResourceNotFound"
+	case usererr.Conflict:
+		return http.StatusConflict, "Request_MultipleObjectsWithSameKeyValue"
+	case usererr.Precondition:
+		return http.StatusPreconditionFailed, "Request_PreconditionFailed"
+	case usererr.Forbidden:
+		return http.StatusForbidden, "Authorization_RequestDenied"
+	}
+	return http.StatusBadRequest, "Request_BadRequest"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Debug("graph: response write failed", "err", err)
+	}
+}

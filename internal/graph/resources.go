@@ -1,0 +1,273 @@
+package graph
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+func (a *API) addPassword(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	cred, err := a.dir.AddPassword(r.Context(), tenantOf(r), r.PathValue("id"), body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	doc := cred.Describe()
+	doc["secretText"] = cred.SecretText
+	doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#microsoft.graph.passwordCredential"
+	writeJSON(w, http.StatusOK, doc)
+}
+
+func (a *API) removePassword(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.dir.RemovePassword(r.Context(), tenantOf(r), r.PathValue("id"), body); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) appRoleAssignments(byPrincipal bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		objs, err := a.dir.ListAppRoleAssignments(r.Context(), tenantOf(r), r.PathValue("id"), byPrincipal)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		values, ok := a.present(w, r, objs, nil, false)
+		if !ok {
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("appRoleAssignments", nil), "value": values})
+	}
+}
+
+func (a *API) assignAppRole(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	obj, err := a.dir.AssignAppRole(r.Context(), tenantOf(r), r.PathValue("id"), body)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeEntity(w, r, http.StatusCreated, "servicePrincipals/"+r.PathValue("id")+"/appRoleAssignedTo", obj, nil)
+}
+
+func (a *API) unassignAppRole(w http.ResponseWriter, r *http.Request) {
+	if err := a.dir.RemoveAppRoleAssignment(r.Context(), tenantOf(r), r.PathValue("id"), r.PathValue("aid")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) registerTenantRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /v1.0/organization", a.require(readOrg, func(w http.ResponseWriter, r *http.Request) {
+		org, err := a.dir.Organization(r.Context(), tenantOf(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		values, ok := a.present(w, r, []directory.Object{org}, nil, false)
+		if ok {
+			writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("organization", nil), "value": values})
+		}
+	}))
+	mux.Handle("GET /v1.0/organization/{id}", a.require(readOrg, func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.PathValue("id"), tenantOf(r)) {
+			a.fail(w, r, usererr.New(usererr.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
+			return
+		}
+		org, err := a.dir.Organization(r.Context(), tenantOf(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.writeEntity(w, r, http.StatusOK, "organization", org, nil)
+	}))
+	mux.Handle("PATCH /v1.0/organization/{id}", a.require(writeOrg, func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.dir.UpdateOrganization(r.Context(), tenantOf(r), r.PathValue("id"), body); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+
+	writeDomain := func(w http.ResponseWriter, r *http.Request, status int, d store.Domain) {
+		doc := directory.DomainDoc(d)
+		doc["@odata.context"] = a.contextURL("domains", nil) + "/$entity"
+		writeJSON(w, status, doc)
+	}
+	mux.Handle("GET /v1.0/domains", a.require(readDomains, func(w http.ResponseWriter, r *http.Request) {
+		doms, err := a.dir.ListDomains(r.Context(), tenantOf(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		values := make([]any, 0, len(doms))
+		for _, d := range doms {
+			values = append(values, directory.DomainDoc(d))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("domains", nil), "value": values})
+	}))
+	mux.Handle("GET /v1.0/domains/{id}", a.require(readDomains, func(w http.ResponseWriter, r *http.Request) {
+		d, err := a.dir.GetDomain(r.Context(), tenantOf(r), r.PathValue("id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeDomain(w, r, http.StatusOK, d)
+	}))
+	mux.Handle("GET /v1.0/domains/{id}/verificationDnsRecords", a.require(readDomains, func(w http.ResponseWriter, r *http.Request) {
+		d, err := a.dir.GetDomain(r.Context(), tenantOf(r), r.PathValue("id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		rec := map[string]any{
+			"@odata.type": "#microsoft.graph.domainDnsTxtRecord", "id": "txt-" + d.Name, "isOptional": false, "label": d.Name,
+			"recordType": "Txt", "supportedService": "Email", "ttl": 3600, "text": directory.VerificationRecord(tenantOf(r), d.Name),
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("domains('"+d.Name+"')/verificationDnsRecords", nil), "value": []any{rec}})
+	}))
+	mux.Handle("POST /v1.0/domains", a.require(writeDomains, func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		d, err := a.dir.AddDomain(r.Context(), tenantOf(r), body)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeDomain(w, r, http.StatusCreated, d)
+	}))
+	mux.Handle("POST /v1.0/domains/{id}/verify", a.require(writeDomains, func(w http.ResponseWriter, r *http.Request) {
+		d, err := a.dir.VerifyDomain(r.Context(), tenantOf(r), r.PathValue("id"), a.dns)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeDomain(w, r, http.StatusOK, d)
+	}))
+	mux.Handle("PATCH /v1.0/domains/{id}", a.require(writeDomains, func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.dir.UpdateDomain(r.Context(), tenantOf(r), r.PathValue("id"), body); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.Handle("DELETE /v1.0/domains/{id}", a.require(writeDomains, func(w http.ResponseWriter, r *http.Request) {
+		if err := a.dir.DeleteDomain(r.Context(), tenantOf(r), r.PathValue("id")); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+}
+
+func (a *API) registerRoleRoutes(mux *http.ServeMux) {
+	const defs = "/v1.0/roleManagement/directory/roleDefinitions"
+	const assigns = "/v1.0/roleManagement/directory/roleAssignments"
+	mux.Handle("GET "+defs, a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
+		values := make([]any, 0, len(directory.RoleDefinitions))
+		for _, d := range directory.RoleDefinitions {
+			values = append(values, d.Doc())
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("roleManagement/directory/roleDefinitions", nil), "value": values})
+	}))
+	mux.Handle("GET "+defs+"/{id}", a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
+		d, ok := directory.FindRole(r.PathValue("id"))
+		if !ok {
+			a.fail(w, r, usererr.New(usererr.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
+			return
+		}
+		doc := d.Doc()
+		doc["@odata.context"] = a.contextURL("roleManagement/directory/roleDefinitions", nil) + "/$entity"
+		writeJSON(w, http.StatusOK, doc)
+	}))
+	ra := kindRoute{path: "roleManagement/directory/roleAssignments", kind: directory.KindRoleAssignment, read: readRoles, write: writeRoles, create: a.dir.AssignRole}
+	mux.Handle("GET "+assigns, a.require(readRoles, a.list(ra)))
+	mux.Handle("POST "+assigns, a.require(writeRoles, a.create(ra)))
+	mux.Handle("GET "+assigns+"/{id}", a.require(readRoles, a.get(ra)))
+	mux.Handle("DELETE "+assigns+"/{id}", a.require(writeRoles, a.delete(ra)))
+
+	mux.Handle("GET /v1.0/directoryRoles", a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
+		values := make([]any, 0, len(directory.RoleDefinitions))
+		for _, d := range directory.RoleDefinitions {
+			values = append(values, d.DirectoryRoleDoc())
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("directoryRoles", nil), "value": values})
+	}))
+	mux.Handle("GET /v1.0/directoryRoles/{id}", a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
+		d, ok := directory.FindRole(strings.TrimPrefix(r.PathValue("id"), "roleTemplateId="))
+		if !ok {
+			a.fail(w, r, usererr.New(usererr.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
+			return
+		}
+		doc := d.DirectoryRoleDoc()
+		doc["@odata.context"] = a.contextURL("directoryRoles", nil) + "/$entity"
+		writeJSON(w, http.StatusOK, doc)
+	}))
+	mux.Handle("GET /v1.0/directoryRoles/{id}/members", a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
+		objs, err := a.dir.RoleMembers(r.Context(), tenantOf(r), r.PathValue("id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		values, ok := a.present(w, r, objs, nil, true)
+		if ok {
+			writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.publicURL + "/v1.0/$metadata#directoryObjects", "value": values})
+		}
+	}))
+	mux.Handle("POST /v1.0/directoryRoles/{id}/members/$ref", a.require(writeRoles, func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		target, err := refTarget(body)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.dir.AddRoleMember(r.Context(), tenantOf(r), r.PathValue("id"), target); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.Handle("DELETE /v1.0/directoryRoles/{id}/members/{ref}/$ref", a.require(writeRoles, func(w http.ResponseWriter, r *http.Request) {
+		if err := a.dir.RemoveRoleMember(r.Context(), tenantOf(r), r.PathValue("id"), r.PathValue("ref")); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+}
