@@ -91,12 +91,12 @@ var servicePrincipalSpec = (&kindSpec{
 		"tags":                      list(256, 50),
 	},
 	schema: &odata.Schema{Resource: "ServicePrincipal", Properties: map[string]odata.Property{
-		"id":                   {Name: "id", Type: odata.TypeString, Column: "id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
-		"appId":                {Name: "appId", Type: odata.TypeString, Column: "app_id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
-		"displayName":          {Name: "displayName", Type: odata.TypeString, Column: "display_name", Ops: ops("eq", "in", "startsWith", "ge", "le"), AdvancedOps: ops("ne", "not", "endsWith"), Sortable: true},
-		"accountEnabled":       {Name: "accountEnabled", Type: odata.TypeBool, Ops: ops("eq"), AdvancedOps: ops("ne", "not")},
-		"servicePrincipalType": jsonString("servicePrincipalType"),
-		"tags":                 {Name: "tags", Type: odata.TypeStringCollection, Ops: ops("any"), AdvancedOps: ops("not", "count")},
+		"id":                    {Name: "id", Type: odata.TypeString, Column: "id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
+		"appId":                 {Name: "appId", Type: odata.TypeString, Column: "app_id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
+		"displayName":           {Name: "displayName", Type: odata.TypeString, Column: "display_name", Ops: ops("eq", "in", "startsWith", "ge", "le"), AdvancedOps: ops("ne", "not", "endsWith"), Sortable: true},
+		"accountEnabled":        {Name: "accountEnabled", Type: odata.TypeBool, Ops: ops("eq"), AdvancedOps: ops("ne", "not")},
+		"servicePrincipalType":  jsonString("servicePrincipalType"),
+		"tags":                  {Name: "tags", Type: odata.TypeStringCollection, Ops: ops("any"), AdvancedOps: ops("not", "count")},
 		"servicePrincipalNames": {Name: "servicePrincipalNames", Type: odata.TypeStringCollection, Ops: ops("any"), AdvancedOps: ops("not", "count")},
 	}},
 }).init()

@@ -188,7 +188,7 @@ func (s *Service) createAutomationApp(ctx context.Context, tx store.Tx, tenantID
 		access = append(access, map[string]any{"id": permissionID(name), "type": "Role"})
 	}
 	app, err := s.insertApplication(ctx, tx, tenantID, Doc{
-		"displayName": "Gatehouse automation",
+		"displayName":            "Gatehouse automation",
 		"requiredResourceAccess": []any{map[string]any{"resourceAppId": GraphAppID, "resourceAccess": access}},
 	})
 	if err != nil {

@@ -10,10 +10,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
-func text(maxLen int) prop             { return prop{typ: tString, maxLen: maxLen} }
-func ro(typ valueType) prop          { return prop{typ: typ, readOnly: true} }
-func list(maxLen, maxItems int) prop { return prop{typ: tStringList, maxLen: maxLen, maxItems: maxItems} }
-func enum(v ...string) prop          { return prop{typ: tString, enum: v} }
+func text(maxLen int) prop  { return prop{typ: tString, maxLen: maxLen} }
+func ro(typ valueType) prop { return prop{typ: typ, readOnly: true} }
+func list(maxLen, maxItems int) prop {
+	return prop{typ: tStringList, maxLen: maxLen, maxItems: maxItems}
+}
+func enum(v ...string) prop { return prop{typ: tString, enum: v} }
 
 var identityFields = map[string]prop{
 	"signInType":       text(100),

@@ -1,0 +1,247 @@
+// Command gatehouse runs and administers a Gatehouse identity deployment.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRoot(os.Stdout, os.Stderr).ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		os.Exit(1)
+	}
+}
+
+// storeFlags are shared by every command that opens the store.
+type storeFlags struct {
+	store, dataDir string
+}
+
+func (f *storeFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.store, "store", "", "store URL: sqlite:PATH or postgres://… (default: SQLite in --data-dir)")
+	fs.StringVar(&f.dataDir, "data-dir", "gatehouse-data", "directory for the embedded database and the master key")
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "Gatehouse: an identity platform with Entra-compatible tenants, B2B and customer identity",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return envDefaults(cmd.Flags())
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(serveCmd(stdout, stderr), migrateCmd(stdout), tenantCmd(stdout), versionCmd(stdout))
+	return root
+}
+
+// envDefaults fills every flag not given on the command line from
+// GATEHOUSE_<FLAG> (e.g. --public-url from GATEHOUSE_PUBLIC_URL).
+func envDefaults(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || err != nil {
+			return
+		}
+		name := "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", name, e)
+			}
+		}
+	})
+	return err
+}
+
+func serveCmd(stdout, stderr io.Writer) *cobra.Command {
+	var sf storeFlags
+	var cfg app.Config
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a Gatehouse node",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Store, cfg.DataDir = sf.store, sf.dataDir
+			cfg.MasterKey = os.Getenv("GATEHOUSE_MASTER_KEY")
+			cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+			return serve(cmd.Context(), cfg, stdout)
+		},
+	}
+	sf.add(cmd.Flags())
+	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "the URL clients use to reach this deployment (default http://ADDR)")
+	return cmd
+}
+
+func serve(ctx context.Context, cfg app.Config, stdout io.Writer) error {
+	srv, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if err := srv.Bootstrap(ctx, stdout); err != nil {
+		return fmt.Errorf("creating the first tenant: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	cfg.Logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", buildVersion())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func migrateCmd(stdout io.Writer) *cobra.Command {
+	var sf storeFlags
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Bring the store's schema up to date and exit",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := app.OpenStore(cmd.Context(), sf.store, sf.dataDir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			_, err = fmt.Fprintln(stdout, "store is up to date")
+			return err
+		},
+	}
+	sf.add(cmd.Flags())
+	return cmd
+}
+
+func tenantCmd(stdout io.Writer) *cobra.Command {
+	tenant := &cobra.Command{Use: "tenant", Short: "Manage tenants"}
+	var sf storeFlags
+	var in directory.NewTenant
+	var asJSON bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a tenant with a Global Administrator and an automation app",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := app.OpenStore(cmd.Context(), sf.store, sf.dataDir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			dir, err := app.NewDirectory(st)
+			if err != nil {
+				return err
+			}
+			t, err := dir.CreateTenant(cmd.Context(), in)
+			if ue, ok := usererr.As(err); ok {
+				return errors.New(ue.Message)
+			}
+			if err != nil {
+				return err
+			}
+			return printTenant(stdout, t, asJSON)
+		},
+	}
+	sf.add(create.Flags())
+	create.Flags().StringVar(&in.DisplayName, "display-name", "", "the organization's name (required)")
+	create.Flags().StringVar(&in.Domain, "domain", "", "a domain the tenant owns; its default domain (required)")
+	create.Flags().StringVar(&in.Type, "type", "workforce", "workforce or external")
+	create.Flags().BoolVar(&asJSON, "json", false, "print one JSON object for scripts")
+	_ = create.MarkFlagRequired("display-name")
+	_ = create.MarkFlagRequired("domain")
+	tenant.AddCommand(create)
+	return tenant
+}
+
+// createdTenantJSON is the output contract scripts rely on.
+type createdTenantJSON struct {
+	TenantID string `json:"tenantId"`
+	Admin    struct {
+		UserPrincipalName string `json:"userPrincipalName"`
+		Password          string `json:"password"`
+	} `json:"admin"`
+	Automation struct {
+		ClientID     string `json:"clientId"`
+		ClientSecret string `json:"clientSecret"`
+	} `json:"automation"`
+}
+
+func printTenant(w io.Writer, t directory.CreatedTenant, asJSON bool) error {
+	if asJSON {
+		var out createdTenantJSON
+		out.TenantID = t.TenantID
+		out.Admin.UserPrincipalName, out.Admin.Password = t.Admin.UserPrincipalName, t.Admin.Password
+		out.Automation.ClientID, out.Automation.ClientSecret = t.Auto.ClientID, t.Auto.ClientSecret
+		return json.NewEncoder(w).Encode(out)
+	}
+	_, err := fmt.Fprintf(w, "Tenant %s created.\n  Global Administrator %s\n  Password             %s\n  Automation client id %s\n  Client secret        %s\nThese secrets are shown only now.\n",
+		t.TenantID, t.Admin.UserPrincipalName, t.Admin.Password, t.Auto.ClientID, t.Auto.ClientSecret)
+	return err
+}
+
+func versionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(stdout, "gatehouse", buildVersion())
+			return err
+		},
+	}
+}
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}
