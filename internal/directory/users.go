@@ -94,12 +94,12 @@ var userSpec = (&kindSpec{
 		"employeeId":        jsonString("employeeId"),
 		"mailNickname":      jsonString("mailNickname"),
 		"usageLocation":     jsonString("usageLocation"),
-		"otherMails":        {Name: "otherMails", Type: odata.TypeStringCollection, Ops: ops("any"), AdvancedOps: ops("not", "count")},
+		"otherMails":        {Name: "otherMails", Type: odata.TypeStringCollection, Ops: ops("any"), AdvancedOps: ops("not", "count", "endsWith")},
 		"proxyAddresses":    {Name: "proxyAddresses", Type: odata.TypeStringCollection, Ops: ops("any"), AdvancedOps: ops("not", "count")},
 		"businessPhones":    {Name: "businessPhones", Type: odata.TypeStringCollection, Ops: ops("any"), AdvancedOps: ops("not", "count")},
 		"identities": {Name: "identities", Type: odata.TypeComplexCollection, Ops: ops("any"), Fields: map[string]odata.Property{
 			"issuer":           {Name: "issuer", Type: odata.TypeString, Ops: ops("eq")},
-			"issuerAssignedId": {Name: "issuerAssignedId", Type: odata.TypeString, Ops: ops("eq")},
+			"issuerAssignedId": {Name: "issuerAssignedId", Type: odata.TypeString, Ops: ops("eq"), Requires: []string{"issuer"}},
 			"signInType":       {Name: "signInType", Type: odata.TypeString, Ops: ops("eq")},
 		}},
 	}},
@@ -424,4 +424,51 @@ func mapOf(v any) map[string]any {
 		return m
 	}
 	return map[string]any{}
+}
+
+// ImportUsers creates many accounts in batches of one transaction each, as an
+// import from another directory does: every document is validated like a
+// POST /users body, but accounts carry no password (they get one by reset
+// or sign in through federation), so no password hash is computed.
+func (s *Service) ImportUsers(ctx context.Context, tenantID string, bodies []Doc) error {
+	const batch = 500
+	for start := 0; start < len(bodies); start += batch {
+		chunk := bodies[start:min(start+batch, len(bodies))]
+		docs := make([]Doc, 0, len(chunk))
+		for _, b := range chunk {
+			d, err := userSpec.normalize(b)
+			if err != nil {
+				return err
+			}
+			if _, ok := d["passwordProfile"]; ok {
+				return usererr.New(usererr.Invalid, "Imported users cannot carry a password.")
+			}
+			if d["accountEnabled"] == nil || d["displayName"] == nil {
+				return usererr.New(usererr.Invalid, "Imported users need accountEnabled and displayName.")
+			}
+			docs = append(docs, d)
+		}
+		err := s.st.Update(ctx, func(tx store.Tx) error {
+			tenant, err := tx.GetTenant(ctx, tenantID)
+			if err != nil {
+				return err
+			}
+			now := s.timestamp()
+			for _, d := range docs {
+				if err := s.completeNewUser(ctx, tx, tenant, d); err != nil {
+					return err
+				}
+				d["id"] = s.newID()
+				d["createdDateTime"] = now
+				if _, err := s.insert(ctx, tx, tenantID, KindUser, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -27,13 +27,20 @@ type Property struct {
 	// Ops lists the operators Graph supports on this property without advanced
 	// query parameters ("eq", "ne", "not", "in", "ge", "le", "startsWith",
 	// "endsWith", "any", "count"). AdvancedOps lists those that need
-	// ConsistencyLevel: eventual and $count=true.
+	// ConsistencyLevel: eventual and $count=true. On a string collection
+	// they also extend what its elements take inside any(), beyond eq, in and
+	// startsWith (and ne and not with the advanced parameters).
 	Ops         []string
 	AdvancedOps []string
 	// Sortable properties may appear in $orderby; they must have a Column.
 	Sortable bool
 	// Fields describes the elements of a TypeComplexCollection.
 	Fields map[string]Property
+	// Requires, on a field of a TypeComplexCollection, names other fields
+	// (keys of the same Fields) that a lambda using this field must also pin
+	// with eq or in: Graph rejects identities/any(c:c/issuerAssignedId eq 'x')
+	// unless c/issuer is constrained too.
+	Requires []string
 }
 
 // Schema is the queryable surface of one resource kind, keyed by property name

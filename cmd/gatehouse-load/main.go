@@ -1,0 +1,295 @@
+// Command gatehouse-load measures a Gatehouse node over loopback HTTP: it
+// seeds a tenant with many users, then drives user lookups by UPN, pages of
+// users, user creation and client_credentials tokens, each for a fixed time
+// with a fixed number of workers, and prints throughput and latency
+// percentiles as a Markdown table for docs/benchmarks.md.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+)
+
+func main() {
+	storeURL := flag.String("store", "", "store URL (default: a new SQLite file in a temporary directory)")
+	users := flag.Int("users", 100_000, "users to seed in the load tenant")
+	duration := flag.Duration("duration", 10*time.Second, "how long each phase runs")
+	workers := flag.Int("workers", 4, "concurrent clients per phase")
+	phases := flag.String("phases", "lookup,page,token,create", "phases to run, comma-separated")
+	flag.Parse()
+	if err := run(*storeURL, *users, *duration, *workers, strings.Split(*phases, ",")); err != nil {
+		fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(storeURL string, users int, duration time.Duration, workers int, phases []string) error {
+	ctx := context.Background()
+	dataDir, err := os.MkdirTemp("", "gatehouse-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dataDir)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	st, err := app.OpenStore(ctx, storeURL, dataDir)
+	if err != nil {
+		return err
+	}
+	srv, err := app.NewWithStore(app.Config{PublicURL: base, DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}, st)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	defer hs.Close()
+
+	domain := fmt.Sprintf("load%d.example", time.Now().UnixNano())
+	t, err := srv.Directory().CreateTenant(ctx, directory.NewTenant{DisplayName: "Load", Domain: domain})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := seed(ctx, srv.Directory(), t.TenantID, domain, users); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "seeded %d users in %s\n", users, time.Since(start).Round(time.Millisecond))
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers * 2}}
+	tokenForm := url.Values{"grant_type": {"client_credentials"}, "client_id": {t.Auto.ClientID}, "client_secret": {t.Auto.ClientSecret}, "scope": {base + "/.default"}}
+	tokenURL := base + "/" + t.TenantID + "/oauth2/v2.0/token"
+	token, err := fetchToken(client, tokenURL, tokenForm)
+	if err != nil {
+		return err
+	}
+	auth := "Bearer " + token
+
+	ops := map[string]func(w int, state *string) error{
+		"lookup": func(int, *string) error {
+			upn := fmt.Sprintf("user%d@%s", rand.IntN(users), domain)
+			return get(client, base+"/v1.0/users?$filter="+url.QueryEscape("userPrincipalName eq '"+upn+"'"), auth, 1)
+		},
+		"page": func(_ int, next *string) error {
+			if *next == "" {
+				*next = base + "/v1.0/users?$top=100"
+			}
+			body, err := getBody(client, *next, auth)
+			if err != nil {
+				return err
+			}
+			var page struct {
+				Value []json.RawMessage `json:"value"`
+				Next  string            `json:"@odata.nextLink"`
+			}
+			if err := json.Unmarshal(body, &page); err != nil {
+				return err
+			}
+			if page.Next != "" && len(page.Value) != 100 {
+				return fmt.Errorf("short page: %d", len(page.Value))
+			}
+			*next = page.Next
+			return nil
+		},
+		"token": func(int, *string) error {
+			_, err := fetchToken(client, tokenURL, tokenForm)
+			return err
+		},
+		"create": func(w int, _ *string) error {
+			alias := fmt.Sprintf("new%d-%d-%d", w, time.Now().UnixNano(), rand.Int())
+			body, _ := json.Marshal(map[string]any{
+				"accountEnabled": true, "displayName": "New " + alias, "mailNickname": alias,
+				"userPrincipalName": alias + "@" + domain, "passwordProfile": map[string]any{"password": "load test password " + alias},
+			})
+			req, _ := http.NewRequest("POST", base+"/v1.0/users", bytes.NewReader(body))
+			req.Header.Set("Authorization", auth)
+			req.Header.Set("Content-Type", "application/json")
+			return expect(client.Do(req))(201)
+		},
+	}
+	fmt.Printf("| phase | workers | requests | errors | req/s | p50 | p99 |\n|---|---|---|---|---|---|---|\n")
+	for _, name := range phases {
+		op, ok := ops[strings.TrimSpace(name)]
+		if !ok {
+			return fmt.Errorf("unknown phase %q", name)
+		}
+		r := measure(op, workers, duration)
+		fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s |\n", name, workers, r.n, r.errs, float64(r.n)/duration.Seconds(), r.pct(50), r.pct(99))
+		if r.firstErr != nil {
+			fmt.Fprintf(os.Stderr, "%s: first error: %v\n", name, r.firstErr)
+		}
+	}
+	fmt.Printf("\nGOMAXPROCS %d, peak RSS %s (load generator and server in one process)\n", runtime.GOMAXPROCS(0), peakRSS())
+	return nil
+}
+
+func seed(ctx context.Context, dir *directory.Service, tenantID, domain string, n int) error {
+	const chunk = 5000
+	for start := 0; start < n; start += chunk {
+		docs := make([]directory.Doc, 0, chunk)
+		for i := start; i < min(start+chunk, n); i++ {
+			docs = append(docs, directory.Doc{
+				"accountEnabled": true, "displayName": fmt.Sprintf("User %06d", i), "mailNickname": fmt.Sprintf("user%d", i),
+				"userPrincipalName": fmt.Sprintf("user%d@%s", i, domain), "mail": fmt.Sprintf("user%d@%s", i, domain),
+			})
+		}
+		if err := dir.ImportUsers(ctx, tenantID, docs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type result struct {
+	n, errs   int
+	latencies []time.Duration
+	firstErr  error
+}
+
+func (r result) pct(p int) string {
+	if len(r.latencies) == 0 {
+		return "-"
+	}
+	return r.latencies[(len(r.latencies)-1)*p/100].Round(10 * time.Microsecond).String()
+}
+
+// measure runs op from workers goroutines until duration has passed.
+func measure(op func(w int, state *string) error, workers int, duration time.Duration) result {
+	var mu sync.Mutex
+	var total result
+	deadline := time.Now().Add(duration)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local result
+			var state string
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				err := op(w, &state)
+				local.latencies = append(local.latencies, time.Since(t0))
+				local.n++
+				if err != nil {
+					local.errs++
+					if local.firstErr == nil {
+						local.firstErr = err
+					}
+				}
+			}
+			mu.Lock()
+			total.n += local.n
+			total.errs += local.errs
+			total.latencies = append(total.latencies, local.latencies...)
+			if total.firstErr == nil {
+				total.firstErr = local.firstErr
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(total.latencies)
+	return total
+}
+
+func fetchToken(c *http.Client, tokenURL string, form url.Values) (string, error) {
+	resp, err := c.PostForm(tokenURL, form)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		return "", fmt.Errorf("token: %d %s", resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		return "", errors.New("token: no access_token")
+	}
+	return tok.AccessToken, nil
+}
+
+func getBody(c *http.Client, u, auth string) ([]byte, error) {
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Authorization", auth)
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != 200 {
+		err = fmt.Errorf("GET %s: %d %s", u, resp.StatusCode, b)
+	}
+	return b, err
+}
+
+// get fetches a collection and checks it has want items.
+func get(c *http.Client, u, auth string, want int) error {
+	b, err := getBody(c, u, auth)
+	if err != nil {
+		return err
+	}
+	var page struct {
+		Value []json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(b, &page); err != nil {
+		return err
+	}
+	if len(page.Value) != want {
+		return fmt.Errorf("GET %s: %d items, want %d", u, len(page.Value), want)
+	}
+	return nil
+}
+
+func expect(resp *http.Response, err error) func(status int) error {
+	return func(status int) error {
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != status {
+			return fmt.Errorf("status %d: %s", resp.StatusCode, b)
+		}
+		return nil
+	}
+}
+
+// peakRSS reads the process's high-water resident set size (Linux).
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
