@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := assemble(cfg, st)
+	srv, err := NewWithStore(cfg, st)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -110,7 +110,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return srv, nil
 }
 
-func assemble(cfg Config, st store.Store) (*Server, error) {
+// NewWithStore assembles a node over an open store, which Close will close.
+func NewWithStore(cfg Config, st store.Store) (*Server, error) {
+	cfg.defaults()
 	keys, err := loadKeyring(cfg)
 	if err != nil {
 		return nil, err
@@ -119,7 +121,7 @@ func assemble(cfg Config, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger}, st, oidcDirectory{dir}, keys)
+	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL}, st, oidcDirectory{dir}, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +142,19 @@ func assemble(cfg Config, st store.Store) (*Server, error) {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	provider.Register(mux)
-	api.Register(mux)
-	return &Server{cfg: cfg, st: st, dir: dir, handler: secureHeaders(graph.WithRequestID(mux))}, nil
+	// The API gets a mux of its own: its paths start with /v1.0/, which the
+	// issuer's /{tenant}/… patterns would otherwise overlap.
+	apiMux := http.NewServeMux()
+	api.Register(apiMux)
+	apiHandler := graph.WithRequestID(apiMux)
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1.0/") {
+			apiHandler.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return &Server{cfg: cfg, st: st, dir: dir, handler: secureHeaders(root)}, nil
 }
 
 func loadKeyring(cfg Config) (*secrets.Keyring, error) {
@@ -235,5 +248,5 @@ func (v tokenVerifier) VerifyAccessToken(ctx context.Context, raw string) (graph
 	if err != nil {
 		return graph.Principal{}, err
 	}
-	return graph.Principal{TenantID: t.TenantID, ObjectID: t.ObjectID, AppID: t.AppID, AppOnly: t.IDType == "app", Roles: t.Roles, Scopes: strings.Fields(t.Scope)}, nil
+	return graph.Principal{TenantID: t.TenantID, ObjectID: t.ObjectID, AppID: t.AppID, AppOnly: t.IDType == "app", Roles: t.Roles, Scopes: strings.Fields(t.Scopes)}, nil
 }

@@ -1,0 +1,96 @@
+package oidc
+
+import (
+	"crypto/x509"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
+)
+
+// TestNodesOnOneSQLiteDatabase runs two nodes, each with its own handle on
+// one SQLite file (as two processes would), through first-key creation,
+// issuing and cross-verification, with the real store's time round trip.
+func TestNodesOnOneSQLiteDatabase(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	var stores [2]store.Store
+	for i := range stores {
+		st, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		stores[i] = st
+	}
+	err := stores[0].Update(t.Context(), func(tx store.Tx) error {
+		return tx.CreateTenant(t.Context(), store.Tenant{ID: tenantA, DisplayName: "Contoso", Type: store.TenantWorkforce, CreatedAt: e.clock.now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes [2]*Provider
+	for i := range nodes {
+		p, err := New(Config{PublicURL: testPublicURL, Now: e.clock.now}, stores[i], e.dir, e.ring)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[i] = p
+	}
+
+	var wg sync.WaitGroup
+	errs := make([]error, len(nodes))
+	for i, n := range nodes {
+		wg.Go(func() { _, errs[i] = n.keys.signer(t.Context(), tenantA) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+	}
+
+	e.clock.advance(settleAfterCreate)
+	var kids [2]string
+	for i, n := range nodes {
+		s, err := n.keys.signer(t.Context(), tenantA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kids[i] = s.kid
+	}
+	if kids[0] != kids[1] {
+		t.Fatalf("nodes sign with %q and %q", kids[0], kids[1])
+	}
+
+	var rows []store.SigningKey
+	err = stores[1].View(t.Context(), func(tx store.Tx) error {
+		var err error
+		rows, err = tx.ListSigningKeys(t.Context(), tenantA)
+		return err
+	})
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("stored keys: %d, %v", len(rows), err)
+	}
+	for _, r := range rows {
+		if r.ActiveAt.IsZero() || !r.RetireAt.IsZero() || r.CreatedAt.Sub(e.clock.now()) > time.Second {
+			t.Errorf("key %s times did not round-trip: created %v active %v retire %v", r.KID, r.CreatedAt, r.ActiveAt, r.RetireAt)
+		}
+		if _, err := x509.ParsePKCS8PrivateKey(r.PrivateSealed); err == nil {
+			t.Errorf("key %s stored in the clear", r.KID)
+		}
+	}
+
+	for i, n := range nodes {
+		raw, err := n.issueAppToken(t.Context(), tenantA, App{AppID: appA, ServicePrincipalID: spA})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nodes[1-i].VerifyAccessToken(t.Context(), raw); err != nil {
+			t.Fatalf("token of node %d on node %d: %v", i, 1-i, err)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package secrets
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClientSecret(t *testing.T) {
+	s, hint := NewClientSecret()
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) < 32 {
+		t.Fatalf("secret %d chars decodes to %d bytes (%v), want >= 32 url-safe bytes", len(s), len(raw), err)
+	}
+	if hint != s[:3] {
+		t.Fatalf("hint %q is not the secret's first 3 characters", hint)
+	}
+	if other, _ := NewClientSecret(); other == s {
+		t.Fatal("two secrets are equal")
+	}
+	h := HashSecret(s)
+	other := []byte(s)
+	other[len(other)-1] ^= 1 // differs in the last character only
+	if bytes.Contains(h, []byte(s)) {
+		t.Fatal("hash contains the secret")
+	}
+	tests := []struct {
+		name   string
+		hash   []byte
+		secret string
+		want   bool
+	}{
+		{"match", h, s, true},
+		{"other secret", h, string(other), false},
+		{"empty secret", h, "", false},
+		{"truncated hash", h[:16], s, false},
+		{"nil hash", nil, s, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := VerifySecret(tt.hash, tt.secret); got != tt.want {
+				t.Fatalf("VerifySecret = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewPasswordHasherRejectsWeakParams(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Params
+	}{
+		{"low memory", Params{Memory: 8192, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}},
+		{"one pass", Params{Memory: 19456, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}},
+		{"no threads", Params{Memory: 19456, Time: 2, Threads: 0, SaltLen: 16, KeyLen: 32}},
+		{"short salt", Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 4, KeyLen: 32}},
+		{"short key", Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 8}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewPasswordHasher(tt.p, 1); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+func TestPasswordHashVerify(t *testing.T) {
+	ctx := t.Context()
+	h, err := NewPasswordHasher(DefaultParams, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := h.Hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(enc), "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("encoding %q is not PHC argon2id with the default parameters", enc)
+	}
+	if again, _ := h.Hash(ctx, "correct horse"); bytes.Equal(enc, again) {
+		t.Fatal("two hashes of one password are equal: salt not random")
+	}
+
+	// A hash made with weaker (older) parameters, as stored before an upgrade.
+	weak := Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	salt := bytes.Repeat([]byte{3}, 16)
+	key, err := h.derive(ctx, "old password", salt, weak)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weakEnc := encodeHash(weak, salt, key)
+
+	tests := []struct {
+		name        string
+		encoded     []byte
+		password    string
+		ok, rehash  bool
+		malformedOK bool
+	}{
+		{"match", enc, "correct horse", true, false, false},
+		{"mismatch", enc, "correct horse ", false, false, false},
+		{"empty password", enc, "", false, false, false},
+		{"weak params match", weakEnc, "old password", true, true, false},
+		{"weak params mismatch", weakEnc, "wrong", false, false, false},
+		{"bcrypt", []byte("$2a$10$abcdefghijklmnopqrstuu"), "x", false, false, true},
+		{"argon2i", bytes.Replace(enc, []byte("argon2id"), []byte("argon2i"), 1), "x", false, false, true},
+		{"old version", bytes.Replace(enc, []byte("v=19"), []byte("v=16"), 1), "x", false, false, true},
+		{"huge memory", bytes.Replace(enc, []byte("m=19456"), []byte("m=4000000"), 1), "x", false, false, true},
+		{"zero time", bytes.Replace(enc, []byte("t=2"), []byte("t=0"), 1), "x", false, false, true},
+		{"params reordered", bytes.Replace(enc, []byte("m=19456,t=2"), []byte("t=2,m=19456"), 1), "x", false, false, true},
+		{"bad salt", bytes.Replace(enc, []byte("p=1$"), []byte("p=1$!"), 1), "x", false, false, true},
+		{"empty", nil, "x", false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, rehash, err := h.Verify(ctx, tt.encoded, tt.password)
+			if tt.malformedOK {
+				if !errors.Is(err, ErrMalformedHash) {
+					t.Fatalf("err = %v, want ErrMalformedHash", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok != tt.ok || rehash != tt.rehash {
+				t.Fatalf("Verify = ok %v rehash %v, want %v %v", ok, rehash, tt.ok, tt.rehash)
+			}
+		})
+	}
+}
+
+func TestPasswordHasherBoundsConcurrency(t *testing.T) {
+	h, err := NewPasswordHasher(DefaultParams, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.slots <- struct{}{} // the only slot is busy
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := h.Hash(ctx, "pw"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Hash with no free slot = %v, want deadline exceeded", err)
+	}
+	if _, _, err := h.Verify(ctx, []byte("$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), "pw"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Verify with no free slot = %v, want deadline exceeded", err)
+	}
+	<-h.slots
+	if _, err := h.Hash(t.Context(), "pw"); err != nil {
+		t.Fatalf("Hash after the slot freed: %v", err)
+	}
+}
+
+// BenchmarkArgon2idDefault measures one default-cost hash on one goroutine:
+// the per-core ceiling of password sign-ins.
+func BenchmarkArgon2idDefault(b *testing.B) {
+	h, err := NewPasswordHasher(DefaultParams, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
