@@ -1,0 +1,216 @@
+// Package sqlite is the embedded store backend: one SQLite file in WAL mode
+// on modernc.org/sqlite (no cgo). One connection writes and serves Update;
+// a pool of read-only connections serves View, so readers never wait for the
+// writer and concurrent writers queue in-process instead of failing with
+// "database is locked".
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlq"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+)
+
+// Store is a store.Store over one SQLite file.
+type Store = sqlstore.Store
+
+// Options are the settings Open accepts.
+type Options = sqlstore.Options
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+func migrations() (sqlstore.Migrations, error) {
+	fsys, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return sqlstore.Migrations{}, fmt.Errorf("store: %w", err)
+	}
+	return sqlstore.Migrations{Dialect: goose.DialectSQLite3, FS: fsys}, nil
+}
+
+// busyTimeoutMS bounds how long a connection waits for a lock held by
+// another process (a backup, the CLI) before failing.
+const busyTimeoutMS = 10000
+
+// Open opens (creating it and its directory if needed) the database at path
+// and, unless SkipMigrations, migrates it. opts is at most one Options.
+func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
+	o, err := sqlstore.OptionsOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	m, err := migrations()
+	if err != nil {
+		return nil, err
+	}
+	write, read, err := open(ctx, path, o)
+	if err != nil {
+		return nil, err
+	}
+	s, err := sqlstore.New(ctx, sqlstore.Backend{
+		Dialect:    sqlq.SQLite,
+		Write:      write,
+		Read:       read,
+		ReadTx:     sql.TxOptions{ReadOnly: true},
+		Classify:   classify,
+		Migrations: m,
+	}, o)
+	if err != nil {
+		return nil, errors.Join(err, write.Close(), read.Close())
+	}
+	return s, nil
+}
+
+// Migrate brings the database at path to the current schema.
+func Migrate(ctx context.Context, path string) error {
+	m, err := migrations()
+	if err != nil {
+		return err
+	}
+	write, read, err := open(ctx, path, Options{})
+	if err != nil {
+		return err
+	}
+	return errors.Join(m.Up(ctx, write), write.Close(), read.Close())
+}
+
+func open(ctx context.Context, path string, opts Options) (write, read *sql.DB, err error) {
+	drv, err := driverOnce()
+	if err != nil {
+		return nil, nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("store: %w", err)
+	}
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
+	q.Set("_foreign_keys", "1")
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "NORMAL")
+	// BEGIN IMMEDIATE takes the write lock up front, so a transaction never
+	// fails upgrading from reader to writer.
+	q.Set("_txlock", "immediate")
+	write = sql.OpenDB(connector{drv: drv, dsn: dsn(abs, q)})
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	// The writer runs first so that the file exists in WAL mode before a
+	// reader opens it.
+	if err := write.PingContext(ctx); err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("store: open %s: %w", path, err), write.Close())
+	}
+	q = url.Values{}
+	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
+	q.Set("_query_only", "1")
+	read = sql.OpenDB(connector{drv: drv, dsn: dsn(abs, q)})
+	n := opts.MaxConns
+	if n <= 0 {
+		n = max(4, runtime.GOMAXPROCS(0))
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	return write, read, nil
+}
+
+func dsn(abs string, q url.Values) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String()
+}
+
+// driverOnce builds the one driver whose connections have the Unicode-aware
+// lower(). It is private to this package, so the replacement reaches no
+// other user of modernc.org/sqlite in the process.
+var driverOnce = sync.OnceValues(func() (*sqlite.Driver, error) {
+	drv := &sqlite.Driver{}
+	// SQLite's own lower() folds ASCII only. Filters and the displayName
+	// index fold with this one, which matches Go's and PostgreSQL's.
+	if err := drv.RegisterDeterministicScalarFunction("lower", 1, lower); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return drv, nil
+})
+
+func lower(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	switch v := args[0].(type) {
+	case string:
+		return strings.ToLower(v), nil
+	case []byte:
+		return strings.ToLower(string(v)), nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64), nil
+	default:
+		return v, nil
+	}
+}
+
+type connector struct {
+	drv *sqlite.Driver
+	dsn string
+}
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.drv.Open(c.dsn)
+}
+
+func (c connector) Driver() driver.Driver { return c.drv }
+
+// conflictKeys maps the columns SQLite names in a unique violation to the
+// key a *store.ConflictError reports.
+var conflictKeys = map[string]string{
+	"objects.tenant_id, objects.id":                                "id",
+	"objects.tenant_id, objects.kind, objects.upn":                 "userPrincipalName",
+	"objects.tenant_id, objects.kind, objects.app_id":              "appId",
+	"links.tenant_id, links.source_id, links.rel, links.target_id": "link",
+	"tenants.id":   "id",
+	"domains.name": "id",
+	"outbox.id":    "id",
+	"signing_keys.tenant_id, signing_keys.kid": "kid",
+}
+
+func classify(err error) error {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		// "… UNIQUE constraint failed: objects.tenant_id, objects.id (1555)"
+		msg, cols := e.Error(), ""
+		if i := strings.LastIndex(msg, "failed: "); i >= 0 {
+			cols, _, _ = strings.Cut(msg[i+len("failed: "):], " (")
+		}
+		if k, ok := conflictKeys[cols]; ok {
+			return &store.ConflictError{Key: k}
+		}
+		return fmt.Errorf("%w: %w", store.ErrConflict, err)
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	return err
+}

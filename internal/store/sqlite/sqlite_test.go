@@ -1,0 +1,91 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return storetest.SQLite(t, "") })
+}
+
+func TestClock(t *testing.T) {
+	storetest.RunClock(t, func(t *testing.T, now func() time.Time) store.Store {
+		return storetest.SQLite(t, "", sqlite.Options{Now: now})
+	})
+}
+
+func TestMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	storetest.RunMigrate(t,
+		func(t *testing.T) store.Store { return storetest.SQLite(t, path, sqlite.Options{SkipMigrations: true}) },
+		func(t *testing.T) {
+			if err := sqlite.Migrate(t.Context(), path); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+		})
+}
+
+func TestClassify(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	storetest.SQLite(t, path) // migrates
+	db, err := sql.Open("sqlite", path+"?_foreign_keys=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.RunConstraints(t, func(q string, args ...any) error {
+		_, err := db.ExecContext(t.Context(), q, args...)
+		return err
+	}, sqlite.Classify)
+}
+
+// TestTwoHandles writes through two stores on one file, as two processes
+// would: the busy timeout makes them take turns instead of failing.
+func TestTwoHandles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	stores := []store.Store{storetest.SQLite(t, path), storetest.SQLite(t, path)}
+	if err := stores[0].Update(t.Context(), func(tx store.Tx) error {
+		return tx.CreateTenant(t.Context(), store.Tenant{ID: "t1", Type: store.TenantWorkforce})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		wg.Go(func() {
+			for j := range 20 {
+				id := fmt.Sprintf("s%d-%d", i, j)
+				err := s.Update(t.Context(), func(tx store.Tx) error {
+					return tx.CreateObject(t.Context(), &store.Object{TenantID: "t1", Kind: "user", ID: id})
+				})
+				if err != nil {
+					t.Errorf("store %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	err := stores[1].View(t.Context(), func(tx store.Tx) error {
+		head, err := tx.HeadSeq(t.Context(), "t1")
+		if head != 40 {
+			t.Errorf("HeadSeq = %d, want 40", head)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store { return storetest.SQLite(b, "") })
+}

@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlq"
+)
+
+// liveObject reads the kind and version of a live object of the tenant.
+// With lock, where the backend has concurrent writers, it also keeps the
+// object from being deleted until commit.
+func (t *txn) liveObject(ctx context.Context, tenantID, id string, lock bool) (kind string, version int64, err error) {
+	q := `SELECT kind, version FROM objects WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`
+	if lock {
+		q += " " + t.s.b.ShareLock
+	}
+	err = t.get(ctx, q, []any{tenantID, id}, &kind, &version)
+	return kind, version, err
+}
+
+func (t *txn) AddLink(ctx context.Context, tenantID string, l store.Link) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	kind, version, err := t.liveObject(ctx, tenantID, l.SourceID, true)
+	if err != nil {
+		return err
+	}
+	if _, _, err := t.liveObject(ctx, tenantID, l.TargetID, true); err != nil {
+		return err
+	}
+	n, err := t.exec(ctx, `INSERT INTO links (tenant_id, source_id, rel, target_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		tenantID, l.SourceID, l.Rel, l.TargetID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return &store.ConflictError{Key: "link"}
+	}
+	t.record(tenantID, store.Change{Kind: kind, ObjectID: l.SourceID, Op: store.OpLinked, Version: version, Rel: l.Rel, TargetID: l.TargetID})
+	return nil
+}
+
+func (t *txn) RemoveLink(ctx context.Context, tenantID string, l store.Link) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	err := changed(t.exec(ctx, `DELETE FROM links WHERE tenant_id = $1 AND source_id = $2 AND rel = $3 AND target_id = $4`,
+		tenantID, l.SourceID, l.Rel, l.TargetID))
+	if err != nil {
+		return err
+	}
+	// Links of deleted objects are gone, so the source is live.
+	kind, version, err := t.liveObject(ctx, tenantID, l.SourceID, false)
+	if err != nil {
+		return err
+	}
+	t.record(tenantID, store.Change{Kind: kind, ObjectID: l.SourceID, Op: store.OpUnlinked, Version: version, Rel: l.Rel, TargetID: l.TargetID})
+	return nil
+}
+
+func (t *txn) ListRelated(ctx context.Context, tenantID string, r store.Related, q store.Query) (store.Page, error) {
+	if _, _, err := t.liveObject(ctx, tenantID, r.ID, false); err != nil {
+		return store.Page{}, err
+	}
+	near, far := "l.source_id", "l.target_id"
+	if r.Reverse {
+		near, far = far, near
+	}
+	args := &sqlq.Args{}
+	conds := []string{"l.tenant_id = " + args.Add(tenantID), near + " = " + args.Add(r.ID), "l.rel = " + args.Add(r.Rel), "o.deleted_at IS NULL"}
+	return t.page(ctx, "links l JOIN objects o ON o.tenant_id = l.tenant_id AND o.id = "+far, conds, args, q)
+}

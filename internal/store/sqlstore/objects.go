@@ -1,0 +1,291 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlq"
+)
+
+const objectColumns = `o.tenant_id, o.kind, o.id, o.version, o.created_at, o.updated_at, o.deleted_at, o.upn, o.mail, o.app_id, o.display_name, o.data`
+
+// scanObject reads objectColumns, then extra.
+func scanObject(sc interface{ Scan(...any) error }, extra ...any) (store.Object, error) {
+	var (
+		o          store.Object
+		deletedAt  time.Time
+		upn, appID sql.NullString
+		data       []byte
+	)
+	dest := append([]any{&o.TenantID, &o.Kind, &o.ID, &o.Version, timeScan{&o.CreatedAt}, timeScan{&o.UpdatedAt},
+		timeScan{&deletedAt}, &upn, &o.Mail, &appID, &o.DisplayName, &data}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return store.Object{}, err
+	}
+	if !deletedAt.IsZero() {
+		o.DeletedAt = &deletedAt
+	}
+	o.UPN, o.AppID, o.Data = upn.String, appID.String, data
+	return o, nil
+}
+
+// key is the stored form of a unique key: NULL when unset, so that the
+// unique indexes ignore it.
+func key(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+func document(data []byte) string {
+	if len(data) == 0 {
+		return "{}"
+	}
+	return string(data)
+}
+
+func (t *txn) CreateObject(ctx context.Context, o *store.Object) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if err := required("object tenant, kind and id", o.TenantID, o.Kind, o.ID); err != nil {
+		return err
+	}
+	n, err := t.exec(ctx, `INSERT INTO objects (tenant_id, id, kind, version, created_at, updated_at, upn, mail, app_id, display_name, data)
+		VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+		o.TenantID, o.ID, o.Kind, t.at(o.CreatedAt), t.at(o.UpdatedAt),
+		key(strings.ToLower(o.UPN)), strings.ToLower(o.Mail), key(o.AppID), o.DisplayName, document(o.Data))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return t.conflict(ctx, o, true)
+	}
+	o.Version, o.DeletedAt = 1, nil
+	t.record(o.TenantID, store.Change{Kind: o.Kind, ObjectID: o.ID, Op: store.OpCreated, Version: 1})
+	return nil
+}
+
+// conflict names the unique key of o that another object holds.
+func (t *txn) conflict(ctx context.Context, o *store.Object, create bool) error {
+	type check struct {
+		key, q string
+		args   []any
+	}
+	var checks []check
+	if create {
+		checks = append(checks, check{"id", `SELECT 1 FROM objects WHERE tenant_id = $1 AND id = $2`, []any{o.TenantID, o.ID}})
+	}
+	if o.UPN != "" {
+		checks = append(checks, check{"userPrincipalName", `SELECT 1 FROM objects
+			WHERE tenant_id = $1 AND kind = $2 AND upn = $3 AND id <> $4 AND deleted_at IS NULL`,
+			[]any{o.TenantID, o.Kind, strings.ToLower(o.UPN), o.ID}})
+	}
+	if o.AppID != "" {
+		checks = append(checks, check{"appId", `SELECT 1 FROM objects
+			WHERE tenant_id = $1 AND kind = $2 AND app_id = $3 AND id <> $4 AND deleted_at IS NULL`,
+			[]any{o.TenantID, o.Kind, o.AppID, o.ID}})
+	}
+	for _, c := range checks {
+		taken, err := t.exists(ctx, c.q, c.args...)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return &store.ConflictError{Key: c.key}
+		}
+	}
+	// The holder let go between the write and the checks; the caller's
+	// write still failed on a key.
+	return fmt.Errorf("%w: a key of %s was taken concurrently", store.ErrConflict, o.ID)
+}
+
+func (t *txn) GetObject(ctx context.Context, tenantID, kind, id string) (store.Object, error) {
+	return t.object(ctx, `o.id = $3`, tenantID, kind, id)
+}
+
+func (t *txn) GetObjectByUPN(ctx context.Context, tenantID, kind, upn string) (store.Object, error) {
+	if upn == "" {
+		return store.Object{}, store.ErrNotFound
+	}
+	return t.object(ctx, `o.upn = $3`, tenantID, kind, strings.ToLower(upn))
+}
+
+func (t *txn) GetObjectByAppID(ctx context.Context, tenantID, kind, appID string) (store.Object, error) {
+	if appID == "" {
+		return store.Object{}, store.ErrNotFound
+	}
+	return t.object(ctx, `o.app_id = $3`, tenantID, kind, appID)
+}
+
+func (t *txn) object(ctx context.Context, cond string, args ...any) (store.Object, error) {
+	row := t.tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects o
+		WHERE o.tenant_id = $1 AND o.kind = $2 AND `+cond+` AND o.deleted_at IS NULL`, args...)
+	o, err := scanObject(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Object{}, store.ErrNotFound
+	}
+	return o, err
+}
+
+func (t *txn) UpdateObject(ctx context.Context, o *store.Object) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	// The NOT EXISTS terms turn a key collision into "no row updated"
+	// rather than a unique violation, which would abort a PostgreSQL
+	// transaction; the unique indexes still catch a concurrent taker.
+	n, err := t.exec(ctx, `UPDATE objects SET version = version + 1, updated_at = $5,
+			upn = $6, mail = $7, app_id = $8, display_name = $9, data = $10
+		WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND version = $4 AND deleted_at IS NULL
+		AND NOT EXISTS (SELECT 1 FROM objects x WHERE x.tenant_id = $1 AND x.kind = $2 AND x.upn = $6 AND x.id <> $3 AND x.deleted_at IS NULL)
+		AND NOT EXISTS (SELECT 1 FROM objects x WHERE x.tenant_id = $1 AND x.kind = $2 AND x.app_id = $8 AND x.id <> $3 AND x.deleted_at IS NULL)`,
+		o.TenantID, o.Kind, o.ID, o.Version, t.at(o.UpdatedAt),
+		key(strings.ToLower(o.UPN)), strings.ToLower(o.Mail), key(o.AppID), o.DisplayName, document(o.Data))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		if err := t.checkVersion(ctx, o.TenantID, o.Kind, o.ID, o.Version, false); err != nil {
+			return err
+		}
+		return t.conflict(ctx, o, false)
+	}
+	o.Version++
+	t.record(o.TenantID, store.Change{Kind: o.Kind, ObjectID: o.ID, Op: store.OpUpdated, Version: o.Version})
+	return nil
+}
+
+// checkVersion explains why a conditional write changed nothing: no such
+// live object, or another version (unless anyVersion and version is 0).
+func (t *txn) checkVersion(ctx context.Context, tenantID, kind, id string, version int64, anyVersion bool) error {
+	var current int64
+	if err := t.get(ctx, `SELECT version FROM objects WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND deleted_at IS NULL`,
+		[]any{tenantID, kind, id}, &current); err != nil {
+		return err
+	}
+	if current != version && !(anyVersion && version == 0) {
+		return store.ErrPrecondition
+	}
+	return nil
+}
+
+func (t *txn) DeleteObject(ctx context.Context, tenantID, kind, id string, version int64) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	q := `UPDATE objects SET deleted_at = $4, version = version + 1
+		WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND deleted_at IS NULL`
+	args := []any{tenantID, kind, id, t.at(t.s.now())}
+	if version != 0 {
+		q += ` AND version = $5`
+		args = append(args, version)
+	}
+	var next int64
+	err := t.get(ctx, q+` RETURNING version`, args, &next)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := t.checkVersion(ctx, tenantID, kind, id, version, true); err != nil {
+			return err
+		}
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	for _, end := range []string{"source_id", "target_id"} {
+		if _, err := t.exec(ctx, `DELETE FROM links WHERE tenant_id = $1 AND `+end+` = $2`, tenantID, id); err != nil {
+			return err
+		}
+	}
+	t.record(tenantID, store.Change{Kind: kind, ObjectID: id, Op: store.OpDeleted, Version: next})
+	return nil
+}
+
+func (t *txn) ListObjects(ctx context.Context, tenantID, kind string, q store.Query) (store.Page, error) {
+	args := &sqlq.Args{}
+	conds := []string{"o.tenant_id = " + args.Add(tenantID), "o.kind = " + args.Add(kind), "o.deleted_at IS NULL"}
+	return t.page(ctx, "objects o", conds, args, q)
+}
+
+func (t *txn) CountObjects(ctx context.Context, tenantID, kind string, schema *odata.Schema, filter odata.Expr) (int64, error) {
+	args := &sqlq.Args{}
+	conds := []string{"o.tenant_id = " + args.Add(tenantID), "o.kind = " + args.Add(kind), "o.deleted_at IS NULL"}
+	where, err := sqlq.Filter(t.s.b.Dialect, schema, filter, args)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = t.get(ctx, `SELECT COUNT(*) FROM objects o WHERE `+strings.Join(append(conds, where), " AND "), args.Values(), &n)
+	return n, err
+}
+
+// maxTop is the largest page a query may ask for.
+const maxTop = 999
+
+// page runs q over the objects (alias o) of from that meet conds.
+func (t *txn) page(ctx context.Context, from string, conds []string, args *sqlq.Args, q store.Query) (store.Page, error) {
+	if q.Top < 1 || q.Top > maxTop {
+		return store.Page{}, fmt.Errorf("store: page size %d outside 1..%d", q.Top, maxTop)
+	}
+	d := t.s.b.Dialect
+	order, err := sqlq.NewOrder(d, q.Schema, q.OrderBy)
+	if err != nil {
+		return store.Page{}, err
+	}
+	where, err := sqlq.Filter(d, q.Schema, q.Filter, args)
+	if err != nil {
+		return store.Page{}, err
+	}
+	conds = append(conds, where)
+	after, err := order.After(q.Cursor, args)
+	if err != nil {
+		return store.Page{}, err
+	}
+	if after != "" {
+		conds = append(conds, after)
+	}
+	cols := objectColumns
+	keys := order.Select()
+	if len(keys) > 0 {
+		cols += ", " + strings.Join(keys, ", ")
+	}
+	stmt := `SELECT ` + cols + ` FROM ` + from + ` WHERE ` + strings.Join(conds, " AND ") +
+		` ORDER BY ` + order.OrderBy() + ` LIMIT ` + args.Add(q.Top+1)
+
+	var (
+		page    store.Page
+		lastKey []any // sort values of the page's last row
+	)
+	err = t.query(ctx, stmt, args.Values(), func(r *sql.Rows) error {
+		vals := make([]any, len(keys))
+		ptrs := make([]any, len(keys))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		o, err := scanObject(r, ptrs...)
+		if err != nil {
+			return err
+		}
+		if len(page.Objects) < q.Top {
+			page.Objects = append(page.Objects, o)
+			lastKey = vals
+			return nil
+		}
+		// A row beyond the page: there is a next page, starting after
+		// the page's last row.
+		last := page.Objects[len(page.Objects)-1]
+		page.Next, err = order.Cursor(lastKey, last.ID)
+		return err
+	})
+	if err != nil {
+		return store.Page{}, err
+	}
+	return page, nil
+}

@@ -1,0 +1,162 @@
+// Package sqlstore implements store.Store over database/sql once for both SQL
+// backends. store/sqlite and store/postgres supply the connections, the SQL
+// dialect, the mapping of driver errors and the migrations; everything else,
+// from the change feed to keyset paging, lives here.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlq"
+)
+
+// Options are the backend-independent settings of a store.
+type Options struct {
+	// Now is the clock of change-feed entries and deletions; time.Now when nil.
+	Now func() time.Time
+	// NewID names outbox messages enqueued without an ID; random UUIDs when nil.
+	NewID func() string
+	// SkipMigrations leaves the schema to `gatehouse migrate`; Ping fails
+	// until it has run.
+	SkipMigrations bool
+	// MaxConns bounds the connections of the backend's (read) pool; a
+	// backend default when 0.
+	MaxConns int
+}
+
+// OptionsOf returns the one Options a backend's Open was given, or the zero
+// Options, so that Open can take its options as an optional argument.
+func OptionsOf(opts []Options) (Options, error) {
+	switch len(opts) {
+	case 0:
+		return Options{}, nil
+	case 1:
+		return opts[0], nil
+	}
+	return Options{}, errors.New("store: at most one Options")
+}
+
+// Backend is what a SQL backend contributes.
+type Backend struct {
+	Dialect sqlq.Dialect
+	// Write runs Update transactions and Read runs View transactions; they
+	// may be the same pool.
+	Write, Read     *sql.DB
+	WriteTx, ReadTx sql.TxOptions
+	// ShareLock and SkipLocked are the row-locking clauses a SELECT ends
+	// with to keep a row from changing until commit and to skip rows other
+	// transactions hold; empty where one writer runs at a time.
+	ShareLock, SkipLocked string
+	// Classify maps a driver error to a store error (*store.ConflictError,
+	// store.ErrNotFound) and returns other errors unchanged.
+	Classify func(error) error
+	// Migrations is the backend's schema.
+	Migrations Migrations
+}
+
+// Store is a store.Store over one SQL database.
+type Store struct {
+	b        Backend
+	now      func() time.Time
+	newID    func() string
+	migrated atomic.Bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store over b. Unless opts.SkipMigrations, b's migrations are
+// applied first.
+func New(ctx context.Context, b Backend, opts Options) (*Store, error) {
+	s := &Store{b: b, now: opts.Now, newID: opts.NewID}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid.NewString
+	}
+	if !opts.SkipMigrations {
+		if err := b.Migrations.Up(ctx, b.Write); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Update runs fn in a read-write transaction and commits unless fn fails.
+// Change-feed entries are numbered just before commit (see txn.flush).
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return s.run(ctx, s.b.Write, s.b.WriteTx, false, fn)
+}
+
+// View runs fn in a read-only transaction over one snapshot.
+func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
+	return s.run(ctx, s.b.Read, s.b.ReadTx, true, fn)
+}
+
+func (s *Store) run(ctx context.Context, db *sql.DB, opts sql.TxOptions, readOnly bool, fn func(store.Tx) error) error {
+	stx, err := db.BeginTx(ctx, &opts)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	// Rollback after Commit is a no-op; deferring it also covers a panicking fn.
+	defer stx.Rollback()
+	t := &txn{s: s, tx: stx, readOnly: readOnly}
+	if err := fn(t); err != nil {
+		return err
+	}
+	if err := t.flush(ctx, ""); err != nil {
+		return err
+	}
+	if err := stx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", s.b.Classify(err))
+	}
+	return nil
+}
+
+// Ping reports whether the database answers and its schema is current.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.b.Read.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	if s.migrated.Load() {
+		return nil
+	}
+	if err := s.b.Migrations.Check(ctx, s.b.Read); err != nil {
+		return err
+	}
+	s.migrated.Store(true)
+	return nil
+}
+
+// tables are the store's tables, for Analyze.
+var tables = []string{"tenants", "domains", "objects", "links", "changes", "outbox", "credentials", "signing_keys"}
+
+// Analyze refreshes the query planner's statistics of the store's tables.
+// The databases do so on their own in time (PostgreSQL's autovacuum; SQLite
+// never without being asked); after a bulk load, plans chosen without
+// statistics can scan whole tenants, so importers and benchmarks call this.
+func (s *Store) Analyze(ctx context.Context) error {
+	for _, t := range tables {
+		if _, err := s.b.Write.ExecContext(ctx, "ANALYZE "+t); err != nil {
+			return fmt.Errorf("store: analyze %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// Close closes the backend's pools.
+func (s *Store) Close() error {
+	err := s.b.Write.Close()
+	if s.b.Read != s.b.Write {
+		err = errors.Join(err, s.b.Read.Close())
+	}
+	return err
+}

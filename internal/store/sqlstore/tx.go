@@ -1,0 +1,233 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// errReadOnly is what write methods return inside View.
+var errReadOnly = errors.New("store: write in a read-only transaction")
+
+// txn is a store.Tx over one database/sql transaction.
+type txn struct {
+	s        *Store
+	tx       *sql.Tx
+	readOnly bool
+	// pending are the change-feed entries of this transaction not yet
+	// numbered; see flush.
+	pending []pendingChange
+}
+
+var _ store.Tx = (*txn)(nil)
+
+func (t *txn) writable() error {
+	if t.readOnly {
+		return errReadOnly
+	}
+	return nil
+}
+
+// exec runs a statement and returns how many rows it changed.
+func (t *txn) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, t.s.b.Classify(err)
+	}
+	return res.RowsAffected()
+}
+
+// get scans the single row of q into dest; no row is store.ErrNotFound.
+func (t *txn) get(ctx context.Context, q string, args []any, dest ...any) error {
+	err := t.tx.QueryRowContext(ctx, q, args...).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return t.s.b.Classify(err)
+	}
+	return nil
+}
+
+// exists reports whether q returns a row.
+func (t *txn) exists(ctx context.Context, q string, args ...any) (bool, error) {
+	var one int
+	err := t.get(ctx, q, args, &one)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// query runs q and calls scan for every row.
+func (t *txn) query(ctx context.Context, q string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := t.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return t.s.b.Classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// changed maps "no row changed" to store.ErrNotFound.
+func changed(n int64, err error) error {
+	if err == nil && n == 0 {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// at is the parameter form of an instant.
+func (t *txn) at(v time.Time) any { return t.s.b.Dialect.TimeArg(v) }
+
+// optAt stores the zero time, which means "not set", as NULL.
+func (t *txn) optAt(v time.Time) any {
+	if v.IsZero() {
+		return nil
+	}
+	return t.at(v)
+}
+
+// timeScan reads an instant stored by either dialect (text or timestamp);
+// NULL reads as the zero time.
+type timeScan struct{ dst *time.Time }
+
+func (s timeScan) Scan(v any) error {
+	switch v := v.(type) {
+	case nil:
+		*s.dst = time.Time{}
+	case time.Time:
+		*s.dst = v.UTC()
+	case string:
+		return s.parse(v)
+	case []byte:
+		return s.parse(string(v))
+	default:
+		return fmt.Errorf("store: cannot read %T as a time", v)
+	}
+	return nil
+}
+
+func (s timeScan) parse(v string) error {
+	at, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return fmt.Errorf("store: stored time %q: %w", v, err)
+	}
+	*s.dst = at.UTC()
+	return nil
+}
+
+func required(what string, vals ...string) error {
+	for _, v := range vals {
+		if v == "" {
+			return fmt.Errorf("store: %s required", what)
+		}
+	}
+	return nil
+}
+
+// Tenants.
+
+func (t *txn) CreateTenant(ctx context.Context, tn store.Tenant) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if err := required("tenant id", tn.ID); err != nil {
+		return err
+	}
+	n, err := t.exec(ctx, `INSERT INTO tenants (id, display_name, type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		tn.ID, tn.DisplayName, tn.Type, t.at(tn.CreatedAt))
+	if err == nil && n == 0 {
+		return &store.ConflictError{Key: "id"}
+	}
+	return err
+}
+
+func (t *txn) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
+	var tn store.Tenant
+	err := t.get(ctx, `SELECT id, display_name, type, created_at FROM tenants WHERE id = $1`, []any{id},
+		&tn.ID, &tn.DisplayName, &tn.Type, timeScan{&tn.CreatedAt})
+	return tn, err
+}
+
+func (t *txn) CountTenants(ctx context.Context) (int, error) {
+	var n int
+	err := t.get(ctx, `SELECT COUNT(*) FROM tenants`, nil, &n)
+	return n, err
+}
+
+// Domains.
+
+const domainColumns = `name, tenant_id, verified, is_initial, is_default, created_at`
+
+func scanDomain(sc interface{ Scan(...any) error }) (store.Domain, error) {
+	var d store.Domain
+	err := sc.Scan(&d.Name, &d.TenantID, &d.Verified, &d.Initial, &d.Default, timeScan{&d.CreatedAt})
+	return d, err
+}
+
+func (t *txn) AddDomain(ctx context.Context, d store.Domain) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if err := required("domain name and tenant", d.Name, d.TenantID); err != nil {
+		return err
+	}
+	n, err := t.exec(ctx, `INSERT INTO domains (`+domainColumns+`) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+		strings.ToLower(d.Name), d.TenantID, d.Verified, d.Initial, d.Default, t.at(d.CreatedAt))
+	if err == nil && n == 0 {
+		return &store.ConflictError{Key: "id"}
+	}
+	return err
+}
+
+func (t *txn) UpdateDomain(ctx context.Context, d store.Domain) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	return changed(t.exec(ctx, `UPDATE domains SET verified = $3, is_initial = $4, is_default = $5 WHERE tenant_id = $1 AND name = $2`,
+		d.TenantID, strings.ToLower(d.Name), d.Verified, d.Initial, d.Default))
+}
+
+func (t *txn) GetDomain(ctx context.Context, tenantID, name string) (store.Domain, error) {
+	return t.domain(ctx, `SELECT `+domainColumns+` FROM domains WHERE name = $1 AND tenant_id = $2`, strings.ToLower(name), tenantID)
+}
+
+func (t *txn) LookupDomain(ctx context.Context, name string) (store.Domain, error) {
+	return t.domain(ctx, `SELECT `+domainColumns+` FROM domains WHERE name = $1`, strings.ToLower(name))
+}
+
+func (t *txn) domain(ctx context.Context, q string, args ...any) (store.Domain, error) {
+	d, err := scanDomain(t.tx.QueryRowContext(ctx, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Domain{}, store.ErrNotFound
+	}
+	return d, err
+}
+
+func (t *txn) ListDomains(ctx context.Context, tenantID string) ([]store.Domain, error) {
+	var out []store.Domain
+	err := t.query(ctx, `SELECT `+domainColumns+` FROM domains WHERE tenant_id = $1 ORDER BY name`, []any{tenantID}, func(r *sql.Rows) error {
+		d, err := scanDomain(r)
+		out = append(out, d)
+		return err
+	})
+	return out, err
+}
+
+func (t *txn) DeleteDomain(ctx context.Context, tenantID, name string) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	return changed(t.exec(ctx, `DELETE FROM domains WHERE tenant_id = $1 AND name = $2`, tenantID, strings.ToLower(name)))
+}

@@ -1,0 +1,126 @@
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/postgres"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
+)
+
+// Backends returns, per backend, a function that opens a fresh store for a
+// test and closes it when the test ends: "sqlite" and "postgres". Packages
+// above the store run their end-to-end tests over each.
+func Backends() map[string]func(t *testing.T) store.Store {
+	return map[string]func(t *testing.T) store.Store{
+		"sqlite":   func(t *testing.T) store.Store { return SQLite(t, "") },
+		"postgres": func(t *testing.T) store.Store { return Postgres(t, "") },
+	}
+}
+
+// SQLite opens the SQLite store at path, or at a new file in a directory
+// Open has to create when path is "", and closes it when the test ends.
+func SQLite(tb testing.TB, path string, opts ...sqlite.Options) store.Store {
+	tb.Helper()
+	if path == "" {
+		path = filepath.Join(tb.TempDir(), "data", "gatehouse.db")
+	}
+	s, err := sqlite.Open(tb.Context(), path, opts...)
+	if err != nil {
+		tb.Fatalf("opening SQLite: %v", err)
+	}
+	closeAtEnd(tb, s)
+	return s
+}
+
+// Postgres opens the PostgreSQL store at url, or in a fresh schema when url
+// is "", and closes it when the test ends.
+func Postgres(tb testing.TB, url string, opts ...postgres.Options) store.Store {
+	tb.Helper()
+	if url == "" {
+		url = PostgresURL(tb)
+	}
+	s, err := postgres.Open(tb.Context(), url, opts...)
+	if err != nil {
+		tb.Fatalf("opening PostgreSQL: %v", err)
+	}
+	closeAtEnd(tb, s)
+	return s
+}
+
+func closeAtEnd(tb testing.TB, s store.Store) {
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("closing the store: %v", err)
+		}
+	})
+}
+
+// PostgresEnv names the database the PostgreSQL tests use.
+const PostgresEnv = "GATEHOUSE_TEST_POSTGRES"
+
+const defaultPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+func postgresBase() string {
+	if u := os.Getenv(PostgresEnv); u != "" {
+		return u
+	}
+	return defaultPostgres
+}
+
+var postgresReachable = sync.OnceValue(func() error {
+	db, err := sql.Open("pgx", postgresBase())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return db.PingContext(ctx)
+})
+
+// PostgresURL creates a schema of $GATEHOUSE_TEST_POSTGRES for one test,
+// drops it when the test ends, and returns the URL that selects it. The
+// test is skipped when the database is unreachable, and fails if the
+// environment variable CI is set.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	if err := postgresReachable(); err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("PostgreSQL at $%s is unreachable: %v", PostgresEnv, err)
+		}
+		tb.Skipf("PostgreSQL at $%s is unreachable: %v", PostgresEnv, err)
+	}
+	admin, err := sql.Open("pgx", postgresBase())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	schema := fmt.Sprintf("gh_test_%016x", rand.Uint64())
+	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(postgresBase())
+	if err != nil || u.Scheme == "" {
+		return postgresBase() + " search_path=" + schema
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

@@ -1,0 +1,304 @@
+// Package storetest is the conformance suite of store.Store: one set of tests
+// that every backend (store/sqlite, store/postgres) runs against itself, so
+// that the backends agree on every behaviour the port promises, and the
+// benchmarks they share.
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Run runs the suite. open returns a fresh, empty, migrated store for one
+// test and arranges for it to be closed when the test ends.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"Ping", testPing},
+		{"Tenants", testTenants},
+		{"Domains", testDomains},
+		{"ObjectLifecycle", testObjectLifecycle},
+		{"UniqueKeys", testUniqueKeys},
+		{"TxUsableAfterStoreErrors", testTxUsableAfterErrors},
+		{"OptimisticConcurrency", testOptimisticConcurrency},
+		{"Links", testLinks},
+		{"ChangeFeed", testChangeFeed},
+		{"ChangeFeedConcurrent", testChangeFeedConcurrent},
+		{"Outbox", testOutbox},
+		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"OutboxVisibleAfterCommit", testOutboxVisibleAfterCommit},
+		{"Rollback", testRollback},
+		{"ViewIsReadOnly", testViewIsReadOnly},
+		{"Credentials", testCredentials},
+		{"SigningKeys", testSigningKeys},
+		{"TenantIsolation", testTenantIsolation},
+		{"Filters", testFilters},
+		{"Paging", testPaging},
+		{"BadQueries", testBadQueries},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+// RunClock checks that a store stamps change-feed entries with the clock
+// it was opened with. open returns a fresh store using now.
+func RunClock(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) {
+	at := time.Date(2031, 7, 8, 9, 10, 11, 0, time.UTC)
+	s := open(t, func() time.Time { return at })
+	newTenant(t, s, "t1")
+	update(t, s, func(tx store.Tx) error {
+		return tx.CreateObject(t.Context(), user("t1", "u1", "u1@t1.example", "U1", `{}`))
+	})
+	view(t, s, func(tx store.Tx) error {
+		cs, err := tx.Changes(t.Context(), "t1", nil, 0, 10)
+		if err != nil {
+			return err
+		}
+		if len(cs) != 1 || !cs[0].At.Equal(at) {
+			return fmt.Errorf("changes %+v, want one at %v", cs, at)
+		}
+		return nil
+	})
+}
+
+// RunMigrate checks that a store opened without migrating reports so from
+// Ping until migrate has brought its database up to date.
+func RunMigrate(t *testing.T, openUnmigrated func(t *testing.T) store.Store, migrate func(t *testing.T)) {
+	s := openUnmigrated(t)
+	if err := s.Ping(t.Context()); err == nil {
+		t.Fatal("Ping before migrating: nil, want an error")
+	}
+	migrate(t)
+	migrate(t) // migrating an up-to-date database changes nothing
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping after migrating: %v", err)
+	}
+	newTenant(t, s, "t1")
+}
+
+// base is the suite's reference instant, at the microsecond precision both
+// backends keep.
+var base = time.Date(2026, 3, 4, 5, 6, 7, 891011000, time.UTC)
+
+var errBoom = errors.New("boom")
+
+func update(t testing.TB, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.Update(t.Context(), fn); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+func view(t testing.TB, s store.Store, fn func(store.Tx) error) {
+	t.Helper()
+	if err := s.View(t.Context(), fn); err != nil {
+		t.Fatalf("View: %v", err)
+	}
+}
+
+func newTenant(t testing.TB, s store.Store, id string) {
+	t.Helper()
+	update(t, s, func(tx store.Tx) error {
+		return tx.CreateTenant(t.Context(), store.Tenant{ID: id, DisplayName: "Tenant " + id, Type: store.TenantWorkforce, CreatedAt: base})
+	})
+}
+
+const (
+	kindUser  = "user"
+	kindGroup = "group"
+	kindApp   = "application"
+)
+
+func user(tenantID, id, upn, name, data string) *store.Object {
+	return &store.Object{TenantID: tenantID, Kind: kindUser, ID: id, UPN: upn, Mail: upn, DisplayName: name,
+		CreatedAt: base, UpdatedAt: base, Data: json.RawMessage(data)}
+}
+
+func group(tenantID, id, name string) *store.Object {
+	return &store.Object{TenantID: tenantID, Kind: kindGroup, ID: id, DisplayName: name, CreatedAt: base, UpdatedAt: base,
+		Data: json.RawMessage(`{"displayName":"` + name + `"}`)}
+}
+
+func create(t testing.TB, s store.Store, objs ...*store.Object) {
+	t.Helper()
+	update(t, s, func(tx store.Tx) error {
+		for _, o := range objs {
+			if err := tx.CreateObject(t.Context(), o); err != nil {
+				return fmt.Errorf("create %s: %w", o.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func get(t testing.TB, s store.Store, tenantID, kind, id string) (store.Object, error) {
+	t.Helper()
+	var o store.Object
+	err := s.View(t.Context(), func(tx store.Tx) error {
+		var err error
+		o, err = tx.GetObject(t.Context(), tenantID, kind, id)
+		return err
+	})
+	return o, err
+}
+
+func wantErr(t testing.TB, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Errorf("%s: error %v, want %v", what, err, target)
+	}
+}
+
+func wantConflict(t testing.TB, what string, err error, key string) {
+	t.Helper()
+	var ce *store.ConflictError
+	if !errors.As(err, &ce) || ce.Key != key || !errors.Is(err, store.ErrConflict) {
+		t.Errorf("%s: error %v, want a conflict on %s", what, err, key)
+	}
+}
+
+// sameJSON reports whether two documents hold the same JSON value; the
+// backends may reformat documents.
+func sameJSON(t testing.TB, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatalf("document %q: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatalf("document %q: %v", b, err)
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+// sameObject compares objects field by field, documents as JSON values.
+func sameObject(t testing.TB, got, want store.Object) {
+	t.Helper()
+	g, w := got, want
+	g.Data, w.Data = nil, nil
+	if !g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) {
+		t.Errorf("object %s times: got %v/%v, want %v/%v", want.ID, g.CreatedAt, g.UpdatedAt, w.CreatedAt, w.UpdatedAt)
+	}
+	g.CreatedAt, g.UpdatedAt, w.CreatedAt, w.UpdatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("object %s: got %+v, want %+v", want.ID, g, w)
+	}
+	if !sameJSON(t, got.Data, want.Data) {
+		t.Errorf("object %s data: got %s, want %s", want.ID, got.Data, want.Data)
+	}
+}
+
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func testTenants(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newTenant(t, s, "t1")
+	newTenant(t, s, "t2")
+	err := s.Update(ctx, func(tx store.Tx) error {
+		return tx.CreateTenant(ctx, store.Tenant{ID: "t1", Type: store.TenantExternal, CreatedAt: base})
+	})
+	wantConflict(t, "duplicate tenant", err, "id")
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.GetTenant(ctx, "t1")
+		if err != nil {
+			return err
+		}
+		want := store.Tenant{ID: "t1", DisplayName: "Tenant t1", Type: store.TenantWorkforce, CreatedAt: base}
+		if got.ID != want.ID || got.DisplayName != want.DisplayName || got.Type != want.Type || !got.CreatedAt.Equal(want.CreatedAt) {
+			t.Errorf("GetTenant = %+v, want %+v", got, want)
+		}
+		_, err = tx.GetTenant(ctx, "nope")
+		wantErr(t, "GetTenant(missing)", err, store.ErrNotFound)
+		n, err := tx.CountTenants(ctx)
+		if n != 2 {
+			t.Errorf("CountTenants = %d, want 2", n)
+		}
+		return err
+	})
+}
+
+func testDomains(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newTenant(t, s, "t1")
+	newTenant(t, s, "t2")
+	update(t, s, func(tx store.Tx) error {
+		for _, d := range []store.Domain{
+			{Name: "Contoso.Example", TenantID: "t1", Verified: true, Default: true, CreatedAt: base},
+			{Name: "contoso.onmicrosoft.example", TenantID: "t1", Initial: true, CreatedAt: base},
+		} {
+			if err := tx.AddDomain(ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, tc := range []struct {
+		name string
+		d    store.Domain
+		want func(error) bool
+	}{
+		{"taken by another tenant", store.Domain{Name: "CONTOSO.example", TenantID: "t2", CreatedAt: base}, isConflict("id")},
+		{"taken in the tenant", store.Domain{Name: "contoso.example", TenantID: "t1", CreatedAt: base}, isConflict("id")},
+		{"missing tenant", store.Domain{Name: "x.example", TenantID: "nope", CreatedAt: base}, is(store.ErrNotFound)},
+	} {
+		err := s.Update(ctx, func(tx store.Tx) error { return tx.AddDomain(ctx, tc.d) })
+		if !tc.want(err) {
+			t.Errorf("AddDomain %s: %v", tc.name, err)
+		}
+	}
+	update(t, s, func(tx store.Tx) error {
+		return tx.UpdateDomain(ctx, store.Domain{Name: "CONTOSO.ONMICROSOFT.EXAMPLE", TenantID: "t1", Verified: true, Initial: true})
+	})
+	view(t, s, func(tx store.Tx) error {
+		d, err := tx.LookupDomain(ctx, "contoso.EXAMPLE")
+		if err != nil {
+			return err
+		}
+		if d.Name != "contoso.example" || d.TenantID != "t1" || !d.Verified || !d.Default || d.Initial || !d.CreatedAt.Equal(base) {
+			t.Errorf("LookupDomain = %+v", d)
+		}
+		if d, err = tx.GetDomain(ctx, "t1", "Contoso.onmicrosoft.example"); err != nil || !d.Verified || !d.Initial {
+			t.Errorf("GetDomain after update = %+v, %v", d, err)
+		}
+		ds, err := tx.ListDomains(ctx, "t1")
+		if len(ds) != 2 || ds[0].Name != "contoso.example" || ds[1].Name != "contoso.onmicrosoft.example" {
+			t.Errorf("ListDomains = %+v", ds)
+		}
+		_, err2 := tx.LookupDomain(ctx, "missing.example")
+		wantErr(t, "LookupDomain(missing)", err2, store.ErrNotFound)
+		return err
+	})
+	update(t, s, func(tx store.Tx) error { return tx.DeleteDomain(ctx, "t1", "CONTOSO.example") })
+	err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteDomain(ctx, "t1", "contoso.example") })
+	wantErr(t, "DeleteDomain twice", err, store.ErrNotFound)
+	err = s.Update(ctx, func(tx store.Tx) error {
+		return tx.UpdateDomain(ctx, store.Domain{Name: "contoso.example", TenantID: "t1"})
+	})
+	wantErr(t, "UpdateDomain(deleted)", err, store.ErrNotFound)
+	// A deleted domain is free for another tenant.
+	update(t, s, func(tx store.Tx) error {
+		return tx.AddDomain(ctx, store.Domain{Name: "contoso.example", TenantID: "t2", CreatedAt: base})
+	})
+}
+
+func is(target error) func(error) bool { return func(err error) bool { return errors.Is(err, target) } }
+
+func isConflict(key string) func(error) bool {
+	return func(err error) bool {
+		var ce *store.ConflictError
+		return errors.As(err, &ce) && ce.Key == key
+	}
+}
