@@ -58,8 +58,8 @@ var applicationSpec = (&kindSpec{
 		}},
 	},
 	schema: &odata.Schema{Resource: "Application", Properties: map[string]odata.Property{
-		"id":              {Name: "id", Type: odata.TypeString, Column: "id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
-		"appId":           {Name: "appId", Type: odata.TypeString, Column: "app_id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
+		"id":              {Name: "id", Type: odata.TypeString, Column: "id", Folded: true, Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
+		"appId":           {Name: "appId", Type: odata.TypeString, Column: "app_id", Folded: true, Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
 		"displayName":     {Name: "displayName", Type: odata.TypeString, Column: "display_name", Ops: ops("eq", "in", "startsWith", "ge", "le"), AdvancedOps: ops("ne", "not", "endsWith"), Sortable: true},
 		"signInAudience":  jsonString("signInAudience"),
 		"publisherDomain": jsonString("publisherDomain"),
@@ -91,8 +91,8 @@ var servicePrincipalSpec = (&kindSpec{
 		"tags":                      list(256, 50),
 	},
 	schema: &odata.Schema{Resource: "ServicePrincipal", Properties: map[string]odata.Property{
-		"id":                    {Name: "id", Type: odata.TypeString, Column: "id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
-		"appId":                 {Name: "appId", Type: odata.TypeString, Column: "app_id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
+		"id":                    {Name: "id", Type: odata.TypeString, Column: "id", Folded: true, Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
+		"appId":                 {Name: "appId", Type: odata.TypeString, Column: "app_id", Folded: true, Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
 		"displayName":           {Name: "displayName", Type: odata.TypeString, Column: "display_name", Ops: ops("eq", "in", "startsWith", "ge", "le"), AdvancedOps: ops("ne", "not", "endsWith"), Sortable: true},
 		"accountEnabled":        {Name: "accountEnabled", Type: odata.TypeBool, Ops: ops("eq"), AdvancedOps: ops("ne", "not")},
 		"servicePrincipalType":  jsonString("servicePrincipalType"),

@@ -73,7 +73,7 @@ func (s *Service) AddDomain(ctx context.Context, tenantID string, body Doc) (sto
 	err := s.st.Update(ctx, func(tx store.Tx) error {
 		err := tx.AddDomain(ctx, d)
 		if errors.Is(err, store.ErrConflict) {
-			return usererr.WithCode(usererr.Conflict, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property id already exists.")
+			return usererr.Taken("id")
 		}
 		return err
 	})

@@ -31,7 +31,7 @@ var groupSpec = (&kindSpec{
 		"visibility":         enum("Public", "Private", "HiddenMembership"),
 	},
 	schema: &odata.Schema{Resource: "Group", Properties: map[string]odata.Property{
-		"id":                 {Name: "id", Type: odata.TypeString, Column: "id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
+		"id":                 {Name: "id", Type: odata.TypeString, Column: "id", Folded: true, Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
 		"displayName":        {Name: "displayName", Type: odata.TypeString, Column: "display_name", Ops: ops("eq", "in", "startsWith", "ge", "le"), AdvancedOps: ops("ne", "not", "endsWith"), Sortable: true},
 		"mail":               {Name: "mail", Type: odata.TypeString, Column: "mail", Folded: true, Ops: ops("eq", "in", "startsWith"), AdvancedOps: ops("ne", "not", "endsWith")},
 		"mailNickname":       jsonString("mailNickname"),

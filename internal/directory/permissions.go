@@ -150,7 +150,7 @@ func (s *Service) assignAppRole(ctx context.Context, tx store.Tx, tenantID, prin
 	}
 	for _, a := range existing {
 		if str(a.Doc, "resourceId") == resourceID && str(a.Doc, "appRoleId") == appRoleID {
-			return Object{}, usererr.WithCode(usererr.Conflict, "Request_MultipleObjectsWithSameKeyValue", "Permission being assigned already exists on the object.")
+			return Object{}, usererr.New(usererr.Invalid, "Permission being assigned already exists on the object.")
 		}
 	}
 	principalType := map[string]string{KindServicePrincipal: "ServicePrincipal", KindUser: "User", KindGroup: "Group"}[principal.Kind]

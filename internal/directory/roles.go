@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/odata"
@@ -81,6 +82,9 @@ var roleAssignmentSpec = (&kindSpec{
 	}},
 }).init()
 
+// errRoleHeld: the principal already holds the role tenant-wide.
+var errRoleHeld = usererr.New(usererr.Invalid, "A conflicting object with one or more of the specified property values is present in the directory.")
+
 func roleAssignmentsWhere(ctx context.Context, tx store.Tx, tenantID, prop, value string) ([]Object, error) {
 	p, err := tx.ListObjects(ctx, tenantID, KindRoleAssignment, store.Query{Schema: roleAssignmentSpec.schema, Filter: eqFilter(prop, value), Top: 999})
 	if err != nil {
@@ -130,7 +134,7 @@ func (s *Service) assignRole(ctx context.Context, tx store.Tx, tenantID, princip
 	}
 	for _, a := range existing {
 		if str(a.Doc, "roleDefinitionId") == role.ID {
-			return Object{}, usererr.WithCode(usererr.Conflict, "Request_MultipleObjectsWithSameKeyValue", "A conflicting object with one or more of the specified property values is present in the directory.")
+			return Object{}, errRoleHeld
 		}
 	}
 	return s.insert(ctx, tx, tenantID, KindRoleAssignment, Doc{
@@ -182,7 +186,7 @@ func (s *Service) RemoveRoleMember(ctx context.Context, tenantID, roleID, princi
 func (s *Service) AddRoleMember(ctx context.Context, tenantID, roleID, principalID string) error {
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		_, err := s.assignRole(ctx, tx, tenantID, principalID, roleID, "/")
-		if usererr.IsKind(err, usererr.Conflict) {
+		if errors.Is(err, errRoleHeld) {
 			return usererr.New(usererr.Invalid, "One or more added object references already exist for the following modified properties: 'members'.")
 		}
 		return err

@@ -121,13 +121,16 @@ func decodeDoc(b []byte) (Doc, error) {
 	return d, nil
 }
 
+// ErrUnreadableBody: the request body is not one JSON object.
+var ErrUnreadableBody = usererr.WithCode(usererr.Invalid, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+
 // DecodeBody parses a request body into a Doc, refusing anything but one JSON object.
 func DecodeBody(b []byte) (Doc, error) {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.UseNumber()
 	var d Doc
 	if err := dec.Decode(&d); err != nil || d == nil {
-		return nil, usererr.WithCode(usererr.Invalid, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+		return nil, ErrUnreadableBody
 	}
 	if dec.More() {
 		return nil, usererr.WithCode(usererr.Invalid, "BadRequest", "Unable to read JSON request payload: unexpected data after the JSON object.")
@@ -149,7 +152,7 @@ func translate(err error, id string) error {
 	case errors.Is(err, store.ErrNotFound):
 		return notFound(id)
 	case errors.As(err, &ce):
-		return usererr.WithCode(usererr.Conflict, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property %s already exists.", ce.Key)
+		return usererr.Taken(ce.Key)
 	case errors.Is(err, store.ErrPrecondition):
 		return usererr.New(usererr.Precondition, "The resource has changed since its ETag was read.")
 	case errors.Is(err, store.ErrBadCursor):

@@ -106,7 +106,7 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant
 		if initial != in.Domain {
 			err := tx.AddDomain(ctx, store.Domain{Name: in.Domain, TenantID: out.TenantID, Verified: true, Default: true, CreatedAt: now})
 			if errors.Is(err, store.ErrConflict) {
-				return usererr.WithCode(usererr.Conflict, "Request_MultipleObjectsWithSameKeyValue", "The domain '%s' already belongs to another tenant.", in.Domain)
+				return usererr.New(usererr.Invalid, "The domain '%s' already belongs to another tenant.", in.Domain)
 			}
 			if err != nil {
 				return err

@@ -75,7 +75,7 @@ var userSpec = (&kindSpec{
 	},
 	defaultSelect: []string{"businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName"},
 	schema: &odata.Schema{Resource: "User", Properties: map[string]odata.Property{
-		"id":                {Name: "id", Type: odata.TypeString, Column: "id", Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
+		"id":                {Name: "id", Type: odata.TypeString, Column: "id", Folded: true, Ops: ops("eq", "in"), AdvancedOps: ops("ne", "not")},
 		"userPrincipalName": {Name: "userPrincipalName", Type: odata.TypeString, Column: "upn", Folded: true, Ops: ops("eq", "in", "startsWith", "ge", "le"), AdvancedOps: ops("ne", "not", "endsWith"), Sortable: true},
 		"displayName":       {Name: "displayName", Type: odata.TypeString, Column: "display_name", Ops: ops("eq", "in", "startsWith", "ge", "le"), AdvancedOps: ops("ne", "not", "endsWith"), Sortable: true},
 		"mail":              {Name: "mail", Type: odata.TypeString, Column: "mail", Folded: true, Ops: ops("eq", "in", "startsWith", "ge", "le"), AdvancedOps: ops("ne", "not", "endsWith")},
@@ -315,7 +315,7 @@ func (s *Service) checkIdentitiesUnique(ctx context.Context, tx store.Tx, tenant
 		}
 		for _, o := range p.Objects {
 			if o.ID != selfID {
-				return usererr.WithCode(usererr.Conflict, "Request_MultipleObjectsWithSameKeyValue", "Another object with the same value for property identities already exists.")
+				return usererr.Taken("identities")
 			}
 		}
 	}

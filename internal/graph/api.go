@@ -5,10 +5,12 @@
 package graph
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -44,7 +46,10 @@ func New(dir *directory.Service, tokens TokenVerifier, cfg Config) *API {
 
 const maxBody = 1 << 20
 
-var errBodyTooLarge = errors.New("request body too large")
+var (
+	errBodyTooLarge = errors.New("request body too large")
+	errEncoding     = errors.New("unsupported request body encoding or type")
+)
 
 // kindRoute is a collection of directory objects served the same way.
 type kindRoute struct {
@@ -116,10 +121,31 @@ func WithRequestID(next http.Handler) http.Handler {
 
 func tenantOf(r *http.Request) string { return principalFrom(r.Context()).TenantID }
 
+// readBody reads a JSON request body. Graph SDKs gzip bodies by default, so
+// gzip is accepted; the limit applies after decompression, so a small
+// compressed bomb cannot expand without bound.
 func readBody(r *http.Request) (directory.Doc, error) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return nil, errEncoding
+		}
+	}
+	body := io.Reader(r.Body)
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, directory.ErrUnreadableBody
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, errEncoding
+	}
+	b, err := io.ReadAll(io.LimitReader(body, maxBody+1))
 	if err != nil {
-		return nil, err
+		return nil, directory.ErrUnreadableBody
 	}
 	if len(b) > maxBody {
 		return nil, errBodyTooLarge

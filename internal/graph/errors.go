@@ -10,10 +10,16 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
+type errorDetail struct {
+	Code   string `json:"code"`
+	Target string `json:"target"`
+}
+
 type errorBody struct {
 	Error struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
+		Code       string        `json:"code"`
+		Message    string        `json:"message"`
+		Details    []errorDetail `json:"details,omitempty"`
 		InnerError struct {
 			Date            string `json:"date"`
 			RequestID       string `json:"request-id"`
@@ -23,9 +29,9 @@ type errorBody struct {
 }
 
 // writeError answers in Graph's error shape.
-func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string, details ...errorDetail) {
 	var b errorBody
-	b.Error.Code, b.Error.Message = code, message
+	b.Error.Code, b.Error.Message, b.Error.Details = code, message, details
 	b.Error.InnerError.Date = time.Now().UTC().Format("2006-01-02T15:04:05")
 	b.Error.InnerError.RequestID = w.Header().Get("request-id")
 	b.Error.InnerError.ClientRequestID = r.Header.Get("client-request-id")
@@ -39,6 +45,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusRequestEntityTooLarge, "Request_BadRequest", "The request body is too large.")
 		return
 	}
+	if errors.Is(err, errEncoding) {
+		writeError(w, r, http.StatusUnsupportedMediaType, "Request_BadRequest", "Request bodies must be JSON, sent plain or with Content-Encoding gzip.")
+		return
+	}
 	ue, ok := usererr.As(err)
 	if !ok {
 		a.log.ErrorContext(r.Context(), "graph request failed", "method", r.Method, "path", r.URL.Path, "request_id", w.Header().Get("request-id"), "err", err)
@@ -49,7 +59,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if ue.Code != "" {
 		code = ue.Code
 	}
-	writeError(w, r, status, code, ue.Message)
+	var details []errorDetail
+	if ue.Target != "" {
+		details = append(details, errorDetail{Code: ue.Detail, Target: ue.Target})
+	}
+	writeError(w, r, status, code, ue.Message, details...)
 }
 
 func statusOf(k usererr.Kind) (int, string) {

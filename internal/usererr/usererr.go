@@ -27,6 +27,9 @@ type Error struct {
 	Kind    Kind
 	Code    string
 	Message string
+	// Target and Detail, when set, name the property at fault and a finer
+	// code for it (Graph's error details, e.g. userPrincipalName/ObjectConflict).
+	Target, Detail string
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -39,6 +42,13 @@ func New(k Kind, format string, args ...any) *Error {
 // WithCode returns an error of kind k carrying a specific code.
 func WithCode(k Kind, code, format string, args ...any) *Error {
 	return &Error{Kind: k, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Taken reports that a unique property value is already used by another
+// object: the request is invalid, and the details say which property.
+func Taken(property string) *Error {
+	return &Error{Kind: Invalid, Code: "Request_BadRequest", Target: property, Detail: "ObjectConflict",
+		Message: fmt.Sprintf("Another object with the same value for property %s already exists.", property)}
 }
 
 // As extracts a user-safe error from err's chain.
