@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func runCLI(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	root := newRoot(&stdout, &stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return stdout.String(), err
+}
+
+func TestTenantCreateJSONContract(t *testing.T) {
+	dir := t.TempDir()
+	storeURL := "sqlite:" + filepath.Join(dir, "g.db")
+	seen := map[string]bool{}
+	for i, domain := range []string{"contoso.example", "fabrikam.example"} {
+		out, err := runCLI(t, context.Background(), "tenant", "create", "--display-name", fmt.Sprint("T", i), "--domain", domain, "--store", storeURL, "--data-dir", dir, "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got createdTenantJSON
+		dec := json.NewDecoder(strings.NewReader(out))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&got); err != nil {
+			t.Fatalf("output is not the JSON contract: %v\n%s", err, out)
+		}
+		if dec.More() {
+			t.Fatalf("more than one JSON value printed: %s", out)
+		}
+		if got.TenantID == "" || got.Admin.UserPrincipalName != "admin@"+domain || len(got.Admin.Password) < 16 || got.Automation.ClientID == "" || len(got.Automation.ClientSecret) < 32 {
+			t.Fatalf("incomplete: %+v", got)
+		}
+		if seen[got.TenantID] {
+			t.Fatal("same tenant twice")
+		}
+		seen[got.TenantID] = true
+	}
+	if _, err := runCLI(t, context.Background(), "tenant", "create", "--display-name", "Again", "--domain", "contoso.example", "--store", storeURL, "--json"); err == nil || !strings.Contains(err.Error(), "contoso.example") {
+		t.Fatalf("a taken domain must be refused clearly, got %v", err)
+	}
+}
+
+func TestEnvironmentFillsUnsetFlags(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GATEHOUSE_STORE", "sqlite:"+filepath.Join(dir, "env.db"))
+	t.Setenv("GATEHOUSE_DATA_DIR", dir)
+	if _, err := runCLI(t, context.Background(), "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, "env.db*")); len(matches) == 0 {
+		t.Fatal("GATEHOUSE_STORE was not used")
+	}
+	t.Setenv("GATEHOUSE_STORE", "mysql://nope")
+	if _, err := runCLI(t, context.Background(), "migrate", "--store", "sqlite:"+filepath.Join(dir, "flag.db")); err != nil {
+		t.Fatalf("a flag must win over the environment: %v", err)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serveOnce starts serve, waits for /readyz, and stops it; it returns stdout.
+func serveOnce(t *testing.T, dir string) string {
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		root := newRoot(&stdout, &stderr)
+		root.SetArgs([]string{"serve", "--addr", addr, "--data-dir", dir})
+		done <- root.ExecuteContext(ctx)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server not ready: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.TrimSpace(string(body)) != "ok" {
+		t.Fatalf("healthz body %q", body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if strings.Contains(stderr.String(), "Client secret") || strings.Contains(stderr.String(), "password") {
+		t.Fatalf("secrets in the log: %s", stderr.String())
+	}
+	return stdout.String()
+}
+
+func TestServeBootstrapsOnceWithZeroConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	first := serveOnce(t, dir)
+	if !strings.Contains(first, "Global Administrator admin@gatehouse.localhost") || !strings.Contains(first, "Client secret") {
+		t.Fatalf("first start must print how to sign in:\n%s", first)
+	}
+	if second := serveOnce(t, dir); strings.Contains(second, "Client secret") {
+		t.Fatalf("credentials printed again on the second start:\n%s", second)
+	}
+}
