@@ -76,6 +76,13 @@ func run(storeURL string, users int, duration time.Duration, workers int, phases
 	if err := seed(ctx, srv.Directory(), t.TenantID, domain, users); err != nil {
 		return err
 	}
+	// After a bulk load, planners need fresh statistics (as any importer's
+	// operator would run ANALYZE); backends that can, do it here.
+	if a, ok := st.(interface{ Analyze(context.Context) error }); ok {
+		if err := a.Analyze(ctx); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(os.Stderr, "seeded %d users in %s\n", users, time.Since(start).Round(time.Millisecond))
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers * 2}}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,33 +80,49 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// serveOnce starts serve, waits for /readyz, and stops it; it returns stdout.
-func serveOnce(t *testing.T, dir string) string {
+// startServe runs serve in-process on a free port until the test ends and
+// waits for /readyz; it returns the base URL and the captured output.
+func startServe(t *testing.T, dir string) (base string, stdout, stderr *bytes.Buffer, stop func()) {
+	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
+	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
 	done := make(chan error, 1)
-	go func() {
-		root := newRoot(&stdout, &stderr)
-		root.SetArgs([]string{"serve", "--addr", addr, "--data-dir", dir})
-		done <- root.ExecuteContext(ctx)
-	}()
+	root := newRoot(stdout, stderr)
+	root.SetArgs([]string{"serve", "--addr", addr, "--data-dir", dir})
+	go func() { done <- root.ExecuteContext(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
+	t.Cleanup(stop)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return "http://" + addr, stdout, stderr, stop
 			}
 		}
 		if time.Now().After(deadline) {
-			cancel()
 			t.Fatalf("server not ready: %v\n%s", err, stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	resp, err := http.Get("http://" + addr + "/healthz")
+}
+
+// serveOnce starts serve, checks /healthz, stops it, and returns its stdout.
+func serveOnce(t *testing.T, dir string) string {
+	base, stdout, stderr, stop := startServe(t, dir)
+	resp, err := http.Get(base + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v", err)
 	}
@@ -114,14 +131,48 @@ func serveOnce(t *testing.T, dir string) string {
 	if strings.TrimSpace(string(body)) != "ok" {
 		t.Fatalf("healthz body %q", body)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve: %v", err)
-	}
+	stop()
 	if strings.Contains(stderr.String(), "Client secret") || strings.Contains(stderr.String(), "password") {
 		t.Fatalf("secrets in the log: %s", stderr.String())
 	}
 	return stdout.String()
+}
+
+func TestTenantCreateWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	base, _, _, _ := startServe(t, dir)
+	out, err := runCLI(t, context.Background(), "tenant", "create", "--display-name", "Live", "--domain", "live.example", "--data-dir", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created createdTenantJSON
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {created.Automation.ClientID}, "client_secret": {created.Automation.ClientSecret}, "scope": {base + "/.default"}}
+	resp, err := http.PostForm(base+"/live.example/oauth2/v2.0/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("token from the running server: %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest("GET", base+"/v1.0/users?$select=userPrincipalName", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "admin@live.example") {
+		t.Fatalf("the new tenant's users: %d %s", resp.StatusCode, body)
+	}
 }
 
 func TestServeBootstrapsOnceWithZeroConfiguration(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 
 // env is one Gatehouse node behind a real HTTP listener.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	url string
 	app *app.Server
 }
@@ -33,7 +33,7 @@ type tenant struct {
 	created           directory.CreatedTenant
 }
 
-func newEnv(t *testing.T, st store.Store) *env {
+func newEnv(t testing.TB, st store.Store) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()

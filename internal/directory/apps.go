@@ -384,7 +384,10 @@ func (s *Service) AddPassword(ctx context.Context, tenantID, id string, body Doc
 	return cred, err
 }
 
-// storeSecret records a client secret's hash and its public description on the app.
+// storeSecret records a client secret's hash and its public description on
+// the app. Rewriting the app also moves the tenant's change-feed head, which
+// is what retires cached authentications (see authCache); credentials are
+// never written without it.
 func (s *Service) storeSecret(ctx context.Context, tx store.Tx, tenantID string, app Object, cred PasswordCredential) error {
 	err := tx.PutCredential(ctx, store.Credential{
 		TenantID: tenantID, ObjectID: app.ID, KeyID: cred.KeyID, Type: store.CredClientSecret,

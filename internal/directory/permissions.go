@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/odata"
@@ -252,53 +253,75 @@ var ErrBadClient = usererr.New(usererr.Forbidden, "Invalid client secret provide
 // access token carries.
 func (s *Service) AuthenticateApp(ctx context.Context, tenantID, clientID, secret string) (AuthenticatedApp, error) {
 	var out AuthenticatedApp
+	presented := sha256.Sum256([]byte(secret))
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		appObj, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, clientID)
-		if isNotFound(err) {
-			return ErrBadClient
-		}
+		head, err := tx.HeadSeq(ctx, tenantID)
 		if err != nil {
 			return err
 		}
-		creds, err := tx.ListCredentials(ctx, tenantID, appObj.ID, store.CredClientSecret)
+		if app, ok := s.authCache.lookup(tenantID, clientID, presented, head, s.now()); ok {
+			out = app
+			return nil
+		}
+		app, validUntil, err := s.authenticateApp(ctx, tx, tenantID, clientID, secret)
 		if err != nil {
 			return err
 		}
-		if !anyValidSecret(creds, secret, s.now()) {
-			return ErrBadClient
-		}
-		spObj, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, clientID)
-		if isNotFound(err) {
-			return ErrBadClient
-		}
-		if err != nil {
-			return err
-		}
-		sp, err := toObject(spObj)
-		if err != nil {
-			return err
-		}
-		if sp.Doc["accountEnabled"] == false {
-			return ErrBadClient
-		}
-		out = AuthenticatedApp{AppID: clientID, ServicePrincipalID: sp.ID, DisplayName: str(sp.Doc, "displayName")}
-		out.Roles, err = s.grantedGraphRoles(ctx, tx, tenantID, sp.ID)
-		return err
+		s.authCache.store(tenantID, clientID, presented, head, validUntil, app)
+		out = app
+		return nil
 	})
 	return out, err
 }
 
-// anyValidSecret checks the secret against every current credential; each
-// comparison is constant-time and all are made, so timing reveals nothing.
-func anyValidSecret(creds []store.Credential, secret string, now time.Time) bool {
+func (s *Service) authenticateApp(ctx context.Context, tx store.Tx, tenantID, clientID, secret string) (AuthenticatedApp, time.Time, error) {
+	appObj, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, clientID)
+	if isNotFound(err) {
+		return AuthenticatedApp{}, time.Time{}, ErrBadClient
+	}
+	if err != nil {
+		return AuthenticatedApp{}, time.Time{}, err
+	}
+	creds, err := tx.ListCredentials(ctx, tenantID, appObj.ID, store.CredClientSecret)
+	if err != nil {
+		return AuthenticatedApp{}, time.Time{}, err
+	}
+	validUntil, ok := validSecret(creds, secret, s.now())
+	if !ok {
+		return AuthenticatedApp{}, time.Time{}, ErrBadClient
+	}
+	spObj, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, clientID)
+	if isNotFound(err) {
+		return AuthenticatedApp{}, time.Time{}, ErrBadClient
+	}
+	if err != nil {
+		return AuthenticatedApp{}, time.Time{}, err
+	}
+	sp, err := toObject(spObj)
+	if err != nil {
+		return AuthenticatedApp{}, time.Time{}, err
+	}
+	if sp.Doc["accountEnabled"] == false {
+		return AuthenticatedApp{}, time.Time{}, ErrBadClient
+	}
+	app := AuthenticatedApp{AppID: clientID, ServicePrincipalID: sp.ID, DisplayName: str(sp.Doc, "displayName")}
+	app.Roles, err = s.grantedGraphRoles(ctx, tx, tenantID, sp.ID)
+	return app, validUntil, err
+}
+
+// validSecret checks the secret against every current credential; each
+// comparison is constant-time and all are made, so timing reveals nothing. It
+// returns when the matching credential expires (zero: never).
+func validSecret(creds []store.Credential, secret string, now time.Time) (time.Time, bool) {
 	ok := false
+	var until time.Time
 	for _, c := range creds {
 		current := !now.Before(c.StartAt) && (c.EndAt.IsZero() || now.Before(c.EndAt))
 		if secrets.VerifySecret(c.Hash, secret) && current {
-			ok = true
+			ok, until = true, c.EndAt
 		}
 	}
-	return ok
+	return until, ok
 }
 
 // grantedGraphRoles maps a service principal's assignments on the Graph

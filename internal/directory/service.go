@@ -41,6 +41,7 @@ type Service struct {
 	// initialSuffix is appended to a tenant's label to form its initial
 	// domain, the one every tenant has and cannot remove.
 	initialSuffix string
+	authCache     authCache
 }
 
 // Config injects the clock, identifiers and password hashing.

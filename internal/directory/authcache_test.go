@@ -1,0 +1,120 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
+)
+
+// TestCachedAuthenticationIsRevokedEverywhere runs two directory services (two
+// nodes) on one store: what one node changes, the other's cache must not hide.
+func TestCachedAuthenticationIsRevokedEverywhere(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.SQLite(t, filepath.Join(t.TempDir(), "auth.db"))
+	hasher, err := secrets.NewPasswordHasher(secrets.DefaultParams, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodeA, _ := New(st, Config{Passwords: hasher})
+	nodeB, _ := New(st, Config{Passwords: hasher})
+	ten, err := nodeA.CreateTenant(ctx, NewTenant{DisplayName: "C", Domain: "c.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, clientID, secret := ten.TenantID, ten.Auto.ClientID, ten.Auto.ClientSecret
+	authOK := func(what string, node *Service, secret string) AuthenticatedApp {
+		t.Helper()
+		app, err := node.AuthenticateApp(ctx, id, clientID, secret)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return app
+	}
+	refused := func(what string, node *Service, secret string) {
+		t.Helper()
+		if _, err := node.AuthenticateApp(ctx, id, clientID, secret); !errors.Is(err, ErrBadClient) {
+			t.Fatalf("%s: want ErrBadClient, got %v", what, err)
+		}
+	}
+	app := authOK("first", nodeA, secret)
+	authOK("cached", nodeA, secret)
+	refused("wrong secret with a warm cache", nodeA, secret+"x")
+
+	appObj, err := nodeA.List(ctx, id, KindApplication, Query{Top: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var appObjectID, keyID string
+	for _, o := range appObj.Objects {
+		if str(o.Doc, "appId") == clientID {
+			appObjectID = o.ID
+			keyID = str(mapOf(sliceOf(o.Doc["passwordCredentials"])[0]), "keyId")
+		}
+	}
+
+	// A permission revoked on node B shows at once on node A.
+	grants, err := nodeB.ListAppRoleAssignments(ctx, id, app.ServicePrincipalID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nodeB.RemoveAppRoleAssignment(ctx, id, app.ServicePrincipalID, grants[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := authOK("after revoking a grant", nodeA, secret); len(got.Roles) != len(app.Roles)-1 {
+		t.Fatalf("roles %v, want one fewer than %v", got.Roles, app.Roles)
+	}
+
+	// A disabled service principal is refused at once.
+	if err := nodeB.UpdateServicePrincipal(ctx, id, app.ServicePrincipalID, Doc{"accountEnabled": false}, 0); err != nil {
+		t.Fatal(err)
+	}
+	refused("disabled service principal", nodeA, secret)
+	if err := nodeB.UpdateServicePrincipal(ctx, id, app.ServicePrincipalID, Doc{"accountEnabled": true}, 0); err != nil {
+		t.Fatal(err)
+	}
+	authOK("re-enabled", nodeA, secret)
+
+	// A removed secret is refused at once.
+	if err := nodeB.RemovePassword(ctx, id, appObjectID, Doc{"keyId": keyID}); err != nil {
+		t.Fatal(err)
+	}
+	refused("removed secret", nodeA, secret)
+}
+
+func TestCachedAuthenticationEndsWithTheSecret(t *testing.T) {
+	var c authCache
+	secret := [32]byte{1}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.store("t", "c", secret, 7, now.Add(time.Minute), AuthenticatedApp{AppID: "c"})
+	cases := []struct {
+		name   string
+		secret [32]byte
+		head   int64
+		at     time.Time
+		ok     bool
+	}{
+		{"same secret, head and time", secret, 7, now, true},
+		{"head moved", secret, 8, now, false},
+		{"another secret", [32]byte{2}, 7, now, false},
+		{"secret expired", secret, 7, now.Add(time.Minute), false},
+	}
+	for _, tc := range cases {
+		if _, ok := c.lookup("t", "c", tc.secret, tc.head, tc.at); ok != tc.ok {
+			t.Errorf("%s: ok=%v", tc.name, ok)
+		}
+	}
+	if _, ok := c.lookup("t2", "c", secret, 7, now); ok {
+		t.Error("an entry of another tenant was used")
+	}
+	for i := range maxAuthEntries + 1 {
+		c.store("t", string(rune(i)), secret, 1, time.Time{}, AuthenticatedApp{})
+	}
+	if n := len(c.entries); n > maxAuthEntries || n == 0 {
+		t.Errorf("cache size %d not bounded", n)
+	}
+}
