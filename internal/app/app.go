@@ -196,6 +196,12 @@ func (s *Server) Bootstrap(ctx context.Context, w io.Writer) error {
 	}
 	t, err := s.dir.CreateTenant(ctx, directory.NewTenant{DisplayName: "Gatehouse", Domain: "gatehouse.localhost", Type: store.TenantWorkforce})
 	if err != nil {
+		// Nodes starting together on an empty store race here; the first
+		// tenant's domain is unique, so exactly one wins and the others see
+		// its tenant and carry on without printing anything.
+		if n, cerr := s.dir.CountTenants(ctx); cerr == nil && n > 0 {
+			return nil
+		}
 		return err
 	}
 	base := s.cfg.PublicURL

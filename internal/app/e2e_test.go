@@ -468,3 +468,45 @@ func TestPermissionsAreEnforced(t *testing.T) {
 		}
 	})
 }
+
+func TestNodesStartingTogetherBootstrapOnce(t *testing.T) {
+	for name, open := range storetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			const nodes = 4
+			outputs := make([]bytes.Buffer, nodes)
+			errs := make([]error, nodes)
+			var wg sync.WaitGroup
+			for i := range nodes {
+				a, err := app.NewWithStore(app.Config{PublicURL: "http://127.0.0.1:1", DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)}, nopClose{st})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs[i] = a.Bootstrap(context.Background(), &outputs[i])
+				}()
+			}
+			wg.Wait()
+			printed := 0
+			for i := range nodes {
+				if errs[i] != nil {
+					t.Errorf("node %d: %v", i, errs[i])
+				}
+				if strings.Contains(outputs[i].String(), "Client secret") {
+					printed++
+				}
+			}
+			n, err := newEnv(t, nopClose{st}).app.Directory().CountTenants(context.Background())
+			if err != nil || n != 1 || printed != 1 {
+				t.Fatalf("%d tenants, credentials printed %d times; want 1 and 1 (%v)", n, printed, err)
+			}
+		})
+	}
+}
+
+// nopClose shares one store between several nodes of a test.
+type nopClose struct{ store.Store }
+
+func (nopClose) Close() error { return nil }
