@@ -118,3 +118,12 @@ func TestCachedAuthenticationEndsWithTheSecret(t *testing.T) {
 		t.Errorf("cache size %d not bounded", n)
 	}
 }
+
+func TestTenantSetForgets(t *testing.T) {
+	var c tenantSet
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.add("a", now)
+	if !c.has("a", now.Add(tenantSetTTL-time.Second)) || c.has("a", now.Add(tenantSetTTL)) || c.has("b", now) {
+		t.Fatal("tenantSet must hold a seen id for its TTL only")
+	}
+}

@@ -42,6 +42,7 @@ type Service struct {
 	// domain, the one every tenant has and cannot remove.
 	initialSuffix string
 	authCache     authCache
+	knownTenants  tenantSet
 }
 
 // Config injects the clock, identifiers and password hashing.

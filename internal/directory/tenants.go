@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -250,10 +251,16 @@ func (s *Service) CountTenants(ctx context.Context) (int, error) {
 // ResolveTenant maps the {tenant} segment of a URL, a tenant id or one of its
 // verified domains, to the tenant id.
 func (s *Service) ResolveTenant(ctx context.Context, segment string) (string, error) {
+	if isGUID(segment) {
+		segment = strings.ToLower(segment)
+		if s.knownTenants.has(segment, s.now()) {
+			return segment, nil
+		}
+	}
 	var id string
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		if isGUID(segment) {
-			t, err := tx.GetTenant(ctx, strings.ToLower(segment))
+			t, err := tx.GetTenant(ctx, segment)
 			id = t.ID
 			return err
 		}
@@ -267,7 +274,41 @@ func (s *Service) ResolveTenant(ctx context.Context, segment string) (string, er
 	if isNotFound(err) {
 		return "", usererr.New(usererr.NotFound, "Tenant '%s' not found.", segment)
 	}
+	if err == nil && id == segment {
+		s.knownTenants.add(id, s.now())
+	}
 	return id, err
+}
+
+// tenantSet remembers, for a while, tenant ids that were seen to exist, so
+// addressing a tenant by id costs no query on hot paths (every token request
+// names its tenant). Only existence is cached, and only briefly: whatever is
+// done in a tenant next reads the tenant's own rows, which fail if it is gone.
+// Domain names are always looked up, since they can move.
+type tenantSet struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+const (
+	tenantSetTTL = time.Minute
+	tenantSetMax = 100_000
+)
+
+func (c *tenantSet) has(id string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.seen[id]
+	return ok && now.Sub(at) < tenantSetTTL
+}
+
+func (c *tenantSet) add(id string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil || len(c.seen) >= tenantSetMax {
+		c.seen = make(map[string]time.Time)
+	}
+	c.seen[id] = now
 }
 
 // Organization returns the tenant's organization resource.
