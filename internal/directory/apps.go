@@ -33,7 +33,7 @@ var applicationSpec = (&kindSpec{
 		"createdDateTime":        ro(tDateTime),
 		"deletedDateTime":        ro(tDateTime),
 		"description":            text(1024),
-		"displayName":            text(256),
+		"displayName":            {typ: tString, maxLen: 256, notNull: true},
 		"identifierUris":         list(256, 50),
 		"isFallbackPublicClient": {typ: tBool},
 		"notes":                  text(1024),
@@ -81,7 +81,7 @@ var servicePrincipalSpec = (&kindSpec{
 		"appRoles":                  ro(tObjectList),
 		"deletedDateTime":           ro(tDateTime),
 		"description":               text(1024),
-		"displayName":               text(256),
+		"displayName":               {typ: tString, maxLen: 256, notNull: true},
 		"homepage":                  text(256),
 		"notes":                     text(1024),
 		"replyUrls":                 ro(tStringList),
@@ -189,25 +189,11 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, bo
 	if err != nil {
 		return err
 	}
-	if v, ok := patch["displayName"]; ok && (v == nil || v == "") {
-		return invalidValue("displayName", "Application")
-	}
 	if err := checkAppRoles(patch["appRoles"]); err != nil {
 		return err
 	}
-	return s.updateWithRetry(ctx, ifMatch, func(tx store.Tx) error {
-		cur, err := s.load(ctx, tx, tenantID, KindApplication, id)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(cur, ifMatch); err != nil {
-			return err
-		}
-		next, err := s.replace(ctx, tx, tenantID, cur, merge(cur.Doc, patch))
-		if err != nil {
-			return err
-		}
-		return s.syncServicePrincipal(ctx, tx, tenantID, next.Doc)
+	return s.patch(ctx, tenantID, KindApplication, id, ifMatch, patch, nil, func(tx store.Tx, written Object) error {
+		return s.syncServicePrincipal(ctx, tx, tenantID, written.Doc)
 	})
 }
 
@@ -321,17 +307,7 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, tenantID, id strin
 	if _, ok := patch["appId"]; ok {
 		return usererr.New(usererr.Invalid, "Property 'appId' cannot be changed.")
 	}
-	return s.updateWithRetry(ctx, ifMatch, func(tx store.Tx) error {
-		cur, err := s.load(ctx, tx, tenantID, KindServicePrincipal, id)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(cur, ifMatch); err != nil {
-			return err
-		}
-		_, err = s.replace(ctx, tx, tenantID, cur, merge(cur.Doc, patch))
-		return err
-	})
+	return s.patch(ctx, tenantID, KindServicePrincipal, id, ifMatch, patch, nil, nil)
 }
 
 func (s *Service) deleteServicePrincipal(ctx context.Context, tx store.Tx, tenantID, id string) error {

@@ -18,7 +18,7 @@ var groupSpec = (&kindSpec{
 		"createdDateTime":    ro(tDateTime),
 		"deletedDateTime":    ro(tDateTime),
 		"description":        text(1024),
-		"displayName":        text(256),
+		"displayName":        {typ: tString, maxLen: 256, notNull: true},
 		"groupTypes":         list(64, 10),
 		"isAssignableToRole": {typ: tBool},
 		"mail":               ro(tString),
@@ -90,27 +90,12 @@ func (s *Service) UpdateGroup(ctx context.Context, tenantID, id string, body Doc
 	if err != nil {
 		return err
 	}
-	if v, ok := patch["displayName"]; ok && (v == nil || v == "") {
-		return invalidValue("displayName", "Group")
-	}
 	if _, ok := patch["isAssignableToRole"]; ok {
 		return usererr.New(usererr.Invalid, "Property 'isAssignableToRole' can only be set when the group is created.")
 	}
-	return s.updateWithRetry(ctx, ifMatch, func(tx store.Tx) error {
-		cur, err := s.load(ctx, tx, tenantID, KindGroup, id)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(cur, ifMatch); err != nil {
-			return err
-		}
-		next := merge(cur.Doc, patch)
-		if err := checkGroupKind(next); err != nil {
-			return err
-		}
-		_, err = s.replace(ctx, tx, tenantID, cur, next)
-		return err
-	})
+	return s.patch(ctx, tenantID, KindGroup, id, ifMatch, patch, func(_ store.Tx, _ Object, next Doc) error {
+		return checkGroupKind(next)
+	}, nil)
 }
 
 // Relationship names as Graph spells the navigation properties.

@@ -259,6 +259,34 @@ func (s *Service) updateWithRetry(ctx context.Context, ifMatch int64, fn func(tx
 	}
 }
 
+// patch is the read-merge-write of a PATCH: it finds the object (users also
+// by UPN), checks the caller's ETag, merges the normalized patch, lets
+// prepare check or complete the merged document, writes it, and runs after
+// on what was written; all in one transaction. prepare and after may be nil.
+func (s *Service) patch(ctx context.Context, tenantID, kind, key string, ifMatch int64, patch Doc,
+	prepare func(tx store.Tx, cur Object, next Doc) error, after func(tx store.Tx, written Object) error) error {
+	return s.updateWithRetry(ctx, ifMatch, func(tx store.Tx) error {
+		cur, err := s.resolve(ctx, tx, tenantID, kind, key)
+		if err != nil {
+			return err
+		}
+		if err := checkVersion(cur, ifMatch); err != nil {
+			return err
+		}
+		next := merge(cur.Doc, patch)
+		if prepare != nil {
+			if err := prepare(tx, cur, next); err != nil {
+				return err
+			}
+		}
+		written, err := s.replace(ctx, tx, tenantID, cur, next)
+		if err != nil || after == nil {
+			return err
+		}
+		return after(tx, written)
+	})
+}
+
 // Delete soft-deletes an object of a kind.
 func (s *Service) Delete(ctx context.Context, tenantID, kind, key string, ifMatch int64) error {
 	return s.st.Update(ctx, func(tx store.Tx) error {

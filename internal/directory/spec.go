@@ -34,6 +34,7 @@ const (
 type prop struct {
 	typ       valueType
 	readOnly  bool // set by the server only
+	notNull   bool // may be set, never cleared (null or empty)
 	writeOnly bool // accepted, never returned (secrets and their settings)
 	maxLen    int  // for strings and list elements; 0: unbounded
 	maxItems  int
@@ -140,6 +141,9 @@ func checkExtensionValue(v any) error {
 }
 
 func (p prop) normalizeValue(v any, name, resource string) (any, error) {
+	if p.notNull && (v == nil || v == "") {
+		return nil, invalidValue(name, resource)
+	}
 	if v == nil {
 		if p.typ == tStringList || p.typ == tObjectList {
 			return []any{}, nil // not-nullable collections: null clears to empty

@@ -350,14 +350,7 @@ func (s *Service) UpdateOrganization(ctx context.Context, tenantID, id string, b
 	if err != nil {
 		return err
 	}
-	return s.updateWithRetry(ctx, 0, func(tx store.Tx) error {
-		cur, err := s.load(ctx, tx, tenantID, KindOrganization, tenantID)
-		if err != nil {
-			return err
-		}
-		_, err = s.replace(ctx, tx, tenantID, cur, merge(cur.Doc, patch))
-		return err
-	})
+	return s.patch(ctx, tenantID, KindOrganization, tenantID, 0, patch, nil, nil)
 }
 
 func defaultDomain(ctx context.Context, tx store.Tx, tenantID string) (string, error) {

@@ -27,7 +27,7 @@ var userSpec = (&kindSpec{
 	kind: KindUser, typeName: "user", resource: "User",
 	props: map[string]prop{
 		"id":                              ro(tString),
-		"accountEnabled":                  {typ: tBool},
+		"accountEnabled":                  {typ: tBool, notNull: true},
 		"ageGroup":                        enum("Minor", "NotAdult", "Adult"),
 		"businessPhones":                  list(64, 1),
 		"city":                            text(128),
@@ -38,7 +38,7 @@ var userSpec = (&kindSpec{
 		"creationType":                    ro(tString),
 		"deletedDateTime":                 ro(tDateTime),
 		"department":                      text(64),
-		"displayName":                     text(256),
+		"displayName":                     {typ: tString, maxLen: 256, notNull: true},
 		"employeeId":                      text(16),
 		"employeeType":                    text(64),
 		"employeeHireDate":                {typ: tDateTime},
@@ -360,12 +360,6 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, key string, body Doc
 	if err != nil {
 		return err
 	}
-	if v, ok := patch["displayName"]; ok && (v == nil || v == "") {
-		return usererr.New(usererr.Invalid, "Invalid value specified for property 'displayName' of resource 'User'.")
-	}
-	if v, ok := patch["accountEnabled"]; ok && v == nil {
-		return invalidValue("accountEnabled", "User")
-	}
 	pw, profile, err := splitPassword(patch)
 	if err != nil {
 		return err
@@ -376,15 +370,7 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, key string, body Doc
 			return err
 		}
 	}
-	return s.updateWithRetry(ctx, ifMatch, func(tx store.Tx) error {
-		cur, err := s.resolve(ctx, tx, tenantID, KindUser, key)
-		if err != nil {
-			return err
-		}
-		if err := checkVersion(cur, ifMatch); err != nil {
-			return err
-		}
-		next := merge(cur.Doc, patch)
+	return s.patch(ctx, tenantID, KindUser, key, ifMatch, patch, func(tx store.Tx, cur Object, next Doc) error {
 		if profile != nil {
 			next["passwordProfile"] = merge(mapOf(cur.Doc["passwordProfile"]), profile)
 		}
@@ -408,15 +394,12 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, key string, body Doc
 			}
 		}
 		setProxyAddresses(next)
-		if hash != nil {
-			next["lastPasswordChangeDateTime"] = s.timestamp()
-			if err := tx.PutCredential(ctx, store.Credential{TenantID: tenantID, ObjectID: cur.ID, KeyID: CredKeyPassword, Type: store.CredPassword, Hash: hash, CreatedAt: s.now().UTC()}); err != nil {
-				return err
-			}
+		if hash == nil {
+			return nil
 		}
-		_, err = s.replace(ctx, tx, tenantID, cur, next)
-		return err
-	})
+		next["lastPasswordChangeDateTime"] = s.timestamp()
+		return tx.PutCredential(ctx, store.Credential{TenantID: tenantID, ObjectID: cur.ID, KeyID: CredKeyPassword, Type: store.CredPassword, Hash: hash, CreatedAt: s.now().UTC()})
+	}, nil)
 }
 
 func mapOf(v any) map[string]any {

@@ -88,12 +88,12 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.Handle("DELETE /v1.0/groups/{id}/"+rel+"/{ref}/$ref", a.require(writeGroups, a.removeRef(rel)))
 	}
 	mux.Handle("POST /v1.0/applications/{id}/addPassword", a.require(writeApps, a.addPassword))
-	mux.Handle("POST /v1.0/applications/{id}/removePassword", a.require(writeApps, a.removePassword))
+	mux.Handle("POST /v1.0/applications/{id}/removePassword", a.require(writeApps, a.bodyAction(a.removePassword)))
 	mux.Handle("GET /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(readApps, a.appRoleAssignments(false)))
 	mux.Handle("GET /v1.0/servicePrincipals/{id}/appRoleAssignments", a.require(readApps, a.appRoleAssignments(true)))
 	mux.Handle("POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(writeApps, a.assignAppRole))
-	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{aid}", a.require(writeApps, a.unassignAppRole))
-	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignments/{aid}", a.require(writeApps, a.unassignAppRole))
+	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{aid}", a.require(writeApps, a.action(a.unassignAppRole)))
+	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignments/{aid}", a.require(writeApps, a.action(a.unassignAppRole)))
 	mux.Handle("GET /v1.0/directoryObjects/{id}", a.require(readObjects, a.directoryObject))
 	a.registerTenantRoutes(mux)
 	a.registerRoleRoutes(mux)
@@ -282,6 +282,28 @@ func (a *API) present(w http.ResponseWriter, r *http.Request, objs []directory.O
 	return out, true
 }
 
+// action answers 204 when fn succeeds and Graph's error when it fails.
+func (a *API) action(fn func(r *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(r); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// bodyAction is an action that takes the request's JSON body.
+func (a *API) bodyAction(fn func(r *http.Request, body directory.Doc) error) http.HandlerFunc {
+	return a.action(func(r *http.Request) error {
+		body, err := readBody(r)
+		if err != nil {
+			return err
+		}
+		return fn(r, body)
+	})
+}
+
 func (a *API) list(rt kindRoute) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		o, err := parseListOptions(r, rt.kind)
@@ -379,38 +401,23 @@ func (a *API) create(rt kindRoute) http.HandlerFunc {
 }
 
 func (a *API) update(rt kindRoute) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return a.bodyAction(func(r *http.Request, body directory.Doc) error {
 		version, err := ifMatch(r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		body, err := readBody(r)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if err := rt.update(r.Context(), tenantOf(r), r.PathValue("id"), body, version); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+		return rt.update(r.Context(), tenantOf(r), r.PathValue("id"), body, version)
+	})
 }
 
 func (a *API) delete(rt kindRoute) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+	return a.action(func(r *http.Request) error {
 		version, err := ifMatch(r)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		if err := a.dir.Delete(r.Context(), tenantOf(r), rt.kind, r.PathValue("id"), version); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+		return a.dir.Delete(r.Context(), tenantOf(r), rt.kind, r.PathValue("id"), version)
+	})
 }
 
 func (a *API) delta(rt kindRoute) http.HandlerFunc {
@@ -509,33 +516,19 @@ func refTarget(body directory.Doc) (string, error) {
 }
 
 func (a *API) addRef(rel string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(r)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	return a.bodyAction(func(r *http.Request, body directory.Doc) error {
 		target, err := refTarget(body)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		if err := a.dir.AddLink(r.Context(), tenantOf(r), r.PathValue("id"), rel, target); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+		return a.dir.AddLink(r.Context(), tenantOf(r), r.PathValue("id"), rel, target)
+	})
 }
 
 func (a *API) removeRef(rel string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := a.dir.RemoveLink(r.Context(), tenantOf(r), r.PathValue("id"), rel, r.PathValue("ref")); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
+	return a.action(func(r *http.Request) error {
+		return a.dir.RemoveLink(r.Context(), tenantOf(r), r.PathValue("id"), rel, r.PathValue("ref"))
+	})
 }
 
 func (a *API) directoryObject(w http.ResponseWriter, r *http.Request) {

@@ -26,17 +26,8 @@ func (a *API) addPassword(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, doc)
 }
 
-func (a *API) removePassword(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.dir.RemovePassword(r.Context(), tenantOf(r), r.PathValue("id"), body); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (a *API) removePassword(r *http.Request, body directory.Doc) error {
+	return a.dir.RemovePassword(r.Context(), tenantOf(r), r.PathValue("id"), body)
 }
 
 func (a *API) appRoleAssignments(byPrincipal bool) http.HandlerFunc {
@@ -68,12 +59,8 @@ func (a *API) assignAppRole(w http.ResponseWriter, r *http.Request) {
 	a.writeEntity(w, r, http.StatusCreated, "servicePrincipals/"+r.PathValue("id")+"/appRoleAssignedTo", obj, nil)
 }
 
-func (a *API) unassignAppRole(w http.ResponseWriter, r *http.Request) {
-	if err := a.dir.RemoveAppRoleAssignment(r.Context(), tenantOf(r), r.PathValue("id"), r.PathValue("aid")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+func (a *API) unassignAppRole(r *http.Request) error {
+	return a.dir.RemoveAppRoleAssignment(r.Context(), tenantOf(r), r.PathValue("id"), r.PathValue("aid"))
 }
 
 func (a *API) registerTenantRoutes(mux *http.ServeMux) {
@@ -100,18 +87,9 @@ func (a *API) registerTenantRoutes(mux *http.ServeMux) {
 		}
 		a.writeEntity(w, r, http.StatusOK, "organization", org, nil)
 	}))
-	mux.Handle("PATCH /v1.0/organization/{id}", a.require(writeOrg, func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(r)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if err := a.dir.UpdateOrganization(r.Context(), tenantOf(r), r.PathValue("id"), body); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
+	mux.Handle("PATCH /v1.0/organization/{id}", a.require(writeOrg, a.bodyAction(func(r *http.Request, body directory.Doc) error {
+		return a.dir.UpdateOrganization(r.Context(), tenantOf(r), r.PathValue("id"), body)
+	})))
 
 	writeDomain := func(w http.ResponseWriter, r *http.Request, status int, d store.Domain) {
 		doc := directory.DomainDoc(d)
@@ -171,25 +149,12 @@ func (a *API) registerTenantRoutes(mux *http.ServeMux) {
 		}
 		writeDomain(w, r, http.StatusOK, d)
 	}))
-	mux.Handle("PATCH /v1.0/domains/{id}", a.require(writeDomains, func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(r)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		if err := a.dir.UpdateDomain(r.Context(), tenantOf(r), r.PathValue("id"), body); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	mux.Handle("DELETE /v1.0/domains/{id}", a.require(writeDomains, func(w http.ResponseWriter, r *http.Request) {
-		if err := a.dir.DeleteDomain(r.Context(), tenantOf(r), r.PathValue("id")); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
+	mux.Handle("PATCH /v1.0/domains/{id}", a.require(writeDomains, a.bodyAction(func(r *http.Request, body directory.Doc) error {
+		return a.dir.UpdateDomain(r.Context(), tenantOf(r), r.PathValue("id"), body)
+	})))
+	mux.Handle("DELETE /v1.0/domains/{id}", a.require(writeDomains, a.action(func(r *http.Request) error {
+		return a.dir.DeleteDomain(r.Context(), tenantOf(r), r.PathValue("id"))
+	})))
 }
 
 func (a *API) registerRoleRoutes(mux *http.ServeMux) {
@@ -246,28 +211,14 @@ func (a *API) registerRoleRoutes(mux *http.ServeMux) {
 			writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.publicURL + "/v1.0/$metadata#directoryObjects", "value": values})
 		}
 	}))
-	mux.Handle("POST /v1.0/directoryRoles/{id}/members/$ref", a.require(writeRoles, func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(r)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
+	mux.Handle("POST /v1.0/directoryRoles/{id}/members/$ref", a.require(writeRoles, a.bodyAction(func(r *http.Request, body directory.Doc) error {
 		target, err := refTarget(body)
 		if err != nil {
-			a.fail(w, r, err)
-			return
+			return err
 		}
-		if err := a.dir.AddRoleMember(r.Context(), tenantOf(r), r.PathValue("id"), target); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	mux.Handle("DELETE /v1.0/directoryRoles/{id}/members/{ref}/$ref", a.require(writeRoles, func(w http.ResponseWriter, r *http.Request) {
-		if err := a.dir.RemoveRoleMember(r.Context(), tenantOf(r), r.PathValue("id"), r.PathValue("ref")); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
+		return a.dir.AddRoleMember(r.Context(), tenantOf(r), r.PathValue("id"), target)
+	})))
+	mux.Handle("DELETE /v1.0/directoryRoles/{id}/members/{ref}/$ref", a.require(writeRoles, a.action(func(r *http.Request) error {
+		return a.dir.RemoveRoleMember(r.Context(), tenantOf(r), r.PathValue("id"), r.PathValue("ref"))
+	})))
 }
