@@ -510,3 +510,62 @@ func TestNodesStartingTogetherBootstrapOnce(t *testing.T) {
 type nopClose struct{ store.Store }
 
 func (nopClose) Close() error { return nil }
+
+func TestGroupLifecycle(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		u := e.mustCall(201, "POST", "/v1.0/users", a.token, newUser("jo", a.domain)).body["id"].(string)
+		g := e.mustCall(201, "POST", "/v1.0/groups", a.token, map[string]any{"displayName": "Eng", "mailEnabled": false, "mailNickname": "eng", "securityEnabled": true}).body
+		gid := g["id"].(string)
+		if g["groupTypes"] == nil || g["@odata.etag"] == nil {
+			t.Errorf("created group: %v", g)
+		}
+		var deltaLink string
+		for link := "/v1.0/groups/delta"; link != ""; {
+			r := e.mustCall(200, "GET", link, a.token, nil)
+			link, _ = r.body["@odata.nextLink"].(string)
+			deltaLink, _ = r.body["@odata.deltaLink"].(string)
+		}
+		ref := map[string]any{"@odata.id": e.url + "/v1.0/directoryObjects/" + u}
+		e.mustCall(204, "POST", "/v1.0/groups/"+gid+"/members/$ref", a.token, ref)
+		dup := e.mustCall(400, "POST", "/v1.0/groups/"+gid+"/members/$ref", a.token, ref)
+		if !strings.Contains(dup.raw, "already exist") {
+			t.Errorf("duplicate member: %s", dup.raw)
+		}
+		e.mustCall(204, "POST", "/v1.0/groups/"+gid+"/owners/$ref", a.token, ref)
+		members := e.mustCall(200, "GET", "/v1.0/groups/"+gid+"/members", a.token, nil).values()
+		if len(members) != 1 || members[0]["id"] != u || members[0]["@odata.type"] != "#microsoft.graph.user" {
+			t.Fatalf("members: %v", members)
+		}
+		memberOf := e.mustCall(200, "GET", "/v1.0/users/"+u+"/memberOf", a.token, nil).values()
+		if len(memberOf) != 1 || memberOf[0]["id"] != gid || memberOf[0]["@odata.type"] != "#microsoft.graph.group" {
+			t.Fatalf("memberOf: %v", memberOf)
+		}
+		e.mustCall(204, "PATCH", "/v1.0/groups/"+gid, a.token, map[string]any{"description": "Engineering"})
+		if r := e.call("PATCH", "/v1.0/groups/"+gid, a.token, map[string]any{"mailEnabled": true}); r.status != 400 {
+			t.Errorf("mail-enabled group accepted: %d", r.status)
+		}
+		if got := e.mustCall(200, "GET", "/v1.0/groups/"+gid, a.token, nil).body; got["description"] != "Engineering" {
+			t.Errorf("after patch: %v", got)
+		}
+		changed := e.mustCall(200, "GET", deltaLink, a.token, nil)
+		vals := changed.values()
+		if len(vals) != 1 || vals[0]["id"] != gid || !strings.Contains(fmt.Sprint(vals[0]["members@delta"]), u) {
+			t.Fatalf("group delta: %s", changed.raw)
+		}
+		e.mustCall(204, "DELETE", "/v1.0/groups/"+gid+"/members/"+u+"/$ref", a.token, nil)
+		e.mustCall(404, "DELETE", "/v1.0/groups/"+gid+"/members/"+u+"/$ref", a.token, nil)
+		if m := e.mustCall(200, "GET", "/v1.0/groups/"+gid+"/members", a.token, nil).values(); len(m) != 0 {
+			t.Errorf("member not removed: %v", m)
+		}
+		removed := e.mustCall(200, "GET", changed.body["@odata.deltaLink"].(string), a.token, nil).values()
+		if len(removed) != 1 || !strings.Contains(fmt.Sprint(removed[0]["members@delta"]), "@removed") {
+			t.Errorf("removal not in delta: %v", removed)
+		}
+		e.mustCall(204, "DELETE", "/v1.0/groups/"+gid, a.token, nil)
+		e.mustCall(404, "GET", "/v1.0/groups/"+gid, a.token, nil)
+		if m := e.mustCall(200, "GET", "/v1.0/users/"+u+"/memberOf", a.token, nil).values(); len(m) != 0 {
+			t.Errorf("deleted group still in memberOf: %v", m)
+		}
+	})
+}
