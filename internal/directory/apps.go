@@ -84,6 +84,7 @@ var servicePrincipalSpec = (&kindSpec{
 		"displayName":               {typ: tString, maxLen: 256, notNull: true},
 		"homepage":                  text(256),
 		"notes":                     text(1024),
+		"oauth2PermissionScopes":    ro(tObjectList),
 		"replyUrls":                 ro(tStringList),
 		"servicePrincipalNames":     ro(tStringList),
 		"servicePrincipalType":      ro(tString),

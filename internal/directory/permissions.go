@@ -41,13 +41,14 @@ var GraphPermissions = []Permission{
 	{"292d869f-3427-49a8-9dab-8c70152b74e9", "Organization.ReadWrite.All", "Read and write organization information"},
 	{"246dd0d5-5bd0-4def-940b-0421030a5b68", "Policy.Read.All", "Read your organization's policies"},
 	{"338163d7-f101-4c92-94ba-ca46fe52447c", "Policy.ReadWrite.CrossTenantAccess", "Read and write your organization's cross tenant access policies"},
+	{"8e8e4742-1d95-4f68-9d56-6ee75648c72a", "DelegatedPermissionGrant.ReadWrite.All", "Manage all delegated permission grants"},
 }
 
 // AutomationPermissions are granted to the automation app made with a tenant.
 var AutomationPermissions = []string{
 	"User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All",
 	"RoleManagement.ReadWrite.Directory", "Directory.Read.All",
-	"Domain.ReadWrite.All", "Organization.ReadWrite.All",
+	"Domain.ReadWrite.All", "Organization.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All",
 }
 
 func graphAppRoles() []any {
@@ -210,8 +211,9 @@ func (s *Service) RemoveAppRoleAssignment(ctx context.Context, tenantID, spID, a
 	})
 }
 
-// deleteAssignmentsOf removes every app role and directory role assignment
-// naming an object that is going away, so no grant outlives its holder.
+// deleteAssignmentsOf removes every app role assignment, delegated
+// permission grant and directory role assignment naming an object that is
+// going away, so no grant outlives its holder.
 func (s *Service) deleteAssignmentsOf(ctx context.Context, tx store.Tx, tenantID, id string) error {
 	for _, prop := range []string{"principalId", "resourceId"} {
 		as, err := assignmentsWhere(ctx, tx, tenantID, prop, id)
@@ -220,6 +222,17 @@ func (s *Service) deleteAssignmentsOf(ctx context.Context, tx store.Tx, tenantID
 		}
 		for _, a := range as {
 			if err := tx.DeleteObject(ctx, tenantID, KindAppRoleAssign, a.ID, 0); err != nil {
+				return err
+			}
+		}
+	}
+	for _, prop := range []string{"principalId", "clientId"} {
+		p, err := tx.ListObjects(ctx, tenantID, KindPermissionGrant, store.Query{Schema: permissionGrantSpec.schema, Filter: eqFilter(prop, id), Top: 999})
+		if err != nil {
+			return err
+		}
+		for _, g := range p.Objects {
+			if err := tx.DeleteObject(ctx, tenantID, KindPermissionGrant, g.ID, 0); err != nil {
 				return err
 			}
 		}

@@ -25,6 +25,7 @@ var specs = map[string]*kindSpec{
 	KindAppRoleAssign:    appRoleAssignmentSpec,
 	KindRoleAssignment:   roleAssignmentSpec,
 	KindOrganization:     organizationSpec,
+	KindPermissionGrant:  permissionGrantSpec,
 }
 
 var organizationSpec = (&kindSpec{
@@ -125,7 +126,7 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant
 		}
 		graph, err := s.insertServicePrincipal(ctx, tx, out.TenantID, Doc{
 			"appId": GraphAppID, "displayName": "Microsoft Graph", "appRoles": graphAppRoles(), "signInAudience": "AzureADMultipleOrgs",
-		}, Doc{})
+		}, Doc{"oauth2PermissionScopes": delegatedScopes()})
 		if err != nil {
 			return err
 		}

@@ -95,6 +95,13 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{aid}", a.require(writeApps, a.action(a.unassignAppRole)))
 	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignments/{aid}", a.require(writeApps, a.action(a.unassignAppRole)))
 	mux.Handle("GET /v1.0/directoryObjects/{id}", a.require(readObjects, a.directoryObject))
+	grants := kindRoute{"oauth2PermissionGrants", directory.KindPermissionGrant, readGrants, writeGrants, d.CreatePermissionGrant, d.UpdatePermissionGrant}
+	mux.Handle("GET /v1.0/oauth2PermissionGrants", a.require(grants.read, a.list(grants)))
+	mux.Handle("POST /v1.0/oauth2PermissionGrants", a.require(grants.write, a.create(grants)))
+	mux.Handle("GET /v1.0/oauth2PermissionGrants/{id}", a.require(grants.read, a.get(grants)))
+	mux.Handle("PATCH /v1.0/oauth2PermissionGrants/{id}", a.require(grants.write, a.update(grants)))
+	mux.Handle("DELETE /v1.0/oauth2PermissionGrants/{id}", a.require(grants.write, a.delete(grants)))
+	mux.Handle("GET /v1.0/me", a.authenticate(http.HandlerFunc(a.me)))
 	a.registerTenantRoutes(mux)
 	a.registerRoleRoutes(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -529,6 +536,30 @@ func (a *API) removeRef(rel string) http.HandlerFunc {
 	return a.action(func(r *http.Request) error {
 		return a.dir.RemoveLink(r.Context(), tenantOf(r), r.PathValue("id"), rel, r.PathValue("ref"))
 	})
+}
+
+// me serves GET /me: the signed-in user of a delegated token.
+func (a *API) me(w http.ResponseWriter, r *http.Request) {
+	p := principalFrom(r.Context())
+	if p.AppOnly {
+		writeError(w, r, http.StatusBadRequest, "BadRequest", "/me request is only valid with delegated authentication flow.")
+		return
+	}
+	if !allowed(p, readMe) {
+		writeError(w, r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		return
+	}
+	o, err := parseListOptions(r, directory.KindUser)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	obj, err := a.dir.Get(r.Context(), p.TenantID, directory.KindUser, p.ObjectID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.writeEntity(w, r, http.StatusOK, "users", obj, o.sel)
 }
 
 func (a *API) directoryObject(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,9 @@ type Principal struct {
 	AppOnly  bool     // an app-only token (idtyp "app")
 	Roles    []string // application permissions
 	Scopes   []string // delegated permissions
+	// DirectoryRoles are the role template ids the signed-in user holds
+	// (delegated tokens only).
+	DirectoryRoles []string
 }
 
 // TokenVerifier validates a bearer access token issued for the Graph API.
@@ -50,35 +53,61 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// permission sets: a route needs any one of its set.
-type permSet []string
+// permSet is what admits a caller to a route: an app-only token with one of
+// the application permissions in app, or a delegated token with one of the
+// delegated permissions in delegated whose signed-in user also holds one of
+// the directory roles in roles (none listed: any member may). Delegated
+// access is the intersection of what the app was granted and what the user
+// may do, as in Graph.
+type permSet struct {
+	app, delegated, roles []string
+}
 
-var (
-	readUsers    = permSet{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	writeUsers   = permSet{"User.ReadWrite.All", "Directory.ReadWrite.All"}
-	readGroups   = permSet{"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	writeGroups  = permSet{"Group.ReadWrite.All", "Directory.ReadWrite.All"}
-	readApps     = permSet{"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	writeApps    = permSet{"Application.ReadWrite.All"}
-	readRoles    = permSet{"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All", "Directory.ReadWrite.All"}
-	writeRoles   = permSet{"RoleManagement.ReadWrite.Directory"}
-	readOrg      = permSet{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	writeOrg     = permSet{"Organization.ReadWrite.All"}
-	readDomains  = permSet{"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
-	writeDomains = permSet{"Domain.ReadWrite.All"}
-	readObjects  = permSet{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}
+// Directory role template ids (see directory.RoleDefinitions).
+const (
+	roleGlobalAdmin = "62e90394-69f5-4237-9190-012177145e10"
+	roleUserAdmin   = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+	roleAppAdmin    = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
 )
 
-// allowed decides whether a caller holds one of the permissions a route
-// needs. App-only tokens carry application permissions in roles. Delegated
-// tokens are refused until delegated access (scopes combined with the
-// signed-in user's directory roles) exists, so no scope alone ever grants
-// directory-wide access.
+var (
+	userReaders  = []string{"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}
+	groupReaders = []string{"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}
+	dirReaders   = []string{"Directory.Read.All", "Directory.AccessAsUser.All"}
+	userAdmins   = []string{roleGlobalAdmin, roleUserAdmin}
+	globalAdmins = []string{roleGlobalAdmin}
+
+	readUsers    = permSet{app: []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: userReaders}
+	writeUsers   = permSet{app: []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}, delegated: []string{"User.ReadWrite.All", "Directory.AccessAsUser.All"}, roles: userAdmins}
+	readGroups   = permSet{app: []string{"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: groupReaders}
+	writeGroups  = permSet{app: []string{"Group.ReadWrite.All", "Directory.ReadWrite.All"}, delegated: []string{"Group.ReadWrite.All", "Directory.AccessAsUser.All"}, roles: userAdmins}
+	readApps     = permSet{app: []string{"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeApps    = permSet{app: []string{"Application.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: []string{roleGlobalAdmin, roleAppAdmin}}
+	readRoles    = permSet{app: []string{"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeRoles   = permSet{app: []string{"RoleManagement.ReadWrite.Directory"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readOrg      = permSet{app: []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: slices.Concat([]string{"User.Read"}, dirReaders)}
+	writeOrg     = permSet{app: []string{"Organization.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readDomains  = permSet{app: []string{"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeDomains = permSet{app: []string{"Domain.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readGrants   = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeGrants  = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readObjects  = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
+	readMe       = permSet{delegated: []string{"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}}
+)
+
+// allowed decides whether a caller may use a route (see permSet).
 func allowed(p Principal, need permSet) bool {
-	if !p.AppOnly {
+	if p.AppOnly {
+		return anyOf(p.Roles, need.app)
+	}
+	if !anyOf(p.Scopes, need.delegated) {
 		return false
 	}
-	return slices.ContainsFunc(p.Roles, func(r string) bool { return slices.Contains(need, r) })
+	return len(need.roles) == 0 || anyOf(p.DirectoryRoles, need.roles)
+}
+
+func anyOf(have, want []string) bool {
+	return slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) })
 }
 
 func (a *API) require(need permSet, h http.HandlerFunc) http.Handler {

@@ -15,7 +15,14 @@ func TestAllowed(t *testing.T) {
 		{"app with another resource's permission", Principal{AppOnly: true, Roles: []string{"Group.ReadWrite.All"}}, readUsers, false},
 		{"Directory.ReadWrite.All cannot write applications", Principal{AppOnly: true, Roles: []string{"Directory.ReadWrite.All"}}, writeApps, false},
 		{"app with no roles", Principal{AppOnly: true}, readUsers, false},
-		{"delegated scope alone grants nothing", Principal{Scopes: []string{"User.ReadWrite.All"}, Roles: []string{"User.ReadWrite.All"}}, readUsers, false},
+		{"delegated read with a read scope", Principal{Scopes: []string{"User.Read.All"}}, readUsers, true},
+		{"delegated read with only User.Read", Principal{Scopes: []string{"User.Read"}}, readUsers, false},
+		{"delegated write needs an admin role", Principal{Scopes: []string{"User.ReadWrite.All"}}, writeUsers, false},
+		{"delegated write by a User Administrator", Principal{Scopes: []string{"User.ReadWrite.All"}, DirectoryRoles: []string{roleUserAdmin}}, writeUsers, true},
+		{"an admin role without the scope grants nothing", Principal{Scopes: []string{"User.Read"}, DirectoryRoles: []string{roleGlobalAdmin}}, writeUsers, false},
+		{"roles claim of a delegated token is not an app permission", Principal{Roles: []string{"User.ReadWrite.All"}}, readUsers, false},
+		{"app token cannot use /me", Principal{AppOnly: true, Roles: []string{"User.ReadWrite.All"}}, readMe, false},
+		{"delegated /me", Principal{Scopes: []string{"User.Read"}}, readMe, true},
 		{"permission names are exact", Principal{AppOnly: true, Roles: []string{"user.read.all"}}, readUsers, false},
 	}
 	for _, c := range cases {

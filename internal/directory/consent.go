@@ -1,0 +1,328 @@
+package directory
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// KindPermissionGrant is a delegated permission grant (Graph oauth2PermissionGrant).
+const KindPermissionGrant = "oauth2PermissionGrant"
+
+// DelegatedPermission is a permission an application may exercise on behalf
+// of a signed-in user. AdminOnly ones need an administrator's consent.
+type DelegatedPermission struct {
+	ID, Value, Description string
+	AdminOnly              bool
+}
+
+// DelegatedPermissions are the delegated permissions of the Graph API, with
+// Microsoft Graph's ids, and the OpenID Connect scopes users consent to.
+var DelegatedPermissions = []DelegatedPermission{
+	{"37f7f235-527c-4136-accd-4a02d197296e", "openid", "Sign you in", false},
+	{"14dad69e-099b-42c9-810b-d002981feec1", "profile", "View your basic profile", false},
+	{"64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0", "email", "View your email address", false},
+	{"7427e0e9-2fba-42fe-b0c0-848c9e6a8182", "offline_access", "Maintain access to data you have given it access to", false},
+	{"e1fe6dd8-ba31-4d61-89e7-88639da4683d", "User.Read", "Sign in and read your profile", false},
+	{"b340eb25-3456-403f-be2f-af7a0d370277", "User.ReadBasic.All", "Read all users' basic profiles", false},
+	{"a154be20-db9c-4678-8ab7-66f6cc099a59", "User.Read.All", "Read all users' full profiles", true},
+	{"204e0828-b5ca-4ad8-b9f3-f32a958e7cc4", "User.ReadWrite.All", "Read and write all users' full profiles", true},
+	{"5f8c59db-677d-491f-a6b8-5f174b11ec1d", "Group.Read.All", "Read all groups", true},
+	{"4e46008b-f24c-477d-8fff-7bb4ec7aafe0", "Group.ReadWrite.All", "Read and write all groups", true},
+	{"06da0dbc-49e2-44d2-8312-53f166ab848a", "Directory.Read.All", "Read directory data", true},
+	{"0e263e50-5827-48a4-b97c-d940288653c7", "Directory.AccessAsUser.All", "Access the directory as you", true},
+}
+
+func delegatedScopes() []any {
+	out := make([]any, 0, len(DelegatedPermissions))
+	for _, p := range DelegatedPermissions {
+		typ := "User"
+		if p.AdminOnly {
+			typ = "Admin"
+		}
+		out = append(out, map[string]any{"id": p.ID, "value": p.Value, "type": typ, "isEnabled": true,
+			"adminConsentDisplayName": p.Description, "userConsentDisplayName": p.Description})
+	}
+	return out
+}
+
+// ScopeName reduces a requested scope to a permission name: resource
+// prefixes ("https://…/User.Read") are dropped, as the API has one resource.
+func ScopeName(scope string) string {
+	if i := strings.LastIndex(scope, "/"); i >= 0 {
+		return scope[i+1:]
+	}
+	return scope
+}
+
+func findDelegated(value string) (DelegatedPermission, bool) {
+	for _, p := range DelegatedPermissions {
+		if strings.EqualFold(p.Value, value) {
+			return p, true
+		}
+	}
+	return DelegatedPermission{}, false
+}
+
+var permissionGrantSpec = (&kindSpec{
+	kind: KindPermissionGrant, typeName: "oAuth2PermissionGrant", resource: "OAuth2PermissionGrant",
+	props: map[string]prop{
+		"id":          ro(tString),
+		"clientId":    {typ: tGUID},
+		"consentType": enum("AllPrincipals", "Principal"),
+		"principalId": {typ: tGUID},
+		"resourceId":  {typ: tGUID},
+		"scope":       text(4000),
+	},
+	schema: &odata.Schema{Resource: "OAuth2PermissionGrant", Properties: map[string]odata.Property{
+		"clientId":    {Name: "clientId", Type: odata.TypeString, Ops: ops("eq")},
+		"principalId": {Name: "principalId", Type: odata.TypeString, Ops: ops("eq")},
+		"resourceId":  {Name: "resourceId", Type: odata.TypeString, Ops: ops("eq")},
+		"consentType": {Name: "consentType", Type: odata.TypeString, Ops: ops("eq")},
+	}},
+}).init()
+
+func grantsOf(ctx context.Context, tx store.Tx, tenantID, clientSPID string) ([]Object, error) {
+	p, err := tx.ListObjects(ctx, tenantID, KindPermissionGrant, store.Query{Schema: permissionGrantSpec.schema, Filter: eqFilter("clientId", clientSPID), Top: 999})
+	if err != nil {
+		return nil, err
+	}
+	return toObjects(p.Objects)
+}
+
+// grantedTo is the union of the scopes consented for a client: for this user,
+// and for all users of the tenant.
+func grantedTo(grants []Object, userID string) []string {
+	var out []string
+	for _, g := range grants {
+		if g.Doc["consentType"] == "AllPrincipals" || str(g.Doc, "principalId") == userID {
+			for _, s := range strings.Fields(str(g.Doc, "scope")) {
+				if !slices.Contains(out, s) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// GrantedScopes lists the delegated permissions a user may let an application use.
+func (s *Service) GrantedScopes(ctx context.Context, tenantID, userID, appID string) ([]string, error) {
+	var out []string
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		sp, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, appID)
+		if isNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		grants, err := grantsOf(ctx, tx, tenantID, sp.ID)
+		out = grantedTo(grants, userID)
+		return err
+	})
+	return out, err
+}
+
+// MissingConsent returns the requested permissions the user has not yet
+// consented to for the application. Unknown scopes are refused.
+func (s *Service) MissingConsent(ctx context.Context, tenantID, userID, appID string, scopes []string) ([]DelegatedPermission, error) {
+	wanted, err := resolveScopes(scopes)
+	if err != nil {
+		return nil, err
+	}
+	granted, err := s.GrantedScopes(ctx, tenantID, userID, appID)
+	if err != nil {
+		return nil, err
+	}
+	var missing []DelegatedPermission
+	for _, p := range wanted {
+		if !slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, p.Value) }) {
+			missing = append(missing, p)
+		}
+	}
+	return missing, nil
+}
+
+func resolveScopes(scopes []string) ([]DelegatedPermission, error) {
+	var out []DelegatedPermission
+	for _, sc := range scopes {
+		name := ScopeName(sc)
+		if name == ".default" {
+			continue
+		}
+		p, ok := findDelegated(name)
+		if !ok {
+			return nil, usererr.WithCode(usererr.Invalid, "invalid_scope", "The scope '%s' does not exist.", sc)
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// ErrAdminConsentRequired: a user asked to consent to a permission only an
+// administrator may grant.
+var ErrAdminConsentRequired = usererr.New(usererr.Forbidden, "This application needs permission to access resources in your organization that only an admin can grant. Ask an admin to grant permission to this app before you can use it.")
+
+// GrantConsent records a user's consent to delegated permissions for an
+// application, creating its service principal in the tenant if needed.
+// Permissions that need an administrator's consent are granted only to a
+// Global Administrator or an Application Administrator.
+func (s *Service) GrantConsent(ctx context.Context, tenantID, userID, appID string, scopes []string) error {
+	wanted, err := resolveScopes(scopes)
+	if err != nil {
+		return err
+	}
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		if slices.ContainsFunc(wanted, func(p DelegatedPermission) bool { return p.AdminOnly }) {
+			admin, err := holdsRole(ctx, tx, tenantID, userID, RoleGlobalAdministrator, RoleApplicationAdministrator)
+			if err != nil {
+				return err
+			}
+			if !admin {
+				return ErrAdminConsentRequired
+			}
+		}
+		sp, err := s.ensureServicePrincipal(ctx, tx, tenantID, appID)
+		if err != nil {
+			return err
+		}
+		graph, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, GraphAppID)
+		if err != nil {
+			return err
+		}
+		grants, err := grantsOf(ctx, tx, tenantID, sp.ID)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			if g.Doc["consentType"] == "Principal" && str(g.Doc, "principalId") == userID {
+				scope := strings.Fields(str(g.Doc, "scope"))
+				for _, p := range wanted {
+					if !slices.Contains(scope, p.Value) {
+						scope = append(scope, p.Value)
+					}
+				}
+				next := merge(g.Doc, nil)
+				next["scope"] = strings.Join(scope, " ")
+				_, err := s.replace(ctx, tx, tenantID, g, next)
+				return err
+			}
+		}
+		values := make([]string, len(wanted))
+		for i, p := range wanted {
+			values[i] = p.Value
+		}
+		_, err = s.insert(ctx, tx, tenantID, KindPermissionGrant, Doc{
+			"id": s.newID(), "clientId": sp.ID, "consentType": "Principal", "principalId": userID, "resourceId": graph.ID, "scope": strings.Join(values, " "),
+		})
+		return err
+	})
+}
+
+// ensureServicePrincipal returns the application's service principal in the
+// tenant, creating it from the registration when consent is first given.
+func (s *Service) ensureServicePrincipal(ctx context.Context, tx store.Tx, tenantID, appID string) (Object, error) {
+	o, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, appID)
+	if err == nil {
+		return toObject(o)
+	}
+	if !isNotFound(err) {
+		return Object{}, err
+	}
+	a, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, appID)
+	if err != nil {
+		return Object{}, translate(err, appID)
+	}
+	app, err := toObject(a)
+	if err != nil {
+		return Object{}, err
+	}
+	return s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{})
+}
+
+// holdsRole reports whether a principal holds any of the roles tenant-wide.
+func holdsRole(ctx context.Context, tx store.Tx, tenantID, principalID string, roles ...string) (bool, error) {
+	as, err := roleAssignmentsWhere(ctx, tx, tenantID, "principalId", principalID)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(as, func(a Object) bool { return slices.Contains(roles, str(a.Doc, "roleDefinitionId")) }), nil
+}
+
+// DirectoryRolesOf lists the ids of the directory roles a principal holds.
+func (s *Service) DirectoryRolesOf(ctx context.Context, tenantID, principalID string) ([]string, error) {
+	var out []string
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		as, err := roleAssignmentsWhere(ctx, tx, tenantID, "principalId", principalID)
+		for _, a := range as {
+			out = append(out, str(a.Doc, "roleDefinitionId"))
+		}
+		return err
+	})
+	return out, err
+}
+
+// CreatePermissionGrant creates a grant from a POST /oauth2PermissionGrants body.
+func (s *Service) CreatePermissionGrant(ctx context.Context, tenantID string, body Doc) (Object, error) {
+	d, err := permissionGrantSpec.normalize(body)
+	if err != nil {
+		return Object{}, err
+	}
+	for _, req := range []string{"clientId", "consentType", "resourceId", "scope"} {
+		if d[req] == nil {
+			return Object{}, usererr.New(usererr.Invalid, "Property '%s' is required when creating the resource.", req)
+		}
+	}
+	if (d["consentType"] == "Principal") != (d["principalId"] != nil) {
+		return Object{}, usererr.New(usererr.Invalid, "principalId is required for consentType Principal and not allowed for AllPrincipals.")
+	}
+	if _, err := resolveScopes(strings.Fields(str(d, "scope"))); err != nil {
+		return Object{}, err
+	}
+	var out Object
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := s.load(ctx, tx, tenantID, KindServicePrincipal, str(d, "clientId")); err != nil {
+			return err
+		}
+		resource, err := s.load(ctx, tx, tenantID, KindServicePrincipal, str(d, "resourceId"))
+		if err != nil {
+			return err
+		}
+		if str(resource.Doc, "appId") != GraphAppID {
+			return usererr.New(usererr.Invalid, "Delegated permissions can be granted only on the Microsoft Graph service principal.")
+		}
+		if p := str(d, "principalId"); p != "" {
+			if _, err := s.load(ctx, tx, tenantID, KindUser, p); err != nil {
+				return err
+			}
+		}
+		d["id"] = s.newID()
+		out, err = s.insert(ctx, tx, tenantID, KindPermissionGrant, d)
+		return err
+	})
+	return out, err
+}
+
+// UpdatePermissionGrant applies PATCH /oauth2PermissionGrants/{id} (scope only).
+func (s *Service) UpdatePermissionGrant(ctx context.Context, tenantID, id string, body Doc, ifMatch int64) error {
+	patch, err := permissionGrantSpec.normalize(body)
+	if err != nil {
+		return err
+	}
+	for k := range patch {
+		if k != "scope" {
+			return usererr.New(usererr.Invalid, "Only 'scope' can be changed on a permission grant.")
+		}
+	}
+	if _, err := resolveScopes(strings.Fields(str(patch, "scope"))); err != nil {
+		return err
+	}
+	return s.patch(ctx, tenantID, KindPermissionGrant, id, ifMatch, patch, nil, nil)
+}

@@ -1,0 +1,294 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// SignInUser is an account as the sign-in pages see it.
+type SignInUser struct {
+	ID, TenantID, UserPrincipalName, DisplayName string
+	MustChangePassword                           bool
+}
+
+// ErrBadCredentials is every password sign-in failure alike, so a caller
+// learns nothing about which accounts exist.
+var ErrBadCredentials = usererr.New(usererr.Forbidden, "Your account or password is incorrect.")
+
+// ErrAccountDisabled is reported only after the correct password.
+var ErrAccountDisabled = usererr.New(usererr.Forbidden, "Your account has been disabled. Contact your administrator.")
+
+// dummyHash is verified against when there is no account, so a sign-in for
+// an unknown user costs the same hashing as one for a real user.
+var dummyHash struct {
+	once sync.Once
+	hash []byte
+	err  error
+}
+
+func (s *Service) dummy(ctx context.Context) ([]byte, error) {
+	dummyHash.once.Do(func() { dummyHash.hash, dummyHash.err = s.passwords.Hash(ctx, "gatehouse: no such account") })
+	return dummyHash.hash, dummyHash.err
+}
+
+// SignIn checks a username and password in one step, taking the same time
+// whether or not the account exists. The username is a user principal name,
+// or in an external tenant also an email or user name identity.
+func (s *Service) SignIn(ctx context.Context, tenantID, username, password string) (SignInUser, error) {
+	var user Object
+	var hash []byte
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		u, err := s.findSignInUser(ctx, tx, tenantID, username)
+		if err != nil {
+			return err
+		}
+		creds, err := tx.ListCredentials(ctx, tenantID, u.ID, store.CredPassword)
+		if err != nil || len(creds) == 0 {
+			return err
+		}
+		user, hash = u, creds[0].Hash
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoAccount) {
+		return SignInUser{}, err
+	}
+	if hash == nil {
+		d, err := s.dummy(ctx)
+		if err != nil {
+			return SignInUser{}, err
+		}
+		_, _, _ = s.passwords.Verify(ctx, d, password)
+		return SignInUser{}, ErrBadCredentials
+	}
+	ok, rehash, err := s.passwords.Verify(ctx, hash, password)
+	if err != nil {
+		return SignInUser{}, err
+	}
+	if !ok {
+		return SignInUser{}, ErrBadCredentials
+	}
+	if user.Doc["accountEnabled"] != true {
+		return SignInUser{}, ErrAccountDisabled
+	}
+	if rehash {
+		if err := s.storePassword(ctx, tenantID, user.ID, password); err != nil {
+			return SignInUser{}, err
+		}
+	}
+	return signInUser(tenantID, user), nil
+}
+
+var errNoAccount = errors.New("directory: no such account")
+
+func (s *Service) findSignInUser(ctx context.Context, tx store.Tx, tenantID, username string) (Object, error) {
+	username = strings.TrimSpace(username)
+	if username == "" || len(username) > 256 {
+		return Object{}, errNoAccount
+	}
+	o, err := tx.GetObjectByUPN(ctx, tenantID, KindUser, strings.ToLower(username))
+	if err == nil {
+		return toObject(o)
+	}
+	if !isNotFound(err) {
+		return Object{}, err
+	}
+	tenant, err := tx.GetTenant(ctx, tenantID)
+	if err != nil || tenant.Type != store.TenantExternal {
+		return Object{}, errNoAccount
+	}
+	// Local accounts of external tenants sign in with their email or user name.
+	body := odata.Logical{Op: "and",
+		Left: odata.Compare{Op: "eq", Property: odata.Path{Var: true, Segments: []string{"issuerAssignedId"}}, Value: odata.Literal{Kind: odata.LitString, Text: username}},
+		Right: odata.In{Property: odata.Path{Var: true, Segments: []string{"signInType"}}, Values: []odata.Literal{
+			{Kind: odata.LitString, Text: "emailAddress"}, {Kind: odata.LitString, Text: "userName"}}}}
+	p, err := tx.ListObjects(ctx, tenantID, KindUser, store.Query{Schema: userSpec.schema, Filter: odata.Any{Collection: "identities", Var: "i", Body: body}, Top: 2})
+	if err != nil {
+		return Object{}, err
+	}
+	if len(p.Objects) != 1 {
+		return Object{}, errNoAccount
+	}
+	return toObject(p.Objects[0])
+}
+
+func signInUser(tenantID string, u Object) SignInUser {
+	return SignInUser{ID: u.ID, TenantID: tenantID, UserPrincipalName: str(u.Doc, "userPrincipalName"), DisplayName: str(u.Doc, "displayName"),
+		MustChangePassword: mapOf(u.Doc["passwordProfile"])["forceChangePasswordNextSignIn"] == true}
+}
+
+// SignInAccount returns a live, enabled account for a sign-in session.
+func (s *Service) SignInAccount(ctx context.Context, tenantID, userID string) (SignInUser, error) {
+	u, err := s.Get(ctx, tenantID, KindUser, userID)
+	if err != nil {
+		return SignInUser{}, err
+	}
+	if u.Doc["accountEnabled"] != true {
+		return SignInUser{}, ErrAccountDisabled
+	}
+	return signInUser(tenantID, u), nil
+}
+
+// storePassword hashes and stores a new password (no document change: a
+// rehash is invisible to clients).
+func (s *Service) storePassword(ctx context.Context, tenantID, userID, password string) error {
+	hash, err := s.passwords.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		return tx.PutCredential(ctx, store.Credential{TenantID: tenantID, ObjectID: userID, KeyID: CredKeyPassword, Type: store.CredPassword, Hash: hash, CreatedAt: s.now().UTC()})
+	})
+}
+
+// ChangePassword replaces a user's password after checking the current one,
+// and clears a pending forced change.
+func (s *Service) ChangePassword(ctx context.Context, tenantID, userID, current, next string) error {
+	u, err := s.SignInAccount(ctx, tenantID, userID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.SignIn(ctx, tenantID, u.UserPrincipalName, current); err != nil {
+		return err
+	}
+	if err := CheckPassword(next); err != nil {
+		return err
+	}
+	if next == current {
+		return usererr.New(usererr.Invalid, "The new password must differ from the current one.")
+	}
+	return s.UpdateUser(ctx, tenantID, userID, Doc{"passwordProfile": map[string]any{"password": next, "forceChangePasswordNextSignIn": false}}, 0)
+}
+
+// Client is a registered application as the OpenID provider sees it.
+type Client struct {
+	AppID, DisplayName, PublisherDomain, SignInAudience  string
+	WebRedirectURIs, SPARedirectURIs, PublicRedirectURIs []string
+	Confidential                                         bool // has a client secret
+	PKCEOptional                                         bool // opted out with the tag gatehouse:pkceOptional
+}
+
+// PKCEOptionalTag on an application lets its confidential flows omit PKCE.
+const PKCEOptionalTag = "gatehouse:pkceOptional"
+
+// ClientByAppID returns an application of the tenant for the OpenID provider.
+func (s *Service) ClientByAppID(ctx context.Context, tenantID, appID string) (Client, error) {
+	var out Client
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		o, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, appID)
+		if err != nil {
+			return translate(err, appID)
+		}
+		app, err := toObject(o)
+		if err != nil {
+			return err
+		}
+		creds, err := tx.ListCredentials(ctx, tenantID, app.ID, store.CredClientSecret)
+		if err != nil {
+			return err
+		}
+		out = Client{
+			AppID: appID, DisplayName: str(app.Doc, "displayName"), PublisherDomain: str(app.Doc, "publisherDomain"),
+			SignInAudience:     str(app.Doc, "signInAudience"),
+			WebRedirectURIs:    stringList(mapOf(app.Doc["web"])["redirectUris"]),
+			SPARedirectURIs:    stringList(mapOf(app.Doc["spa"])["redirectUris"]),
+			PublicRedirectURIs: stringList(mapOf(app.Doc["publicClient"])["redirectUris"]),
+			Confidential:       len(creds) > 0,
+			PKCEOptional:       slices.Contains(stringList(app.Doc["tags"]), PKCEOptionalTag),
+		}
+		return nil
+	})
+	return out, err
+}
+
+func stringList(v any) []string {
+	var out []string
+	for _, e := range sliceOf(v) {
+		if s, ok := e.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// TokenUser is what tokens say about a user signing in to an application.
+type TokenUser struct {
+	ObjectID, TenantID, DisplayName, UserPrincipalName string
+	Email                                              string // only when its domain is verified by the tenant
+	Guest, Enabled                                     bool
+	Roles                                              []string
+	SessionsValidFrom                                  time.Time
+}
+
+// TokenUserFor returns the claims source for a user and an application.
+func (s *Service) TokenUserFor(ctx context.Context, tenantID, userID, appID string) (TokenUser, error) {
+	var out TokenUser
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		u, err := s.load(ctx, tx, tenantID, KindUser, userID)
+		if err != nil {
+			return err
+		}
+		out = TokenUser{ObjectID: u.ID, TenantID: tenantID, DisplayName: str(u.Doc, "displayName"), UserPrincipalName: str(u.Doc, "userPrincipalName"),
+			Guest: u.Doc["userType"] == "Guest", Enabled: u.Doc["accountEnabled"] == true}
+		if t, err := time.Parse(time.RFC3339, str(u.Doc, "signInSessionsValidFromDateTime")); err == nil {
+			out.SessionsValidFrom = t
+		}
+		if mail := str(u.Doc, "mail"); mail != "" {
+			_, domain, _ := strings.Cut(mail, "@")
+			if d, err := tx.GetDomain(ctx, tenantID, strings.ToLower(domain)); err == nil && d.Verified {
+				out.Email = mail
+			}
+		}
+		out.Roles, err = s.appRolesOf(ctx, tx, tenantID, u.ID, appID)
+		return err
+	})
+	return out, err
+}
+
+// appRolesOf lists the values of the application's roles assigned to a user
+// directly or through a group the user is a direct member of.
+func (s *Service) appRolesOf(ctx context.Context, tx store.Tx, tenantID, userID, appID string) ([]string, error) {
+	spObj, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, appID)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sp, err := toObject(spObj)
+	if err != nil {
+		return nil, err
+	}
+	principals := []string{userID}
+	groups, err := tx.ListRelated(ctx, tenantID, store.Related{ID: userID, Rel: RelMembers, Reverse: true}, store.Query{Top: 999})
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups.Objects {
+		principals = append(principals, g.ID)
+	}
+	values := map[string]string{}
+	for _, r := range sliceOf(sp.Doc["appRoles"]) {
+		values[str(mapOf(r), "id")] = str(mapOf(r), "value")
+	}
+	var roles []string
+	for _, p := range principals {
+		as, err := assignmentsWhere(ctx, tx, tenantID, "principalId", p)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			if v := values[str(a.Doc, "appRoleId")]; str(a.Doc, "resourceId") == sp.ID && v != "" && !slices.Contains(roles, v) {
+				roles = append(roles, v)
+			}
+		}
+	}
+	return roles, nil
+}
