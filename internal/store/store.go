@@ -1,12 +1,12 @@
 // Package store is Gatehouse's persistence port: transactions over directory
 // objects stored as JSON documents with indexed keys, their relationships, the
-// per-tenant change feed, the outbox of side effects, credentials and signing
-// keys. Backends live in store/sqlite and store/postgres and must both pass the
+// per-tenant change feed, the outbox of side effects, credentials, signing
+// keys and short-lived protocol state. Backends live in store/sqlite and store/postgres and must both pass the
 // conformance suite in store/storetest.
 //
 // Tenant isolation is part of this API: every read and write of tenant data
 // names its tenant, and no method lists across tenants except the few whose
-// names say why they cross (LookupDomain, CountTenants).
+// names say why they cross (LookupDomain, CountTenants, PurgeExpiredStates).
 package store
 
 import (
@@ -30,6 +30,9 @@ var (
 	ErrPrecondition = errors.New("store: version mismatch")
 	// ErrBadCursor: a paging cursor that this store did not issue for this query.
 	ErrBadCursor = errors.New("store: invalid cursor")
+	// ErrConsumed: a single-use state was already consumed. ConsumeState
+	// returns the state with it, so a replay can be traced to what it issued.
+	ErrConsumed = errors.New("store: already consumed")
 )
 
 // ConflictError reports which unique key collided, e.g. "userPrincipalName".
@@ -123,6 +126,33 @@ type Tx interface {
 	PutCredential(ctx context.Context, c Credential) error // insert or replace by (tenant, object, keyID)
 	ListCredentials(ctx context.Context, tenantID, objectID, typ string) ([]Credential, error)
 	DeleteCredential(ctx context.Context, tenantID, objectID, keyID string) error
+
+	// Short-lived protocol state: authorization requests, codes, refresh
+	// tokens, device codes, sign-in sessions, lockout counters. IDs are the
+	// caller's opaque keys (a hash, never the secret, when the state is
+	// named by a bearer secret). States past ExpiresAt (by the store's clock)
+	// read as ErrNotFound.
+	//
+	// PutState inserts a state; *ConflictError{Key: "id"} if a live state
+	// holds the id (an expired one's id is free again).
+	PutState(ctx context.Context, s State) error
+	// GetState returns a live state, consumed or not.
+	GetState(ctx context.Context, tenantID, kind, id string) (State, error)
+	// ConsumeState marks a live state used, exactly once even under
+	// concurrency: the first caller gets it; every later caller gets it
+	// with ErrConsumed.
+	ConsumeState(ctx context.Context, tenantID, kind, id string) (State, error)
+	// UpdateState replaces the Data and ExpiresAt of a live, unconsumed state;
+	// ErrConsumed if it was consumed, ErrNotFound if it is not live.
+	UpdateState(ctx context.Context, s State) error
+	// DeleteStates deletes the tenant's states matching f (at least one of
+	// its fields set) and reports how many.
+	DeleteStates(ctx context.Context, tenantID string, f StateFilter) (int, error)
+	// ListStates returns the tenant's live states matching f.
+	ListStates(ctx context.Context, tenantID string, f StateFilter) ([]State, error)
+	// PurgeExpiredStates deletes up to limit expired states of any tenant
+	// (housekeeping crosses tenants) and reports how many.
+	PurgeExpiredStates(ctx context.Context, limit int) (int, error)
 
 	// Signing keys of a tenant's token issuer; private halves sealed by the caller.
 	AddSigningKey(ctx context.Context, k SigningKey) error
@@ -235,6 +265,29 @@ type Message struct {
 	NotBefore time.Time
 	Attempts  int
 	LastError string
+}
+
+// State is a piece of short-lived protocol state. Family groups states
+// revoked together (a refresh-token family); Subject names whose they are
+// (a user or session id), so all of a subject's states can be revoked.
+type State struct {
+	TenantID   string
+	Kind       string
+	ID         string
+	Family     string
+	Subject    string
+	Data       json.RawMessage
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	ConsumedAt *time.Time
+}
+
+// StateFilter selects states; empty fields match anything, but a filter
+// must set at least one field.
+type StateFilter struct {
+	Kind    string
+	Family  string
+	Subject string
 }
 
 // Credential types.

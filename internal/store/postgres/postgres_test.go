@@ -21,6 +21,12 @@ func TestClock(t *testing.T) {
 	})
 }
 
+func TestStates(t *testing.T) {
+	storetest.RunStates(t, func(t *testing.T, now func() time.Time) store.Store {
+		return storetest.Postgres(t, "", postgres.Options{Now: now})
+	})
+}
+
 func TestMigrate(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	storetest.RunMigrate(t,

@@ -23,6 +23,12 @@ func TestClock(t *testing.T) {
 	})
 }
 
+func TestStates(t *testing.T) {
+	storetest.RunStates(t, func(t *testing.T, now func() time.Time) store.Store {
+		return storetest.SQLite(t, "", sqlite.Options{Now: now})
+	})
+}
+
 func TestMigrate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	storetest.RunMigrate(t,

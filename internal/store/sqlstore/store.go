@@ -137,7 +137,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // tables are the store's tables, for Analyze.
-var tables = []string{"tenants", "domains", "objects", "links", "changes", "outbox", "credentials", "signing_keys"}
+var tables = []string{"tenants", "domains", "objects", "links", "changes", "outbox", "credentials", "states", "signing_keys"}
 
 // Analyze refreshes the query planner's statistics of the store's tables.
 // The databases do so on their own in time (PostgreSQL's autovacuum; SQLite

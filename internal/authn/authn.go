@@ -1,0 +1,59 @@
+// Package authn holds what the OpenID provider (internal/oidc) and the hosted
+// sign-in pages (internal/login) hand each other: the authorization request a
+// user is asked to sign in for, and the authentication that completes it.
+// It has types and the two small interfaces, no behaviour.
+package authn
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Request is an authorization request waiting for the user, as the pages
+// need it. The provider has validated everything protocol-related (client,
+// redirect URI, PKCE, scopes) before a Request exists.
+type Request struct {
+	ID          string
+	TenantID    string // the tenant whose endpoint received the request
+	ClientID    string
+	ClientName  string // the application's display name, for the pages
+	Publisher   string // the application's publisher domain
+	Scopes      []string
+	Prompt      []string       // none, login, consent, select_account
+	MaxAge      *time.Duration // nil when the client sent none
+	LoginHint   string
+	DomainHint  string
+	UILocales   []string
+	RedirectURI string // shown on the consent page, never redirected to by the pages
+	CreatedAt   time.Time
+}
+
+// Authentication is a signed-in user, handed back to complete a Request.
+type Authentication struct {
+	TenantID  string    // the user's tenant
+	UserID    string    // the user's object id there
+	AuthTime  time.Time // when the user last entered credentials
+	AMR       []string  // authentication methods, e.g. "pwd"
+	SessionID string    // the SSO session, becomes the sid claim
+}
+
+// Protocol is what the pages need from the provider.
+type Protocol interface {
+	// PendingRequest returns a request that is still waiting for sign-in.
+	PendingRequest(ctx context.Context, tenantID, requestID string) (Request, error)
+	// Finish completes the request for a signed-in, consenting user: the
+	// provider issues the code and sends the browser back to the client.
+	Finish(w http.ResponseWriter, r *http.Request, tenantID, requestID string, a Authentication)
+	// Deny ends the request with an OAuth error code (access_denied,
+	// login_required, consent_required, interaction_required,
+	// account_selection_required) sent back to the client.
+	Deny(w http.ResponseWriter, r *http.Request, tenantID, requestID, code, description string)
+}
+
+// Sessions is what the provider needs from the pages: ending the browser's
+// sign-in session on RP-initiated logout.
+type Sessions interface {
+	// SignOut ends the browser's sessions in the tenant and clears their cookies.
+	SignOut(w http.ResponseWriter, r *http.Request, tenantID string) error
+}
