@@ -37,6 +37,10 @@ var DelegatedPermissions = []DelegatedPermission{
 	{"0e263e50-5827-48a4-b97c-d940288653c7", "Directory.AccessAsUser.All", "Access the directory as you", true},
 }
 
+// OpenIDScopes are the delegated permissions that concern sign-in itself, not
+// the API: consent covers them, access tokens do not carry them.
+var OpenIDScopes = []string{"openid", "profile", "email", "offline_access"}
+
 func delegatedScopes() []any {
 	out := make([]any, 0, len(DelegatedPermissions))
 	for _, p := range DelegatedPermissions {

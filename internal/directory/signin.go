@@ -178,6 +178,9 @@ type Client struct {
 // PKCEOptionalTag on an application lets its confidential flows omit PKCE.
 const PKCEOptionalTag = "gatehouse:pkceOptional"
 
+// ErrClientDisabled: the application's service principal is disabled in the tenant.
+var ErrClientDisabled = usererr.New(usererr.Forbidden, "The application is disabled in this organization.")
+
 // ClientByAppID returns an application of the tenant for the OpenID provider.
 func (s *Service) ClientByAppID(ctx context.Context, tenantID, appID string) (Client, error) {
 	var out Client
@@ -188,6 +191,17 @@ func (s *Service) ClientByAppID(ctx context.Context, tenantID, appID string) (Cl
 		}
 		app, err := toObject(o)
 		if err != nil {
+			return err
+		}
+		if sp, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, appID); err == nil {
+			spDoc, err := decodeDoc(sp.Data)
+			if err != nil {
+				return err
+			}
+			if spDoc["accountEnabled"] == false {
+				return ErrClientDisabled
+			}
+		} else if !isNotFound(err) {
 			return err
 		}
 		creds, err := tx.ListCredentials(ctx, tenantID, app.ID, store.CredClientSecret)
