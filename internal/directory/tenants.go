@@ -26,6 +26,7 @@ var specs = map[string]*kindSpec{
 	KindRoleAssignment:   roleAssignmentSpec,
 	KindOrganization:     organizationSpec,
 	KindPermissionGrant:  permissionGrantSpec,
+	KindBranding:         brandingSpec,
 }
 
 var organizationSpec = (&kindSpec{

@@ -91,6 +91,8 @@ func (a *API) registerTenantRoutes(mux *http.ServeMux) {
 		return a.dir.UpdateOrganization(r.Context(), tenantOf(r), r.PathValue("id"), body)
 	})))
 
+	a.registerBrandingRoutes(mux)
+
 	writeDomain := func(w http.ResponseWriter, r *http.Request, status int, d store.Domain) {
 		doc := directory.DomainDoc(d)
 		doc["@odata.context"] = a.contextURL("domains", nil) + "/$entity"
@@ -220,5 +222,88 @@ func (a *API) registerRoleRoutes(mux *http.ServeMux) {
 	})))
 	mux.Handle("DELETE /v1.0/directoryRoles/{id}/members/{ref}/$ref", a.require(writeRoles, a.action(func(r *http.Request) error {
 		return a.dir.RemoveRoleMember(r.Context(), tenantOf(r), r.PathValue("id"), r.PathValue("ref"))
+	})))
+}
+
+func (a *API) registerBrandingRoutes(mux *http.ServeMux) {
+	const base = "/v1.0/organization/{id}/branding"
+	// own checks that the organization in the URL is the caller's.
+	own := func(r *http.Request) error {
+		if !strings.EqualFold(r.PathValue("id"), tenantOf(r)) {
+			return usererr.New(usererr.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id"))
+		}
+		return nil
+	}
+	get := func(locale func(r *http.Request) string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if err := own(r); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			b, err := a.dir.GetBranding(r.Context(), tenantOf(r), locale(r))
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			a.writeEntity(w, r, http.StatusOK, "organization('"+tenantOf(r)+"')/branding", b, nil)
+		}
+	}
+	set := func(locale func(r *http.Request) string) http.HandlerFunc {
+		return a.bodyAction(func(r *http.Request, body directory.Doc) error {
+			if err := own(r); err != nil {
+				return err
+			}
+			_, err := a.dir.SetBranding(r.Context(), tenantOf(r), locale(r), body)
+			return err
+		})
+	}
+	// The base branding is addressed by Accept-Language 0 or default, or none.
+	acceptLanguage := func(r *http.Request) string { return r.Header.Get("Accept-Language") }
+	pathLocale := func(r *http.Request) string { return r.PathValue("locale") }
+	mux.Handle("GET "+base, a.require(readOrg, get(acceptLanguage)))
+	mux.Handle("PATCH "+base, a.require(writeOrg, set(func(*http.Request) string { return directory.DefaultBrandingID })))
+	mux.Handle("GET "+base+"/localizations/{locale}", a.require(readOrg, get(pathLocale)))
+	localizations := a.list(kindRoute{path: "organization/branding/localizations", kind: directory.KindBranding})
+	mux.Handle("GET "+base+"/localizations", a.require(readOrg, func(w http.ResponseWriter, r *http.Request) {
+		if err := own(r); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		localizations(w, r)
+	}))
+	mux.Handle("PATCH "+base+"/localizations/{locale}", a.require(writeOrg, set(pathLocale)))
+	mux.Handle("POST "+base+"/localizations", a.require(writeOrg, func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err == nil {
+			err = own(r)
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		locale, _ := body["id"].(string)
+		if locale == "" || locale == directory.DefaultBrandingID {
+			a.fail(w, r, usererr.New(usererr.Invalid, "Property 'id' must name the localization's language, e.g. 'sv-SE'."))
+			return
+		}
+		delete(body, "id")
+		b, err := a.dir.SetBranding(r.Context(), tenantOf(r), locale, body)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.writeEntity(w, r, http.StatusCreated, "organization('"+tenantOf(r)+"')/branding/localizations", b, nil)
+	}))
+	mux.Handle("DELETE "+base+"/localizations/{locale}", a.require(writeOrg, a.action(func(r *http.Request) error {
+		if err := own(r); err != nil {
+			return err
+		}
+		return a.dir.DeleteBranding(r.Context(), tenantOf(r), r.PathValue("locale"))
+	})))
+	mux.Handle("DELETE "+base, a.require(writeOrg, a.action(func(r *http.Request) error {
+		if err := own(r); err != nil {
+			return err
+		}
+		return a.dir.DeleteBranding(r.Context(), tenantOf(r), directory.DefaultBrandingID)
 	})))
 }

@@ -1,0 +1,160 @@
+package directory
+
+import (
+	"context"
+	"regexp"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// KindBranding is a tenant's company branding: the default one has id "0",
+// localizations are keyed by their language tag.
+const KindBranding = "organizationalBrandingLocalization"
+
+// DefaultBrandingID is the id of the default (base) branding.
+const DefaultBrandingID = "0"
+
+var colourPattern = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+var brandingSpec = (&kindSpec{
+	kind: KindBranding, typeName: "organizationalBrandingLocalization", resource: "OrganizationalBrandingLocalization",
+	props: map[string]prop{
+		"id": ro(tString),
+		"backgroundColor": {typ: tString, check: func(v string) error {
+			if !colourPattern.MatchString(v) {
+				return errf("a colour is #rgb or #rrggbb")
+			}
+			return nil
+		}},
+		"signInPageText":   text(1024),
+		"usernameHintText": text(64),
+		"bannerLogoRelativeUrl": {typ: tString, maxLen: 512, check: func(v string) error {
+			if !strings.HasPrefix(v, "https://") {
+				return errf("the logo must be an https URL")
+			}
+			return nil
+		}},
+	},
+}).init()
+
+var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
+
+func brandingID(locale string) (string, error) {
+	switch {
+	case locale == "" || locale == DefaultBrandingID || strings.EqualFold(locale, "default"):
+		return DefaultBrandingID, nil
+	case languageTag.MatchString(locale):
+		return strings.ToLower(locale), nil
+	}
+	return "", usererr.New(usererr.Invalid, "'%s' is not a language tag.", locale)
+}
+
+// GetBranding returns the default branding or a localization; NotFound until
+// one is created, as in Graph.
+func (s *Service) GetBranding(ctx context.Context, tenantID, locale string) (Object, error) {
+	id, err := brandingID(locale)
+	if err != nil {
+		return Object{}, err
+	}
+	return s.Get(ctx, tenantID, KindBranding, id)
+}
+
+// SetBranding creates or updates the default branding or a localization.
+// Creating a localization creates the default branding too.
+func (s *Service) SetBranding(ctx context.Context, tenantID, locale string, body Doc) (Object, error) {
+	id, err := brandingID(locale)
+	if err != nil {
+		return Object{}, err
+	}
+	patch, err := brandingSpec.normalize(body)
+	if err != nil {
+		return Object{}, err
+	}
+	var out Object
+	err = s.updateWithRetry(ctx, 0, func(tx store.Tx) error {
+		if id != DefaultBrandingID {
+			if _, err := s.upsertBranding(ctx, tx, tenantID, DefaultBrandingID, Doc{}); err != nil {
+				return err
+			}
+		}
+		out, err = s.upsertBranding(ctx, tx, tenantID, id, patch)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) upsertBranding(ctx context.Context, tx store.Tx, tenantID, id string, patch Doc) (Object, error) {
+	cur, err := s.load(ctx, tx, tenantID, KindBranding, id)
+	if usererr.IsKind(err, usererr.NotFound) {
+		return s.insert(ctx, tx, tenantID, KindBranding, merge(Doc{"id": id}, patch))
+	}
+	if err != nil || len(patch) == 0 {
+		return cur, err
+	}
+	return s.replace(ctx, tx, tenantID, cur, merge(cur.Doc, patch))
+}
+
+// DeleteBranding removes a localization, or with the default every branding.
+func (s *Service) DeleteBranding(ctx context.Context, tenantID, locale string) error {
+	id, err := brandingID(locale)
+	if err != nil {
+		return err
+	}
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := s.load(ctx, tx, tenantID, KindBranding, id); err != nil {
+			return err
+		}
+		if id != DefaultBrandingID {
+			return tx.DeleteObject(ctx, tenantID, KindBranding, id, 0)
+		}
+		all, err := tx.ListObjects(ctx, tenantID, KindBranding, store.Query{Top: 999})
+		if err != nil {
+			return err
+		}
+		for _, o := range all.Objects {
+			if err := tx.DeleteObject(ctx, tenantID, KindBranding, o.ID, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SignInBranding is the branding the sign-in pages show for a language:
+// the localization's fields where set, else the default's.
+type SignInBranding struct {
+	TenantName, LogoURL, BackgroundColor, SignInText, UsernameHint string
+}
+
+// BrandingFor resolves the sign-in branding for a language such as "sv".
+func (s *Service) BrandingFor(ctx context.Context, tenantID, locale string) (SignInBranding, error) {
+	var out SignInBranding
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		org, err := s.load(ctx, tx, tenantID, KindOrganization, tenantID)
+		if err != nil {
+			return err
+		}
+		out.TenantName = str(org.Doc, "displayName")
+		merged := Doc{}
+		ids := []string{DefaultBrandingID}
+		if id, err := brandingID(locale); err == nil && id != DefaultBrandingID {
+			ids = append(ids, id)
+		}
+		for _, id := range ids {
+			b, err := s.load(ctx, tx, tenantID, KindBranding, id)
+			if usererr.IsKind(err, usererr.NotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			merged = merge(merged, b.Doc)
+		}
+		out.LogoURL, out.BackgroundColor = str(merged, "bannerLogoRelativeUrl"), str(merged, "backgroundColor")
+		out.SignInText, out.UsernameHint = str(merged, "signInPageText"), str(merged, "usernameHintText")
+		return nil
+	})
+	return out, err
+}
