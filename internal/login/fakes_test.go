@@ -1,0 +1,340 @@
+package login
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// memStore implements the state methods of store.Store and store.Tx in
+// memory, with the SQL backends' semantics that matter here: expired
+// states read as not found but keep their id until purged, and a failed
+// transaction leaves nothing behind.
+type memStore struct {
+	mu     sync.Mutex
+	clock  *clock
+	states map[stateKey]store.State
+}
+
+type stateKey struct{ tenant, kind, id string }
+
+func newMemStore(c *clock) *memStore { return &memStore{clock: c, states: map[stateKey]store.State{}} }
+
+func (m *memStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	saved := maps.Clone(m.states)
+	if err := fn(&memTx{m: m}); err != nil {
+		m.states = saved
+		return err
+	}
+	return nil
+}
+
+func (m *memStore) View(ctx context.Context, fn func(store.Tx) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return fn(&memTx{m: m, readOnly: true})
+}
+
+func (m *memStore) Ping(context.Context) error { return nil }
+func (m *memStore) Close() error               { return nil }
+
+// count returns how many live states of a kind a tenant has.
+func (m *memStore) count(tenant, kind string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for k, s := range m.states {
+		if k.tenant == tenant && k.kind == kind && m.clock.Now().Before(s.ExpiresAt) {
+			n++
+		}
+	}
+	return n
+}
+
+// memTx embeds store.Tx so that it satisfies the interface; the methods
+// the pages do not use are nil and would panic if called.
+type memTx struct {
+	store.Tx
+	m        *memStore
+	readOnly bool
+}
+
+var errReadOnly = fmt.Errorf("memstore: write in a read-only transaction")
+
+func (t *memTx) live(tenant, kind, id string) (store.State, bool) {
+	s, ok := t.m.states[stateKey{tenant, kind, id}]
+	return s, ok && t.m.clock.Now().Before(s.ExpiresAt)
+}
+
+func (t *memTx) PutState(ctx context.Context, s store.State) error {
+	if t.readOnly {
+		return errReadOnly
+	}
+	k := stateKey{s.TenantID, s.Kind, s.ID}
+	if _, taken := t.m.states[k]; taken {
+		return &store.ConflictError{Key: "id"}
+	}
+	t.m.states[k] = s
+	return nil
+}
+
+func (t *memTx) GetState(ctx context.Context, tenant, kind, id string) (store.State, error) {
+	s, ok := t.live(tenant, kind, id)
+	if !ok {
+		return store.State{}, store.ErrNotFound
+	}
+	return s, nil
+}
+
+func (t *memTx) ConsumeState(ctx context.Context, tenant, kind, id string) (store.State, error) {
+	if t.readOnly {
+		return store.State{}, errReadOnly
+	}
+	s, ok := t.live(tenant, kind, id)
+	if !ok {
+		return store.State{}, store.ErrNotFound
+	}
+	if s.ConsumedAt != nil {
+		return s, store.ErrConsumed
+	}
+	now := t.m.clock.Now()
+	s.ConsumedAt = &now
+	t.m.states[stateKey{tenant, kind, id}] = s
+	return s, nil
+}
+
+func (t *memTx) UpdateState(ctx context.Context, s store.State) error {
+	if t.readOnly {
+		return errReadOnly
+	}
+	old, ok := t.live(s.TenantID, s.Kind, s.ID)
+	if !ok || old.ConsumedAt != nil {
+		return store.ErrNotFound
+	}
+	old.Data, old.ExpiresAt = s.Data, s.ExpiresAt
+	t.m.states[stateKey{s.TenantID, s.Kind, s.ID}] = old
+	return nil
+}
+
+func (t *memTx) DeleteStates(ctx context.Context, tenant string, f store.StateFilter) (int, error) {
+	if t.readOnly {
+		return 0, errReadOnly
+	}
+	if f == (store.StateFilter{}) {
+		return 0, fmt.Errorf("memstore: empty state filter")
+	}
+	n := 0
+	for k, s := range t.m.states {
+		if k.tenant == tenant && matches(s, f) {
+			delete(t.m.states, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func matches(s store.State, f store.StateFilter) bool {
+	return (f.Kind == "" || s.Kind == f.Kind) && (f.Family == "" || s.Family == f.Family) && (f.Subject == "" || s.Subject == f.Subject)
+}
+
+// fakeUser is a directory user with its password.
+type fakeUser struct {
+	User
+	password string
+	disabled bool
+}
+
+// fakeDirectory is an in-memory Directory.
+type fakeDirectory struct {
+	mu       sync.Mutex
+	users    map[string]*fakeUser // by tenant + "/" + folded UPN
+	domains  map[string]string    // verified domain → tenant
+	consents map[string][]string  // tenant/user/client → granted scopes
+	branding map[string]Branding  // tenant → branding
+	locales  []string             // the locales Branding was asked for
+}
+
+func newFakeDirectory() *fakeDirectory {
+	return &fakeDirectory{users: map[string]*fakeUser{}, domains: map[string]string{}, consents: map[string][]string{}, branding: map[string]Branding{}}
+}
+
+func (d *fakeDirectory) addUser(u fakeUser) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users[u.TenantID+"/"+strings.ToLower(u.UserPrincipalName)] = &u
+}
+
+func (d *fakeDirectory) setDisabled(tenant, upn string, disabled bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.users[tenant+"/"+strings.ToLower(upn)].disabled = disabled
+}
+
+func (d *fakeDirectory) grant(tenant, userID, client string, scopes ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k := tenant + "/" + userID + "/" + client
+	d.consents[k] = append(d.consents[k], scopes...)
+}
+
+func (d *fakeDirectory) SignIn(ctx context.Context, tenant, username, password string) (User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u, ok := d.users[tenant+"/"+strings.ToLower(username)]
+	if !ok || u.disabled || u.password != password {
+		return User{}, ErrBadCredentials
+	}
+	return u.User, nil
+}
+
+func (d *fakeDirectory) byID(tenant, id string) *fakeUser {
+	for _, u := range d.users {
+		if u.TenantID == tenant && u.ID == id {
+			return u
+		}
+	}
+	return nil
+}
+
+func (d *fakeDirectory) User(ctx context.Context, tenant, id string) (User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.byID(tenant, id)
+	if u == nil || u.disabled {
+		return User{}, ErrNoUser
+	}
+	return u.User, nil
+}
+
+func (d *fakeDirectory) ChangePassword(ctx context.Context, tenant, id, current, next string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.byID(tenant, id)
+	if u == nil || u.password != current {
+		return ErrBadCredentials
+	}
+	if len(next) < 8 {
+		return usererr.New(usererr.Invalid, "The password must have at least 8 characters.")
+	}
+	u.password, u.MustChangePassword = next, false
+	return nil
+}
+
+func (d *fakeDirectory) HomeTenant(ctx context.Context, domain string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.domains[domain], nil
+}
+
+func (d *fakeDirectory) MissingConsent(ctx context.Context, tenant, userID, client string, scopes []string) ([]Permission, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var missing []Permission
+	for _, s := range scopes {
+		if !slices.Contains(d.consents[tenant+"/"+userID+"/"+client], s) {
+			missing = append(missing, Permission{Value: s, Description: "Directory says: " + s})
+		}
+	}
+	return missing, nil
+}
+
+func (d *fakeDirectory) GrantConsent(ctx context.Context, tenant, userID, client string, scopes []string) error {
+	d.grant(tenant, userID, client, scopes...)
+	return nil
+}
+
+func (d *fakeDirectory) Branding(ctx context.Context, tenant, locale string) (Branding, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.locales = append(d.locales, locale)
+	return d.branding[tenant], nil
+}
+
+// outcome is how a fake request ended.
+type outcome struct {
+	finished bool
+	auth     authn.Authentication
+	code     string
+}
+
+// fakeProtocol holds pending requests and records how they end. Like the
+// provider it answers Finish and Deny itself; requests stay pending so
+// that tests can see what a replay does.
+type fakeProtocol struct {
+	mu       sync.Mutex
+	requests map[string]authn.Request
+	outcomes map[string]outcome
+}
+
+func newFakeProtocol() *fakeProtocol {
+	return &fakeProtocol{requests: map[string]authn.Request{}, outcomes: map[string]outcome{}}
+}
+
+func (f *fakeProtocol) add(r authn.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests[r.ID] = r
+}
+
+func (f *fakeProtocol) outcome(id string) (outcome, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.outcomes[id]
+	return o, ok
+}
+
+func (f *fakeProtocol) PendingRequest(ctx context.Context, tenant, id string) (authn.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.requests[id]
+	if !ok || r.TenantID != tenant {
+		return authn.Request{}, fmt.Errorf("no pending request %q", id)
+	}
+	if _, done := f.outcomes[id]; done {
+		return authn.Request{}, fmt.Errorf("request %q already ended", id)
+	}
+	return r, nil
+}
+
+func (f *fakeProtocol) Finish(w http.ResponseWriter, r *http.Request, tenant, id string, a authn.Authentication) {
+	f.mu.Lock()
+	f.outcomes[id] = outcome{finished: true, auth: a}
+	f.mu.Unlock()
+	fmt.Fprintf(w, "FINISHED %s", id)
+}
+
+func (f *fakeProtocol) Deny(w http.ResponseWriter, r *http.Request, tenant, id, code, description string) {
+	f.mu.Lock()
+	f.outcomes[id] = outcome{code: code}
+	f.mu.Unlock()
+	fmt.Fprintf(w, "DENIED %s %s", id, code)
+}

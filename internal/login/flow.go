@@ -1,0 +1,504 @@
+package login
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// step is a state of the sign-in state machine. Each step is one page
+// with one form; its handler either stays (with an error), moves to the
+// next step, or ends the request through Finish or Deny:
+//
+//	(start) ─► accounts ─► password ─► change ─► kmsi ─► consent ─► Finish
+//	   │          │  ▲        ▲  │                 │ ▲       │
+//	   │          ▼  │        │  └──────────────────┘ │       └──► Deny (cancel)
+//	   └──────► username ─────┘     (no change needed) │
+//	   └── valid SSO session ──────────────────────────┴──► Finish (or Deny under prompt=none)
+type step string
+
+const (
+	stepUsername step = "username"
+	stepAccounts step = "accounts" // the account picker
+	stepPassword step = "password"
+	stepChange   step = "change" // first sign-in password change
+	stepKMSI     step = "kmsi"   // "Stay signed in?"
+	stepConsent  step = "consent"
+	stepError    step = "error" // a page without a form
+)
+
+// kindFlow is the state kind of sign-ins in progress, one per browser and
+// authorization request, consumed when the request ends.
+const kindFlow = "loginflow"
+
+const (
+	flowLifetime = time.Hour
+	maxFormBytes = 16 << 10
+	maxUsername  = 256
+)
+
+// flow is a sign-in in progress. It is kept server-side: the browser's
+// posts only choose among the moves its current step allows.
+type flow struct {
+	Step        step      `json:"step"`
+	Username    string    `json:"username,omitempty"`
+	UserID      string    `json:"userId,omitempty"`
+	UPN         string    `json:"upn,omitempty"`
+	DisplayName string    `json:"displayName,omitempty"`
+	AuthTime    time.Time `json:"authTime,omitzero"`
+	AMR         []string  `json:"amr,omitempty"`
+	SessionID   string    `json:"sessionId,omitempty"`
+}
+
+// errFlowDone: the browser's sign-in for this request has already ended.
+var errFlowDone = errors.New("login: sign-in already completed")
+
+// visit is one request to the pages about one pending authorization request.
+type visit struct {
+	p       *Pages
+	w       http.ResponseWriter
+	r       *http.Request
+	ctx     context.Context
+	req     authn.Request
+	browser string
+	loc     *locale
+}
+
+func (p *Pages) get(w http.ResponseWriter, r *http.Request) {
+	browser, err := p.browserID(w, r)
+	if err != nil {
+		p.internalError(w, r, err)
+		return
+	}
+	v, ok := p.open(w, r, browser, r.URL.Query().Get("request"))
+	if !ok {
+		return
+	}
+	f, found, err := v.loadFlow()
+	switch {
+	case err != nil:
+		v.fail(err)
+	case found:
+		v.show(f, "")
+	default:
+		v.start()
+	}
+}
+
+func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.errorPage(w, r, http.StatusBadRequest, "error.request")
+		return
+	}
+	if !p.validCSRF(r) {
+		p.forbidden(w, r)
+		return
+	}
+	browser, _ := p.existingBrowserID(r)
+	v, ok := p.open(w, r, browser, r.PostForm.Get("request"))
+	if !ok {
+		return
+	}
+	f, found, err := v.loadFlow()
+	switch {
+	case err != nil:
+		v.fail(err)
+		return
+	case !found:
+		// The flow expired while the request is still pending: start over.
+		v.start()
+		return
+	case step(r.PostForm.Get("step")) != f.Step:
+		// A stale form (back button, second tab): show where the flow is.
+		v.show(f, "")
+		return
+	}
+	switch f.Step {
+	case stepUsername:
+		v.postUsername(f)
+	case stepAccounts:
+		v.postAccounts(f)
+	case stepPassword:
+		v.postPassword(f)
+	case stepChange:
+		v.postChange(f)
+	case stepKMSI:
+		v.postKMSI(f)
+	case stepConsent:
+		v.postConsent(f)
+	default:
+		v.fail(fmt.Errorf("login: flow at unknown step %q", f.Step))
+	}
+}
+
+// open re-validates the request id with the provider on every page and
+// post, and renders the "expired" page when it is not pending.
+func (p *Pages) open(w http.ResponseWriter, r *http.Request, browser, requestID string) (*visit, bool) {
+	req, err := p.cfg.Protocol.PendingRequest(r.Context(), r.PathValue("tenant"), requestID)
+	if err != nil {
+		p.cfg.Logger.DebugContext(r.Context(), "sign-in request not pending", "err", err)
+		p.errorPage(w, r, http.StatusBadRequest, "error.request")
+		return nil, false
+	}
+	loc := p.catalog.locale(negotiate(req.UILocales, r.Header.Get("Accept-Language")))
+	return &visit{p: p, w: w, r: r, ctx: r.Context(), req: req, browser: browser, loc: loc}, true
+}
+
+// start decides where a request begins: silently from an SSO session when
+// the prompt and max_age allow it, else at the account picker or username.
+func (v *visit) start() {
+	sessions, err := v.p.sessions(v.ctx, v.r, v.req.TenantID)
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	s, picked := pickSession(sessions, v.req.LoginHint)
+	if v.prompted("none") {
+		switch {
+		case !picked && len(sessions) > 1 && v.req.LoginHint == "":
+			v.deny("interaction_required", "AADSTS16000: more than one account is signed in; the user must choose one.")
+		case !picked:
+			v.deny("login_required", "AADSTS50058: A silent sign-in request was sent but no user is signed in.")
+		case v.mustReauthenticate(s):
+			v.deny("login_required", "AADSTS50058: the user's last sign-in is older than max_age; the user must sign in again.")
+		default:
+			v.resume(s)
+		}
+		return
+	}
+	if picked && !v.prompted("select_account") {
+		v.useSession(s)
+		return
+	}
+	f := flow{Step: stepUsername, Username: v.req.LoginHint}
+	if len(sessions) > 0 && (v.prompted("select_account") || v.req.LoginHint == "") {
+		f.Step = stepAccounts
+	}
+	v.advance(f)
+}
+
+// pickSession chooses the session login_hint names, or the only one.
+func pickSession(sessions []session, hint string) (session, bool) {
+	if hint != "" {
+		i := slices.IndexFunc(sessions, func(s session) bool { return strings.EqualFold(s.data.UPN, hint) })
+		if i < 0 {
+			return session{}, false
+		}
+		return sessions[i], true
+	}
+	if len(sessions) == 1 {
+		return sessions[0], true
+	}
+	return session{}, false
+}
+
+func (v *visit) prompted(p string) bool { return slices.Contains(v.req.Prompt, p) }
+
+// mustReauthenticate: prompt=login, or the session's credentials are older
+// than max_age.
+func (v *visit) mustReauthenticate(s session) bool {
+	if v.prompted("login") {
+		return true
+	}
+	return v.req.MaxAge != nil && v.p.cfg.Now().Sub(s.data.AuthTime) > *v.req.MaxAge
+}
+
+// useSession continues interactively as a signed-in account.
+func (v *visit) useSession(s session) {
+	if v.mustReauthenticate(s) {
+		v.advance(flow{Step: stepPassword, Username: s.data.UPN})
+		return
+	}
+	v.resume(s)
+}
+
+// resume completes the request from an SSO session, sliding its lifetime.
+func (v *visit) resume(s session) {
+	if err := v.p.touchSession(v.ctx, v.w, v.r, v.req.TenantID, s); err != nil {
+		v.fail(err)
+		return
+	}
+	v.complete(flow{UserID: s.data.UserID, UPN: s.data.UPN, DisplayName: s.data.DisplayName,
+		AuthTime: s.data.AuthTime, AMR: s.data.AMR, SessionID: s.sid})
+}
+
+// complete finishes a signed-in flow, asking for consent first when the
+// client lacks some or prompt=consent asks for it.
+func (v *visit) complete(f flow) {
+	missing, err := v.p.cfg.Directory.MissingConsent(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes)
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	if len(missing) == 0 && !v.prompted("consent") {
+		v.finish(f)
+		return
+	}
+	if v.prompted("none") {
+		v.deny("consent_required", "AADSTS65001: The user or administrator has not consented to use the application.")
+		return
+	}
+	f.Step = stepConsent
+	v.advance(f)
+}
+
+func (v *visit) postUsername(f flow) {
+	name := strings.TrimSpace(v.r.PostForm.Get("username"))
+	f.Username = name
+	if !validUsername(name) {
+		v.show(f, v.loc.T("error.username"))
+		return
+	}
+	if _, domain, ok := strings.Cut(name, "@"); ok {
+		home, err := v.p.cfg.Directory.HomeTenant(v.ctx, strings.ToLower(domain))
+		if err != nil {
+			v.fail(err)
+			return
+		}
+		if home != "" && home != v.req.TenantID {
+			issuer := strings.TrimSuffix(v.p.cfg.PublicURL, "/") + "/" + home + "/v2.0"
+			v.show(f, v.loc.T("error.otherTenant", name, issuer, v.req.TenantID, v.req.ClientID, v.req.ClientName))
+			return
+		}
+	}
+	v.advance(flow{Step: stepPassword, Username: name})
+}
+
+// validUsername accepts a UPN or sign-in name: printable, no spaces, at
+// most one @ with something on both sides.
+func validUsername(s string) bool {
+	if s == "" || len(s) > maxUsername || !utf8.ValidString(s) || strings.Count(s, "@") > 1 ||
+		strings.HasPrefix(s, "@") || strings.HasSuffix(s, "@") {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) })
+}
+
+func (v *visit) postAccounts(f flow) {
+	choice := v.r.PostForm.Get("account")
+	if choice == "" {
+		v.advance(flow{Step: stepUsername, Username: v.req.LoginHint})
+		return
+	}
+	sessions, err := v.p.sessions(v.ctx, v.r, v.req.TenantID)
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	i := slices.IndexFunc(sessions, func(s session) bool { return s.sid == choice })
+	if i < 0 {
+		// That session ended meanwhile; show the accounts still signed in.
+		v.show(f, "")
+		return
+	}
+	v.useSession(sessions[i])
+}
+
+func (v *visit) postPassword(f flow) {
+	if v.r.PostForm.Get("action") == "back" {
+		v.advance(flow{Step: stepUsername, Username: f.Username})
+		return
+	}
+	password := v.r.PostForm.Get("password")
+	if password == "" {
+		v.show(f, v.loc.T("error.password"))
+		return
+	}
+	if v.p.throttled(v.r) {
+		secs := int((v.p.cfg.ClientRate.Every + time.Second - 1) / time.Second)
+		v.w.Header().Set("Retry-After", strconv.Itoa(secs))
+		v.render(http.StatusTooManyRequests, f, v.loc.T("error.throttled"))
+		return
+	}
+	tenant := v.req.TenantID
+	counter, d, err := v.p.lockoutCheck(v.ctx, v.r, tenant, f.Username)
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	if !d.Allowed {
+		v.p.cfg.Logger.InfoContext(v.ctx, "sign-in refused by smart lockout", "tenant", tenant, "reason", d.Reason)
+		v.show(f, v.loc.T("error.locked"))
+		return
+	}
+	u, err := v.p.cfg.Directory.SignIn(v.ctx, tenant, f.Username, password)
+	if errors.Is(err, ErrBadCredentials) {
+		if err := v.p.lockoutFailure(v.ctx, tenant, counter); err != nil {
+			v.fail(err)
+			return
+		}
+		v.show(f, v.loc.T("error.credentials"))
+		return
+	}
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	if err := v.p.lockoutReset(v.ctx, tenant, f.Username); err != nil {
+		v.fail(err)
+		return
+	}
+	v.p.rememberFamiliar(v.w, v.r, tenant, f.Username)
+	next := flow{Step: stepKMSI, Username: f.Username, UserID: u.ID, UPN: u.UserPrincipalName,
+		DisplayName: u.DisplayName, AuthTime: v.p.cfg.Now(), AMR: []string{"pwd"}}
+	if u.MustChangePassword {
+		next.Step = stepChange
+	}
+	v.advance(next)
+}
+
+// postChange changes the password on a first sign-in. The current password
+// is asked again rather than kept from the password step: the flow never
+// holds a secret.
+func (v *visit) postChange(f flow) {
+	form := v.r.PostForm
+	next := form.Get("new")
+	if next == "" || next != form.Get("confirm") {
+		v.show(f, v.loc.T("change.mismatch"))
+		return
+	}
+	err := v.p.cfg.Directory.ChangePassword(v.ctx, v.req.TenantID, f.UserID, form.Get("current"), next)
+	if errors.Is(err, ErrBadCredentials) {
+		v.show(f, v.loc.T("change.wrongCurrent"))
+		return
+	}
+	if ue, ok := usererr.As(err); ok {
+		v.show(f, ue.Message)
+		return
+	}
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	f.Step, f.AuthTime = stepKMSI, v.p.cfg.Now()
+	v.advance(f)
+}
+
+func (v *visit) postKMSI(f flow) {
+	sid, err := v.p.startSession(v.ctx, v.w, v.r, v.req.TenantID, sessionData{
+		UserID: f.UserID, UPN: f.UPN, DisplayName: f.DisplayName, AuthTime: f.AuthTime, AMR: f.AMR,
+		Persistent: v.r.PostForm.Get("stay") == "yes",
+	})
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	f.SessionID = sid
+	v.complete(f)
+}
+
+func (v *visit) postConsent(f flow) {
+	switch v.r.PostForm.Get("decision") {
+	case "accept":
+		if err := v.p.cfg.Directory.GrantConsent(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes); err != nil {
+			v.fail(err)
+			return
+		}
+		v.finish(f)
+	case "cancel":
+		v.deny("access_denied", "AADSTS65004: User declined to consent to access the app.")
+	default:
+		v.show(f, "")
+	}
+}
+
+// finish ends the flow and hands the authentication to the provider.
+func (v *visit) finish(f flow) {
+	if err := v.endFlow(); err != nil {
+		v.fail(err)
+		return
+	}
+	v.p.cfg.Protocol.Finish(v.w, v.r, v.req.TenantID, v.req.ID, authn.Authentication{
+		TenantID: v.req.TenantID, UserID: f.UserID, AuthTime: f.AuthTime, AMR: f.AMR, SessionID: f.SessionID,
+	})
+}
+
+// deny ends the flow and the request with an OAuth error.
+func (v *visit) deny(code, description string) {
+	if err := v.endFlow(); err != nil {
+		v.fail(err)
+		return
+	}
+	v.p.cfg.Protocol.Deny(v.w, v.r, v.req.TenantID, v.req.ID, code, description)
+}
+
+func (v *visit) flowID() string {
+	return hashID("login flow", v.browser, v.req.TenantID, v.req.ID)
+}
+
+func (v *visit) loadFlow() (flow, bool, error) {
+	var f flow
+	var st store.State
+	err := v.p.cfg.Store.View(v.ctx, func(tx store.Tx) error {
+		var err error
+		st, err = tx.GetState(v.ctx, v.req.TenantID, kindFlow, v.flowID())
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return f, false, nil
+	}
+	if err != nil {
+		return f, false, err
+	}
+	if st.ConsumedAt != nil {
+		return f, false, errFlowDone
+	}
+	return f, true, json.Unmarshal(st.Data, &f)
+}
+
+// advance stores the flow at its new step and shows that step's page.
+func (v *visit) advance(f flow) {
+	data, err := json.Marshal(f)
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	now := v.p.cfg.Now()
+	id := v.flowID()
+	err = v.p.cfg.Store.Update(v.ctx, func(tx store.Tx) error {
+		return putState(v.ctx, tx, store.State{TenantID: v.req.TenantID, Kind: kindFlow, ID: id, Family: id,
+			Data: data, CreatedAt: now, ExpiresAt: now.Add(flowLifetime)})
+	})
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	v.show(f, "")
+}
+
+// endFlow consumes the flow so that it completes at most once. A request
+// that ends without a flow (a silent SSO sign-in) has none to consume.
+func (v *visit) endFlow() error {
+	return v.p.cfg.Store.Update(v.ctx, func(tx store.Tx) error {
+		_, err := tx.ConsumeState(v.ctx, v.req.TenantID, kindFlow, v.flowID())
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil
+		case errors.Is(err, store.ErrConsumed):
+			return errFlowDone
+		}
+		return err
+	})
+}
+
+// fail renders the error page for err; a finished flow is an expired request.
+func (v *visit) fail(err error) {
+	if errors.Is(err, errFlowDone) {
+		v.p.errorPage(v.w, v.r, http.StatusBadRequest, "error.request")
+		return
+	}
+	v.p.internalError(v.w, v.r, err)
+}

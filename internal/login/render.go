@@ -1,0 +1,156 @@
+package login
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+)
+
+// view is what the page template renders.
+type view struct {
+	L           *locale
+	Step        step
+	Title       string
+	Nonce       string
+	CSRF        string
+	Action      string
+	RequestID   string
+	Brand       brandView
+	App         string
+	Publisher   string
+	RedirectURI string
+	Identity    string // the account being signed in, shown above the form
+	Username    string // the username field's value
+	Accounts    []accountView
+	Permissions []Permission
+	Error       string
+}
+
+type accountView struct{ SID, UPN, DisplayName string }
+
+// brandView is Branding checked for the page: the colour and logo are used
+// in CSS and a URL attribute, so only safe shapes pass.
+type brandView struct {
+	TenantName string
+	LogoURL    string
+	Background template.CSS
+	SignInText string
+}
+
+const defaultBackground = "#f2f2f2"
+
+var colour = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+func newBrandView(b Branding) brandView {
+	bv := brandView{TenantName: b.TenantName, SignInText: b.SignInText, Background: defaultBackground}
+	if colour.MatchString(b.BackgroundColor) {
+		bv.Background = template.CSS(b.BackgroundColor)
+	}
+	if u, err := url.Parse(b.LogoURL); err == nil && u.Scheme == "https" && u.Host != "" && len(b.LogoURL) <= 2048 {
+		bv.LogoURL = b.LogoURL
+	}
+	return bv
+}
+
+// show renders the flow's current step with status 200.
+func (v *visit) show(f flow, errMsg string) { v.render(http.StatusOK, f, errMsg) }
+
+// render renders the flow's current step.
+func (v *visit) render(status int, f flow, errMsg string) {
+	p := v.p
+	vw := &view{
+		L: v.loc, Step: f.Step, Title: v.loc.T("title." + string(f.Step)), Error: errMsg,
+		CSRF: p.csrfToken(v.browser), Action: p.base + "/" + url.PathEscape(v.req.TenantID) + "/login",
+		RequestID: v.req.ID, App: v.req.ClientName, Publisher: v.req.Publisher, RedirectURI: v.req.RedirectURI,
+		Identity: f.UPN, Username: f.Username,
+	}
+	if vw.Identity == "" && f.Step != stepUsername && f.Step != stepAccounts {
+		vw.Identity = f.Username
+	}
+	b, err := p.cfg.Directory.Branding(v.ctx, v.req.TenantID, v.loc.Lang)
+	if err != nil {
+		// Branding is cosmetic: the neutral default serves as well.
+		p.cfg.Logger.WarnContext(v.ctx, "loading branding", "tenant", v.req.TenantID, "err", err)
+	}
+	vw.Brand = newBrandView(b)
+	switch f.Step {
+	case stepAccounts:
+		sessions, err := p.sessions(v.ctx, v.r, v.req.TenantID)
+		if err != nil {
+			v.fail(err)
+			return
+		}
+		for _, s := range sessions {
+			vw.Accounts = append(vw.Accounts, accountView{SID: s.sid, UPN: s.data.UPN, DisplayName: s.data.DisplayName})
+		}
+	case stepConsent:
+		missing, err := p.cfg.Directory.MissingConsent(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes)
+		if err != nil {
+			v.fail(err)
+			return
+		}
+		vw.Permissions = consentList(v.loc, v.req.Scopes, missing)
+	}
+	p.renderPage(v.w, status, vw)
+}
+
+// consentList describes every requested scope: the standard OpenID scopes
+// in the page's language, others as the directory describes them.
+func consentList(loc *locale, scopes []string, missing []Permission) []Permission {
+	perms := make([]Permission, 0, len(scopes))
+	for _, s := range scopes {
+		p := Permission{Value: s}
+		if i := slices.IndexFunc(missing, func(m Permission) bool { return m.Value == s }); i >= 0 {
+			p.Description = missing[i].Description
+		}
+		if key := "scope." + s; loc.Has(key) {
+			p.Description = loc.T(key)
+		}
+		if p.Description == "" {
+			p.Description = s
+		}
+		perms = append(perms, p)
+	}
+	return perms
+}
+
+// errorPage renders a page with only a message, in the browser's language.
+func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
+	loc := p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))
+	p.renderPage(w, status, &view{L: loc, Step: stepError, Title: loc.T("title.error"), Error: loc.T(key),
+		Brand: newBrandView(Branding{})})
+}
+
+// forbidden answers a post that failed the CSRF or cross-origin check.
+func (p *Pages) forbidden(w http.ResponseWriter, r *http.Request) {
+	p.errorPage(w, r, http.StatusForbidden, "error.forbidden")
+}
+
+// internalError logs err and renders a page that says nothing about it.
+func (p *Pages) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	p.cfg.Logger.ErrorContext(r.Context(), "sign-in page failed", "err", err)
+	p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
+}
+
+// renderPage executes the template with a fresh CSP nonce.
+func (p *Pages) renderPage(w http.ResponseWriter, status int, vw *view) {
+	nonce, err := p.randomString(16)
+	if err != nil {
+		p.cfg.Logger.Error("sign-in page failed", "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	vw.Nonce = nonce
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, "page.html", vw); err != nil {
+		p.cfg.Logger.Error("rendering sign-in page", "step", vw.Step, "err", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	pageHeaders(w.Header(), nonce)
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
