@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +24,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/devcert"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -81,8 +85,15 @@ func envDefaults(fs *pflag.FlagSet) error {
 	return err
 }
 
+// tlsFlags choose how serve terminates TLS.
+type tlsFlags struct {
+	cert, key string
+	dev       bool
+}
+
 func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 	var sf storeFlags
+	var tf tlsFlags
 	var cfg app.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -91,16 +102,26 @@ func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 			cfg.Store, cfg.DataDir = sf.store, sf.dataDir
 			cfg.MasterKey = os.Getenv("GATEHOUSE_MASTER_KEY")
 			cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
-			return serve(cmd.Context(), cfg, stdout)
+			return serve(cmd.Context(), cfg, tf, stdout)
 		},
 	}
 	sf.add(cmd.Flags())
+	cmd.Flags().StringVar(&tf.cert, "tls-cert", "", "serve HTTPS with this certificate (PEM), with --tls-key")
+	cmd.Flags().StringVar(&tf.key, "tls-key", "", "the private key (PEM) of --tls-cert")
+	cmd.Flags().BoolVar(&tf.dev, "dev-tls", false, "serve HTTPS with a development certificate from a local CA kept in --data-dir")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "the URL clients use to reach this deployment (default http://ADDR)")
 	return cmd
 }
 
-func serve(ctx context.Context, cfg app.Config, stdout io.Writer) error {
+func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stdout io.Writer) error {
+	certFile, keyFile, err := tlsFiles(cfg, tf, stdout)
+	if err != nil {
+		return err
+	}
+	if certFile != "" && cfg.PublicURL == "" {
+		cfg.PublicURL = "https://" + cfg.Addr
+	}
 	srv, err := app.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -123,7 +144,14 @@ func serve(ctx context.Context, cfg app.Config, stdout io.Writer) error {
 	}
 	cfg.Logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", buildVersion())
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if certFile != "" {
+			hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			errc <- hs.ServeTLS(ln, certFile, keyFile)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -138,6 +166,34 @@ func serve(ctx context.Context, cfg app.Config, stdout io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// tlsFiles returns the certificate and key serve should use, if any, making
+// the development ones on request and saying where their CA is.
+func tlsFiles(cfg app.Config, tf tlsFlags, stdout io.Writer) (string, string, error) {
+	switch {
+	case tf.dev && (tf.cert != "" || tf.key != ""):
+		return "", "", errors.New("--dev-tls and --tls-cert/--tls-key are alternatives")
+	case (tf.cert == "") != (tf.key == ""):
+		return "", "", errors.New("--tls-cert and --tls-key go together")
+	case tf.cert != "":
+		return tf.cert, tf.key, nil
+	case !tf.dev:
+		return "", "", nil
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if h, _, err := net.SplitHostPort(cfg.Addr); err == nil && h != "" && !slices.Contains(hosts, h) {
+		hosts = append(hosts, h)
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Hostname() != "" && !slices.Contains(hosts, u.Hostname()) {
+		hosts = append(hosts, u.Hostname())
+	}
+	f, err := devcert.Ensure(cfg.DataDir, hosts, time.Now())
+	if err != nil {
+		return "", "", err
+	}
+	_, err = fmt.Fprintf(stdout, "Serving HTTPS with a development certificate. Trust its CA in clients: %s\n  (Node.js: NODE_EXTRA_CA_CERTS=%s)\n", f.CA, f.CA)
+	return f.Cert, f.Key, err
 }
 
 func migrateCmd(stdout io.Writer) *cobra.Command {

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,14 +85,19 @@ func freeAddr(t *testing.T) string {
 
 // startServe runs serve in-process on a free port until the test ends and
 // waits for /readyz; it returns the base URL and the captured output.
-func startServe(t *testing.T, dir string) (base string, stdout, stderr *bytes.Buffer, stop func()) {
+func startServe(t *testing.T, dir string, extra ...string) (base string, stdout, stderr *bytes.Buffer, stop func()) {
+	t.Helper()
+	return startServeWith(t, dir, http.DefaultClient, "http", extra...)
+}
+
+func startServeWith(t *testing.T, dir string, client *http.Client, scheme string, extra ...string) (base string, stdout, stderr *bytes.Buffer, stop func()) {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
 	done := make(chan error, 1)
 	root := newRoot(stdout, stderr)
-	root.SetArgs([]string{"serve", "--addr", addr, "--data-dir", dir})
+	root.SetArgs(append([]string{"serve", "--addr", addr, "--data-dir", dir}, extra...))
 	go func() { done <- root.ExecuteContext(ctx) }()
 	stopped := false
 	stop = func() {
@@ -105,11 +113,11 @@ func startServe(t *testing.T, dir string) (base string, stdout, stderr *bytes.Bu
 	t.Cleanup(stop)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
+		resp, err := client.Get(scheme + "://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return "http://" + addr, stdout, stderr, stop
+				return scheme + "://" + addr, stdout, stderr, stop
 			}
 		}
 		if time.Now().After(deadline) {
@@ -183,5 +191,43 @@ func TestServeBootstrapsOnceWithZeroConfiguration(t *testing.T) {
 	}
 	if second := serveOnce(t, dir); strings.Contains(second, "Client secret") {
 		t.Fatalf("credentials printed again on the second start:\n%s", second)
+	}
+}
+
+func TestServeDevelopmentTLS(t *testing.T) {
+	dir := t.TempDir()
+	// The CA is made before the server answers; the client trusts only it.
+	pool := x509.NewCertPool()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	caFile := filepath.Join(dir, "dev-ca.pem")
+	go func() {
+		for range 200 {
+			if pem, err := os.ReadFile(caFile); err == nil && pool.AppendCertsFromPEM(pem) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	base, stdout, _, _ := startServeWith(t, dir, client, "https", "--dev-tls")
+	if !strings.Contains(stdout.String(), caFile) {
+		t.Fatalf("the CA path is not printed:\n%s", stdout)
+	}
+	resp, err := client.Get(base + "/" + "gatehouse.localhost/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disco struct {
+		Issuer string `json:"issuer"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&disco)
+	resp.Body.Close()
+	if err != nil || !strings.HasPrefix(disco.Issuer, "https://") {
+		t.Fatalf("issuer over dev TLS: %q %v", disco.Issuer, err)
+	}
+	if resp, err := http.Get(strings.Replace(base, "https", "http", 1) + "/readyz"); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			t.Error("plain http served on the TLS port")
+		}
 	}
 }

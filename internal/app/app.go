@@ -13,11 +13,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/graph"
+	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -121,11 +123,25 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL}, st, oidcDirectory{dir}, keys)
+	// The provider and the pages need each other: the pages complete the
+	// provider's authorization requests, the provider ends the pages'
+	// sessions on logout.
+	var pages *login.Pages
+	signOut := oidc.SessionsFunc(func(w http.ResponseWriter, r *http.Request, tenantID string) error {
+		return pages.SignOut(w, r, tenantID)
+	})
+	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: signOut}, st, oidcDirectory{dir}, keys)
 	if err != nil {
 		return nil, err
 	}
-	api := graph.New(dir, tokenVerifier{provider}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver})
+	pages, err = login.New(login.Config{
+		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
+		Directory: loginDirectory{dir}, Protocol: provider, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -142,6 +158,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	provider.Register(mux)
+	pages.Register(mux)
 	// The API gets a mux of its own: its paths start with /v1.0/, which the
 	// issuer's /{tenant}/… patterns would otherwise overlap.
 	apiMux := http.NewServeMux()
@@ -246,13 +263,65 @@ func (d oidcDirectory) AuthenticateApp(ctx context.Context, tenantID, clientID, 
 	return oidc.App{AppID: app.AppID, ServicePrincipalID: app.ServicePrincipalID, DisplayName: app.DisplayName, Roles: app.Roles}, nil
 }
 
+func (d oidcDirectory) Client(ctx context.Context, tenantID, clientID string) (oidc.Client, error) {
+	c, err := d.dir.ClientByAppID(ctx, tenantID, clientID)
+	if usererr.IsKind(err, usererr.NotFound) || errors.Is(err, directory.ErrClientDisabled) {
+		return oidc.Client{}, fmt.Errorf("%w: %v", oidc.ErrInvalidClient, err)
+	}
+	if err != nil {
+		return oidc.Client{}, err
+	}
+	return oidc.Client{AppID: c.AppID, DisplayName: c.DisplayName, PublisherDomain: c.PublisherDomain,
+		WebRedirectURIs: c.WebRedirectURIs, SPARedirectURIs: c.SPARedirectURIs, PublicRedirectURIs: c.PublicRedirectURIs,
+		Confidential: c.Confidential, PKCEOptional: c.PKCEOptional}, nil
+}
+
+func (d oidcDirectory) User(ctx context.Context, tenantID, userID, clientID string) (oidc.User, error) {
+	u, err := d.dir.TokenUserFor(ctx, tenantID, userID, clientID)
+	if usererr.IsKind(err, usererr.NotFound) || (err == nil && !u.Enabled) {
+		return oidc.User{}, oidc.ErrUserGone
+	}
+	if err != nil {
+		return oidc.User{}, err
+	}
+	return oidc.User{ObjectID: u.ObjectID, TenantID: u.TenantID, DisplayName: u.DisplayName, PreferredUsername: u.UserPrincipalName,
+		Email: u.Email, Guest: u.Guest, Roles: u.Roles, SessionsValidFrom: u.SessionsValidFrom}, nil
+}
+
+// GrantedScopes leaves out the OpenID scopes, which consent covers but the
+// API does not serve.
+func (d oidcDirectory) GrantedScopes(ctx context.Context, tenantID, userID, clientID string) ([]string, error) {
+	all, err := d.dir.GrantedScopes(ctx, tenantID, userID, clientID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range all {
+		if !slices.Contains(directory.OpenIDScopes, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // tokenVerifier adapts the provider's access-token checks to the Graph API.
-type tokenVerifier struct{ p *oidc.Provider }
+type tokenVerifier struct {
+	p   *oidc.Provider
+	dir *directory.Service
+}
 
 func (v tokenVerifier) VerifyAccessToken(ctx context.Context, raw string) (graph.Principal, error) {
 	t, err := v.p.VerifyAccessToken(ctx, raw)
 	if err != nil {
 		return graph.Principal{}, err
 	}
-	return graph.Principal{TenantID: t.TenantID, ObjectID: t.ObjectID, AppID: t.AppID, AppOnly: t.IDType == "app", Roles: t.Roles, Scopes: strings.Fields(t.Scopes)}, nil
+	p := graph.Principal{TenantID: t.TenantID, ObjectID: t.ObjectID, AppID: t.AppID, AppOnly: t.IDType == "app", Roles: t.Roles, Scopes: strings.Fields(t.Scopes)}
+	if !p.AppOnly {
+		// What a delegated token may do also depends on the signed-in
+		// user's directory roles, read fresh so a revoked role counts at once.
+		if p.DirectoryRoles, err = v.dir.DirectoryRolesOf(ctx, t.TenantID, t.ObjectID); err != nil {
+			return graph.Principal{}, err
+		}
+	}
+	return p, nil
 }

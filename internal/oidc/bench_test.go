@@ -49,7 +49,7 @@ func BenchmarkRS256Sign(b *testing.B) {
 func BenchmarkClientCredentials(b *testing.B) {
 	e := newEnv(b)
 	mux := http.NewServeMux()
-	p, err := New(Config{PublicURL: testPublicURL}, e.st, e.dir, e.ring)
+	p, err := New(Config{PublicURL: testPublicURL, Sessions: e.sessions}, e.st, e.dir, e.ring)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 var (
@@ -15,11 +16,18 @@ var (
 	// ErrInvalidToken: an access token presented to VerifyAccessToken is not
 	// one this deployment issued and still honours. The wrapping error says why.
 	ErrInvalidToken = errors.New("oidc: invalid access token")
+	// ErrUserGone: the user no longer exists in the tenant, is soft-deleted,
+	// or is blocked from signing in (accountEnabled false).
+	ErrUserGone = errors.New("oidc: user deleted or disabled")
+	// ErrRequestNotFound: an authorization request id that is unknown,
+	// expired, of another tenant, or already finished or denied.
+	ErrRequestNotFound = errors.New("oidc: no such pending authorization request")
 )
 
-// Directory is what the provider needs from the directory: tenant addressing
-// and application authentication. Errors other than the sentinels above mean
-// the directory could not answer, and the provider fails closed (503).
+// Directory is what the provider needs from the directory: tenant
+// addressing, application authentication and lookup, and the users who sign
+// in with their consented permissions. Errors other than the sentinels above
+// mean the directory could not answer, and the provider fails closed (503).
 type Directory interface {
 	// ResolveTenant maps a path segment (a tenant id or one of the tenant's
 	// verified domain names, matched case-insensitively) to the tenant id.
@@ -30,6 +38,26 @@ type Directory interface {
 	// refuse satisfies errors.Is(err, ErrInvalidClient). Errors are logged,
 	// so they must never contain the secret.
 	AuthenticateApp(ctx context.Context, tenantID, clientID, clientSecret string) (App, error)
+	// Client returns the application whose appId is clientID as it may sign
+	// users in to the tenant: an application registered in the tenant, or a
+	// multi-tenant one with a service principal there. When there is none,
+	// or the application or its service principal is disabled, the error
+	// satisfies errors.Is(err, ErrInvalidClient). It does not authenticate.
+	Client(ctx context.Context, tenantID, clientID string) (Client, error)
+	// User returns the user who signs in to clientID, as the tenant knows
+	// them now. A user who does not exist in the tenant, is deleted, or has
+	// accountEnabled false gives an error satisfying errors.Is(err,
+	// ErrUserGone). It is asked at sign-in and again at every code
+	// redemption, refresh and userinfo request, so it should be cheap.
+	User(ctx context.Context, tenantID, userID, clientID string) (User, error)
+	// GrantedScopes returns the delegated permissions of the resource API
+	// (the Graph API at PublicURL) that clientID may use on userID's behalf
+	// in the tenant: the union of the user's own consent grant for the
+	// client's service principal (oAuth2PermissionGrant with consentType
+	// Principal) and the tenant-wide one (consentType AllPrincipals). Names
+	// are bare permission values such as "User.Read", without the resource
+	// prefix and without the OpenID scopes; nil when nothing is granted.
+	GrantedScopes(ctx context.Context, tenantID, userID, clientID string) ([]string, error)
 }
 
 // App is an authenticated application as seen in one tenant.
@@ -38,4 +66,45 @@ type App struct {
 	ServicePrincipalID string   // the service principal's object id: the token's oid and sub
 	DisplayName        string   // for logs and consent screens
 	Roles              []string // application permissions granted in the tenant, e.g. "User.ReadWrite.All"
+}
+
+// Client is an application that signs users in, as registered. Redirect URIs
+// are compared with the request's as exact strings, so the directory returns
+// them exactly as registered, never normalised.
+type Client struct {
+	AppID           string
+	DisplayName     string
+	PublisherDomain string // the application's publisherDomain, shown on consent
+	// WebRedirectURIs are the web platform's redirectUris (web.redirectUris):
+	// codes sent there are redeemed by a confidential client with its secret.
+	WebRedirectURIs []string
+	// SPARedirectURIs (spa.redirectUris) and PublicRedirectURIs
+	// (publicClient.redirectUris) belong to public clients, which cannot keep
+	// a secret and redeem codes with PKCE alone.
+	SPARedirectURIs    []string
+	PublicRedirectURIs []string
+	// Confidential: the application has at least one current client secret.
+	Confidential bool
+	// PKCEOptional: the application opted out of PKCE for its web redirect
+	// URIs (application tag "gatehouse:pkceOptional"). Public clients always
+	// need PKCE.
+	PKCEOptional bool
+}
+
+// User is a user signing in to an application in a tenant.
+type User struct {
+	ObjectID          string // the user's object id in the tenant: oid
+	TenantID          string // tid
+	DisplayName       string // name
+	PreferredUsername string // the userPrincipalName: preferred_username
+	// Email is the user's mail when the directory holds it as verified, and
+	// "" otherwise: the email claim is only ever a verified address.
+	Email string
+	Guest bool // userType Guest: the acct claim is 1
+	// Roles are the values of the client application's app roles assigned to
+	// the user, directly or through groups: the ID token's roles claim.
+	Roles []string
+	// SessionsValidFrom is signInSessionsValidFromDateTime: sign-ins and
+	// refresh tokens from before it are revoked. Zero when never set.
+	SessionsValidFrom time.Time
 }

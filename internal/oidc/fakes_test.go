@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,21 +19,31 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-// memStore is an in-memory store.Store with only the signing-key methods;
-// any other Tx method panics through the nil embedded interface. Like
-// PostgreSQL under READ COMMITTED, it does not serialise Update against
-// Update, so two nodes can both decide to create a tenant's first key.
+// memStore is an in-memory store.Store with only the signing-key and state
+// methods; any other Tx method panics through the nil embedded interface.
+// Like PostgreSQL under READ COMMITTED, it does not serialise Update against
+// Update, so two nodes can both decide to create a tenant's first key; each
+// state operation is atomic on its own, as the store API promises.
 type memStore struct {
-	mu   sync.Mutex
-	keys map[string][]store.SigningKey
+	mu     sync.Mutex
+	keys   map[string][]store.SigningKey
+	states map[stateKey]store.State
+	now    func() time.Time
 	// writeListHook, when set, runs inside Update's ListSigningKeys after
 	// the rows are read.
 	writeListHook func()
 	// fail, when set, makes View and Update fail.
 	fail error
+	// afterConsume, when set, runs after each successful ConsumeState,
+	// outside the lock, to interleave another request at that point.
+	afterConsume func(kind string)
 }
 
-func newMemStore() *memStore { return &memStore{keys: map[string][]store.SigningKey{}} }
+type stateKey struct{ tenant, kind, id string }
+
+func newMemStore(now func() time.Time) *memStore {
+	return &memStore{keys: map[string][]store.SigningKey{}, states: map[stateKey]store.State{}, now: now}
+}
 
 func (s *memStore) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if s.fail != nil {
@@ -86,13 +97,115 @@ func (tx *memTx) AddSigningKey(_ context.Context, k store.SigningKey) error {
 	return nil
 }
 
+func (tx *memTx) live(k stateKey) (store.State, bool) {
+	s, ok := tx.s.states[k]
+	if !ok || !tx.s.now().Before(s.ExpiresAt) {
+		return store.State{}, false
+	}
+	return s, true
+}
+
+func (tx *memTx) PutState(_ context.Context, s store.State) error {
+	if !tx.write {
+		return errors.New("memStore: write in a read-only transaction")
+	}
+	tx.s.mu.Lock()
+	defer tx.s.mu.Unlock()
+	k := stateKey{s.TenantID, s.Kind, s.ID}
+	if _, ok := tx.live(k); ok {
+		return &store.ConflictError{Key: "id"}
+	}
+	tx.s.states[k] = s
+	return nil
+}
+
+func (tx *memTx) GetState(_ context.Context, tenantID, kind, id string) (store.State, error) {
+	tx.s.mu.Lock()
+	defer tx.s.mu.Unlock()
+	s, ok := tx.live(stateKey{tenantID, kind, id})
+	if !ok {
+		return store.State{}, store.ErrNotFound
+	}
+	return s, nil
+}
+
+func (tx *memTx) ConsumeState(_ context.Context, tenantID, kind, id string) (store.State, error) {
+	if !tx.write {
+		return store.State{}, errors.New("memStore: write in a read-only transaction")
+	}
+	tx.s.mu.Lock()
+	defer tx.s.mu.Unlock()
+	k := stateKey{tenantID, kind, id}
+	s, ok := tx.live(k)
+	if !ok {
+		return store.State{}, store.ErrNotFound
+	}
+	if s.ConsumedAt != nil {
+		return s, store.ErrConsumed
+	}
+	now := tx.s.now()
+	s.ConsumedAt = &now
+	tx.s.states[k] = s
+	if hook := tx.s.afterConsume; hook != nil {
+		tx.s.mu.Unlock()
+		hook(kind)
+		tx.s.mu.Lock()
+	}
+	return s, nil
+}
+
+func (tx *memTx) DeleteStates(_ context.Context, tenantID string, f store.StateFilter) (int, error) {
+	if !tx.write {
+		return 0, errors.New("memStore: write in a read-only transaction")
+	}
+	if f == (store.StateFilter{}) {
+		return 0, errors.New("memStore: empty state filter")
+	}
+	tx.s.mu.Lock()
+	defer tx.s.mu.Unlock()
+	n := 0
+	for k, s := range tx.s.states {
+		if k.tenant == tenantID && matchState(s, f) {
+			delete(tx.s.states, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func matchState(s store.State, f store.StateFilter) bool {
+	return (f.Kind == "" || s.Kind == f.Kind) && (f.Family == "" || s.Family == f.Family) && (f.Subject == "" || s.Subject == f.Subject)
+}
+
+// liveStates counts the tenant's live, unconsumed states of a kind.
+func (s *memStore) liveStates(tenantID, kind string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, st := range s.states {
+		if k.tenant == tenantID && k.kind == kind && st.ConsumedAt == nil && s.now().Before(st.ExpiresAt) {
+			n++
+		}
+	}
+	return n
+}
+
 // fakeDir is a Directory of fixed tenants and apps. Secrets are kept as
 // secrets.HashSecret verifiers, as the real directory keeps them.
 type fakeDir struct {
+	mu      sync.Mutex
 	domains map[string]string // lower-case domain → tenant id
 	tenants map[string]bool
-	apps    map[string]fakeApp // tenant id + "/" + client id
+	apps    map[string]fakeApp  // tenant id + "/" + client id
+	clients map[string]Client   // tenant id + "/" + client id
+	users   map[string]fakeUser // tenant id + "/" + user id
+	grants  map[string][]string // tenant id + "/" + user id + "/" + client id
 	fail    error
+}
+
+type fakeUser struct {
+	User
+	gone bool
 }
 
 type fakeApp struct {
@@ -102,7 +215,8 @@ type fakeApp struct {
 }
 
 func newFakeDir() *fakeDir {
-	return &fakeDir{domains: map[string]string{}, tenants: map[string]bool{}, apps: map[string]fakeApp{}}
+	return &fakeDir{domains: map[string]string{}, tenants: map[string]bool{}, apps: map[string]fakeApp{},
+		clients: map[string]Client{}, users: map[string]fakeUser{}, grants: map[string][]string{}}
 }
 
 func (d *fakeDir) addTenant(id string, domains ...string) {
@@ -148,6 +262,79 @@ func (d *fakeDir) AuthenticateApp(_ context.Context, tenantID, clientID, clientS
 	return a.App, nil
 }
 
+func (d *fakeDir) Client(_ context.Context, tenantID, clientID string) (Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail != nil {
+		return Client{}, d.fail
+	}
+	c, ok := d.clients[tenantID+"/"+clientID]
+	if !ok {
+		return Client{}, fmt.Errorf("%w: no client %s", ErrInvalidClient, clientID)
+	}
+	return c, nil
+}
+
+func (d *fakeDir) User(_ context.Context, tenantID, userID, clientID string) (User, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail != nil {
+		return User{}, d.fail
+	}
+	u, ok := d.users[tenantID+"/"+userID]
+	if !ok || u.gone {
+		return User{}, fmt.Errorf("%w: %s", ErrUserGone, userID)
+	}
+	return u.User, nil
+}
+
+func (d *fakeDir) GrantedScopes(_ context.Context, tenantID, userID, clientID string) ([]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail != nil {
+		return nil, d.fail
+	}
+	return slices.Clone(d.grants[tenantID+"/"+userID+"/"+clientID]), nil
+}
+
+func (d *fakeDir) setUser(tenantID string, mod func(*fakeUser)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	u := d.users[tenantID+"/"+userAlice]
+	mod(&u)
+	d.users[tenantID+"/"+userAlice] = u
+}
+
+func (d *fakeDir) setGrants(tenantID, clientID string, scopes ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.grants[tenantID+"/"+userAlice+"/"+clientID] = scopes
+}
+
+// fakeSessions records sign-outs and clears a cookie, as the pages would.
+type fakeSessions struct {
+	mu       sync.Mutex
+	signOuts []string // tenant ids
+	fail     error
+}
+
+func (s *fakeSessions) SignOut(w http.ResponseWriter, _ *http.Request, tenantID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.signOuts = append(s.signOuts, tenantID)
+	http.SetCookie(w, &http.Cookie{Name: "gh_session", Value: "", MaxAge: -1, Path: "/"})
+	return nil
+}
+
+func (s *fakeSessions) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.signOuts)
+}
+
 // clock is a settable test clock.
 type clock struct {
 	mu sync.Mutex
@@ -160,6 +347,12 @@ func (c *clock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 func (c *clock) advance(d time.Duration) {
@@ -177,17 +370,32 @@ const (
 	spB     = "bbbbbbbb-0000-4000-8000-0000000000b5"
 	appNone = "cccccccc-0000-4000-8000-00000000000c"
 	spNone  = "cccccccc-0000-4000-8000-0000000000c5"
+
+	// Interactive clients: a confidential web app (registered in tenant
+	// A), a public SPA (multi-tenant: in both tenants), and a web app that
+	// opted out of PKCE.
+	webApp    = "dddddddd-0000-4000-8000-00000000000d"
+	spaApp    = "eeeeeeee-0000-4000-8000-00000000000e"
+	legacyApp = "ffffffff-0000-4000-8000-00000000000f"
+	userAlice = "a11ce000-0000-4000-8000-000000000001"
+
+	webRedirect    = "https://web.example/auth/callback"
+	spaRedirect    = "http://localhost:5173/"
+	legacyRedirect = "https://legacy.example/cb?tenant=contoso"
 )
 
 // env is a running deployment: one or more nodes over one store.
 type env struct {
-	st      *memStore
-	dir     *fakeDir
-	ring    *secrets.Keyring
-	clock   *clock
-	secretA string // appA's secret in tenant A
-	secretB string // appB's secret in tenant B
-	secretN string // appNone's secret in tenant A (no roles)
+	st       *memStore
+	dir      *fakeDir
+	sessions *fakeSessions
+	ring     *secrets.Keyring
+	clock    *clock
+	secretA  string // appA's secret in tenant A
+	secretB  string // appB's secret in tenant B
+	secretN  string // appNone's secret in tenant A (no roles)
+	secretW  string // webApp's secret in tenant A
+	secretL  string // legacyApp's secret in tenant A
 }
 
 func newEnv(t testing.TB) *env {
@@ -196,12 +404,28 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{st: newMemStore(), dir: newFakeDir(), ring: ring, clock: newClock()}
+	c := newClock()
+	e := &env{st: newMemStore(c.now), dir: newFakeDir(), sessions: &fakeSessions{}, ring: ring, clock: c}
 	e.dir.addTenant(tenantA, "contoso.example", "contoso.onmicrosoft.example")
 	e.dir.addTenant(tenantB, "fabrikam.example")
 	e.secretA = e.dir.addApp(tenantA, App{AppID: appA, ServicePrincipalID: spA, DisplayName: "Daemon A", Roles: []string{"User.Read.All", "User.ReadWrite.All"}})
 	e.secretB = e.dir.addApp(tenantB, App{AppID: appB, ServicePrincipalID: spB, DisplayName: "Daemon B", Roles: []string{"User.Read.All"}})
 	e.secretN = e.dir.addApp(tenantA, App{AppID: appNone, ServicePrincipalID: spNone, DisplayName: "No roles"})
+
+	e.secretW = e.dir.addApp(tenantA, App{AppID: webApp, ServicePrincipalID: "dddddddd-0000-4000-8000-0000000000d5", DisplayName: "Web"})
+	e.dir.clients[tenantA+"/"+webApp] = Client{AppID: webApp, DisplayName: "Web", PublisherDomain: "web.example", WebRedirectURIs: []string{webRedirect}, Confidential: true}
+	e.secretL = e.dir.addApp(tenantA, App{AppID: legacyApp, ServicePrincipalID: "ffffffff-0000-4000-8000-0000000000f5", DisplayName: "Legacy"})
+	e.dir.clients[tenantA+"/"+legacyApp] = Client{AppID: legacyApp, DisplayName: "Legacy", WebRedirectURIs: []string{legacyRedirect}, Confidential: true, PKCEOptional: true}
+	for _, tid := range []string{tenantA, tenantB} {
+		e.dir.clients[tid+"/"+spaApp] = Client{AppID: spaApp, DisplayName: "SPA", SPARedirectURIs: []string{spaRedirect}, PublicRedirectURIs: []string{"ms-app://callback"}}
+		e.dir.users[tid+"/"+userAlice] = fakeUser{User: User{
+			ObjectID: userAlice, TenantID: tid, DisplayName: "Alice Liddell", PreferredUsername: "alice@contoso.example",
+			Email: "alice@contoso.example", Roles: []string{"Reader"},
+		}}
+		for _, app := range []string{webApp, spaApp, legacyApp} {
+			e.dir.grants[tid+"/"+userAlice+"/"+app] = []string{"User.Read", "Mail.Read"}
+		}
+	}
 	return e
 }
 
@@ -212,7 +436,7 @@ func (e *env) node(t testing.TB) (*Provider, *httptest.Server) {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	p, err := New(Config{PublicURL: srv.URL, Now: e.clock.now}, e.st, e.dir, e.ring)
+	p, err := New(e.config(srv.URL), e.st, e.dir, e.ring)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,11 +448,15 @@ func (e *env) node(t testing.TB) (*Provider, *httptest.Server) {
 // several nodes of one deployment.
 func (e *env) nodeAt(t testing.TB, publicURL string) *Provider {
 	t.Helper()
-	p, err := New(Config{PublicURL: publicURL, Now: e.clock.now}, e.st, e.dir, e.ring)
+	p, err := New(e.config(publicURL), e.st, e.dir, e.ring)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+func (e *env) config(publicURL string) Config {
+	return Config{PublicURL: publicURL, Now: e.clock.now, Sessions: SessionsFunc(e.sessions.SignOut)}
 }
 
 // TestMain silences the default logger: op logs every route it registers and

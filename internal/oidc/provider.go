@@ -1,10 +1,14 @@
 // Package oidc is Gatehouse's OpenID provider: every tenant is an issuer laid
-// out like Microsoft Entra's v2.0 endpoints (discovery, JWKS, token), with
-// per-tenant signing keys sealed by the master keyring and stored through the
-// store port. It issues app-only access tokens by the client_credentials
-// grant and verifies access tokens for the Graph-shaped API. Protocol parsing,
-// client authentication plumbing and RFC 6749 error responses come from
-// zitadel/oidc's op package; this package owns tenancy, keys and claims.
+// out like Microsoft Entra's v2.0 endpoints (discovery, JWKS, authorize,
+// token, userinfo, logout, revocation, introspection), with per-tenant
+// signing keys sealed by the master keyring and stored through the store
+// port. It runs the authorization code flow with PKCE for the hosted sign-in
+// pages (it implements authn.Protocol), rotates refresh tokens with reuse
+// detection, issues app-only tokens by the client_credentials grant, and
+// verifies access tokens for the Graph-shaped API. Token-endpoint parsing,
+// client-credential plumbing and RFC 6749 error responses come from
+// zitadel/oidc's op package; this package owns tenancy, keys, codes, refresh
+// tokens, claims and the browser-facing endpoints.
 package oidc
 
 import (
@@ -19,6 +23,7 @@ import (
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -38,21 +43,52 @@ type Config struct {
 	// long a key added by another node stays unknown here. Defaults to one
 	// minute.
 	KeyCacheTTL time.Duration
+	// RefreshTokenLifetime is how long an unused refresh token stays valid;
+	// every use replaces it with a new one. Defaults to 90 days, Entra's.
+	RefreshTokenLifetime time.Duration
+	// Sessions ends browser sign-in sessions on RP-initiated logout.
+	// Required. The sign-in pages that implement it also need the Provider
+	// (as their authn.Protocol); SessionsFunc breaks that cycle.
+	Sessions authn.Sessions
+}
+
+// SessionsFunc adapts a function to authn.Sessions, so a Provider can be
+// built before the pages it signs out through, e.g.
+//
+//	var pages *login.Pages
+//	p, _ := oidc.New(oidc.Config{Sessions: oidc.SessionsFunc(func(w http.ResponseWriter, r *http.Request, tid string) error {
+//		return pages.SignOut(w, r, tid)
+//	})}, …)
+//	pages = login.New(login.Config{Protocol: p, …})
+type SessionsFunc func(w http.ResponseWriter, r *http.Request, tenantID string) error
+
+// SignOut calls f.
+func (f SessionsFunc) SignOut(w http.ResponseWriter, r *http.Request, tenantID string) error {
+	return f(w, r, tenantID)
 }
 
 const (
-	defaultAccessTokenLifetime = time.Hour
-	defaultKeyCacheTTL         = time.Minute
+	defaultAccessTokenLifetime  = time.Hour
+	defaultKeyCacheTTL          = time.Minute
+	defaultRefreshTokenLifetime = 90 * 24 * time.Hour
+
+	// idTokenLifetime is Entra's, fixed.
+	idTokenLifetime = time.Hour
+
+	// pairwisePurpose names the key that makes pairwise subjects.
+	pairwisePurpose = "gatehouse pairwise subject v1"
 )
 
 // Provider serves the per-tenant OpenID provider endpoints and verifies the
 // access tokens it issued. It holds no per-request state: any number of
 // Providers (nodes) can share one store.
 type Provider struct {
-	cfg     Config
-	dir     Directory
-	keys    *keyManager
-	handler http.Handler // op's protocol handler, reached only through Register's tenant routes
+	cfg      Config
+	st       store.Store
+	dir      Directory
+	keys     *keyManager
+	pairwise []byte       // HMAC key of pairwise subjects
+	handler  http.Handler // op's protocol handler, reached only through Register's tenant routes
 }
 
 // New returns a Provider over st (signing keys), dir (tenants and
@@ -60,6 +96,9 @@ type Provider struct {
 func New(cfg Config, st store.Store, dir Directory, keys *secrets.Keyring) (*Provider, error) {
 	if st == nil || dir == nil || keys == nil {
 		return nil, errors.New("oidc: New needs a store, a directory and a keyring")
+	}
+	if cfg.Sessions == nil {
+		return nil, errors.New("oidc: Config.Sessions is required for RP-initiated logout")
 	}
 	if err := checkPublicURL(cfg.PublicURL); err != nil {
 		return nil, err
@@ -70,20 +109,28 @@ func New(cfg Config, st store.Store, dir Directory, keys *secrets.Keyring) (*Pro
 	if cfg.KeyCacheTTL == 0 {
 		cfg.KeyCacheTTL = defaultKeyCacheTTL
 	}
-	if cfg.AccessTokenLifetime < 0 || cfg.KeyCacheTTL < 0 {
-		return nil, errors.New("oidc: negative AccessTokenLifetime or KeyCacheTTL")
+	if cfg.RefreshTokenLifetime == 0 {
+		cfg.RefreshTokenLifetime = defaultRefreshTokenLifetime
+	}
+	if cfg.AccessTokenLifetime < 0 || cfg.KeyCacheTTL < 0 || cfg.RefreshTokenLifetime < 0 {
+		return nil, errors.New("oidc: negative AccessTokenLifetime, KeyCacheTTL or RefreshTokenLifetime")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	p := &Provider{
-		cfg:  cfg,
-		dir:  dir,
-		keys: newKeyManager(st, keys, cfg.Now, cfg.KeyCacheTTL, cfg.AccessTokenLifetime),
+		cfg:      cfg,
+		st:       st,
+		dir:      dir,
+		keys:     newKeyManager(st, keys, cfg.Now, cfg.KeyCacheTTL, max(cfg.AccessTokenLifetime, idTokenLifetime)),
+		pairwise: keys.Derive(pairwisePurpose),
 	}
 	p.handler = op.RegisterServer(&opServer{p: p}, op.Endpoints{
-		Token:   op.NewEndpoint(opTokenPath),
-		JwksURI: op.NewEndpoint(opKeysPath),
+		Token:         op.NewEndpoint(opTokenPath),
+		JwksURI:       op.NewEndpoint(opKeysPath),
+		Userinfo:      op.NewEndpoint(opUserinfoPath),
+		Revocation:    op.NewEndpoint(opRevokePath),
+		Introspection: op.NewEndpoint(opIntrospectPath),
 	})
 	return p, nil
 }
@@ -109,22 +156,75 @@ func checkPublicURL(s string) error {
 // Paths of op's handler. They are internal: clients use Entra's paths and the
 // tenant router below rewrites to these.
 const (
-	opTokenPath = "/token"
-	opKeysPath  = "/keys"
+	opTokenPath      = "/token"
+	opKeysPath       = "/keys"
+	opUserinfoPath   = "/userinfo"
+	opRevokePath     = "/revoke"
+	opIntrospectPath = "/introspect"
+)
+
+// Entra's paths of a tenant's endpoints, after {PublicURL}/{tenant}.
+const (
+	pathDiscovery  = "/v2.0/.well-known/openid-configuration"
+	pathKeys       = "/discovery/v2.0/keys"
+	pathAuthorize  = "/oauth2/v2.0/authorize"
+	pathToken      = "/oauth2/v2.0/token"
+	pathLogout     = "/oauth2/v2.0/logout"
+	pathRevoke     = "/oauth2/v2.0/revoke"
+	pathIntrospect = "/oauth2/v2.0/introspect"
+	pathUserinfo   = "/oidc/userinfo"
+	// pathLogin is where the hosted sign-in pages take over a request.
+	pathLogin = "/login"
 )
 
 // Register adds the provider's routes to mux, which must serve PublicURL's
 // path as its root:
 //
-//	GET  /{tenant}/v2.0/.well-known/openid-configuration
-//	GET  /{tenant}/discovery/v2.0/keys
-//	POST /{tenant}/oauth2/v2.0/token
+//	GET      /{tenant}/v2.0/.well-known/openid-configuration
+//	GET      /{tenant}/discovery/v2.0/keys
+//	GET|POST /{tenant}/oauth2/v2.0/authorize
+//	POST     /{tenant}/oauth2/v2.0/token
+//	GET|POST /{tenant}/oidc/userinfo
+//	GET|POST /{tenant}/oauth2/v2.0/logout
+//	POST     /{tenant}/oauth2/v2.0/revoke
+//	POST     /{tenant}/oauth2/v2.0/introspect
 //
-// {tenant} is the tenant id or one of its verified domains.
+// {tenant} is the tenant id or one of its verified domains. The sign-in
+// pages are expected at /{tenantId}/login?request={id}.
+//
+// The machine-facing endpoints go through op. The authorization and logout
+// endpoints are served here: they answer with pages and form_post bodies,
+// set cookies through Sessions, and must never redirect to an unverified
+// URI, none of which op.Server's Redirect-only results can express.
 func (p *Provider) Register(mux *http.ServeMux) {
-	mux.Handle("GET /{tenant}/v2.0/.well-known/openid-configuration", p.tenantRoute(zoidc.DiscoveryEndpoint, invalidTenant))
-	mux.Handle("GET /{tenant}/discovery/v2.0/keys", p.tenantRoute(opKeysPath, invalidTenant))
-	mux.Handle("POST /{tenant}/oauth2/v2.0/token", p.tenantRoute(opTokenPath, zoidc.ErrInvalidRequest))
+	mux.Handle("GET /{tenant}"+pathDiscovery, p.tenantRoute(zoidc.DiscoveryEndpoint, invalidTenant))
+	mux.Handle("GET /{tenant}"+pathKeys, p.tenantRoute(opKeysPath, invalidTenant))
+	mux.Handle("POST /{tenant}"+pathToken, p.tenantRoute(opTokenPath, zoidc.ErrInvalidRequest))
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		mux.Handle(m+" /{tenant}"+pathAuthorize, p.pageRoute(p.authorize))
+		mux.Handle(m+" /{tenant}"+pathLogout, p.pageRoute(p.logout))
+		mux.Handle(m+" /{tenant}"+pathUserinfo, p.tenantRoute(opUserinfoPath, zoidc.ErrInvalidRequest))
+	}
+	mux.Handle("POST /{tenant}"+pathRevoke, p.tenantRoute(opRevokePath, zoidc.ErrInvalidRequest))
+	mux.Handle("POST /{tenant}"+pathIntrospect, p.tenantRoute(opIntrospectPath, zoidc.ErrInvalidRequest))
+}
+
+// pageRoute resolves the tenant of a browser-facing endpoint, answering
+// with an error page when it cannot.
+func (p *Provider) pageRoute(h func(http.ResponseWriter, *http.Request, string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		segment := r.PathValue("tenant")
+		tid, err := p.dir.ResolveTenant(r.Context(), segment)
+		if errors.Is(err, ErrUnknownTenant) {
+			showError(w, r, http.StatusBadRequest, "AADSTS90002", fmt.Sprintf("Tenant '%s' not found.", segment))
+			return
+		}
+		if err != nil {
+			p.showUnavailable(w, r, fmt.Errorf("resolving tenant: %w", err))
+			return
+		}
+		h(w, r, tid)
+	})
 }
 
 // tenantRoute puts a tenant-aware router in front of op. zitadel/oidc's

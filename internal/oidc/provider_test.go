@@ -44,15 +44,26 @@ func TestDiscovery(t *testing.T) {
 			if status != http.StatusOK {
 				t.Fatalf("status %d: %v", status, doc)
 			}
+			base := srv.URL + "/" + tenantA
 			want := map[string]any{
-				"issuer":                                srv.URL + "/" + tenantA + "/v2.0",
-				"token_endpoint":                        srv.URL + "/" + tenantA + "/oauth2/v2.0/token",
-				"jwks_uri":                              srv.URL + "/" + tenantA + "/discovery/v2.0/keys",
-				"grant_types_supported":                 []any{"client_credentials"},
-				"token_endpoint_auth_methods_supported": []any{"client_secret_post", "client_secret_basic"},
-				"id_token_signing_alg_values_supported": []any{"RS256"},
-				"subject_types_supported":               []any{"public"},
-				"request_uri_parameter_supported":       false,
+				"issuer":                                        base + "/v2.0",
+				"authorization_endpoint":                        base + "/oauth2/v2.0/authorize",
+				"token_endpoint":                                base + "/oauth2/v2.0/token",
+				"userinfo_endpoint":                             base + "/oidc/userinfo",
+				"end_session_endpoint":                          base + "/oauth2/v2.0/logout",
+				"revocation_endpoint":                           base + "/oauth2/v2.0/revoke",
+				"introspection_endpoint":                        base + "/oauth2/v2.0/introspect",
+				"jwks_uri":                                      base + "/discovery/v2.0/keys",
+				"response_types_supported":                      []any{"code"},
+				"response_modes_supported":                      []any{"query", "fragment", "form_post"},
+				"code_challenge_methods_supported":              []any{"S256"},
+				"grant_types_supported":                         []any{"authorization_code", "refresh_token", "client_credentials"},
+				"scopes_supported":                              []any{"openid", "profile", "email", "offline_access"},
+				"token_endpoint_auth_methods_supported":         []any{"client_secret_post", "client_secret_basic", "none"},
+				"introspection_endpoint_auth_methods_supported": []any{"client_secret_post", "client_secret_basic"},
+				"id_token_signing_alg_values_supported":         []any{"RS256"},
+				"subject_types_supported":                       []any{"pairwise"},
+				"request_uri_parameter_supported":               false,
 			}
 			for k, v := range want {
 				got, _ := json.Marshal(doc[k])
@@ -62,13 +73,13 @@ func TestDiscovery(t *testing.T) {
 				}
 			}
 			// Endpoints that are not served must not be advertised.
-			for _, k := range []string{"authorization_endpoint", "userinfo_endpoint", "end_session_endpoint", "device_authorization_endpoint", "introspection_endpoint", "revocation_endpoint"} {
+			for _, k := range []string{"device_authorization_endpoint", "check_session_iframe", "registration_endpoint", "pushed_authorization_request_endpoint"} {
 				if _, ok := doc[k]; ok {
 					t.Errorf("%s advertised but not served", k)
 				}
 			}
 			claims, _ := doc["claims_supported"].([]any)
-			for _, c := range []string{"tid", "oid", "roles", "idtyp", "ver"} {
+			for _, c := range []string{"tid", "oid", "roles", "idtyp", "ver", "preferred_username", "scp", "sid", "nonce"} {
 				if !slices.Contains(claims, any(c)) {
 					t.Errorf("claims_supported lacks %s", c)
 				}
@@ -360,8 +371,10 @@ func TestTokenErrors(t *testing.T) {
 		{"other resource", tenantA, url.Values{"grant_type": {"client_credentials"}, "scope": {"https://graph.microsoft.com/.default"}}, []string{appA, e.secretA}, 400, "invalid_scope"},
 		{"two scopes", tenantA, url.Values{"grant_type": {"client_credentials"}, "scope": {scope + " openid"}}, []string{appA, e.secretA}, 400, "invalid_scope"},
 		{"missing grant_type", tenantA, url.Values{"scope": {scope}}, []string{appA, e.secretA}, 400, "invalid_request"},
-		{"authorization_code", tenantA, url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "redirect_uri": {"https://app.example/cb"}}, []string{appA, e.secretA}, 400, "unsupported_grant_type"},
-		{"refresh_token", tenantA, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"r"}}, []string{appA, e.secretA}, 400, "unsupported_grant_type"},
+		{"unknown code", tenantA, url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "redirect_uri": {"https://app.example/cb"}}, []string{appA, e.secretA}, 400, "invalid_grant"},
+		{"unknown refresh token", tenantA, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"r"}}, []string{appA, e.secretA}, 400, "invalid_grant"},
+		{"public client unknown", tenantA, url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "redirect_uri": {spaRedirect}, "client_id": {"nobody"}}, nil, 401, "invalid_client"},
+		{"code without redirect_uri", tenantA, url.Values{"grant_type": {"authorization_code"}, "code": {"c"}, "client_id": {spaApp}}, nil, 400, "invalid_request"},
 		{"password", tenantA, url.Values{"grant_type": {"password"}, "username": {"u"}, "password": {"p"}}, []string{appA, e.secretA}, 400, "unsupported_grant_type"},
 		{"jwt-bearer", tenantA, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {"x.y.z"}}, nil, 400, "unsupported_grant_type"},
 	}
@@ -428,14 +441,20 @@ func TestTokenEndpointIgnoresQueryParameters(t *testing.T) {
 func TestNewValidatesConfig(t *testing.T) {
 	e := newEnv(t)
 	for _, u := range []string{"", "example.com", "ftp://example.com", "https://example.com/", "https://example.com?x=1", "https://user@example.com", "https://"} {
-		if _, err := New(Config{PublicURL: u}, e.st, e.dir, e.ring); err == nil {
+		if _, err := New(Config{PublicURL: u, Sessions: e.sessions}, e.st, e.dir, e.ring); err == nil {
 			t.Errorf("PublicURL %q accepted", u)
 		}
 	}
-	if _, err := New(Config{PublicURL: "https://id.example.com"}, nil, e.dir, e.ring); err == nil {
+	if _, err := New(Config{PublicURL: "https://id.example.com", Sessions: e.sessions}, nil, e.dir, e.ring); err == nil {
 		t.Error("nil store accepted")
 	}
-	if _, err := New(Config{PublicURL: "https://id.example.com", AccessTokenLifetime: -time.Second}, e.st, e.dir, e.ring); err == nil {
-		t.Error("negative lifetime accepted")
+	if _, err := New(Config{PublicURL: "https://id.example.com"}, e.st, e.dir, e.ring); err == nil {
+		t.Error("nil Sessions accepted")
+	}
+	for _, cfg := range []Config{{AccessTokenLifetime: -time.Second}, {RefreshTokenLifetime: -time.Second}, {KeyCacheTTL: -time.Second}} {
+		cfg.PublicURL, cfg.Sessions = "https://id.example.com", e.sessions
+		if _, err := New(cfg, e.st, e.dir, e.ring); err == nil {
+			t.Errorf("negative duration accepted: %+v", cfg)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -12,11 +13,12 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
 
-// opServer implements op.Server for the endpoints this package serves:
-// discovery, keys and the client_credentials grant. Every other op.Server
-// method is op.UnimplementedServer's, which answers unsupported_grant_type
-// for other grants and 404 for other endpoints, and no route leads to those
-// endpoints anyway.
+// opServer implements op.Server for the machine-facing endpoints:
+// discovery, keys, the token endpoint (client_credentials,
+// authorization_code, refresh_token), userinfo, revocation and
+// introspection. Every other op.Server method is op.UnimplementedServer's,
+// which answers unsupported_grant_type for other grants, and no route leads
+// to the other endpoints.
 type opServer struct {
 	op.UnimplementedServer
 	p *Provider
@@ -24,31 +26,42 @@ type opServer struct {
 
 // claimsSupported are the claims this issuer's tokens carry.
 var claimsSupported = []string{
-	"aud", "iss", "iat", "nbf", "exp", "sub", "oid", "tid",
-	"azp", "azpacr", "appid", "roles", "idtyp", "ver", "uti", "jti",
+	"aud", "iss", "iat", "nbf", "exp", "sub", "oid", "tid", "ver",
+	"name", "preferred_username", "email", "amr", "auth_time", "nonce", "sid", "at_hash",
+	"azp", "azpacr", "appid", "roles", "scp", "idtyp", "uti", "jti",
 }
 
-// Discovery lists only what works today: the token endpoint with
-// client_credentials and the keys. Authorization, userinfo and logout
-// endpoints appear when they are served.
+// tokenGrants are the grant types the token endpoint serves.
+var tokenGrants = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials}
+
+// Discovery lists exactly what is served.
 func (s *opServer) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Response, error) {
 	tid, err := tenantFrom(ctx)
 	if err != nil {
 		return nil, serverError(err)
 	}
 	base := s.p.tenantBase(tid)
+	secretMethods := []zoidc.AuthMethod{zoidc.AuthMethodPost, zoidc.AuthMethodBasic}
 	resp := op.NewResponse(&zoidc.DiscoveryConfiguration{
-		Issuer:                            s.p.issuer(tid),
-		TokenEndpoint:                     base + "/oauth2/v2.0/token",
-		JwksURI:                           base + "/discovery/v2.0/keys",
-		GrantTypesSupported:               []zoidc.GrantType{zoidc.GrantTypeClientCredentials},
-		TokenEndpointAuthMethodsSupported: []zoidc.AuthMethod{zoidc.AuthMethodPost, zoidc.AuthMethodBasic},
-		IDTokenSigningAlgValuesSupported:  []string{string(jose.RS256)},
-		// The only subjects issued today are service principals' object ids,
-		// the same for every resource. Entra's "pairwise" belongs to user
-		// sign-in, which advertises it when it exists.
-		SubjectTypesSupported: []string{"public"},
-		ClaimsSupported:       claimsSupported,
+		Issuer:                                    s.p.issuer(tid),
+		AuthorizationEndpoint:                     base + pathAuthorize,
+		TokenEndpoint:                             base + pathToken,
+		UserinfoEndpoint:                          base + pathUserinfo,
+		EndSessionEndpoint:                        base + pathLogout,
+		RevocationEndpoint:                        base + pathRevoke,
+		IntrospectionEndpoint:                     base + pathIntrospect,
+		JwksURI:                                   base + pathKeys,
+		ScopesSupported:                           oidcScopes,
+		ResponseTypesSupported:                    []string{string(zoidc.ResponseTypeCode)},
+		ResponseModesSupported:                    []string{modeQuery, modeFragment, modeFormPost},
+		GrantTypesSupported:                       tokenGrants,
+		SubjectTypesSupported:                     []string{"pairwise"},
+		IDTokenSigningAlgValuesSupported:          []string{string(jose.RS256)},
+		TokenEndpointAuthMethodsSupported:         append(slices.Clone(secretMethods), zoidc.AuthMethodNone),
+		RevocationEndpointAuthMethodsSupported:    append(slices.Clone(secretMethods), zoidc.AuthMethodNone),
+		IntrospectionEndpointAuthMethodsSupported: secretMethods,
+		CodeChallengeMethodsSupported:             []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256},
+		ClaimsSupported:                           claimsSupported,
 	})
 	resp.Header.Set("Cache-Control", "public, max-age=3600")
 	return resp, nil
@@ -72,14 +85,18 @@ func (s *opServer) Keys(ctx context.Context, _ *op.Request[struct{}]) (*op.Respo
 	return resp, nil
 }
 
-// VerifyClient authenticates the client of a token request. op has already
-// taken the credentials from the Basic header or the form and refused
-// requests that use both.
+// VerifyClient identifies the client of a token or revocation request. op
+// has already taken the credentials from the Basic header or the form and
+// refused requests that use both. A client that sends a secret is
+// authenticated; one that sends only its client_id is a public client, which
+// may redeem only what was issued through a public redirect URI (checked
+// where the code or refresh token is read).
 func (s *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
 	// op authenticates before dispatching on grant_type; refusing other
 	// grants first keeps their answer unsupported_grant_type instead of an
 	// authentication or unauthorized_client error.
-	if gt := zoidc.GrantType(r.Form.Get("grant_type")); gt != zoidc.GrantTypeClientCredentials {
+	gt := zoidc.GrantType(r.Form.Get("grant_type"))
+	if r.URL.Path == opTokenPath && !slices.Contains(tokenGrants, gt) {
 		return nil, zoidc.ErrUnsupportedGrantType().WithDescription("grant_type %q is not supported", gt)
 	}
 	tid, err := tenantFrom(ctx)
@@ -91,7 +108,17 @@ func (s *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 		return nil, invalidClient("client assertions (private_key_jwt) are not supported; authenticate with a client secret", nil)
 	}
 	if cc.ClientSecret == "" {
-		return nil, invalidClient("AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", nil)
+		if gt == zoidc.GrantTypeClientCredentials {
+			return nil, invalidClient("AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.", nil)
+		}
+		c, err := s.p.dir.Client(ctx, tid, cc.ClientID)
+		if errors.Is(err, ErrInvalidClient) {
+			return nil, invalidClient(fmt.Sprintf("AADSTS700016: Application with identifier '%s' was not found in the directory.", cc.ClientID), err)
+		}
+		if err != nil {
+			return nil, serverError(fmt.Errorf("%w: looking up client: %w", errUnavailable, err))
+		}
+		return &tokenClient{id: c.AppID, method: zoidc.AuthMethodNone}, nil
 	}
 	app, err := s.p.dir.AuthenticateApp(ctx, tid, cc.ClientID, cc.ClientSecret)
 	if errors.Is(err, ErrInvalidClient) {
@@ -104,7 +131,7 @@ func (s *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 	if _, _, basic := (&http.Request{Header: r.Header}).BasicAuth(); basic {
 		method = zoidc.AuthMethodBasic
 	}
-	return &appClient{app: app, method: method}, nil
+	return &tokenClient{id: app.AppID, app: &app, method: method}, nil
 }
 
 // ClientCredentialsExchange issues an app-only access token for the Graph
@@ -114,37 +141,42 @@ func (s *opServer) ClientCredentialsExchange(ctx context.Context, r *op.ClientRe
 	if err != nil {
 		return nil, serverError(err)
 	}
-	client, ok := r.Client.(*appClient)
-	if !ok {
-		return nil, serverError(fmt.Errorf("oidc: unexpected client type %T", r.Client))
+	client, ok := r.Client.(*tokenClient)
+	if !ok || client.app == nil {
+		return nil, serverError(fmt.Errorf("oidc: client_credentials for unauthenticated client %T", r.Client))
 	}
 	if err := s.p.checkAppScope(r.Data.Scope); err != nil {
 		return nil, err
 	}
-	token, err := s.p.issueAppToken(ctx, tid, client.app)
+	token, err := s.p.issueAppToken(ctx, tid, *client.app)
 	if err != nil {
 		return nil, serverError(err)
 	}
-	secs := int64(s.p.cfg.AccessTokenLifetime / time.Second)
-	resp := op.NewResponse(&tokenResponse{
-		TokenType:    zoidc.BearerToken,
-		ExpiresIn:    secs,
-		ExtExpiresIn: secs,
-		AccessToken:  token,
-	})
-	// RFC 6749 §5.1: token responses must not be cached.
-	resp.Header.Set("Cache-Control", "no-store")
-	resp.Header.Set("Pragma", "no-cache")
-	return resp, nil
+	return s.p.tokenResponse(tokenResponse{AccessToken: token}), nil
 }
 
 // tokenResponse is RFC 6749 §5.1's response with Entra's ext_expires_in,
-// which MSAL reads.
+// which MSAL reads, and client_info for MSAL's account cache.
 type tokenResponse struct {
 	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope,omitempty"`
 	ExpiresIn    int64  `json:"expires_in"`
 	ExtExpiresIn int64  `json:"ext_expires_in"`
 	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	ClientInfo   string `json:"client_info,omitempty"`
+}
+
+// tokenResponse completes and wraps a token response.
+func (p *Provider) tokenResponse(t tokenResponse) *op.Response {
+	secs := int64(p.cfg.AccessTokenLifetime / time.Second)
+	t.TokenType, t.ExpiresIn, t.ExtExpiresIn = zoidc.BearerToken, secs, secs
+	resp := op.NewResponse(&t)
+	// RFC 6749 §5.1: token responses must not be cached.
+	resp.Header.Set("Cache-Control", "no-store")
+	resp.Header.Set("Pragma", "no-cache")
+	return resp
 }
 
 // checkAppScope enforces Entra's rule for client_credentials: one scope, the
@@ -164,35 +196,42 @@ func (p *Provider) checkAppScope(scopes []string) error {
 		zoidc.SpaceDelimitedArray(scopes).String(), p.cfg.PublicURL)
 }
 
-// appClient is an application authenticated at the token endpoint, in the
-// form op's handlers inspect. It may use client_credentials and nothing
-// else, so it has no redirect URIs, response types or ID-token settings;
-// interactive clients are a different type.
-type appClient struct {
-	app    App
+// tokenClient is the client of a token or revocation request in the form
+// op's handlers inspect. app is set when the client authenticated with its
+// secret; a public client has only its id. Redirect URIs, response types and
+// ID-token settings are this package's business, not op's, so they are empty.
+type tokenClient struct {
+	id     string
+	app    *App
 	method zoidc.AuthMethod
 }
 
-func (c *appClient) GetID() string                       { return c.app.AppID }
-func (c *appClient) RedirectURIs() []string              { return nil }
-func (c *appClient) PostLogoutRedirectURIs() []string    { return nil }
-func (c *appClient) ApplicationType() op.ApplicationType { return op.ApplicationTypeWeb }
-func (c *appClient) AuthMethod() zoidc.AuthMethod        { return c.method }
-func (c *appClient) ResponseTypes() []zoidc.ResponseType { return nil }
-func (c *appClient) GrantTypes() []zoidc.GrantType {
-	return []zoidc.GrantType{zoidc.GrantTypeClientCredentials}
+// authenticated: the client proved it holds a secret of the application.
+func (c *tokenClient) authenticated() bool { return c.app != nil }
+
+func (c *tokenClient) GetID() string                       { return c.id }
+func (c *tokenClient) RedirectURIs() []string              { return nil }
+func (c *tokenClient) PostLogoutRedirectURIs() []string    { return nil }
+func (c *tokenClient) ApplicationType() op.ApplicationType { return op.ApplicationTypeWeb }
+func (c *tokenClient) AuthMethod() zoidc.AuthMethod        { return c.method }
+func (c *tokenClient) ResponseTypes() []zoidc.ResponseType { return nil }
+func (c *tokenClient) GrantTypes() []zoidc.GrantType {
+	if c.authenticated() {
+		return tokenGrants
+	}
+	return []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken}
 }
-func (c *appClient) LoginURL(string) string               { return "" }
-func (c *appClient) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeJWT }
-func (c *appClient) IDTokenLifetime() time.Duration       { return 0 }
-func (c *appClient) DevMode() bool                        { return false }
-func (c *appClient) IsScopeAllowed(string) bool           { return false }
-func (c *appClient) IDTokenUserinfoClaimsAssertion() bool { return false }
-func (c *appClient) ClockSkew() time.Duration             { return 0 }
-func (c *appClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
+func (c *tokenClient) LoginURL(string) string               { return "" }
+func (c *tokenClient) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeJWT }
+func (c *tokenClient) IDTokenLifetime() time.Duration       { return idTokenLifetime }
+func (c *tokenClient) DevMode() bool                        { return false }
+func (c *tokenClient) IsScopeAllowed(string) bool           { return false }
+func (c *tokenClient) IDTokenUserinfoClaimsAssertion() bool { return false }
+func (c *tokenClient) ClockSkew() time.Duration             { return 0 }
+func (c *tokenClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return noScopes
 }
-func (c *appClient) RestrictAdditionalAccessTokenScopes() func([]string) []string {
+func (c *tokenClient) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return noScopes
 }
 

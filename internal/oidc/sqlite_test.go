@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
 )
@@ -34,7 +36,7 @@ func TestNodesOnOneSQLiteDatabase(t *testing.T) {
 	}
 	var nodes [2]*Provider
 	for i := range nodes {
-		p, err := New(Config{PublicURL: testPublicURL, Now: e.clock.now}, stores[i], e.dir, e.ring)
+		p, err := New(e.config(testPublicURL), stores[i], e.dir, e.ring)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,6 +93,88 @@ func TestNodesOnOneSQLiteDatabase(t *testing.T) {
 		}
 		if _, err := nodes[1-i].VerifyAccessToken(t.Context(), raw); err != nil {
 			t.Fatalf("token of node %d on node %d: %v", i, 1-i, err)
+		}
+	}
+}
+
+// TestFlowsOnSQLite runs the code flow, rotation, replay detection,
+// concurrent redemption and tenant isolation against the real store, whose
+// ConsumeState is the database's conditional update.
+func TestFlowsOnSQLite(t *testing.T) {
+	e := newEnv(t)
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{Now: e.clock.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	err = st.Update(t.Context(), func(tx store.Tx) error {
+		for _, id := range []string{tenantA, tenantB} {
+			if err := tx.CreateTenant(t.Context(), store.Tenant{ID: id, DisplayName: id, Type: store.TenantWorkforce, CreatedAt: e.clock.now()}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFlowOn(t, e, st)
+	v := oauth2.GenerateVerifier()
+
+	// Code flow, rotation, and replay of a rotated token.
+	code := f.code(t, tenantA, spaApp, spaRedirect, v, nil)
+	wantGrantError(t, f.redeemSPA(t, tenantB, code, v), 400, "invalid_grant")
+	tr := f.redeemSPA(t, tenantA, code, v)
+	if tr.status != 200 || tr.RefreshToken == "" {
+		t.Fatalf("redeem %+v", tr)
+	}
+	wantGrantError(t, f.refreshSPA(t, tenantB, tr.RefreshToken), 400, "invalid_grant")
+	next := f.refreshSPA(t, tenantA, tr.RefreshToken)
+	if next.status != 200 {
+		t.Fatalf("refresh %+v", next)
+	}
+	wantGrantError(t, f.refreshSPA(t, tenantA, tr.RefreshToken), 400, "invalid_grant")
+	wantGrantError(t, f.refreshSPA(t, tenantA, next.RefreshToken), 400, "invalid_grant")
+
+	// A code replayed after its redemption revokes the refresh token.
+	code = f.code(t, tenantA, spaApp, spaRedirect, v, nil)
+	first := f.redeemSPA(t, tenantA, code, v)
+	wantGrantError(t, f.redeemSPA(t, tenantA, code, v), 400, "invalid_grant")
+	wantGrantError(t, f.refreshSPA(t, tenantA, first.RefreshToken), 400, "invalid_grant")
+
+	// Concurrent redemptions: exactly one wins, no refresh token survives.
+	code = f.code(t, tenantA, spaApp, spaRedirect, v, nil)
+	const n = 50
+	replies := make([]tokenReply, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { replies[i] = f.redeemSPA(t, tenantA, code, v) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, r := range replies {
+		if r.status == 200 {
+			ok++
+			wantGrantError(t, f.refreshSPA(t, tenantA, r.RefreshToken), 400, "invalid_grant")
+		} else if r.Error != "invalid_grant" {
+			t.Errorf("unexpected reply %+v", r)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d concurrent redemptions succeeded", ok, n)
+	}
+	var live []store.State
+	err = st.View(t.Context(), func(tx store.Tx) error {
+		var err error
+		live, err = tx.ListStates(t.Context(), tenantA, store.StateFilter{Kind: kindRefresh})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range live {
+		if s.ConsumedAt == nil {
+			t.Fatalf("refresh token of family %s alive after replays", s.Family)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -45,6 +46,7 @@ var ErrOpen = errors.New("secrets: cannot open sealed data")
 type Keyring struct {
 	id   [keyIDSize]byte
 	aead cipher.AEAD
+	prk  []byte // HKDF pseudorandom key for Derive; never the master key itself
 }
 
 // FromBase64 builds a keyring from a base64-encoded 32-byte master key, as
@@ -146,7 +148,7 @@ func newKeyring(key []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Keyring{aead: aead}
+	k := &Keyring{aead: aead, prk: hkdfExtract([]byte(deriveSalt), key)}
 	// The id is derived from the key, so every node given the same key agrees
 	// on it, and it reveals nothing usable about the key.
 	sum := sha256.Sum256(append([]byte("gatehouse master key id\x00"), key...))
@@ -193,4 +195,33 @@ func (k *Keyring) Open(sealed, aad []byte) ([]byte, error) {
 func additionalData(header, aad []byte) []byte {
 	ad := make([]byte, 0, len(header)+len(aad))
 	return append(append(ad, header...), aad...)
+}
+
+// deriveSalt separates Derive's keys from every other use of the master key.
+const deriveSalt = "gatehouse keyring derive v1"
+
+// Derive returns a 32-byte key for purpose, derived from the master key by
+// HKDF-SHA256 (RFC 5869). Every node with the same master key derives the
+// same key; keys for different purposes are independent, and none reveals
+// the master key or the others. Purposes are fixed strings naming the use
+// and its version, e.g. "gatehouse pairwise subject v1".
+func (k *Keyring) Derive(purpose string) []byte {
+	return hkdfExpand32(k.prk, []byte(purpose))
+}
+
+// hkdfExtract is HKDF-Extract with SHA-256.
+func hkdfExtract(salt, ikm []byte) []byte {
+	m := hmac.New(sha256.New, salt)
+	m.Write(ikm)
+	return m.Sum(nil)
+}
+
+// hkdfExpand32 is HKDF-Expand with SHA-256 for an output of one hash
+// length, which is the first block T(1) = HMAC(PRK, info || 0x01). With a
+// fixed length the expansion cannot fail, unlike crypto/hkdf's general one.
+func hkdfExpand32(prk, info []byte) []byte {
+	m := hmac.New(sha256.New, prk)
+	m.Write(info)
+	m.Write([]byte{1})
+	return m.Sum(nil)
 }

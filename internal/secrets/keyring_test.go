@@ -3,6 +3,7 @@ package secrets
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -166,5 +167,40 @@ func TestLoadOrCreateRace(t *testing.T) {
 		if rings[i].id != rings[0].id {
 			t.Fatalf("racer %d ended with a different master key", i)
 		}
+	}
+}
+
+// TestHKDF checks the hand-written HKDF against RFC 5869 test case 1, whose
+// first 32 bytes of output are the single block hkdfExpand32 computes.
+func TestHKDF(t *testing.T) {
+	ikm := bytes.Repeat([]byte{0x0b}, 22)
+	salt := []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	info := []byte{0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9}
+	prk := hkdfExtract(salt, ikm)
+	if got, want := hex.EncodeToString(prk), "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5"; got != want {
+		t.Fatalf("PRK %s, want %s", got, want)
+	}
+	if got, want := hex.EncodeToString(hkdfExpand32(prk, info)), "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"; got != want {
+		t.Fatalf("OKM %s, want %s", got, want)
+	}
+}
+
+func TestDerive(t *testing.T) {
+	a, a2, b := testKeyring(t, 1), testKeyring(t, 1), testKeyring(t, 2)
+	x := a.Derive("purpose x")
+	if len(x) != 32 {
+		t.Fatalf("derived %d bytes", len(x))
+	}
+	if !bytes.Equal(x, a2.Derive("purpose x")) {
+		t.Fatal("the same master key derives different keys")
+	}
+	if bytes.Equal(x, a.Derive("purpose y")) {
+		t.Fatal("different purposes derive the same key")
+	}
+	if bytes.Equal(x, b.Derive("purpose x")) {
+		t.Fatal("different master keys derive the same key")
+	}
+	if bytes.Equal(x, bytes.Repeat([]byte{1}, masterKeySize)) {
+		t.Fatal("Derive returned the master key")
 	}
 }

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/login"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// loginDirectory adapts the directory to what the sign-in pages ask of it.
+type loginDirectory struct{ dir *directory.Service }
+
+func toLoginUser(u directory.SignInUser) login.User {
+	return login.User{ID: u.ID, TenantID: u.TenantID, UserPrincipalName: u.UserPrincipalName, DisplayName: u.DisplayName, MustChangePassword: u.MustChangePassword}
+}
+
+func (d loginDirectory) SignIn(ctx context.Context, tenantID, username, password string) (login.User, error) {
+	u, err := d.dir.SignIn(ctx, tenantID, username, password)
+	// A disabled account is refused like a wrong password: the pages say
+	// nothing about which accounts exist or in what state.
+	if errors.Is(err, directory.ErrBadCredentials) || errors.Is(err, directory.ErrAccountDisabled) {
+		return login.User{}, login.ErrBadCredentials
+	}
+	if err != nil {
+		return login.User{}, err
+	}
+	return toLoginUser(u), nil
+}
+
+func (d loginDirectory) User(ctx context.Context, tenantID, userID string) (login.User, error) {
+	u, err := d.dir.SignInAccount(ctx, tenantID, userID)
+	if usererr.IsKind(err, usererr.NotFound) || errors.Is(err, directory.ErrAccountDisabled) {
+		return login.User{}, login.ErrNoUser
+	}
+	if err != nil {
+		return login.User{}, err
+	}
+	return toLoginUser(u), nil
+}
+
+func (d loginDirectory) ChangePassword(ctx context.Context, tenantID, userID, current, next string) error {
+	err := d.dir.ChangePassword(ctx, tenantID, userID, current, next)
+	if errors.Is(err, directory.ErrBadCredentials) {
+		return login.ErrBadCredentials
+	}
+	return err
+}
+
+func (d loginDirectory) HomeTenant(ctx context.Context, domain string) (string, error) {
+	id, err := d.dir.ResolveTenant(ctx, domain)
+	if usererr.IsKind(err, usererr.NotFound) {
+		return "", nil
+	}
+	return id, err
+}
+
+func (d loginDirectory) MissingConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) ([]login.Permission, error) {
+	missing, err := d.dir.MissingConsent(ctx, tenantID, userID, clientID, scopes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]login.Permission, len(missing))
+	for i, p := range missing {
+		out[i] = login.Permission{Value: p.Value, Description: p.Description}
+	}
+	return out, nil
+}
+
+func (d loginDirectory) GrantConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) error {
+	return d.dir.GrantConsent(ctx, tenantID, userID, clientID, scopes)
+}
+
+func (d loginDirectory) Branding(ctx context.Context, tenantID, locale string) (login.Branding, error) {
+	b, err := d.dir.BrandingFor(ctx, tenantID, locale)
+	if err != nil {
+		return login.Branding{}, err
+	}
+	return login.Branding{TenantName: b.TenantName, LogoURL: b.LogoURL, BackgroundColor: b.BackgroundColor, SignInText: b.SignInText}, nil
+}
