@@ -404,6 +404,12 @@ func (v *visit) postConsent(f flow) {
 	switch v.r.PostForm.Get("decision") {
 	case "accept":
 		if err := v.p.cfg.Directory.GrantConsent(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes); err != nil {
+			// A permission only an administrator may grant ends the request:
+			// the application learns why, and nothing is granted.
+			if ue, ok := usererr.As(err); ok && ue.Kind == usererr.Forbidden {
+				v.deny("access_denied", "AADSTS90094: "+ue.Message)
+				return
+			}
 			v.fail(err)
 			return
 		}
