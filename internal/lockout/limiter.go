@@ -33,6 +33,18 @@ func NewLimiter(rate Rate) *Limiter {
 	return &Limiter{rate: rate, full: make(map[string]time.Time), sweepAt: minSweep}
 }
 
+// Exhausted reports whether key has no request left at now, without
+// counting anything.
+func (l *Limiter) Exhausted(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	tat := l.full[key]
+	if tat.Before(now) {
+		tat = now
+	}
+	return tat.Add(l.rate.Every).Sub(now) > time.Duration(l.rate.Burst)*l.rate.Every
+}
+
 // Allow reports whether a request for key at now is within the rate, and
 // counts it if so.
 func (l *Limiter) Allow(key string, now time.Time) bool {

@@ -125,3 +125,19 @@ func TestLimiterSweeps(t *testing.T) {
 		t.Fatalf("limiter holds %d keys after sweeping, want at most %d", n, minSweep)
 	}
 }
+
+func TestExhaustedDoesNotCount(t *testing.T) {
+	l := NewLimiter(Rate{Burst: 1, Every: time.Second})
+	now := time.Unix(1000, 0)
+	for range 3 {
+		if l.Exhausted("ip", now) {
+			t.Fatal("looking must not use up the budget")
+		}
+	}
+	if !l.Allow("ip", now) || !l.Exhausted("ip", now) {
+		t.Fatal("one counted request must exhaust a burst of one")
+	}
+	if l.Exhausted("ip", now.Add(time.Second)) {
+		t.Fatal("the budget refills")
+	}
+}

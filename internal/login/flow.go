@@ -336,6 +336,7 @@ func (v *visit) postPassword(f flow) {
 	}
 	u, err := v.p.cfg.Directory.SignIn(v.ctx, tenant, f.Username, password)
 	if errors.Is(err, ErrBadCredentials) {
+		v.p.chargeFailure(v.r)
 		if err := v.p.lockoutFailure(v.ctx, tenant, counter); err != nil {
 			v.fail(err)
 			return

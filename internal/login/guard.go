@@ -103,6 +103,14 @@ func putState(ctx context.Context, tx store.Tx, s store.State) error {
 }
 
 // throttled counts a password attempt against the client's rate.
+// throttled reports whether the client address has used up its failed
+// password attempts. Only failures count (see chargeFailure): a busy office
+// behind one address signs in freely, a guesser from one address is slowed.
 func (p *Pages) throttled(r *http.Request) bool {
-	return !p.limiter.Allow(p.clientKey(r), p.cfg.Now())
+	return p.limiter.Exhausted(p.clientKey(r), p.cfg.Now())
+}
+
+// chargeFailure counts a failed password attempt against the client address.
+func (p *Pages) chargeFailure(r *http.Request) {
+	p.limiter.Allow(p.clientKey(r), p.cfg.Now())
 }

@@ -443,6 +443,15 @@ func TestClientThrottle(t *testing.T) {
 	}
 	h.clock.Advance(time.Minute)
 	b.expect(b.submit("password", alicePW), "kmsi")
+
+	// Successful sign-ins from one address (an office behind NAT) are not throttled.
+	office := newHarness(t, false, withClientRate(lockout.Rate{Burst: 2, Every: time.Minute}))
+	for range 5 {
+		c := office.browser()
+		c.expect(c.open(office.request()), "username")
+		c.expect(c.submit("username", "alice@contoso.com"), "password")
+		c.expect(c.submit("password", alicePW), "kmsi")
+	}
 }
 
 func TestSignOut(t *testing.T) {
