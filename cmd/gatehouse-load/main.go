@@ -8,13 +8,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -27,6 +30,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/pagewalk"
 )
 
 func main() {
@@ -34,7 +38,7 @@ func main() {
 	users := flag.Int("users", 100_000, "users to seed in the load tenant")
 	duration := flag.Duration("duration", 10*time.Second, "how long each phase runs")
 	workers := flag.Int("workers", 4, "concurrent clients per phase")
-	phases := flag.String("phases", "lookup,page,token,create", "phases to run, comma-separated")
+	phases := flag.String("phases", "lookup,page,token,create,discovery,jwks,codeflow", "phases to run, comma-separated")
 	flag.Parse()
 	if err := run(*storeURL, *users, *duration, *workers, strings.Split(*phases, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
@@ -94,9 +98,23 @@ func run(storeURL string, users int, duration time.Duration, workers int, phases
 	}
 	auth := "Bearer " + token
 
+	flow, err := newCodeFlow(ctx, srv.Directory(), client, base, t.TenantID, domain)
+	if err != nil {
+		return err
+	}
+
 	ops := map[string]func(w int, state *string) error{
+		"discovery": func(int, *string) error {
+			_, err := getBody(client, base+"/"+t.TenantID+"/v2.0/.well-known/openid-configuration", "")
+			return err
+		},
+		"jwks": func(int, *string) error {
+			_, err := getBody(client, base+"/"+t.TenantID+"/discovery/v2.0/keys", "")
+			return err
+		},
+		"codeflow": func(int, *string) error { return flow.run() },
 		"lookup": func(int, *string) error {
-			upn := fmt.Sprintf("user%d@%s", rand.IntN(users), domain)
+			upn := fmt.Sprintf("user%d@%s", mrand.IntN(users), domain)
 			return get(client, base+"/v1.0/users?$filter="+url.QueryEscape("userPrincipalName eq '"+upn+"'"), auth, 1)
 		},
 		"page": func(_ int, next *string) error {
@@ -125,7 +143,7 @@ func run(storeURL string, users int, duration time.Duration, workers int, phases
 			return err
 		},
 		"create": func(w int, _ *string) error {
-			alias := fmt.Sprintf("new%d-%d-%d", w, time.Now().UnixNano(), rand.Int())
+			alias := fmt.Sprintf("new%d-%d-%d", w, time.Now().UnixNano(), mrand.Int())
 			body, _ := json.Marshal(map[string]any{
 				"accountEnabled": true, "displayName": "New " + alias, "mailNickname": alias,
 				"userPrincipalName": alias + "@" + domain, "passwordProfile": map[string]any{"password": "load test password " + alias},
@@ -242,7 +260,9 @@ func fetchToken(c *http.Client, tokenURL string, form url.Values) (string, error
 
 func getBody(c *http.Client, u, auth string) ([]byte, error) {
 	req, _ := http.NewRequest("GET", u, nil)
-	req.Header.Set("Authorization", auth)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		return nil, err
@@ -299,4 +319,56 @@ func peakRSS() string {
 		}
 	}
 	return "unknown"
+}
+
+// codeFlow is a complete interactive sign-in: authorize, the hosted pages
+// (username, password: one argon2id hash, stay signed in), the redirect
+// back, and the code redeemed with PKCE by a confidential client.
+type codeFlow struct {
+	transport          http.RoundTripper
+	base, tenantID     string
+	clientID, secret   string
+	username, password string
+}
+
+const flowCallback = "https://load.example/cb"
+
+func newCodeFlow(ctx context.Context, dir *directory.Service, client *http.Client, base, tenantID, domain string) (*codeFlow, error) {
+	f := &codeFlow{transport: client.Transport, base: base, tenantID: tenantID, username: "flow@" + domain, password: "load test flow password"}
+	if _, err := dir.CreateUser(ctx, tenantID, directory.Doc{"accountEnabled": true, "displayName": "Flow", "mailNickname": "flow",
+		"userPrincipalName": f.username, "passwordProfile": map[string]any{"password": f.password, "forceChangePasswordNextSignIn": false}}); err != nil {
+		return nil, err
+	}
+	app, err := dir.CreateApplication(ctx, tenantID, directory.Doc{"displayName": "Load app", "web": map[string]any{"redirectUris": []any{flowCallback}}})
+	if err != nil {
+		return nil, err
+	}
+	cred, err := dir.AddPassword(ctx, tenantID, app.ID, directory.Doc{})
+	if err != nil {
+		return nil, err
+	}
+	f.clientID, _ = app.Doc["appId"].(string)
+	f.secret = cred.SecretText
+	// The first flow consents; the others find the grant.
+	return f, f.run()
+}
+
+func (f *codeFlow) run() error {
+	verifier := rand.Text() + rand.Text()
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"client_id": {f.clientID}, "response_type": {"code"}, "redirect_uri": {flowCallback}, "scope": {"openid profile User.Read"},
+		"state": {"s"}, "nonce": {"n"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	b := pagewalk.New(f.transport)
+	back, err := b.SignIn(f.base+"/"+f.tenantID+"/oauth2/v2.0/authorize?"+q.Encode(),
+		map[string]string{"username": f.username, "password": f.password, "stay": "no", "decision": "accept"})
+	if err != nil {
+		return err
+	}
+	code := back.Query().Get("code")
+	if code == "" {
+		return fmt.Errorf("no code: %s", back)
+	}
+	resp, err := b.Client.PostForm(f.base+"/"+f.tenantID+"/oauth2/v2.0/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {flowCallback}, "client_id": {f.clientID}, "client_secret": {f.secret}, "code_verifier": {verifier}})
+	return expect(resp, err)(200)
 }

@@ -3,98 +3,44 @@ package app_test
 import (
 	"context"
 	"errors"
-	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-id/gatehouse/internal/pagewalk"
 )
 
-// browser is a user agent with cookies that fills in the hosted pages the
-// way a person would, and stops when it is sent back to the application.
+// browser walks the hosted pages and insists on being sent back to callback.
 type browser struct {
 	t        *testing.T
+	walker   *pagewalk.Browser
 	client   *http.Client
 	callback string
-	pages    []string // the steps it went through, by their first field
+	pages    []string
 }
 
 func newBrowser(t *testing.T, callback string) *browser {
-	jar, _ := cookiejar.New(nil)
-	b := &browser{t: t, callback: callback}
-	// Only the node itself is ever contacted: a redirect anywhere else
-	// (the application's callback above all) ends the walk.
-	b.client = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		if req.URL.Host != via[0].URL.Host {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	return b
+	w := pagewalk.New(nil)
+	return &browser{t: t, walker: w, client: w.Client, callback: callback}
 }
 
-var (
-	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
-	hiddenIn   = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-)
-
-// signIn follows an authorization URL through the pages with the answers
-// given (username, password, stay, decision) and returns the query of the
-// redirect back to the application.
+// signIn returns the query of the redirect back to the application.
 func (b *browser) signIn(authURL string, answers map[string]string) url.Values {
 	b.t.Helper()
-	b.pages = nil
-	resp, err := b.client.Get(authURL)
-	for range 12 {
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if loc := resp.Header.Get("Location"); loc != "" {
-			if !strings.HasPrefix(loc, b.callback) {
-				b.t.Fatalf("sent to %s, not back to %s", loc, b.callback)
-			}
-			u, _ := url.Parse(loc)
-			return u.Query()
-		}
-		page := string(body)
-		action := formAction.FindStringSubmatch(page)
-		if resp.StatusCode != 200 || action == nil {
-			b.t.Fatalf("unexpected page (%d): %s", resp.StatusCode, page)
-		}
-		form := url.Values{}
-		for _, m := range hiddenIn.FindAllStringSubmatch(page, -1) {
-			form.Set(m[1], html.UnescapeString(m[2]))
-		}
-		step := ""
-		for _, field := range []string{"username", "password", "stay", "decision"} {
-			if strings.Contains(page, `name="`+field+`"`) {
-				form.Set(field, answers[field])
-				step = field
-				break
-			}
-		}
-		if step == "" {
-			b.t.Fatalf("a page this browser cannot answer: %s", page)
-		}
-		b.pages = append(b.pages, step)
-		target, _ := url.Parse(resp.Request.URL.String())
-		next, _ := target.Parse(html.UnescapeString(action[1]))
-		req, _ := http.NewRequest("POST", next.String(), strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", next.Scheme+"://"+next.Host)
-		resp, err = b.client.Do(req)
+	back, err := b.walker.SignIn(authURL, answers)
+	b.pages = b.walker.Steps
+	if err != nil {
+		b.t.Fatal(err)
 	}
-	b.t.Fatalf("sign-in did not finish; steps %v", b.pages)
-	return nil
+	if !strings.HasPrefix(back.String(), b.callback) {
+		b.t.Fatalf("sent to %s, not back to %s", back, b.callback)
+	}
+	return back.Query()
 }
 
 type rp struct {

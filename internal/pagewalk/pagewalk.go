@@ -1,0 +1,101 @@
+// Package pagewalk signs a user in through Gatehouse's hosted pages the way a
+// browser without JavaScript does: it keeps cookies, follows redirects within
+// the node, fills in the forms it recognises, and stops as soon as it is sent
+// anywhere else (the application's redirect URI). End-to-end tests and the
+// load tool use it; the server does not.
+package pagewalk
+
+import (
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Browser is one user agent with its own cookies.
+type Browser struct {
+	Client *http.Client
+	// Steps are the pages answered by the last SignIn, named by the field
+	// filled in: username, password, stay, decision.
+	Steps []string
+}
+
+// New returns a browser with an empty cookie jar. Transport may be nil.
+func New(transport http.RoundTripper) *Browser {
+	jar, _ := cookiejar.New(nil)
+	return &Browser{Client: &http.Client{Jar: jar, Transport: transport, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != via[0].URL.Host {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}}
+}
+
+var (
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)"`)
+	hiddenIn   = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
+
+// fields are the inputs the walker can answer, in the order they are looked for.
+var fields = []string{"username", "password", "stay", "decision"}
+
+// maxSteps bounds a walk; a real sign-in takes at most six pages.
+const maxSteps = 12
+
+// SignIn opens authURL and answers each page from answers (keyed by field
+// name) until the node redirects elsewhere; it returns that redirect.
+func (b *Browser) SignIn(authURL string, answers map[string]string) (*url.URL, error) {
+	b.Steps = nil
+	resp, err := b.Client.Get(authURL)
+	for range maxSteps {
+		if err != nil {
+			return nil, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if loc := resp.Header.Get("Location"); loc != "" {
+			return resp.Request.URL.Parse(loc)
+		}
+		page := string(body)
+		action := formAction.FindStringSubmatch(page)
+		if resp.StatusCode != http.StatusOK || action == nil {
+			return nil, fmt.Errorf("pagewalk: unexpected page (%d): %.500s", resp.StatusCode, page)
+		}
+		form := url.Values{}
+		for _, m := range hiddenIn.FindAllStringSubmatch(page, -1) {
+			form.Set(m[1], html.UnescapeString(m[2]))
+		}
+		step := ""
+		for _, f := range fields {
+			if strings.Contains(page, `name="`+f+`"`) {
+				form.Set(f, answers[f])
+				step = f
+				break
+			}
+		}
+		if step == "" {
+			return nil, fmt.Errorf("pagewalk: a page with no field to answer: %.500s", page)
+		}
+		b.Steps = append(b.Steps, step)
+		next, err := resp.Request.URL.Parse(html.UnescapeString(action[1]))
+		if err != nil {
+			return nil, err
+		}
+		req, err := http.NewRequest(http.MethodPost, next.String(), strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", next.Scheme+"://"+next.Host)
+		resp, err = b.Client.Do(req)
+	}
+	return nil, errors.New("pagewalk: sign-in did not finish; steps " + strings.Join(b.Steps, ","))
+}
