@@ -219,6 +219,31 @@ func TestDelegatedWriteNeedsAnAdminRole(t *testing.T) {
 	})
 }
 
+func TestRevokeSignInSessions(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		u := newUser("carl", a.domain)
+		u["passwordProfile"] = map[string]any{"password": "correct horse battery carl", "forceChangePasswordNextSignIn": false}
+		id := e.mustCall(201, "POST", "/v1.0/users", a.token, u).body["id"].(string)
+		const cb = "https://app.example/cb"
+		app := e.registerApp(t, a, "App", cb, "openid", "offline_access", "User.Read")
+		b := newBrowser(t, cb)
+		tok, _ := app.codeFlow(t, b, map[string]string{"username": "carl@" + a.domain, "password": "correct horse battery carl", "stay": "yes", "decision": "accept"})
+
+		r := e.mustCall(200, "POST", "/v1.0/users/"+id+"/revokeSignInSessions", a.token, map[string]any{})
+		if r.body["value"] != true {
+			t.Fatalf("revoke: %s", r.raw)
+		}
+		if _, err := app.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); !isInvalidGrant(err) {
+			t.Errorf("refresh after revocation: %v", err)
+		}
+		back := b.signIn(app.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none")), nil)
+		if back.Get("error") != "login_required" {
+			t.Errorf("silent sign-in after revocation: %v", back)
+		}
+	})
+}
+
 func isInvalidGrant(err error) bool {
 	var re *oauth2.RetrieveError
 	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"

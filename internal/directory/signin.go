@@ -306,3 +306,22 @@ func (s *Service) appRolesOf(ctx context.Context, tx store.Tx, tenantID, userID,
 	}
 	return roles, nil
 }
+
+// RevokeSignInSessions ends every sign-in of a user (POST
+// /users/{id}/revokeSignInSessions): sessions and refresh tokens are deleted
+// and signInSessionsValidFromDateTime moves to now, so anything issued
+// before is refused wherever it is presented.
+func (s *Service) RevokeSignInSessions(ctx context.Context, tenantID, key string) error {
+	return s.updateWithRetry(ctx, 0, func(tx store.Tx) error {
+		cur, err := s.resolve(ctx, tx, tenantID, KindUser, key)
+		if err != nil {
+			return err
+		}
+		next := merge(cur.Doc, Doc{"signInSessionsValidFromDateTime": s.timestamp()})
+		if _, err := s.replace(ctx, tx, tenantID, cur, next); err != nil {
+			return err
+		}
+		_, err = tx.DeleteStates(ctx, tenantID, store.StateFilter{Subject: cur.ID})
+		return err
+	})
+}

@@ -102,6 +102,13 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("PATCH /v1.0/oauth2PermissionGrants/{id}", a.require(grants.write, a.update(grants)))
 	mux.Handle("DELETE /v1.0/oauth2PermissionGrants/{id}", a.require(grants.write, a.delete(grants)))
 	mux.Handle("GET /v1.0/me", a.authenticate(http.HandlerFunc(a.me)))
+	mux.Handle("POST /v1.0/users/{id}/revokeSignInSessions", a.require(writeUsers, func(w http.ResponseWriter, r *http.Request) {
+		if err := a.dir.RevokeSignInSessions(r.Context(), tenantOf(r), r.PathValue("id")); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.publicURL + "/v1.0/$metadata#Edm.Boolean", "value": true})
+	}))
 	a.registerTenantRoutes(mux)
 	a.registerRoleRoutes(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
