@@ -79,3 +79,7 @@ func (d loginDirectory) Branding(ctx context.Context, tenantID, locale string) (
 	}
 	return login.Branding{TenantName: b.TenantName, LogoURL: b.LogoURL, BackgroundColor: b.BackgroundColor, SignInText: b.SignInText}, nil
 }
+
+func (d loginDirectory) RecordSignIn(ctx context.Context, tenantID, userID, requestID string) error {
+	return d.dir.RecordSignIn(ctx, tenantID, userID, requestID, directory.Interactive)
+}

@@ -124,6 +124,10 @@ func TestSignInWithGoOIDC(t *testing.T) {
 		if me["id"] != alice {
 			t.Errorf("/me: %v", me)
 		}
+		activity := e.mustCall(200, "GET", "/v1.0/users/"+alice+"?$select=signInActivity", a.token, nil).body["signInActivity"].(map[string]any)
+		if activity["lastSignInDateTime"] == nil || activity["lastSuccessfulSignInDateTime"] == nil {
+			t.Errorf("signInActivity: %v", activity)
+		}
 		if r := e.call("GET", "/v1.0/users", tok.AccessToken, nil); r.status != 403 {
 			t.Errorf("User.Read must not list users: %d", r.status)
 		}

@@ -65,6 +65,7 @@ var userSpec = (&kindSpec{
 		"preferredLanguage":               text(20),
 		"proxyAddresses":                  ro(tStringList),
 		"showInAddressList":               {typ: tBool},
+		"signInActivity":                  ro(tObject),
 		"signInSessionsValidFromDateTime": ro(tDateTime),
 		"state":                           text(128),
 		"streetAddress":                   text(1024),

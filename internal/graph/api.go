@@ -326,6 +326,9 @@ func (a *API) list(rt kindRoute) http.HandlerFunc {
 			return
 		}
 		page, err := a.dir.List(r.Context(), tenantOf(r), rt.kind, o.query)
+		if err == nil {
+			err = a.dir.Hydrate(r.Context(), tenantOf(r), page.Objects, o.sel)
+		}
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -375,6 +378,9 @@ func (a *API) get(rt kindRoute) http.HandlerFunc {
 			return
 		}
 		obj, err := a.dir.Get(r.Context(), tenantOf(r), rt.kind, r.PathValue("id"))
+		if err == nil {
+			err = a.dir.Hydrate(r.Context(), tenantOf(r), []directory.Object{obj}, o.sel)
+		}
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -562,6 +568,9 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obj, err := a.dir.Get(r.Context(), p.TenantID, directory.KindUser, p.ObjectID)
+	if err == nil {
+		err = a.dir.Hydrate(r.Context(), p.TenantID, []directory.Object{obj}, o.sel)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -181,6 +181,7 @@ type fakeDirectory struct {
 	consents map[string][]string  // tenant/user/client → granted scopes
 	branding map[string]Branding  // tenant → branding
 	locales  []string             // the locales Branding was asked for
+	signIns  []string             // tenant/user of every recorded interactive sign-in
 }
 
 func newFakeDirectory() *fakeDirectory {
@@ -277,6 +278,13 @@ func (d *fakeDirectory) Branding(ctx context.Context, tenant, locale string) (Br
 	defer d.mu.Unlock()
 	d.locales = append(d.locales, locale)
 	return d.branding[tenant], nil
+}
+
+func (d *fakeDirectory) RecordSignIn(ctx context.Context, tenant, userID, requestID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.signIns = append(d.signIns, tenant+"/"+userID)
+	return nil
 }
 
 // outcome is how a fake request ended.

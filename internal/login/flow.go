@@ -428,6 +428,11 @@ func (v *visit) finish(f flow) {
 		v.fail(err)
 		return
 	}
+	if err := v.p.cfg.Directory.RecordSignIn(v.ctx, v.req.TenantID, f.UserID, v.req.ID); err != nil {
+		// Activity is a report, not a gate: a failure to note it is logged,
+		// never a reason to refuse a sign-in that succeeded.
+		v.p.cfg.Logger.WarnContext(v.ctx, "recording sign-in activity", "tenant", v.req.TenantID, "err", err)
+	}
 	v.p.cfg.Protocol.Finish(v.w, v.r, v.req.TenantID, v.req.ID, authn.Authentication{
 		TenantID: v.req.TenantID, UserID: f.UserID, AuthTime: f.AuthTime, AMR: f.AMR, SessionID: f.SessionID,
 	})

@@ -60,6 +60,9 @@ type Directory interface {
 	// Branding returns the tenant's sign-in branding for a language
 	// ("en", "sv", "it", "pl"); zero fields mean the neutral default.
 	Branding(ctx context.Context, tenantID, locale string) (Branding, error)
+	// RecordSignIn notes a completed interactive sign-in (Graph's
+	// signInActivity); requestID names the authorization request.
+	RecordSignIn(ctx context.Context, tenantID, userID, requestID string) error
 }
 
 // User is a user as the pages need it.

@@ -59,6 +59,9 @@ func TestFullFlowWithConsent(t *testing.T) {
 	if missing, _ := h.dir.MissingConsent(t.Context(), tenantA, "u-alice", client, []string{"Notes.Read"}); len(missing) != 0 {
 		t.Fatalf("consent not granted: %v", missing)
 	}
+	if h.dir.signIns == nil || h.dir.signIns[0] != tenantA+"/u-alice" {
+		t.Fatalf("interactive sign-in not recorded: %v", h.dir.signIns)
+	}
 	// The flow is consumed: re-posting the consent form cannot finish twice.
 	h.proto.mu.Lock()
 	delete(h.proto.outcomes, id)
