@@ -6,7 +6,8 @@
 //
 // Tenant isolation is part of this API: every read and write of tenant data
 // names its tenant, and no method lists across tenants except the few whose
-// names say why they cross (LookupDomain, CountTenants, PurgeExpiredStates).
+// names say why they cross (LookupDomain, LookupApplication, CountTenants,
+// PurgeExpiredStates).
 package store
 
 import (
@@ -83,6 +84,10 @@ type Tx interface {
 	GetObject(ctx context.Context, tenantID, kind, id string) (Object, error)
 	// GetObjectByUPN finds a live object by its folded user principal name.
 	GetObjectByUPN(ctx context.Context, tenantID, kind, upn string) (Object, error)
+	// LookupApplication crosses tenants: it finds the live application
+	// registration with an appId wherever it is registered, so users of
+	// other tenants can sign in to a multitenant application.
+	LookupApplication(ctx context.Context, appID string) (Object, error)
 	// GetObjectByAppID finds a live application or service principal.
 	GetObjectByAppID(ctx context.Context, tenantID, kind, appID string) (Object, error)
 	// UpdateObject replaces the object's keys and data if its stored version is

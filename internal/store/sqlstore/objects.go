@@ -125,6 +125,19 @@ func (t *txn) GetObjectByAppID(ctx context.Context, tenantID, kind, appID string
 	return t.object(ctx, `o.app_id = $3`, tenantID, kind, appID)
 }
 
+func (t *txn) LookupApplication(ctx context.Context, appID string) (store.Object, error) {
+	if appID == "" {
+		return store.Object{}, store.ErrNotFound
+	}
+	row := t.tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects o
+		WHERE o.kind = 'application' AND o.app_id = $1 AND o.deleted_at IS NULL`, appID)
+	o, err := scanObject(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Object{}, store.ErrNotFound
+	}
+	return o, err
+}
+
 func (t *txn) object(ctx context.Context, cond string, args ...any) (store.Object, error) {
 	row := t.tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects o
 		WHERE o.tenant_id = $1 AND o.kind = $2 AND `+cond+` AND o.deleted_at IS NULL`, args...)

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Filters", testFilters},
 		{"Paging", testPaging},
 		{"BadQueries", testBadQueries},
+		{"LookupApplication", testLookupApplication},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -301,4 +302,35 @@ func isConflict(key string) func(error) bool {
 		var ce *store.ConflictError
 		return errors.As(err, &ce) && ce.Key == key
 	}
+}
+
+// testLookupApplication: the one object read across tenants finds a live
+// application registration by appId, and nothing else.
+func testLookupApplication(t *testing.T, s store.Store) {
+	newTenant(t, s, "home")
+	newTenant(t, s, "other")
+	app := &store.Object{TenantID: "home", Kind: kindApp, ID: "app-1", AppID: "11111111-0000-0000-0000-000000000001", DisplayName: "Multi",
+		CreatedAt: base, UpdatedAt: base, Data: json.RawMessage(`{"signInAudience":"AzureADMultipleOrgs"}`)}
+	sp := &store.Object{TenantID: "other", Kind: "servicePrincipal", ID: "sp-1", AppID: "11111111-0000-0000-0000-000000000002", DisplayName: "SP",
+		CreatedAt: base, UpdatedAt: base, Data: json.RawMessage(`{}`)}
+	create(t, s, app, sp)
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.LookupApplication(t.Context(), app.AppID)
+		if err != nil || got.TenantID != "home" || got.ID != "app-1" {
+			t.Errorf("LookupApplication = %+v, %v", got, err)
+		}
+		for _, appID := range []string{sp.AppID, "", "11111111-0000-0000-0000-000000000009"} {
+			if _, err := tx.LookupApplication(t.Context(), appID); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("LookupApplication(%q): %v, want ErrNotFound (only applications are found)", appID, err)
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error { return tx.DeleteObject(t.Context(), "home", kindApp, "app-1", 0) })
+	view(t, s, func(tx store.Tx) error {
+		if _, err := tx.LookupApplication(t.Context(), app.AppID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a deleted application was found: %v", err)
+		}
+		return nil
+	})
 }
