@@ -240,15 +240,17 @@ func (s *Service) ensureServicePrincipal(ctx context.Context, tx store.Tx, tenan
 	if !isNotFound(err) {
 		return Object{}, err
 	}
-	a, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, appID)
-	if err != nil {
-		return Object{}, translate(err, appID)
-	}
-	app, err := toObject(a)
+	app, home, err := s.appFor(ctx, tx, tenantID, appID)
 	if err != nil {
 		return Object{}, err
 	}
-	return s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{})
+	sp, err := s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{})
+	if err != nil || home == tenantID {
+		return sp, err
+	}
+	// A multitenant application's principal names the tenant that owns it.
+	next := merge(sp.Doc, Doc{"appOwnerOrganizationId": home})
+	return s.replace(ctx, tx, tenantID, sp, next)
 }
 
 // holdsRole reports whether a principal holds any of the roles tenant-wide.

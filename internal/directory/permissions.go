@@ -288,14 +288,15 @@ func (s *Service) AuthenticateApp(ctx context.Context, tenantID, clientID, secre
 }
 
 func (s *Service) authenticateApp(ctx context.Context, tx store.Tx, tenantID, clientID, secret string) (AuthenticatedApp, time.Time, error) {
-	appObj, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, clientID)
-	if isNotFound(err) {
+	appObj, home, err := s.appFor(ctx, tx, tenantID, clientID)
+	if usererr.IsKind(err, usererr.NotFound) {
 		return AuthenticatedApp{}, time.Time{}, ErrBadClient
 	}
 	if err != nil {
 		return AuthenticatedApp{}, time.Time{}, err
 	}
-	creds, err := tx.ListCredentials(ctx, tenantID, appObj.ID, store.CredClientSecret)
+	// A multitenant application's secrets are kept where it is registered.
+	creds, err := tx.ListCredentials(ctx, home, appObj.ID, store.CredClientSecret)
 	if err != nil {
 		return AuthenticatedApp{}, time.Time{}, err
 	}

@@ -171,8 +171,9 @@ func (s *Service) ChangePassword(ctx context.Context, tenantID, userID, current,
 type Client struct {
 	AppID, DisplayName, PublisherDomain, SignInAudience  string
 	WebRedirectURIs, SPARedirectURIs, PublicRedirectURIs []string
-	Confidential                                         bool // has a client secret
-	PKCEOptional                                         bool // opted out with the tag gatehouse:pkceOptional
+	Confidential                                         bool   // has a client secret
+	PKCEOptional                                         bool   // opted out with the tag gatehouse:pkceOptional
+	HomeTenantID                                         string // where the application is registered
 }
 
 // PKCEOptionalTag on an application lets its confidential flows omit PKCE.
@@ -181,15 +182,12 @@ const PKCEOptionalTag = "gatehouse:pkceOptional"
 // ErrClientDisabled: the application's service principal is disabled in the tenant.
 var ErrClientDisabled = usererr.New(usererr.Forbidden, "The application is disabled in this organization.")
 
-// ClientByAppID returns an application of the tenant for the OpenID provider.
+// ClientByAppID returns an application that may sign users in to the
+// tenant: one registered there, or a multitenant one registered elsewhere.
 func (s *Service) ClientByAppID(ctx context.Context, tenantID, appID string) (Client, error) {
 	var out Client
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		o, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, appID)
-		if err != nil {
-			return translate(err, appID)
-		}
-		app, err := toObject(o)
+		app, home, err := s.appFor(ctx, tx, tenantID, appID)
 		if err != nil {
 			return err
 		}
@@ -204,7 +202,7 @@ func (s *Service) ClientByAppID(ctx context.Context, tenantID, appID string) (Cl
 		} else if !isNotFound(err) {
 			return err
 		}
-		creds, err := tx.ListCredentials(ctx, tenantID, app.ID, store.CredClientSecret)
+		creds, err := tx.ListCredentials(ctx, home, app.ID, store.CredClientSecret)
 		if err != nil {
 			return err
 		}
@@ -216,10 +214,42 @@ func (s *Service) ClientByAppID(ctx context.Context, tenantID, appID string) (Cl
 			PublicRedirectURIs: stringList(mapOf(app.Doc["publicClient"])["redirectUris"]),
 			Confidential:       len(creds) > 0,
 			PKCEOptional:       slices.Contains(stringList(app.Doc["tags"]), PKCEOptionalTag),
+			HomeTenantID:       home,
 		}
 		return nil
 	})
 	return out, err
+}
+
+// multitenantAudiences are the signInAudience values that admit users of
+// other tenants.
+var multitenantAudiences = []string{"AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount"}
+
+// appFor finds the registration of an application usable in a tenant: its
+// own, or a multitenant application registered in another tenant (the one
+// cross-tenant read sign-in needs). It returns the registration and the
+// tenant it lives in.
+func (s *Service) appFor(ctx context.Context, tx store.Tx, tenantID, appID string) (Object, string, error) {
+	o, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, appID)
+	if err == nil {
+		app, err := toObject(o)
+		return app, tenantID, err
+	}
+	if !isNotFound(err) {
+		return Object{}, "", err
+	}
+	o, err = tx.LookupApplication(ctx, appID)
+	if err != nil {
+		return Object{}, "", translate(err, appID)
+	}
+	app, err := toObject(o)
+	if err != nil {
+		return Object{}, "", err
+	}
+	if !slices.Contains(multitenantAudiences, str(app.Doc, "signInAudience")) {
+		return Object{}, "", notFound(appID)
+	}
+	return app, o.TenantID, nil
 }
 
 func stringList(v any) []string {
