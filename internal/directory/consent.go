@@ -177,20 +177,28 @@ var ErrAdminConsentRequired = usererr.New(usererr.Forbidden, "This application n
 // GrantConsent records a user's consent to delegated permissions for an
 // application, creating its service principal in the tenant if needed.
 // Permissions that need an administrator's consent are granted only to a
-// Global Administrator or an Application Administrator.
+// Global Administrator or an Application Administrator, and other users may
+// consent only while the tenant's authorizationPolicy allows user consent.
 func (s *Service) GrantConsent(ctx context.Context, tenantID, userID, appID string, scopes []string) error {
 	wanted, err := resolveScopes(scopes)
 	if err != nil {
 		return err
 	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		if slices.ContainsFunc(wanted, func(p DelegatedPermission) bool { return p.AdminOnly }) {
-			admin, err := holdsRole(ctx, tx, tenantID, userID, RoleGlobalAdministrator, RoleApplicationAdministrator)
+		admin, err := holdsRole(ctx, tx, tenantID, userID, RoleGlobalAdministrator, RoleApplicationAdministrator)
+		if err != nil {
+			return err
+		}
+		if !admin {
+			if slices.ContainsFunc(wanted, func(p DelegatedPermission) bool { return p.AdminOnly }) {
+				return ErrAdminConsentRequired
+			}
+			policy, err := authorizationPolicy(ctx, tx, tenantID)
 			if err != nil {
 				return err
 			}
-			if !admin {
-				return ErrAdminConsentRequired
+			if !userConsentAllowed(policy.Doc) {
+				return ErrUserConsentDisabled
 			}
 		}
 		sp, err := s.ensureServicePrincipal(ctx, tx, tenantID, appID)

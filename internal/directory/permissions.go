@@ -42,6 +42,7 @@ var GraphPermissions = []Permission{
 	{"246dd0d5-5bd0-4def-940b-0421030a5b68", "Policy.Read.All", "Read your organization's policies"},
 	{"338163d7-f101-4c92-94ba-ca46fe52447c", "Policy.ReadWrite.CrossTenantAccess", "Read and write your organization's cross tenant access policies"},
 	{"8e8e4742-1d95-4f68-9d56-6ee75648c72a", "DelegatedPermissionGrant.ReadWrite.All", "Manage all delegated permission grants"},
+	{"fb221be6-99f2-473f-bd32-01c6a0e9ca3b", "Policy.ReadWrite.Authorization", "Read and write your organization's authorization policy"},
 }
 
 // AutomationPermissions are granted to the automation app made with a tenant.
@@ -49,6 +50,7 @@ var AutomationPermissions = []string{
 	"User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All",
 	"RoleManagement.ReadWrite.Directory", "Directory.Read.All",
 	"Domain.ReadWrite.All", "Organization.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All",
+	"Policy.Read.All", "Policy.ReadWrite.Authorization",
 }
 
 func graphAppRoles() []any {

@@ -18,15 +18,16 @@ import (
 
 // specs indexes every kind the directory serves.
 var specs = map[string]*kindSpec{
-	KindUser:             userSpec,
-	KindGroup:            groupSpec,
-	KindApplication:      applicationSpec,
-	KindServicePrincipal: servicePrincipalSpec,
-	KindAppRoleAssign:    appRoleAssignmentSpec,
-	KindRoleAssignment:   roleAssignmentSpec,
-	KindOrganization:     organizationSpec,
-	KindPermissionGrant:  permissionGrantSpec,
-	KindBranding:         brandingSpec,
+	KindUser:                userSpec,
+	KindGroup:               groupSpec,
+	KindApplication:         applicationSpec,
+	KindServicePrincipal:    servicePrincipalSpec,
+	KindAppRoleAssign:       appRoleAssignmentSpec,
+	KindRoleAssignment:      roleAssignmentSpec,
+	KindOrganization:        organizationSpec,
+	KindPermissionGrant:     permissionGrantSpec,
+	KindBranding:            brandingSpec,
+	KindAuthorizationPolicy: authorizationPolicySpec,
 }
 
 var organizationSpec = (&kindSpec{

@@ -92,6 +92,8 @@ var (
 	readGrants   = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
 	writeGrants  = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
 	readObjects  = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
+	readPolicy   = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}}
+	writePolicy  = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
 	readMe       = permSet{delegated: []string{"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}}
 )
 

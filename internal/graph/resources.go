@@ -92,6 +92,23 @@ func (a *API) registerTenantRoutes(mux *http.ServeMux) {
 	})))
 
 	a.registerBrandingRoutes(mux)
+	mux.Handle("GET /v1.0/policies/authorizationPolicy", a.require(readPolicy, func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.dir.AuthorizationPolicy(r.Context(), tenantOf(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		doc, err := directory.Present(p, nil)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#policies/authorizationPolicy/$entity"
+		writeJSON(w, http.StatusOK, doc)
+	}))
+	mux.Handle("PATCH /v1.0/policies/authorizationPolicy", a.require(writePolicy, a.bodyAction(func(r *http.Request, body directory.Doc) error {
+		return a.dir.UpdateAuthorizationPolicy(r.Context(), tenantOf(r), body)
+	})))
 
 	writeDomain := func(w http.ResponseWriter, r *http.Request, status int, d store.Domain) {
 		doc := directory.DomainDoc(d)
