@@ -6,8 +6,17 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
+)
+
+// Errors of Protocol.StartDevice the device login page tells the user about.
+var (
+	// ErrInvalidUserCode: the code is unknown, expired or already used.
+	ErrInvalidUserCode = errors.New("invalid or expired user code")
+	// ErrTooManyUserCodes: too many wrong codes were entered lately.
+	ErrTooManyUserCodes = errors.New("too many wrong user codes; try again later")
 )
 
 // Request is an authorization request waiting for the user, as the pages
@@ -27,6 +36,11 @@ type Request struct {
 	UILocales   []string
 	RedirectURI string // shown on the consent page, never redirected to by the pages
 	CreatedAt   time.Time
+	// Device: the request comes from a device code the user entered (RFC
+	// 8628); the client runs on another device and RedirectURI is empty.
+	// Pages may warn the user to continue only if they started the sign-in
+	// themselves.
+	Device bool
 }
 
 // Authentication is a signed-in user, handed back to complete a Request.
@@ -49,6 +63,13 @@ type Protocol interface {
 	// login_required, consent_required, interaction_required,
 	// account_selection_required) sent back to the client.
 	Deny(w http.ResponseWriter, r *http.Request, tenantID, requestID, code, description string)
+	// StartDevice takes the user code a user typed on the device login
+	// page. A valid code becomes a pending request and the browser is
+	// redirected to the sign-in pages for it; Finish and Deny then answer
+	// the device, not a redirect URI. An invalid, expired or used code, or
+	// one entered after too many wrong ones, is returned as an error for the
+	// page to show, and nothing is written to w.
+	StartDevice(w http.ResponseWriter, r *http.Request, tenantID, userCode string) error
 }
 
 // Sessions is what the provider needs from the pages: ending the browser's

@@ -58,6 +58,9 @@ type authRequest struct {
 	DomainHint  string       `json:"domain_hint,omitempty"`
 	UILocales   []string     `json:"ui_locales,omitempty"`
 	CreatedAt   time.Time    `json:"created"`
+	// DeviceID is the device state a user code started this request for;
+	// such a request is answered to the polling device, not redirected.
+	DeviceID string `json:"dev,omitempty"`
 }
 
 // replyTo is where and how an authorization response goes.
@@ -349,6 +352,7 @@ func (p *Provider) PendingRequest(ctx context.Context, tenantID, requestID strin
 		ID: requestID, TenantID: tenantID, ClientID: req.ClientID, ClientName: req.ClientName, Publisher: req.Publisher,
 		Scopes: req.Scopes, Prompt: req.Prompt, LoginHint: req.LoginHint, DomainHint: req.DomainHint,
 		UILocales: req.UILocales, RedirectURI: req.RedirectURI, CreatedAt: req.CreatedAt,
+		Device: req.DeviceID != "",
 	}
 	if req.MaxAge != nil {
 		d := time.Duration(*req.MaxAge) * time.Second
@@ -378,10 +382,16 @@ func (p *Provider) takeRequest(w http.ResponseWriter, r *http.Request, tenantID,
 }
 
 // Deny ends the request with an OAuth error sent back to the client. Codes
-// other than the ones the pages may send become server_error.
+// other than the ones the pages may send become server_error. A device's
+// request is denied to the polling device as access_denied, whatever the
+// code, with the description; the browser is shown a page.
 func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, tenantID, requestID, code, description string) {
 	req, ok := p.takeRequest(w, r, tenantID, requestID)
 	if !ok {
+		return
+	}
+	if req.DeviceID != "" {
+		p.answerDevice(w, r, tenantID, req, deviceResult{Description: description})
 		return
 	}
 	if !slices.Contains([]string{"access_denied", "login_required", "consent_required", "interaction_required", "account_selection_required"}, code) {
@@ -403,9 +413,15 @@ const codeLifetime = 5 * time.Minute
 // revocations, consent), issues a single-use code and sends the browser
 // back to the client. Failures of those checks go back to the client as
 // OAuth errors, so a page that finishes too eagerly cannot bypass them.
+// A device's request is completed for the polling device instead, and the
+// browser is shown a page.
 func (p *Provider) Finish(w http.ResponseWriter, r *http.Request, tenantID, requestID string, a authn.Authentication) {
 	req, ok := p.takeRequest(w, r, tenantID, requestID)
 	if !ok {
+		return
+	}
+	if req.DeviceID != "" {
+		p.finishDevice(w, r, tenantID, req, a)
 		return
 	}
 	to := req.replyTo()

@@ -2,10 +2,13 @@ package oidc
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,16 +26,7 @@ func BenchmarkRS256Sign(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	now := time.Now()
-	payload := b64json(accessClaims{
-		Claims: jwt.Claims{
-			Issuer: testPublicURL + "/" + tenantA + "/v2.0", Subject: spA, Audience: jwt.Audience{testPublicURL},
-			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Hour)), ID: newTokenID(),
-		},
-		TenantID: tenantA, ObjectID: spA, AuthorizedParty: appA, AuthorizedPartyACR: "1", AppID: appA, IDType: "app",
-		Roles: []string{"User.Read.All", "User.ReadWrite.All"}, TokenID: newTokenID(), Version: "2.0",
-	})
-	signingInput := []byte(b64json(map[string]string{"alg": "RS256", "kid": strings.Repeat("k", 43), "typ": "JWT"}) + "." + payload)
+	signingInput := benchSigningInput("RS256")
 	b.ReportAllocs()
 	for b.Loop() {
 		digest := sha256.Sum256(signingInput)
@@ -42,14 +36,51 @@ func BenchmarkRS256Sign(b *testing.B) {
 	}
 }
 
+// BenchmarkES256Sign is the same ceiling for ES256: one ECDSA P-256
+// signature over the same token.
+func BenchmarkES256Sign(b *testing.B) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signingInput := benchSigningInput("ES256")
+	b.ReportAllocs()
+	for b.Loop() {
+		digest := sha256.Sum256(signingInput)
+		if _, err := ecdsa.SignASN1(rand.Reader, key, digest[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchSigningInput is the JWS signing input of a typical app-only token.
+func benchSigningInput(alg string) []byte {
+	now := time.Now()
+	payload := b64json(accessClaims{
+		Claims: jwt.Claims{
+			Issuer: testPublicURL + "/" + tenantA + "/v2.0", Subject: spA, Audience: jwt.Audience{testPublicURL},
+			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Hour)), ID: newTokenID(),
+		},
+		TenantID: tenantA, ObjectID: spA, AuthorizedParty: appA, AuthorizedPartyACR: "1", AppID: appA, IDType: "app",
+		Roles: []string{"User.Read.All", "User.ReadWrite.All"}, TokenID: newTokenID(), Version: "2.0",
+	})
+	return []byte(b64json(map[string]string{"alg": alg, "kid": strings.Repeat("k", 43), "typ": "JWT"}) + "." + payload)
+}
+
 // BenchmarkClientCredentials is one full token request through the HTTP
 // handler in process: routing, tenant resolution, form parsing, client
 // authentication (fake directory, SHA-256 secret check), claims, signature
 // and JSON response. The tenant's key is already cached.
-func BenchmarkClientCredentials(b *testing.B) {
+func BenchmarkClientCredentials(b *testing.B) { benchClientCredentials(b, "RS256") }
+
+// BenchmarkClientCredentialsES256 is BenchmarkClientCredentials in a
+// deployment that signs with ES256.
+func BenchmarkClientCredentialsES256(b *testing.B) { benchClientCredentials(b, "ES256") }
+
+func benchClientCredentials(b *testing.B, alg string) {
 	e := newEnv(b)
 	mux := http.NewServeMux()
-	p, err := New(Config{PublicURL: testPublicURL, Sessions: e.sessions}, e.st, e.dir, e.ring)
+	p, err := New(Config{PublicURL: testPublicURL, Sessions: e.sessions, SigningAlg: alg}, e.st, e.dir, e.ring)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,8 +95,22 @@ func BenchmarkClientCredentials(b *testing.B) {
 		mux.ServeHTTP(rec, req)
 		return rec
 	}
-	if rec := request(); rec.Code != http.StatusOK {
+	rec := request()
+	if rec.Code != http.StatusOK {
 		b.Fatalf("warm-up: %d %s", rec.Code, rec.Body)
+	}
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &tr); err != nil {
+		b.Fatal(err)
+	}
+	var header struct {
+		Alg string `json:"alg"`
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(strings.SplitN(tr.AccessToken, ".", 2)[0])
+	if err := json.Unmarshal(raw, &header); err != nil || header.Alg != alg {
+		b.Fatalf("warm-up token header %s, want alg %s", raw, alg)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -73,6 +118,23 @@ func BenchmarkClientCredentials(b *testing.B) {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// BenchmarkES256SignParallel is BenchmarkRS256SignParallel for ES256.
+func BenchmarkES256SignParallel(b *testing.B) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte(strings.Repeat("x", 700)))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := ecdsa.SignASN1(rand.Reader, key, digest[:]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 // BenchmarkRS256SignParallel is the machine's signing ceiling: the same

@@ -66,6 +66,10 @@ type App struct {
 	ServicePrincipalID string   // the service principal's object id: the token's oid and sub
 	DisplayName        string   // for logs and consent screens
 	Roles              []string // application permissions granted in the tenant, e.g. "User.ReadWrite.All"
+	// SigningAlg is the application's choice of token signing algorithm,
+	// from its tag "gatehouse:signingAlg=ES256": "RS256", "ES256", or ""
+	// for the tenant's. Any other value fails the token request.
+	SigningAlg string
 }
 
 // Client is an application that signs users in, as registered. Redirect URIs
@@ -89,6 +93,14 @@ type Client struct {
 	// URIs (application tag "gatehouse:pkceOptional"). Public clients always
 	// need PKCE.
 	PKCEOptional bool
+	// SigningAlg is the application's choice of token signing algorithm,
+	// as App.SigningAlg.
+	SigningAlg string
+	// AllowPublicClient is the application's isFallbackPublicClient ("Allow
+	// public client flows"): it may use the device code flow without
+	// PublicRedirectURIs. An application with PublicRedirectURIs may use it
+	// in any case.
+	AllowPublicClient bool
 }
 
 // User is a user signing in to an application in a tenant.

@@ -97,6 +97,21 @@ func (tx *memTx) AddSigningKey(_ context.Context, k store.SigningKey) error {
 	return nil
 }
 
+func (tx *memTx) DeleteSigningKey(_ context.Context, tenantID, kid string) error {
+	if !tx.write {
+		return errors.New("memStore: write in a read-only transaction")
+	}
+	tx.s.mu.Lock()
+	defer tx.s.mu.Unlock()
+	rows := tx.s.keys[tenantID]
+	i := slices.IndexFunc(rows, func(k store.SigningKey) bool { return k.KID == kid })
+	if i < 0 {
+		return store.ErrNotFound
+	}
+	tx.s.keys[tenantID] = slices.Delete(rows, i, i+1)
+	return nil
+}
+
 func (tx *memTx) live(k stateKey) (store.State, bool) {
 	s, ok := tx.s.states[k]
 	if !ok || !tx.s.now().Before(s.ExpiresAt) {
@@ -171,6 +186,40 @@ func (tx *memTx) DeleteStates(_ context.Context, tenantID string, f store.StateF
 		}
 	}
 	return n, nil
+}
+
+func (tx *memTx) UpdateState(_ context.Context, s store.State) error {
+	if !tx.write {
+		return errors.New("memStore: write in a read-only transaction")
+	}
+	tx.s.mu.Lock()
+	defer tx.s.mu.Unlock()
+	k := stateKey{s.TenantID, s.Kind, s.ID}
+	cur, ok := tx.live(k)
+	switch {
+	case !ok:
+		return store.ErrNotFound
+	case cur.ConsumedAt != nil:
+		return store.ErrConsumed
+	}
+	cur.Data, cur.ExpiresAt = s.Data, s.ExpiresAt
+	tx.s.states[k] = cur
+	return nil
+}
+
+func (tx *memTx) ListStates(_ context.Context, tenantID string, f store.StateFilter) ([]store.State, error) {
+	if f == (store.StateFilter{}) {
+		return nil, errors.New("memStore: empty state filter")
+	}
+	tx.s.mu.Lock()
+	defer tx.s.mu.Unlock()
+	var out []store.State
+	for k := range tx.s.states {
+		if s, ok := tx.live(k); ok && k.tenant == tenantID && matchState(s, f) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 func matchState(s store.State, f store.StateFilter) bool {

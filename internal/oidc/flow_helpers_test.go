@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -55,6 +56,28 @@ func (tp *testPages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// deviceLogin stands in for the hosted page at /{tenantId}/devicelogin: it
+// hands the typed code (here the code query parameter) to StartDevice and
+// shows its error.
+func deviceLogin(p *Provider, w http.ResponseWriter, r *http.Request) {
+	err := p.StartDevice(w, r, r.PathValue("tenant"), r.URL.Query().Get("code"))
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrInvalidUserCode):
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	case errors.Is(err, ErrTooManyUserCodes):
+		http.Error(w, err.Error(), http.StatusTooManyRequests)
+	default:
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	}
+}
+
+func (tp *testPages) setDeny(code string) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	tp.deny = code
+}
+
 func (tp *testPages) last() authn.Request {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
@@ -90,6 +113,9 @@ func newFlowOn(t testing.TB, e *env, st store.Store) *flow {
 	p.Register(mux)
 	pages := &testPages{p: p, clock: e.clock}
 	mux.Handle("GET /{tenant}/login", pages)
+	mux.HandleFunc("GET /{tenant}/devicelogin", func(w http.ResponseWriter, r *http.Request) {
+		deviceLogin(p, w, r)
+	})
 	return &flow{env: e, p: p, srv: srv, pages: pages}
 }
 

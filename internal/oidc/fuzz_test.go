@@ -3,6 +3,8 @@ package oidc
 import (
 	"strings"
 	"testing"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // FuzzRedirectURIMatch: the matcher accepts a redirect URI only when it is,
@@ -57,11 +59,15 @@ func FuzzVerifyAccessToken(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	userToken, err := p.issueUserTokens(ctx, tenantA, grant{ClientID: spaApp, UserID: userAlice, OIDC: []string{scopeOpenID, scopeProfile}, Permissions: []string{"User.Read"}, AuthTime: e.clock.now()}, User{ObjectID: userAlice, TenantID: tenantA, DisplayName: "Alice"}, "n")
+	ecToken, err := p.issueAppToken(ctx, tenantA, App{AppID: appA, ServicePrincipalID: spA, SigningAlg: "ES256"})
 	if err != nil {
 		f.Fatal(err)
 	}
-	valid := map[string]bool{appToken: true, userToken.AccessToken: true}
+	userToken, err := p.issueUserTokens(ctx, tenantA, jose.RS256, grant{ClientID: spaApp, UserID: userAlice, OIDC: []string{scopeOpenID, scopeProfile}, Permissions: []string{"User.Read"}, AuthTime: e.clock.now()}, User{ObjectID: userAlice, TenantID: tenantA, DisplayName: "Alice"}, "n")
+	if err != nil {
+		f.Fatal(err)
+	}
+	valid := map[string]bool{appToken: true, ecToken: true, userToken.AccessToken: true}
 	for tok := range valid {
 		f.Add(tok)
 		parts := strings.Split(tok, ".")

@@ -55,7 +55,7 @@ func (s *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[zoidc.A
 	nonce := g.Nonce
 	next := g
 	next.RedirectURI, next.CodeChallenge, next.Nonce = "", "", ""
-	return s.p.redeem(ctx, tid, st, g, next, nonce, r.Form)
+	return s.p.redeem(ctx, tid, client, st, g, next, nonce, r.Form)
 }
 
 // RefreshToken redeems and rotates a refresh token. The user must still be
@@ -88,7 +88,7 @@ func (s *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[zoidc.R
 			return nil, err
 		}
 	}
-	return s.p.redeem(ctx, tid, st, issue, g, "", r.Form)
+	return s.p.redeem(ctx, tid, client, st, issue, g, "", r.Form)
 }
 
 func (s *opServer) grantContext(ctx context.Context, c op.Client) (string, *tokenClient, error) {
@@ -157,8 +157,12 @@ func (p *Provider) narrow(g grant, scopes []string) (grant, error) {
 // redeem issues tokens for the grant of from (a code or a refresh token),
 // stores the next refresh token when offline_access was granted, and then
 // consumes from. issue is what the new tokens carry; next is what the next
-// refresh token stands for.
-func (p *Provider) redeem(ctx context.Context, tid string, from store.State, issue, next grant, nonce string, form url.Values) (*op.Response, error) {
+// refresh token stands for. The tokens are signed with the client's algorithm.
+func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, from store.State, issue, next grant, nonce string, form url.Values) (*op.Response, error) {
+	alg, err := p.signingAlg(ctx, tid, client.alg)
+	if err != nil {
+		return nil, serverError(err)
+	}
 	u, err := p.dir.User(ctx, tid, issue.UserID, issue.ClientID)
 	switch {
 	case errors.Is(err, ErrUserGone):
@@ -168,7 +172,7 @@ func (p *Provider) redeem(ctx context.Context, tid string, from store.State, iss
 	case u.SessionsValidFrom.After(issue.AuthTime):
 		return nil, p.revokeWith(ctx, tid, from.Family, "AADSTS50173: The provided grant has expired due to it being revoked; the user must sign in again.")
 	}
-	tokens, err := p.issueUserTokens(ctx, tid, issue, u, nonce)
+	tokens, err := p.issueUserTokens(ctx, tid, alg, issue, u, nonce)
 	if err != nil {
 		return nil, serverError(err)
 	}

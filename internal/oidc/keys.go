@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -26,23 +28,41 @@ import (
 // A tenant's keys are store.SigningKey rows whose times carry the lifecycle:
 //
 //	CreatedAt  inserted, and published in the JWKS from then on
-//	ActiveAt   may sign from this instant (rotation inserts a key with a
-//	           later ActiveAt so relying parties fetch it before it signs)
-//	RetireAt   stops signing (zero: never); stays published for one access
-//	           token lifetime more, so tokens it signed verify until they expire
+//	ActiveAt   may sign from this instant. A tenant's first key of an
+//	           algorithm signs at once; a successor is inserted PrePublish
+//	           before its ActiveAt, so relying parties and every node have
+//	           fetched it before the first token it signs
+//	RetireAt   signs no longer (zero: no limit, as on keys made before
+//	           rotation existed): ActiveAt + Interval + PrePublish, a bound
+//	           for tenants so idle that no rotation ran in time
 //
-// Among the keys of the signing algorithm that are active, the newest signs:
-// latest ActiveAt, then latest CreatedAt, then greatest KID. That is a total
-// order over rows, so every node reading the same rows picks the same key;
-// nodes that raced to create a tenant's first key converge on one of them.
+// A key stops signing at its end: its RetireAt, or the ActiveAt of a newer
+// key of its algorithm, whichever comes first. Rows are never updated (the
+// store cannot), so handing over needs nothing but the successor's row. A
+// key stays published until every token it can have signed has expired (its
+// end plus the longest token lifetime and the clock allowances), and is
+// deleted after that.
+//
+// Among the active keys of an algorithm, the newest signs: latest ActiveAt,
+// then latest CreatedAt, then greatest KID. That is a total order over rows,
+// so every node reading the same rows picks the same key. Nodes that race to
+// create a key both insert one; a successor's ActiveAt is rounded up to the
+// minute, so racing successors tie on it and the order lets exactly one of
+// them ever sign, while both are published.
+//
+// Rotation runs lazily: whenever a node issues a token or serves the JWKS
+// for a tenant whose cached keys are stale, it creates the successors that
+// are due and deletes keys past their publication. Provider.RotateKeys does
+// the same on demand. A node's cache goes stale at the next instant a row
+// changes role (activation, end, unpublication, rotation due), so nodes
+// switch keys together.
 //
 // A key's KID is its RFC 7638 thumbprint. The private key is stored as PKCS#8
-// (any key type, so ES256 keys fit the same rows), sealed by the master
-// keyring with the tenant and KID as associated data.
+// (RSA and P-256 keys alike), sealed by the master keyring with the tenant
+// and KID as associated data.
 
 const (
-	signingAlg = jose.RS256
-	rsaBits    = 2048
+	rsaBits = 2048
 
 	// nodeClockSkew is how far apart nodes' clocks may be while still
 	// agreeing which keys are active: a key whose ActiveAt another node set a
@@ -59,17 +79,46 @@ const (
 	// committed after our re-read; the total order may prefer that key, and
 	// this node should learn so in seconds rather than after KeyCacheTTL.
 	settleAfterCreate = 2 * time.Second
+
+	// jwksMaxAge is how long relying parties may cache the JWKS.
+	jwksMaxAge = 5 * time.Minute
+
+	// activationStep rounds successors' ActiveAt up, so that nodes racing to
+	// rotate agree on it.
+	activationStep = time.Minute
+
+	defaultRotationInterval = 30 * 24 * time.Hour
+	defaultPrePublish       = 24 * time.Hour
 )
 
-// errNoSigningKey: the tenant has no key that may sign now.
+// KeyRotation sets how often a tenant's signing keys are replaced.
+type KeyRotation struct {
+	// Interval is how long a key signs before its successor takes over.
+	// Defaults to 30 days.
+	Interval time.Duration
+	// PrePublish is how long a successor is published before it signs, so
+	// that relying parties caching the JWKS know it in time. Defaults to one
+	// day; it must exceed KeyCacheTTL plus the JWKS's cache lifetime (five
+	// minutes) and be shorter than Interval.
+	PrePublish time.Duration
+}
+
+// errNoSigningKey: the tenant has no key of the algorithm that may sign now.
 var errNoSigningKey = errors.New("oidc: no active signing key")
 
+// keyPolicy is the timing a keyManager works by.
+type keyPolicy struct {
+	ttl        time.Duration // how long a cached key set is trusted
+	grace      time.Duration // how long a key stays published after its end
+	interval   time.Duration // how long a key signs
+	prePublish time.Duration // how long a successor is published before it signs
+}
+
 type keyManager struct {
-	st    store.Store
-	ring  *secrets.Keyring
-	now   func() time.Time
-	ttl   time.Duration // how long a cached key set is trusted
-	grace time.Duration // how long a retired key stays published
+	st   store.Store
+	ring *secrets.Keyring
+	now  func() time.Time
+	pol  keyPolicy
 
 	mu      sync.Mutex
 	tenants map[string]*tenantKeys
@@ -85,22 +134,46 @@ type tenantKeys struct {
 
 // keySet is an immutable snapshot of a tenant's keys.
 type keySet struct {
-	loadedAt  time.Time
-	staleAt   time.Time                  // when to read the store again
-	jwks      jose.JSONWebKeySet         // published public keys, newest first
-	byKID     map[string]jose.JSONWebKey // the same, by kid
-	signer    *signer                    // nil when signerErr says why
-	signerErr error
+	loadedAt time.Time
+	staleAt  time.Time                  // when to read the store again
+	jwks     jose.JSONWebKeySet         // published public keys, newest first
+	byKID    map[string]jose.JSONWebKey // the same, by kid
+	// signers holds, per algorithm, the key that signs now; openErrs why an
+	// algorithm's signing key could not be opened on this node.
+	signers  map[jose.SignatureAlgorithm]*signer
+	openErrs map[jose.SignatureAlgorithm]error
+	// maintained: this snapshot was read by a caller that also created due
+	// keys and deleted expired ones.
+	maintained bool
+}
+
+// signer returns the set's signer for alg, or why there is none.
+func (ks *keySet) signer(alg jose.SignatureAlgorithm) (*signer, error) {
+	if s := ks.signers[alg]; s != nil {
+		return s, nil
+	}
+	if err := ks.openErrs[alg]; err != nil {
+		return nil, err
+	}
+	return nil, errNoSigningKey
+}
+
+// settled: the set answers for alg without creating a key, with a signer or
+// with the error that opening it gave (which another key would not cure).
+func (ks *keySet) settled(alg jose.SignatureAlgorithm) bool {
+	_, err := ks.signer(alg)
+	return !errors.Is(err, errNoSigningKey)
 }
 
 // signer signs with one decrypted private key.
 type signer struct {
 	kid  string
+	alg  jose.SignatureAlgorithm
 	jose jose.Signer
 }
 
-func newKeyManager(st store.Store, ring *secrets.Keyring, now func() time.Time, ttl, grace time.Duration) *keyManager {
-	return &keyManager{st: st, ring: ring, now: now, ttl: ttl, grace: grace, tenants: map[string]*tenantKeys{}}
+func newKeyManager(st store.Store, ring *secrets.Keyring, now func() time.Time, pol keyPolicy) *keyManager {
+	return &keyManager{st: st, ring: ring, now: now, pol: pol, tenants: map[string]*tenantKeys{}}
 }
 
 func (m *keyManager) entry(tenantID string) *tenantKeys {
@@ -130,35 +203,41 @@ func fresh(ks *keySet, now time.Time) bool {
 	return ks != nil && now.Before(ks.staleAt)
 }
 
-// forIssuing returns a key set with a usable signer or its error, creating
-// the tenant's first key when it has none. The tenant must exist.
-func (m *keyManager) forIssuing(ctx context.Context, tenantID string) (*keySet, error) {
-	if ks := m.cached(tenantID); fresh(ks, m.now()) && !errors.Is(ks.signerErr, errNoSigningKey) {
+// forIssuing returns a key set that has a signer for alg or the error
+// opening it gave, creating the tenant's first key of alg when it has none
+// and rotating keys that are due. The tenant must exist.
+func (m *keyManager) forIssuing(ctx context.Context, tenantID string, alg jose.SignatureAlgorithm) (*keySet, error) {
+	if ks := m.cached(tenantID); fresh(ks, m.now()) && ks.maintained && ks.settled(alg) {
 		return ks, nil
 	}
-	return m.refresh(ctx, tenantID, true)
+	return m.refresh(ctx, tenantID, alg, true)
 }
 
-// signer returns the key that signs the tenant's tokens now.
-func (m *keyManager) signer(ctx context.Context, tenantID string) (*signer, error) {
-	ks, err := m.forIssuing(ctx, tenantID)
+// signer returns the key that signs the tenant's tokens of alg now.
+func (m *keyManager) signer(ctx context.Context, tenantID string, alg jose.SignatureAlgorithm) (*signer, error) {
+	ks, err := m.forIssuing(ctx, tenantID, alg)
 	if err != nil {
 		return nil, err
 	}
-	if ks.signer == nil {
-		return nil, ks.signerErr
-	}
-	return ks.signer, nil
+	return ks.signer(alg)
 }
 
-// published returns the tenant's JWKS. Serving it does not need the private
-// key, so a key that cannot be decrypted here is still published.
-func (m *keyManager) published(ctx context.Context, tenantID string) (jose.JSONWebKeySet, error) {
-	ks, err := m.forIssuing(ctx, tenantID)
+// published returns the tenant's JWKS, making sure a key of alg (the
+// tenant's default) is in it. Serving it does not need the private key, so a
+// key that cannot be decrypted here is still published.
+func (m *keyManager) published(ctx context.Context, tenantID string, alg jose.SignatureAlgorithm) (jose.JSONWebKeySet, error) {
+	ks, err := m.forIssuing(ctx, tenantID, alg)
 	if err != nil {
 		return jose.JSONWebKeySet{}, err
 	}
 	return ks.jwks, nil
+}
+
+// rotate creates the tenant's due successors and deletes its expired keys
+// now, whatever the cache says. A tenant without keys gets none.
+func (m *keyManager) rotate(ctx context.Context, tenantID string) error {
+	_, err := m.refresh(ctx, tenantID, "", true)
+	return err
 }
 
 // verificationKey returns the tenant's published key kid. tenantID comes
@@ -178,12 +257,12 @@ func (m *keyManager) verificationKey(ctx context.Context, tenantID, kid string) 
 	}
 	var err error
 	if ks == nil {
-		ks, err = m.read(ctx, tenantID, nil)
+		ks, _, err = m.read(ctx, tenantID, nil)
 		if err == nil && len(ks.byKID) > 0 {
 			m.entry(tenantID).set.CompareAndSwap(nil, ks)
 		}
 	} else {
-		ks, err = m.refresh(ctx, tenantID, false)
+		ks, err = m.refresh(ctx, tenantID, "", false)
 	}
 	if err != nil {
 		return jose.JSONWebKey{}, err
@@ -195,43 +274,54 @@ func (m *keyManager) verificationKey(ctx context.Context, tenantID, kid string) 
 	return k, nil
 }
 
-// refresh replaces the tenant's cached key set with the store's, creating a
-// signing key when create is set and none may sign. A caller that waited
-// while another refreshed uses that result.
-func (m *keyManager) refresh(ctx context.Context, tenantID string, create bool) (*keySet, error) {
+// refresh replaces the tenant's cached key set with the store's. With
+// maintain it also carries out the key plan: the first key of want (when
+// set and missing), due successors, deletion of expired keys. A caller that
+// waited while another refreshed uses that result when it suffices.
+func (m *keyManager) refresh(ctx context.Context, tenantID string, want jose.SignatureAlgorithm, maintain bool) (*keySet, error) {
 	asked := m.now()
 	tk := m.entry(tenantID)
 	tk.reload.Lock()
 	defer tk.reload.Unlock()
 	prev := tk.set.Load()
-	if prev != nil && !prev.loadedAt.Before(asked) && (!create || !errors.Is(prev.signerErr, errNoSigningKey)) {
+	if prev != nil && !prev.loadedAt.Before(asked) && (!maintain || prev.maintained && (want == "" || prev.settled(want))) {
 		return prev, nil
 	}
-	ks, err := m.read(ctx, tenantID, prev)
+	ks, rows, err := m.read(ctx, tenantID, prev)
 	if err != nil {
 		return nil, err
 	}
-	if create && errors.Is(ks.signerErr, errNoSigningKey) {
-		if err := m.create(ctx, tenantID); err != nil {
-			return nil, err
+	if maintain {
+		plan := m.plan(rows, ks.loadedAt, want)
+		// A node that cannot open an algorithm's key (a wrong master key)
+		// must not rotate it: its successor would be sealed with that key
+		// and unusable by every other node.
+		plan.create = slices.DeleteFunc(plan.create, func(c newKey) bool { return ks.openErrs[c.alg] != nil })
+		if !plan.empty() {
+			if err := m.apply(ctx, tenantID, plan, want); err != nil {
+				return nil, err
+			}
+			// Re-read rather than use the keys just made: another node may
+			// have inserted some too, and the total order decides which signs.
+			if ks, _, err = m.read(ctx, tenantID, prev); err != nil {
+				return nil, err
+			}
+			if len(plan.create) > 0 {
+				ks.staleAt = minTime(ks.staleAt, ks.loadedAt.Add(settleAfterCreate))
+			}
 		}
-		// Re-read rather than use the key just made: another node may have
-		// inserted one too, and the total order decides which signs.
-		if ks, err = m.read(ctx, tenantID, prev); err != nil {
-			return nil, err
+		if want != "" && !ks.settled(want) {
+			return nil, fmt.Errorf("oidc: tenant %s has no active %s signing key after creating one", tenantID, want)
 		}
-		if errors.Is(ks.signerErr, errNoSigningKey) {
-			return nil, fmt.Errorf("oidc: tenant %s has no active signing key after creating one", tenantID)
-		}
-		ks.staleAt = ks.loadedAt.Add(settleAfterCreate)
+		ks.maintained = true
 	}
 	tk.set.Store(ks)
 	return ks, nil
 }
 
-// read loads the tenant's keys from the store into a new key set. The
-// signer is decrypted only if it is not prev's.
-func (m *keyManager) read(ctx context.Context, tenantID string, prev *keySet) (*keySet, error) {
+// read loads the tenant's keys from the store into a new key set, returning
+// the rows too. Signers are decrypted only if they are not prev's.
+func (m *keyManager) read(ctx context.Context, tenantID string, prev *keySet) (*keySet, []store.SigningKey, error) {
 	var rows []store.SigningKey
 	err := m.st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -239,32 +329,54 @@ func (m *keyManager) read(ctx context.Context, tenantID string, prev *keySet) (*
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading signing keys of tenant %s: %w", errUnavailable, tenantID, err)
+		return nil, nil, fmt.Errorf("%w: reading signing keys of tenant %s: %w", errUnavailable, tenantID, err)
 	}
 	now := m.now()
 	slices.SortFunc(rows, newestFirst)
-	ks := &keySet{loadedAt: now, staleAt: now.Add(m.ttl), byKID: make(map[string]jose.JSONWebKey, len(rows))}
+	ks := &keySet{
+		loadedAt: now, staleAt: minTime(now.Add(m.pol.ttl), m.nextChange(rows, now)),
+		byKID:   make(map[string]jose.JSONWebKey, len(rows)),
+		signers: map[jose.SignatureAlgorithm]*signer{}, openErrs: map[jose.SignatureAlgorithm]error{},
+	}
 	for _, row := range rows {
-		if !m.isPublished(row, now) {
+		if !m.isPublished(row, rows, now) {
 			continue
 		}
 		jwk, err := publicJWK(row)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ks.jwks.Keys = append(ks.jwks.Keys, jwk)
 		ks.byKID[row.KID] = jwk
 	}
-	row, ok := pickSigner(rows, now)
-	switch {
-	case !ok:
-		ks.signerErr = errNoSigningKey
-	case prev != nil && prev.signer != nil && prev.signer.kid == row.KID:
-		ks.signer = prev.signer
-	default:
-		ks.signer, ks.signerErr = m.open(row)
+	for _, alg := range algorithms(rows) {
+		row, ok := pickSigner(rows, alg, now)
+		if !ok {
+			continue
+		}
+		if s := prev.reusable(alg, row.KID); s != nil {
+			ks.signers[alg] = s
+			continue
+		}
+		if s, err := m.open(row); err != nil {
+			ks.openErrs[alg] = err
+		} else {
+			ks.signers[alg] = s
+		}
 	}
-	return ks, nil
+	return ks, rows, nil
+}
+
+// reusable returns prev's signer for alg if it is key kid, so a reload does
+// not decrypt a key it already holds.
+func (ks *keySet) reusable(alg jose.SignatureAlgorithm, kid string) *signer {
+	if ks == nil {
+		return nil
+	}
+	if s := ks.signers[alg]; s != nil && s.kid == kid {
+		return s
+	}
+	return nil
 }
 
 // newestFirst is the total order that decides which key signs.
@@ -278,21 +390,29 @@ func newestFirst(a, b store.SigningKey) int {
 	return cmp.Compare(b.KID, a.KID)
 }
 
+// algorithms are the distinct algorithms of rows, in a fixed order.
+func algorithms(rows []store.SigningKey) []jose.SignatureAlgorithm {
+	var out []jose.SignatureAlgorithm
+	for _, r := range rows {
+		if a := jose.SignatureAlgorithm(r.Alg); !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func isActive(k store.SigningKey, now time.Time) bool {
 	return !k.ActiveAt.After(now.Add(nodeClockSkew)) && (k.RetireAt.IsZero() || now.Before(k.RetireAt))
 }
 
-func (m *keyManager) isPublished(k store.SigningKey, now time.Time) bool {
-	return k.RetireAt.IsZero() || now.Before(k.RetireAt.Add(m.grace))
-}
-
-// pickSigner returns the key that signs at now: the first active key of the
-// signing algorithm in newestFirst order.
-func pickSigner(rows []store.SigningKey, now time.Time) (store.SigningKey, bool) {
+// pickSigner returns the key of alg that signs at now: the first active key
+// of that algorithm in newestFirst order.
+func pickSigner(rows []store.SigningKey, alg jose.SignatureAlgorithm, now time.Time) (store.SigningKey, bool) {
 	var best store.SigningKey
 	found := false
 	for _, k := range rows {
-		if k.Alg != string(signingAlg) || !isActive(k, now) {
+		if k.Alg != string(alg) || !isActive(k, now) {
 			continue
 		}
 		if !found || newestFirst(k, best) < 0 {
@@ -302,34 +422,188 @@ func pickSigner(rows []store.SigningKey, now time.Time) (store.SigningKey, bool)
 	return best, found
 }
 
-// create generates a key and inserts it unless, by the time the write
-// transaction looks, the tenant already has a key that may sign. The key is
-// generated outside the transaction so a slow generation never holds a write
-// lock; a key that loses the race is simply dropped.
-func (m *keyManager) create(ctx context.Context, tenantID string) error {
-	priv, err := rsa.GenerateKey(rand.Reader, rsaBits)
-	if err != nil {
-		return fmt.Errorf("oidc: generating signing key: %w", err)
+// successors are the keys of k's algorithm that rank above k: once active,
+// each of them signs instead of k. A key retired before it would activate
+// never does and is not one.
+func successors(rows []store.SigningKey, k store.SigningKey) []store.SigningKey {
+	var out []store.SigningKey
+	for _, j := range rows {
+		if j.Alg == k.Alg && j.KID != k.KID && newestFirst(j, k) < 0 && (j.RetireAt.IsZero() || j.RetireAt.After(j.ActiveAt)) {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// signingEnd is when k stops signing: its RetireAt or its first successor's
+// ActiveAt, whichever is earlier; zero when neither is set.
+func signingEnd(rows []store.SigningKey, k store.SigningKey) time.Time {
+	end := k.RetireAt
+	for _, j := range successors(rows, k) {
+		if end.IsZero() || j.ActiveAt.Before(end) {
+			end = j.ActiveAt
+		}
+	}
+	return end
+}
+
+// isPublished: tokens k signed may still be valid somewhere.
+func (m *keyManager) isPublished(k store.SigningKey, rows []store.SigningKey, now time.Time) bool {
+	end := signingEnd(rows, k)
+	return end.IsZero() || now.Before(end.Add(m.pol.grace))
+}
+
+// rotationDue is when the signing key k needs a successor: PrePublish before
+// it has signed for Interval, and early enough that the successor is
+// published PrePublish before k's RetireAt.
+func (m *keyManager) rotationDue(k store.SigningKey) time.Time {
+	due := k.ActiveAt.Add(m.pol.interval - m.pol.prePublish)
+	if !k.RetireAt.IsZero() {
+		due = minTime(due, k.RetireAt.Add(-2*m.pol.prePublish))
+	}
+	return due
+}
+
+// newKey is a key to create.
+type newKey struct {
+	alg      jose.SignatureAlgorithm
+	activeAt time.Time
+}
+
+// keyPlan is what a tenant's keys need at an instant.
+type keyPlan struct {
+	create []newKey
+	remove []string // kids past publication
+}
+
+func (p keyPlan) empty() bool { return len(p.create) == 0 && len(p.remove) == 0 }
+
+// plan decides, from the rows alone, which keys to create and delete at
+// now: a first key of want when none of it signs, a successor for each
+// algorithm whose signing key is due for rotation and has none, and the
+// deletion of every key no longer published. Nodes that read the same rows
+// plan the same.
+func (m *keyManager) plan(rows []store.SigningKey, now time.Time, want jose.SignatureAlgorithm) keyPlan {
+	var p keyPlan
+	algs := algorithms(rows)
+	if want != "" && !slices.Contains(algs, want) {
+		algs = append(algs, want)
+	}
+	for _, alg := range algs {
+		cur, ok := pickSigner(rows, alg, now)
+		switch {
+		case !ok && alg == want:
+			p.create = append(p.create, newKey{alg: alg, activeAt: now})
+		case !ok, len(successors(rows, cur)) > 0, now.Before(m.rotationDue(cur)):
+		default:
+			activeAt := ceilTime(now.Add(m.pol.prePublish), activationStep)
+			if !cur.RetireAt.IsZero() && cur.RetireAt.Before(activeAt) {
+				activeAt = cur.RetireAt
+			}
+			p.create = append(p.create, newKey{alg: alg, activeAt: activeAt})
+		}
+	}
+	for _, k := range rows {
+		if !m.isPublished(k, rows, now) {
+			p.remove = append(p.remove, k.KID)
+		}
+	}
+	return p
+}
+
+// nextChange is the first instant after now at which the keys' roles
+// change: a key activates (by this node's allowance for clock skew), stops
+// signing, leaves the JWKS, or needs a successor. Caches expire then, so
+// every node switches keys at the same moment.
+func (m *keyManager) nextChange(rows []store.SigningKey, now time.Time) time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, k := range rows {
+		consider(k.ActiveAt.Add(-nodeClockSkew))
+		if end := signingEnd(rows, k); !end.IsZero() {
+			consider(end)
+			consider(end.Add(m.pol.grace))
+		}
+	}
+	for _, alg := range algorithms(rows) {
+		if cur, ok := pickSigner(rows, alg, now); ok && len(successors(rows, cur)) == 0 {
+			consider(m.rotationDue(cur))
+		}
+	}
+	if next.IsZero() {
+		return now.Add(m.pol.ttl)
+	}
+	return next
+}
+
+// apply carries out plan. Keys are generated outside the transaction so a
+// slow generation never holds a write lock; inside it the plan is made again
+// over the rows as they are then, so a key another node has just created is
+// not duplicated, and a generated key that is no longer needed is dropped.
+func (m *keyManager) apply(ctx context.Context, tenantID string, plan keyPlan, want jose.SignatureAlgorithm) error {
+	generated := map[jose.SignatureAlgorithm]crypto.Signer{}
+	for _, c := range plan.create {
+		priv, err := generateKey(c.alg)
+		if err != nil {
+			return err
+		}
+		generated[c.alg] = priv
 	}
 	now := m.now()
-	row, err := m.seal(tenantID, priv, now)
-	if err != nil {
-		return err
-	}
-	err = m.st.Update(ctx, func(tx store.Tx) error {
+	err := m.st.Update(ctx, func(tx store.Tx) error {
 		rows, err := tx.ListSigningKeys(ctx, tenantID)
 		if err != nil {
 			return err
 		}
-		if _, ok := pickSigner(rows, now); ok {
-			return nil
+		again := m.plan(rows, now, want)
+		for _, c := range again.create {
+			priv, ok := generated[c.alg]
+			if !ok {
+				continue // became due meanwhile; the next maintenance makes it
+			}
+			row, err := m.seal(tenantID, priv, c.alg, now, c.activeAt)
+			if err != nil {
+				return err
+			}
+			if err := tx.AddSigningKey(ctx, row); err != nil {
+				return err
+			}
 		}
-		return tx.AddSigningKey(ctx, row)
+		for _, kid := range again.remove {
+			if err := tx.DeleteSigningKey(ctx, tenantID, kid); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("%w: storing signing key of tenant %s: %w", errUnavailable, tenantID, err)
+		return fmt.Errorf("%w: storing signing keys of tenant %s: %w", errUnavailable, tenantID, err)
 	}
 	return nil
+}
+
+// generateKey makes a private key for alg.
+func generateKey(alg jose.SignatureAlgorithm) (crypto.Signer, error) {
+	var (
+		priv crypto.Signer
+		err  error
+	)
+	switch alg {
+	case jose.RS256:
+		priv, err = rsa.GenerateKey(rand.Reader, rsaBits)
+	case jose.ES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		return nil, fmt.Errorf("oidc: cannot make %s keys", alg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("oidc: generating %s signing key: %w", alg, err)
+	}
+	return priv, nil
 }
 
 // keyAAD binds a sealed private key to its row.
@@ -337,9 +611,10 @@ func keyAAD(tenantID, kid string) []byte {
 	return []byte("gatehouse signing key\x00" + tenantID + "\x00" + kid)
 }
 
-// seal turns a new private key into a row that signs from now on.
-func (m *keyManager) seal(tenantID string, priv crypto.Signer, now time.Time) (store.SigningKey, error) {
-	pub := jose.JSONWebKey{Key: priv.Public(), Algorithm: string(signingAlg), Use: "sig"}
+// seal turns a new private key into a row that signs from activeAt for one
+// rotation interval (and PrePublish more, should rotation not run in time).
+func (m *keyManager) seal(tenantID string, priv crypto.Signer, alg jose.SignatureAlgorithm, now, activeAt time.Time) (store.SigningKey, error) {
+	pub := jose.JSONWebKey{Key: priv.Public(), Algorithm: string(alg), Use: "sig"}
 	tp, err := pub.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("oidc: key thumbprint: %w", err)
@@ -361,16 +636,18 @@ func (m *keyManager) seal(tenantID string, priv crypto.Signer, now time.Time) (s
 	return store.SigningKey{
 		TenantID:      tenantID,
 		KID:           pub.KeyID,
-		Alg:           string(signingAlg),
+		Alg:           string(alg),
 		PublicJWK:     pubJSON,
 		PrivateSealed: sealed,
 		CreatedAt:     now,
-		ActiveAt:      now,
+		ActiveAt:      activeAt,
+		RetireAt:      activeAt.Add(m.pol.interval + m.pol.prePublish),
 	}, nil
 }
 
 // open decrypts a row's private key and checks it is the private half of the
-// published key, so a row cannot publish one key and sign with another.
+// published key and of the row's algorithm, so a row cannot publish one key
+// and sign with another.
 func (m *keyManager) open(row store.SigningKey) (*signer, error) {
 	der, err := m.ring.Open(row.PrivateSealed, keyAAD(row.TenantID, row.KID))
 	if err != nil {
@@ -381,24 +658,35 @@ func (m *keyManager) open(row store.SigningKey) (*signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: signing key %s of tenant %s: %w", row.KID, row.TenantID, err)
 	}
-	priv, ok := key.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("oidc: signing key %s of tenant %s is %T, not RSA", row.KID, row.TenantID, key)
+	alg := jose.SignatureAlgorithm(row.Alg)
+	var pubOf interface{ Equal(crypto.PublicKey) bool }
+	switch priv := key.(type) {
+	case *rsa.PrivateKey:
+		if alg == jose.RS256 {
+			pubOf = &priv.PublicKey
+		}
+	case *ecdsa.PrivateKey:
+		if alg == jose.ES256 && priv.Curve == elliptic.P256() {
+			pubOf = &priv.PublicKey
+		}
+	}
+	if pubOf == nil {
+		return nil, fmt.Errorf("oidc: signing key %s of tenant %s is %T, not a %s key", row.KID, row.TenantID, key, alg)
 	}
 	pub, err := publicJWK(row)
 	if err != nil {
 		return nil, err
 	}
-	if !priv.PublicKey.Equal(pub.Key) {
+	if !pubOf.Equal(pub.Key) {
 		return nil, fmt.Errorf("oidc: signing key %s of tenant %s does not match its published key", row.KID, row.TenantID)
 	}
 	js, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: signingAlg, Key: jose.JSONWebKey{Key: priv, KeyID: row.KID}},
+		jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: row.KID}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		return nil, fmt.Errorf("oidc: signer for key %s: %w", row.KID, err)
 	}
-	return &signer{kid: row.KID, jose: js}, nil
+	return &signer{kid: row.KID, alg: alg, jose: js}, nil
 }
 
 // publicJWK parses a row's published key, refusing rows whose key is not
@@ -421,4 +709,19 @@ func (s *signer) sign(payload []byte) (string, error) {
 		return "", err
 	}
 	return jws.CompactSerialize()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// ceilTime rounds t up to a multiple of d since the Unix epoch.
+func ceilTime(t time.Time, d time.Duration) time.Time {
+	if r := t.Truncate(d); !r.Equal(t) {
+		return r.Add(d)
+	}
+	return t
 }

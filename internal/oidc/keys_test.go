@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -45,7 +47,7 @@ func TestPickSigner(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := pickSigner(tt.rows, now)
+			got, ok := pickSigner(tt.rows, jose.RS256, now)
 			if (tt.want == "") == ok || (ok && got.KID != tt.want) {
 				t.Fatalf("pickSigner = %q, %v; want %q", got.KID, ok, tt.want)
 			}
@@ -55,19 +57,35 @@ func TestPickSigner(t *testing.T) {
 
 func TestIsPublished(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	m := newKeyManager(nil, nil, nil, time.Minute, time.Hour)
+	m := newKeyManager(nil, nil, nil, keyPolicy{ttl: time.Minute, grace: time.Hour})
+	key := func(kid, alg string, active, retire time.Duration) store.SigningKey {
+		k := store.SigningKey{KID: kid, Alg: alg, CreatedAt: now.Add(active), ActiveAt: now.Add(active)}
+		if retire != 0 {
+			k.RetireAt = now.Add(retire)
+		}
+		return k
+	}
 	tests := []struct {
-		name   string
-		retire time.Time
-		want   bool
+		name string
+		k    store.SigningKey
+		rows []store.SigningKey // besides k
+		want bool
 	}{
-		{"never retires", time.Time{}, true},
-		{"retires later", now.Add(time.Hour), true},
-		{"retired, tokens may still be live", now.Add(-59 * time.Minute), true},
-		{"retired longer than a token lives", now.Add(-61 * time.Minute), false},
+		{"never retires", key("k", "RS256", -48*time.Hour, 0), nil, true},
+		{"retires later", key("k", "RS256", -48*time.Hour, time.Hour), nil, true},
+		{"retired, tokens may still be live", key("k", "RS256", -48*time.Hour, -59*time.Minute), nil, true},
+		{"retired longer than a token lives", key("k", "RS256", -48*time.Hour, -61*time.Minute), nil, false},
+		{"successor pending", key("k", "RS256", -48*time.Hour, 0), []store.SigningKey{key("s", "RS256", time.Hour, 0)}, true},
+		{"successor took over recently", key("k", "RS256", -48*time.Hour, 0), []store.SigningKey{key("s", "RS256", -59*time.Minute, 0)}, true},
+		{"successor took over long ago", key("k", "RS256", -48*time.Hour, 0), []store.SigningKey{key("s", "RS256", -61*time.Minute, 0)}, false},
+		{"successor of another algorithm", key("k", "RS256", -48*time.Hour, 0), []store.SigningKey{key("s", "ES256", -61*time.Minute, 0)}, true},
+		{"successor retired before activating", key("k", "RS256", -48*time.Hour, 0), []store.SigningKey{key("s", "RS256", -61*time.Minute, -62*time.Minute)}, true},
+		{"older key does not end a newer one", key("k", "RS256", -48*time.Hour, 0), []store.SigningKey{key("o", "RS256", -72*time.Hour, 0)}, true},
+		{"tie lost: never signed", key("a", "RS256", -61*time.Minute, 0), []store.SigningKey{key("b", "RS256", -61*time.Minute, 0)}, false},
 	}
 	for _, tt := range tests {
-		if got := m.isPublished(store.SigningKey{RetireAt: tt.retire}, now); got != tt.want {
+		rows := append([]store.SigningKey{tt.k}, tt.rows...)
+		if got := m.isPublished(tt.k, rows, now); got != tt.want {
 			t.Errorf("%s: isPublished = %v", tt.name, got)
 		}
 	}
@@ -90,7 +108,7 @@ func TestNodesRaceToCreateFirstKey(t *testing.T) {
 	for i, n := range nodes {
 		wg.Go(func() {
 			var s *signer
-			if s, errs[i] = n.keys.signer(t.Context(), tenantA); errs[i] == nil {
+			if s, errs[i] = n.keys.signer(t.Context(), tenantA, jose.RS256); errs[i] == nil {
 				kids[i] = s.kid
 			}
 		})
@@ -110,7 +128,7 @@ func TestNodesRaceToCreateFirstKey(t *testing.T) {
 	// or after the settle re-read; tokens verify everywhere.
 	e.clock.advance(settleAfterCreate)
 	for i, n := range nodes {
-		s, err := n.keys.signer(t.Context(), tenantA)
+		s, err := n.keys.signer(t.Context(), tenantA, jose.RS256)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,11 +137,11 @@ func TestNodesRaceToCreateFirstKey(t *testing.T) {
 	if kids[0] != kids[1] {
 		t.Fatalf("after settling, nodes sign with different keys %q and %q", kids[0], kids[1])
 	}
-	if want, _ := pickSigner(rows, e.clock.now()); kids[0] != want.KID {
+	if want, _ := pickSigner(rows, jose.RS256, e.clock.now()); kids[0] != want.KID {
 		t.Fatalf("nodes sign with %q, the total order picks %q", kids[0], want.KID)
 	}
 	for i, n := range nodes {
-		set, err := n.keys.published(t.Context(), tenantA)
+		set, err := n.keys.published(t.Context(), tenantA, jose.RS256)
 		if err != nil || len(set.Keys) != 2 {
 			t.Fatalf("node %d publishes %d keys (%v), want both", i, len(set.Keys), err)
 		}
@@ -162,10 +180,10 @@ func TestConcurrentFirstUseOnOneNode(t *testing.T) {
 func TestSigningKeySealedAtRest(t *testing.T) {
 	e := newEnv(t)
 	p := e.nodeAt(t, testPublicURL)
-	if _, err := p.keys.signer(t.Context(), tenantA); err != nil {
+	if _, err := p.keys.signer(t.Context(), tenantA, jose.RS256); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.keys.signer(t.Context(), tenantB); err != nil {
+	if _, err := p.keys.signer(t.Context(), tenantB, jose.RS256); err != nil {
 		t.Fatal(err)
 	}
 	rowA, rowB := e.st.rows(tenantA)[0], e.st.rows(tenantB)[0]
@@ -204,7 +222,7 @@ func TestSigningKeySealedAtRest(t *testing.T) {
 func TestWrongMasterKeyFailsClosed(t *testing.T) {
 	e := newEnv(t)
 	first := e.nodeAt(t, testPublicURL)
-	if _, err := first.keys.signer(t.Context(), tenantA); err != nil {
+	if _, err := first.keys.signer(t.Context(), tenantA, jose.RS256); err != nil {
 		t.Fatal(err)
 	}
 	// A node started with another master key.
@@ -226,14 +244,24 @@ func TestWrongMasterKeyFailsClosed(t *testing.T) {
 	if n := len(e.st.rows(tenantA)); n != 1 {
 		t.Fatalf("%d keys: a node that cannot open the key must not add another", n)
 	}
-	// The public key is still published.
-	resp, err = http.Get(srv.URL + "/" + tenantA + "/discovery/v2.0/keys")
-	if err != nil {
-		t.Fatal(err)
+	// The public key is still published, and when rotation is due such a
+	// node adds no successor, which no other node could open.
+	for _, wait := range []time.Duration{0, defaultRotationInterval - defaultPrePublish} {
+		e.clock.advance(wait)
+		resp, err = http.Get(srv.URL + "/" + tenantA + "/discovery/v2.0/keys")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("keys: %d", resp.StatusCode)
+		}
+		if n := len(e.st.rows(tenantA)); n != 1 {
+			t.Fatalf("%d keys after %s: a node that cannot open the key rotated it", n, wait)
+		}
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("keys: %d", resp.StatusCode)
+	if err := first.RotateKeys(t.Context(), tenantA); err != nil || len(e.st.rows(tenantA)) != 2 {
+		t.Fatalf("a node with the right master key does rotate: %v", err)
 	}
 }
 
@@ -253,7 +281,7 @@ func TestKeyAddedByAnotherNode(t *testing.T) {
 	// The issuer created the key, so it re-reads once after settling; from
 	// then on (T0) its cache lives for the full TTL.
 	e.clock.advance(settleAfterCreate)
-	if _, err := issuer.keys.signer(t.Context(), tenantA); err != nil {
+	if _, err := issuer.keys.signer(t.Context(), tenantA, jose.RS256); err != nil {
 		t.Fatal(err)
 	}
 
@@ -267,19 +295,19 @@ func TestKeyAddedByAnotherNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row, err := issuer.keys.seal(tenantA, priv, e.clock.now())
+	row, err := issuer.keys.seal(tenantA, priv, jose.RS256, e.clock.now(), e.clock.now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.st.Update(t.Context(), func(tx store.Tx) error { return tx.AddSigningKey(t.Context(), row) }); err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := issuer.keys.signer(t.Context(), tenantA); s.kid != old {
+	if s, _ := issuer.keys.signer(t.Context(), tenantA, jose.RS256); s.kid != old {
 		t.Fatal("the issuer's cache was bypassed before its TTL")
 	}
 
 	e.clock.advance(2 * time.Second) // T0+TTL
-	s, err := issuer.keys.signer(t.Context(), tenantA)
+	s, err := issuer.keys.signer(t.Context(), tenantA, jose.RS256)
 	if err != nil || s.kid != row.KID {
 		t.Fatalf("after the TTL the signer is %v (%v), want the new key", s, err)
 	}
@@ -293,7 +321,7 @@ func TestKeyAddedByAnotherNode(t *testing.T) {
 	if _, err := verifier.VerifyAccessToken(t.Context(), raw1); err != nil {
 		t.Fatalf("token signed by the old key: %v", err)
 	}
-	set, _ := verifier.keys.published(t.Context(), tenantA)
+	set, _ := verifier.keys.published(t.Context(), tenantA, jose.RS256)
 	if len(set.Keys) != 2 || set.Keys[0].KeyID != row.KID {
 		t.Fatalf("published %d keys, want new then old", len(set.Keys))
 	}
@@ -302,7 +330,7 @@ func TestKeyAddedByAnotherNode(t *testing.T) {
 func TestUnknownKidReloadIsRateLimited(t *testing.T) {
 	e := newEnv(t)
 	p := e.nodeAt(t, testPublicURL)
-	if _, err := p.keys.signer(t.Context(), tenantA); err != nil {
+	if _, err := p.keys.signer(t.Context(), tenantA, jose.RS256); err != nil {
 		t.Fatal(err)
 	}
 	reads := 0

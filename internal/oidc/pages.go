@@ -32,6 +32,11 @@ var pages = template.Must(template.New("pages").Parse(`
 </body></html>
 {{end}}
 
+{{define "device"}}{{template "head" .Title}}
+<body><style nonce="{{.Nonce}}">main{max-width:32em;margin:3em auto;font-family:system-ui,sans-serif}</style>
+<main><h1>{{.Title}}</h1><p>{{.Message}}</p></main></body></html>
+{{end}}
+
 {{define "signedout"}}{{template "head" "Signed out"}}
 <body><main><h1>You have signed out</h1><p>It is a good idea to close all browser windows.</p></main></body></html>
 {{end}}
@@ -45,6 +50,12 @@ type errorPage struct {
 
 type formField struct{ Name, Value string }
 
+// devicePage tells the user how a device sign-in ended; the browser has
+// nowhere to go back to.
+type devicePage struct {
+	Title, Message, Nonce string
+}
+
 type formPostPage struct {
 	Action string
 	Fields []formField
@@ -52,11 +63,15 @@ type formPostPage struct {
 }
 
 // pageCSP forbids everything a page does not need; formAction and
-// scriptNonce open exactly what form_post needs.
-func pageCSP(formAction, scriptNonce string) string {
+// scriptNonce open exactly what form_post needs, styleNonce the one style
+// block of the device pages.
+func pageCSP(formAction, scriptNonce, styleNonce string) string {
 	csp := "default-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 	if scriptNonce != "" {
 		csp += "; script-src 'nonce-" + scriptNonce + "'"
+	}
+	if styleNonce != "" {
+		csp += "; style-src 'nonce-" + styleNonce + "'"
 	}
 	if formAction != "" {
 		csp += "; form-action " + formAction
@@ -93,7 +108,7 @@ func writePage(w http.ResponseWriter, r *http.Request, status int, name string, 
 // answer.
 func showError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 	title := "Sorry, but we're having trouble signing you in."
-	writePage(w, r, status, "error", errorPage{Title: title, Message: message, Code: code}, pageCSP("", ""))
+	writePage(w, r, status, "error", errorPage{Title: title, Message: message, Code: code}, pageCSP("", "", ""))
 }
 
 // writeFormPost answers with a form that posts params to redirectURI,
@@ -104,13 +119,25 @@ func writeFormPost(w http.ResponseWriter, r *http.Request, redirectURI string, p
 		showError(w, r, http.StatusBadRequest, "", "The application's redirect URI is not a valid URL.")
 		return
 	}
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	page := formPostPage{Action: redirectURI, Nonce: base64.RawURLEncoding.EncodeToString(nonce)}
+	page := formPostPage{Action: redirectURI, Nonce: newNonce()}
 	for _, k := range slices.Sorted(maps.Keys(params)) {
 		for _, v := range params[k] {
 			page.Fields = append(page.Fields, formField{Name: k, Value: v})
 		}
 	}
-	writePage(w, r, http.StatusOK, "formpost", page, pageCSP(u.Scheme+"://"+u.Host, page.Nonce))
+	writePage(w, r, http.StatusOK, "formpost", page, pageCSP(u.Scheme+"://"+u.Host, page.Nonce, ""))
+}
+
+// writeDevicePage tells the user in the browser how the device sign-in
+// ended.
+func writeDevicePage(w http.ResponseWriter, r *http.Request, title, message string) {
+	page := devicePage{Title: title, Message: message, Nonce: newNonce()}
+	writePage(w, r, http.StatusOK, "device", page, pageCSP("", "", page.Nonce))
+}
+
+// newNonce is a fresh CSP nonce.
+func newNonce() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

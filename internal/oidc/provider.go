@@ -1,14 +1,16 @@
 // Package oidc is Gatehouse's OpenID provider: every tenant is an issuer laid
 // out like Microsoft Entra's v2.0 endpoints (discovery, JWKS, authorize,
-// token, userinfo, logout, revocation, introspection), with per-tenant
-// signing keys sealed by the master keyring and stored through the store
-// port. It runs the authorization code flow with PKCE for the hosted sign-in
-// pages (it implements authn.Protocol), rotates refresh tokens with reuse
-// detection, issues app-only tokens by the client_credentials grant, and
-// verifies access tokens for the Graph-shaped API. Token-endpoint parsing,
-// client-credential plumbing and RFC 6749 error responses come from
-// zitadel/oidc's op package; this package owns tenancy, keys, codes, refresh
-// tokens, claims and the browser-facing endpoints.
+// token, device code, userinfo, logout, revocation, introspection), with
+// per-tenant signing keys (RS256 by default, ES256 by tenant or application)
+// sealed by the master keyring, stored through the store port and rotated
+// with pre-publication so any number of nodes agree on the signing key. It
+// runs the authorization code flow with PKCE and the device authorization
+// grant for the hosted sign-in pages (it implements authn.Protocol), rotates
+// refresh tokens with reuse detection, issues app-only tokens by the
+// client_credentials grant, and verifies access tokens for the Graph-shaped
+// API. Token-endpoint parsing, client-credential plumbing and RFC 6749 error
+// responses come from zitadel/oidc's op package; this package owns tenancy,
+// keys, codes, refresh tokens, claims and the browser-facing endpoints.
 package oidc
 
 import (
@@ -20,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -46,6 +49,17 @@ type Config struct {
 	// RefreshTokenLifetime is how long an unused refresh token stays valid;
 	// every use replaces it with a new one. Defaults to 90 days, Entra's.
 	RefreshTokenLifetime time.Duration
+	// SigningAlg is the algorithm tenants sign tokens with, unless
+	// TenantSigningAlg or the client chooses another: "RS256" (the default)
+	// or "ES256".
+	SigningAlg string
+	// TenantSigningAlg, when set, returns a tenant's own signing algorithm
+	// ("RS256", "ES256", or "" for SigningAlg). It is asked when the JWKS is
+	// served and when a token is issued to a client that has no algorithm of
+	// its own, so it should be cheap. An error fails the request closed.
+	TenantSigningAlg func(ctx context.Context, tenantID string) (string, error)
+	// KeyRotation sets how often tenants' signing keys are replaced.
+	KeyRotation KeyRotation
 	// Sessions ends browser sign-in sessions on RP-initiated logout.
 	// Required. The sign-in pages that implement it also need the Provider
 	// (as their authn.Protocol); SessionsFunc breaks that cycle.
@@ -83,12 +97,16 @@ const (
 // access tokens it issued. It holds no per-request state: any number of
 // Providers (nodes) can share one store.
 type Provider struct {
-	cfg      Config
-	st       store.Store
-	dir      Directory
-	keys     *keyManager
-	pairwise []byte       // HMAC key of pairwise subjects
-	handler  http.Handler // op's protocol handler, reached only through Register's tenant routes
+	cfg  Config
+	st   store.Store
+	dir  Directory
+	keys *keyManager
+	// defaultAlg is Config.SigningAlg, defaulted.
+	defaultAlg jose.SignatureAlgorithm
+	pairwise   []byte // HMAC key of pairwise subjects
+	// userCodeKey is the HMAC key of device user codes' store ids.
+	userCodeKey []byte
+	handler     http.Handler // op's protocol handler, reached only through Register's tenant routes
 }
 
 // New returns a Provider over st (signing keys), dir (tenants and
@@ -115,24 +133,71 @@ func New(cfg Config, st store.Store, dir Directory, keys *secrets.Keyring) (*Pro
 	if cfg.AccessTokenLifetime < 0 || cfg.KeyCacheTTL < 0 || cfg.RefreshTokenLifetime < 0 {
 		return nil, errors.New("oidc: negative AccessTokenLifetime, KeyCacheTTL or RefreshTokenLifetime")
 	}
+	if cfg.KeyRotation.Interval == 0 {
+		cfg.KeyRotation.Interval = defaultRotationInterval
+	}
+	if cfg.KeyRotation.PrePublish == 0 {
+		cfg.KeyRotation.PrePublish = defaultPrePublish
+	}
+	if err := checkRotation(cfg.KeyRotation, cfg.KeyCacheTTL); err != nil {
+		return nil, err
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	alg, err := parseSigningAlg(cfg.SigningAlg)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: Config.SigningAlg: %w", err)
+	}
+	if alg == "" {
+		alg = jose.RS256
+	}
 	p := &Provider{
-		cfg:      cfg,
-		st:       st,
-		dir:      dir,
-		keys:     newKeyManager(st, keys, cfg.Now, cfg.KeyCacheTTL, max(cfg.AccessTokenLifetime, idTokenLifetime)),
-		pairwise: keys.Derive(pairwisePurpose),
+		cfg:        cfg,
+		defaultAlg: alg,
+		st:         st,
+		dir:        dir,
+		keys: newKeyManager(st, keys, cfg.Now, keyPolicy{
+			ttl: cfg.KeyCacheTTL,
+			// Tokens a key signed verify until they expire: the longest
+			// lifetime, the verifier's leeway, and the nodes' clock skew.
+			grace:      max(cfg.AccessTokenLifetime, idTokenLifetime) + verifyLeeway + nodeClockSkew,
+			interval:   cfg.KeyRotation.Interval,
+			prePublish: cfg.KeyRotation.PrePublish,
+		}),
+		pairwise:    keys.Derive(pairwisePurpose),
+		userCodeKey: keys.Derive(userCodePurpose),
 	}
 	p.handler = op.RegisterServer(&opServer{p: p}, op.Endpoints{
-		Token:         op.NewEndpoint(opTokenPath),
-		JwksURI:       op.NewEndpoint(opKeysPath),
-		Userinfo:      op.NewEndpoint(opUserinfoPath),
-		Revocation:    op.NewEndpoint(opRevokePath),
-		Introspection: op.NewEndpoint(opIntrospectPath),
+		Token:               op.NewEndpoint(opTokenPath),
+		JwksURI:             op.NewEndpoint(opKeysPath),
+		Userinfo:            op.NewEndpoint(opUserinfoPath),
+		Revocation:          op.NewEndpoint(opRevokePath),
+		Introspection:       op.NewEndpoint(opIntrospectPath),
+		DeviceAuthorization: op.NewEndpoint(opDevicePath),
 	})
 	return p, nil
+}
+
+// checkRotation refuses timings under which a successor could sign before
+// every node and relying party has had the chance to fetch it.
+func checkRotation(r KeyRotation, cacheTTL time.Duration) error {
+	switch {
+	case r.PrePublish <= cacheTTL+jwksMaxAge+nodeClockSkew:
+		return fmt.Errorf("oidc: KeyRotation.PrePublish %s must exceed KeyCacheTTL plus %s", r.PrePublish, jwksMaxAge+nodeClockSkew)
+	case r.Interval <= r.PrePublish:
+		return fmt.Errorf("oidc: KeyRotation.Interval %s must exceed PrePublish %s", r.Interval, r.PrePublish)
+	}
+	return nil
+}
+
+// RotateKeys creates the tenant's signing keys that are due (successors to
+// publish ahead of their activation) and deletes those no longer published.
+// Issuing tokens and serving the JWKS do the same lazily; this is for
+// housekeeping, so tenants with no traffic also rotate on time. A tenant
+// without keys gets none. Safe to call from any number of nodes at once.
+func (p *Provider) RotateKeys(ctx context.Context, tenantID string) error {
+	return p.keys.rotate(ctx, tenantID)
 }
 
 func checkPublicURL(s string) error {
@@ -161,6 +226,7 @@ const (
 	opUserinfoPath   = "/userinfo"
 	opRevokePath     = "/revoke"
 	opIntrospectPath = "/introspect"
+	opDevicePath     = "/devicecode"
 )
 
 // Entra's paths of a tenant's endpoints, after {PublicURL}/{tenant}.
@@ -173,6 +239,9 @@ const (
 	pathRevoke     = "/oauth2/v2.0/revoke"
 	pathIntrospect = "/oauth2/v2.0/introspect"
 	pathUserinfo   = "/oidc/userinfo"
+	pathDeviceCode = "/oauth2/v2.0/devicecode"
+	// pathDeviceLogin is where the hosted pages ask for a device's user code.
+	pathDeviceLogin = "/devicelogin"
 	// pathLogin is where the hosted sign-in pages take over a request.
 	pathLogin = "/login"
 )
@@ -188,9 +257,11 @@ const (
 //	GET|POST /{tenant}/oauth2/v2.0/logout
 //	POST     /{tenant}/oauth2/v2.0/revoke
 //	POST     /{tenant}/oauth2/v2.0/introspect
+//	POST     /{tenant}/oauth2/v2.0/devicecode
 //
 // {tenant} is the tenant id or one of its verified domains. The sign-in
-// pages are expected at /{tenantId}/login?request={id}.
+// pages are expected at /{tenantId}/login?request={id}, and the page that
+// takes a device's user code (calling StartDevice) at /{tenantId}/devicelogin.
 //
 // The machine-facing endpoints go through op. The authorization and logout
 // endpoints are served here: they answer with pages and form_post bodies,
@@ -207,6 +278,7 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	}
 	mux.Handle("POST /{tenant}"+pathRevoke, p.tenantRoute(opRevokePath, zoidc.ErrInvalidRequest))
 	mux.Handle("POST /{tenant}"+pathIntrospect, p.tenantRoute(opIntrospectPath, zoidc.ErrInvalidRequest))
+	mux.Handle("POST /{tenant}"+pathDeviceCode, p.tenantRoute(opDevicePath, zoidc.ErrInvalidRequest))
 }
 
 // pageRoute resolves the tenant of a browser-facing endpoint, answering

@@ -57,11 +57,12 @@ func TestDiscovery(t *testing.T) {
 				"response_types_supported":                      []any{"code"},
 				"response_modes_supported":                      []any{"query", "fragment", "form_post"},
 				"code_challenge_methods_supported":              []any{"S256"},
-				"grant_types_supported":                         []any{"authorization_code", "refresh_token", "client_credentials"},
+				"grant_types_supported":                         []any{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
+				"device_authorization_endpoint":                 base + "/oauth2/v2.0/devicecode",
 				"scopes_supported":                              []any{"openid", "profile", "email", "offline_access"},
 				"token_endpoint_auth_methods_supported":         []any{"client_secret_post", "client_secret_basic", "none"},
 				"introspection_endpoint_auth_methods_supported": []any{"client_secret_post", "client_secret_basic"},
-				"id_token_signing_alg_values_supported":         []any{"RS256"},
+				"id_token_signing_alg_values_supported":         []any{"RS256", "ES256"},
 				"subject_types_supported":                       []any{"pairwise"},
 				"request_uri_parameter_supported":               false,
 			}
@@ -73,7 +74,7 @@ func TestDiscovery(t *testing.T) {
 				}
 			}
 			// Endpoints that are not served must not be advertised.
-			for _, k := range []string{"device_authorization_endpoint", "check_session_iframe", "registration_endpoint", "pushed_authorization_request_endpoint"} {
+			for _, k := range []string{"check_session_iframe", "registration_endpoint", "pushed_authorization_request_endpoint"} {
 				if _, ok := doc[k]; ok {
 					t.Errorf("%s advertised but not served", k)
 				}
@@ -451,7 +452,15 @@ func TestNewValidatesConfig(t *testing.T) {
 	if _, err := New(Config{PublicURL: "https://id.example.com"}, e.st, e.dir, e.ring); err == nil {
 		t.Error("nil Sessions accepted")
 	}
-	for _, cfg := range []Config{{AccessTokenLifetime: -time.Second}, {RefreshTokenLifetime: -time.Second}, {KeyCacheTTL: -time.Second}} {
+	for _, cfg := range []Config{
+		{SigningAlg: "HS256"}, {SigningAlg: "es256"}, {SigningAlg: "none"},
+		{AccessTokenLifetime: -time.Second}, {RefreshTokenLifetime: -time.Second}, {KeyCacheTTL: -time.Second},
+		{KeyRotation: KeyRotation{PrePublish: 5 * time.Minute}},                     // a relying party's cached JWKS may lack the successor
+		{KeyRotation: KeyRotation{PrePublish: time.Hour}, KeyCacheTTL: time.Hour},   // so may a node's cache
+		{KeyRotation: KeyRotation{Interval: 12 * time.Hour}},                        // shorter than the default pre-publication
+		{KeyRotation: KeyRotation{Interval: -time.Hour, PrePublish: time.Hour}},     // negative
+		{KeyRotation: KeyRotation{Interval: 2 * time.Hour, PrePublish: -time.Hour}}, // negative
+	} {
 		cfg.PublicURL, cfg.Sessions = "https://id.example.com", e.sessions
 		if _, err := New(cfg, e.st, e.dir, e.ring); err == nil {
 			t.Errorf("negative duration accepted: %+v", cfg)

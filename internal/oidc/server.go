@@ -14,9 +14,9 @@ import (
 )
 
 // opServer implements op.Server for the machine-facing endpoints:
-// discovery, keys, the token endpoint (client_credentials,
-// authorization_code, refresh_token), userinfo, revocation and
-// introspection. Every other op.Server method is op.UnimplementedServer's,
+// discovery, keys, device authorization, the token endpoint
+// (client_credentials, authorization_code, refresh_token, device_code),
+// userinfo, revocation and introspection. Every other op.Server method is op.UnimplementedServer's,
 // which answers unsupported_grant_type for other grants, and no route leads
 // to the other endpoints.
 type opServer struct {
@@ -32,7 +32,10 @@ var claimsSupported = []string{
 }
 
 // tokenGrants are the grant types the token endpoint serves.
-var tokenGrants = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials}
+var tokenGrants = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials, zoidc.GrantTypeDeviceCode}
+
+// publicGrants are the grants of a client that did not authenticate.
+var publicGrants = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeDeviceCode}
 
 // Discovery lists exactly what is served.
 func (s *opServer) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Response, error) {
@@ -51,12 +54,13 @@ func (s *opServer) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.
 		RevocationEndpoint:                        base + pathRevoke,
 		IntrospectionEndpoint:                     base + pathIntrospect,
 		JwksURI:                                   base + pathKeys,
+		DeviceAuthorizationEndpoint:               base + pathDeviceCode,
 		ScopesSupported:                           oidcScopes,
 		ResponseTypesSupported:                    []string{string(zoidc.ResponseTypeCode)},
 		ResponseModesSupported:                    []string{modeQuery, modeFragment, modeFormPost},
 		GrantTypesSupported:                       tokenGrants,
 		SubjectTypesSupported:                     []string{"pairwise"},
-		IDTokenSigningAlgValuesSupported:          []string{string(jose.RS256)},
+		IDTokenSigningAlgValuesSupported:          []string{string(jose.RS256), string(jose.ES256)},
 		TokenEndpointAuthMethodsSupported:         append(slices.Clone(secretMethods), zoidc.AuthMethodNone),
 		RevocationEndpointAuthMethodsSupported:    append(slices.Clone(secretMethods), zoidc.AuthMethodNone),
 		IntrospectionEndpointAuthMethodsSupported: secretMethods,
@@ -67,14 +71,19 @@ func (s *opServer) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.
 	return resp, nil
 }
 
-// Keys publishes the tenant's keys, creating the tenant's first key if it has
-// none, so that relying parties can fetch the JWKS before any token exists.
+// Keys publishes the tenant's keys of every algorithm, creating the tenant's
+// first key of its algorithm if it has none, so that relying parties can
+// fetch the JWKS before any token exists.
 func (s *opServer) Keys(ctx context.Context, _ *op.Request[struct{}]) (*op.Response, error) {
 	tid, err := tenantFrom(ctx)
 	if err != nil {
 		return nil, serverError(err)
 	}
-	set, err := s.p.keys.published(ctx, tid)
+	alg, err := s.p.tenantAlg(ctx, tid)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	set, err := s.p.keys.published(ctx, tid, alg)
 	if err != nil {
 		return nil, serverError(err)
 	}
@@ -118,7 +127,7 @@ func (s *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 		if err != nil {
 			return nil, serverError(fmt.Errorf("%w: looking up client: %w", errUnavailable, err))
 		}
-		return &tokenClient{id: c.AppID, method: zoidc.AuthMethodNone}, nil
+		return &tokenClient{id: c.AppID, method: zoidc.AuthMethodNone, alg: c.SigningAlg}, nil
 	}
 	app, err := s.p.dir.AuthenticateApp(ctx, tid, cc.ClientID, cc.ClientSecret)
 	if errors.Is(err, ErrInvalidClient) {
@@ -131,7 +140,7 @@ func (s *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 	if _, _, basic := (&http.Request{Header: r.Header}).BasicAuth(); basic {
 		method = zoidc.AuthMethodBasic
 	}
-	return &tokenClient{id: app.AppID, app: &app, method: method}, nil
+	return &tokenClient{id: app.AppID, app: &app, method: method, alg: app.SigningAlg}, nil
 }
 
 // ClientCredentialsExchange issues an app-only access token for the Graph
@@ -204,6 +213,7 @@ type tokenClient struct {
 	id     string
 	app    *App
 	method zoidc.AuthMethod
+	alg    string // the application's own signing algorithm, "" for the tenant's
 }
 
 // authenticated: the client proved it holds a secret of the application.
@@ -219,7 +229,7 @@ func (c *tokenClient) GrantTypes() []zoidc.GrantType {
 	if c.authenticated() {
 		return tokenGrants
 	}
-	return []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken}
+	return publicGrants
 }
 func (c *tokenClient) LoginURL(string) string               { return "" }
 func (c *tokenClient) AccessTokenType() op.AccessTokenType  { return op.AccessTokenTypeJWT }

@@ -2,11 +2,14 @@ package oidc
 
 import (
 	"crypto/x509"
+	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -46,7 +49,7 @@ func TestNodesOnOneSQLiteDatabase(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(nodes))
 	for i, n := range nodes {
-		wg.Go(func() { _, errs[i] = n.keys.signer(t.Context(), tenantA) })
+		wg.Go(func() { _, errs[i] = n.keys.signer(t.Context(), tenantA, jose.RS256) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -58,7 +61,7 @@ func TestNodesOnOneSQLiteDatabase(t *testing.T) {
 	e.clock.advance(settleAfterCreate)
 	var kids [2]string
 	for i, n := range nodes {
-		s, err := n.keys.signer(t.Context(), tenantA)
+		s, err := n.keys.signer(t.Context(), tenantA, jose.RS256)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +81,7 @@ func TestNodesOnOneSQLiteDatabase(t *testing.T) {
 		t.Fatalf("stored keys: %d, %v", len(rows), err)
 	}
 	for _, r := range rows {
-		if r.ActiveAt.IsZero() || !r.RetireAt.IsZero() || r.CreatedAt.Sub(e.clock.now()) > time.Second {
+		if r.ActiveAt.IsZero() || !r.RetireAt.Equal(r.ActiveAt.Add(defaultRotationInterval+defaultPrePublish)) || r.CreatedAt.Sub(e.clock.now()) > time.Second {
 			t.Errorf("key %s times did not round-trip: created %v active %v retire %v", r.KID, r.CreatedAt, r.ActiveAt, r.RetireAt)
 		}
 		if _, err := x509.ParsePKCS8PrivateKey(r.PrivateSealed); err == nil {
@@ -95,6 +98,39 @@ func TestNodesOnOneSQLiteDatabase(t *testing.T) {
 			t.Fatalf("token of node %d on node %d: %v", i, 1-i, err)
 		}
 	}
+
+	// Rotation through the real store: one node adds the successor, the
+	// other signs with it once active; the expired keys are deleted.
+	e.clock.advance(defaultRotationInterval - defaultPrePublish)
+	if err := nodes[0].RotateKeys(t.Context(), tenantA); err != nil {
+		t.Fatal(err)
+	}
+	next, err := rowsOf(t, stores[1])
+	slices.SortFunc(next, newestFirst)
+	if err != nil || len(next) < 2 || !next[0].ActiveAt.After(e.clock.now()) || next[1].ActiveAt.After(e.clock.now()) {
+		t.Fatalf("after rotation %d keys (%v), want one pre-published successor", len(next), err)
+	}
+	e.clock.set(next[0].ActiveAt)
+	if s, err := nodes[1].keys.signer(t.Context(), tenantA, jose.RS256); err != nil || s.kid != next[0].KID {
+		t.Fatalf("after activation node 1 signs with %v (%v), want %s", s, err, next[0].KID)
+	}
+	e.clock.advance(3 * time.Hour)
+	if err := nodes[1].RotateKeys(t.Context(), tenantA); err != nil {
+		t.Fatal(err)
+	}
+	if left, err := rowsOf(t, stores[0]); err != nil || len(left) != 1 || left[0].KID != next[0].KID {
+		t.Fatalf("after expiry %d keys left (%v), want the successor only", len(left), err)
+	}
+}
+
+func rowsOf(t *testing.T, st store.Store) ([]store.SigningKey, error) {
+	var rows []store.SigningKey
+	err := st.View(t.Context(), func(tx store.Tx) error {
+		var err error
+		rows, err = tx.ListSigningKeys(t.Context(), tenantA)
+		return err
+	})
+	return rows, err
 }
 
 // TestFlowsOnSQLite runs the code flow, rotation, replay detection,
@@ -176,5 +212,31 @@ func TestFlowsOnSQLite(t *testing.T) {
 		if s.ConsumedAt == nil {
 			t.Fatalf("refresh token of family %s alive after replays", s.Family)
 		}
+	}
+
+	// The device flow: pacing kept with UpdateState, the user code consumed
+	// once, wrong codes counted with ListStates, the outcome redeemed once.
+	d := f.spaDevice(t)
+	wantGrantError(t, f.poll(t, tenantA, spaApp, d.DeviceCode), 400, "slow_down")
+	f.clock.advance(10 * time.Second)
+	wantGrantError(t, f.poll(t, tenantA, spaApp, d.DeviceCode), 400, "authorization_pending")
+	f.clock.advance(time.Second)
+	wantGrantError(t, f.poll(t, tenantA, spaApp, d.DeviceCode), 400, "slow_down")
+	if resp, body := f.enterCode(t, tenantA, d.UserCode); resp.StatusCode != 200 {
+		t.Fatalf("device sign-in: %d %s", resp.StatusCode, body)
+	}
+	f.clock.advance(20 * time.Second)
+	if tr := f.poll(t, tenantA, spaApp, d.DeviceCode); tr.status != 200 || tr.RefreshToken == "" {
+		t.Fatalf("device tokens %+v", tr)
+	}
+	wantGrantError(t, f.poll(t, tenantA, spaApp, d.DeviceCode), 400, "invalid_grant")
+	d = f.spaDevice(t)
+	for range maxWrongCodesPerAddress {
+		if err := startDevice(t, f, tenantA, "192.0.2.7", wrongCode(d.UserCode)); !errors.Is(err, ErrInvalidUserCode) {
+			t.Fatal(err)
+		}
+	}
+	if err := startDevice(t, f, tenantA, "192.0.2.7", d.UserCode); !errors.Is(err, ErrTooManyUserCodes) {
+		t.Fatalf("after too many wrong codes: %v", err)
 	}
 }

@@ -20,6 +20,8 @@ import (
 //	code     an authorization code; id = SHA-256 of the code, consumed once
 //	refresh  a refresh token; id = SHA-256 of the token, consumed on rotation
 //
+// and the device flow's kinds (device.go).
+//
 // Codes and refresh tokens of one sign-in share a Family, so a replay can
 // revoke everything the sign-in led to, and carry the user as Subject.
 const (
@@ -67,13 +69,21 @@ type grant struct {
 }
 
 func (p *Provider) putState(ctx context.Context, tenantID, kind, id, family, subject string, data any, ttl time.Duration) error {
+	now := p.cfg.Now()
+	s, err := newState(tenantID, kind, id, family, subject, data, now, now.Add(ttl))
+	if err != nil {
+		return err
+	}
+	return storeErr(p.st.Update(ctx, func(tx store.Tx) error { return tx.PutState(ctx, s) }))
+}
+
+// newState encodes data into a state created at now.
+func newState(tenantID, kind, id, family, subject string, data any, now, expires time.Time) (store.State, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
-		return fmt.Errorf("oidc: encoding %s state: %w", kind, err)
+		return store.State{}, fmt.Errorf("oidc: encoding %s state: %w", kind, err)
 	}
-	now := p.cfg.Now()
-	s := store.State{TenantID: tenantID, Kind: kind, ID: id, Family: family, Subject: subject, Data: raw, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	return storeErr(p.st.Update(ctx, func(tx store.Tx) error { return tx.PutState(ctx, s) }))
+	return store.State{TenantID: tenantID, Kind: kind, ID: id, Family: family, Subject: subject, Data: raw, CreatedAt: now, ExpiresAt: expires}, nil
 }
 
 // getState reads a state, consumed or not. A missing state is

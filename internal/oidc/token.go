@@ -72,11 +72,15 @@ const (
 
 // issueAppToken signs an app-only access token for the Graph API.
 func (p *Provider) issueAppToken(ctx context.Context, tenantID string, app App) (string, error) {
+	alg, err := p.signingAlg(ctx, tenantID, app.SigningAlg)
+	if err != nil {
+		return "", err
+	}
 	now := p.cfg.Now()
 	// uti is Entra's token identifier and jti the JWT one; a token has one
 	// identity, so both carry the same random value.
 	id := newTokenID()
-	return p.signClaims(ctx, tenantID, accessClaims{
+	return p.signClaims(ctx, tenantID, alg, accessClaims{
 		Claims:             p.registered(tenantID, app.ServicePrincipalID, p.cfg.PublicURL, id, now, p.cfg.AccessTokenLifetime),
 		TenantID:           tenantID,
 		ObjectID:           app.ServicePrincipalID,
@@ -103,9 +107,9 @@ func (p *Provider) registered(tenantID, subject, audience, id string, now time.T
 	}
 }
 
-// signClaims signs claims with the tenant's current key.
-func (p *Provider) signClaims(ctx context.Context, tenantID string, claims any) (string, error) {
-	s, err := p.keys.signer(ctx, tenantID)
+// signClaims signs claims with the tenant's current key of alg.
+func (p *Provider) signClaims(ctx context.Context, tenantID string, alg jose.SignatureAlgorithm, claims any) (string, error) {
+	s, err := p.keys.signer(ctx, tenantID, alg)
 	if err != nil {
 		return "", err
 	}
@@ -135,8 +139,8 @@ type userTokens struct {
 // issueUserTokens signs a delegated access token for the Graph API and, when
 // the grant has openid, an ID token for the client. Profile claims follow
 // the OpenID scopes: name and preferred_username with profile, email (only
-// ever a verified one) with email.
-func (p *Provider) issueUserTokens(ctx context.Context, tenantID string, g grant, u User, nonce string) (userTokens, error) {
+// ever a verified one) with email. Both are signed with alg.
+func (p *Provider) issueUserTokens(ctx context.Context, tenantID string, alg jose.SignatureAlgorithm, g grant, u User, nonce string) (userTokens, error) {
 	now := p.cfg.Now()
 	sub := p.pairwiseSubject(tenantID, u.ObjectID, g.ClientID)
 	profile := slices.Contains(g.OIDC, scopeProfile)
@@ -148,7 +152,7 @@ func (p *Provider) issueUserTokens(ctx context.Context, tenantID string, g grant
 		email = u.Email
 	}
 	atID := newTokenID()
-	at, err := p.signClaims(ctx, tenantID, accessClaims{
+	at, err := p.signClaims(ctx, tenantID, alg, accessClaims{
 		Claims:            p.registered(tenantID, sub, p.cfg.PublicURL, atID, now, p.cfg.AccessTokenLifetime),
 		TenantID:          tenantID,
 		ObjectID:          u.ObjectID,
@@ -185,14 +189,14 @@ func (p *Provider) issueUserTokens(ctx context.Context, tenantID string, g grant
 		TokenID:           idID,
 		Version:           tokenVersion,
 	}
-	if out.IDToken, err = p.signClaims(ctx, tenantID, c); err != nil {
+	if out.IDToken, err = p.signClaims(ctx, tenantID, alg, c); err != nil {
 		return userTokens{}, err
 	}
 	return out, nil
 }
 
-// halfHash is at_hash for RS256: the left half of the SHA-256 of the value
-// (OpenID Connect Core §3.1.3.6).
+// halfHash is at_hash for RS256 and ES256, whose hash is SHA-256: the left
+// half of the SHA-256 of the value (OpenID Connect Core §3.1.3.6).
 func halfHash(v string) string {
 	sum := sha256.Sum256([]byte(v))
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
@@ -204,8 +208,8 @@ func newTokenID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// verifySigned checks that raw is an RS256 JWS signed by a key published
-// for the tenant its tid claim names, and decodes its claims into c. It
+// verifySigned checks that raw is an RS256 or ES256 JWS signed by a key
+// published for that algorithm by the tenant its tid claim names, and decodes its claims into c. It
 // returns that tenant. Rejections wrap ErrInvalidToken; store failures are
 // returned as they are.
 func (p *Provider) verifySigned(ctx context.Context, raw string, c any) (string, error) {
@@ -215,9 +219,9 @@ func (p *Provider) verifySigned(ctx context.Context, raw string, c any) (string,
 	if err := canonicalCompact(raw); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{signingAlg})
+	tok, err := jwt.ParseSigned(raw, signingAlgs)
 	if err != nil {
-		return "", fmt.Errorf("%w: not a JWS signed with %s: %v", ErrInvalidToken, signingAlg, err)
+		return "", fmt.Errorf("%w: not a JWS signed with %v: %v", ErrInvalidToken, signingAlgs, err)
 	}
 	if len(tok.Headers) != 1 || tok.Headers[0].KeyID == "" {
 		return "", fmt.Errorf("%w: header has no kid", ErrInvalidToken)
@@ -238,8 +242,10 @@ func (p *Provider) verifySigned(ctx context.Context, raw string, c any) (string,
 	if err != nil {
 		return "", err
 	}
-	if key.Algorithm != string(signingAlg) {
-		return "", fmt.Errorf("%w: key %q is a %s key", ErrInvalidToken, kid, key.Algorithm)
+	// The key, not the token, says which algorithm it verifies: an RSA key
+	// never checks an ES256 signature, nor the reverse.
+	if alg := tok.Headers[0].Algorithm; key.Algorithm != alg {
+		return "", fmt.Errorf("%w: %s token signed with %q, a %s key", ErrInvalidToken, alg, kid, key.Algorithm)
 	}
 	if err := tok.Claims(key.Key, c); err != nil {
 		return "", fmt.Errorf("%w: signature does not verify with key %q of tenant %s: %v", ErrInvalidToken, kid, tid, err)
@@ -281,7 +287,7 @@ type AccessToken struct {
 }
 
 // VerifyAccessToken checks an access token presented to the Graph API: an
-// RS256 JWS signed by a key published for the tenant named in its tid claim,
+// RS256 or ES256 JWS signed by a key published for the tenant named in its tid claim,
 // issued by that tenant's issuer for the audience PublicURL, and within its
 // validity period (with a minute's leeway). Rejections wrap ErrInvalidToken
 // with a reason fit for logs; the token itself is never part of an error. A

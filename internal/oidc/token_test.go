@@ -62,7 +62,7 @@ func TestVerifyAccessTokenRejects(t *testing.T) {
 	ctx := t.Context()
 	// Both tenants get keys.
 	for _, tid := range []string{tenantA, tenantB} {
-		if _, err := p.keys.signer(ctx, tid); err != nil {
+		if _, err := p.keys.signer(ctx, tid, jose.RS256); err != nil {
 			t.Fatal(err)
 		}
 	}
