@@ -260,7 +260,7 @@ func (d oidcDirectory) AuthenticateApp(ctx context.Context, tenantID, clientID, 
 	if err != nil {
 		return oidc.App{}, err
 	}
-	return oidc.App{AppID: app.AppID, ServicePrincipalID: app.ServicePrincipalID, DisplayName: app.DisplayName, Roles: app.Roles}, nil
+	return oidc.App{AppID: app.AppID, ServicePrincipalID: app.ServicePrincipalID, DisplayName: app.DisplayName, Roles: app.Roles, SigningAlg: app.SigningAlg}, nil
 }
 
 func (d oidcDirectory) Client(ctx context.Context, tenantID, clientID string) (oidc.Client, error) {
@@ -273,7 +273,7 @@ func (d oidcDirectory) Client(ctx context.Context, tenantID, clientID string) (o
 	}
 	return oidc.Client{AppID: c.AppID, DisplayName: c.DisplayName, PublisherDomain: c.PublisherDomain,
 		WebRedirectURIs: c.WebRedirectURIs, SPARedirectURIs: c.SPARedirectURIs, PublicRedirectURIs: c.PublicRedirectURIs,
-		Confidential: c.Confidential, PKCEOptional: c.PKCEOptional}, nil
+		Confidential: c.Confidential, PKCEOptional: c.PKCEOptional, AllowPublicClient: c.AllowPublicClient, SigningAlg: c.SigningAlg}, nil
 }
 
 func (d oidcDirectory) User(ctx context.Context, tenantID, userID, clientID string) (oidc.User, error) {

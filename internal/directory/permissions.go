@@ -258,6 +258,7 @@ type AuthenticatedApp struct {
 	ServicePrincipalID string
 	DisplayName        string
 	Roles              []string
+	SigningAlg         string // "" for the tenant's default
 }
 
 // ErrBadClient is returned for every client authentication failure alike, so
@@ -320,7 +321,7 @@ func (s *Service) authenticateApp(ctx context.Context, tx store.Tx, tenantID, cl
 	if sp.Doc["accountEnabled"] == false {
 		return AuthenticatedApp{}, time.Time{}, ErrBadClient
 	}
-	app := AuthenticatedApp{AppID: clientID, ServicePrincipalID: sp.ID, DisplayName: str(sp.Doc, "displayName")}
+	app := AuthenticatedApp{AppID: clientID, ServicePrincipalID: sp.ID, DisplayName: str(sp.Doc, "displayName"), SigningAlg: signingAlgOf(appObj.Doc)}
 	app.Roles, err = s.grantedGraphRoles(ctx, tx, tenantID, sp.ID)
 	return app, validUntil, err
 }

@@ -174,6 +174,20 @@ type Client struct {
 	Confidential                                         bool   // has a client secret
 	PKCEOptional                                         bool   // opted out with the tag gatehouse:pkceOptional
 	HomeTenantID                                         string // where the application is registered
+	AllowPublicClient                                    bool   // isFallbackPublicClient: device code and other public flows
+	SigningAlg                                           string // from the tag gatehouse:signingAlg=…; "" for the tenant's default
+}
+
+// signingAlgTag chooses the algorithm that signs an application's tokens.
+const signingAlgTag = "gatehouse:signingAlg="
+
+func signingAlgOf(app Doc) string {
+	for _, t := range stringList(app["tags"]) {
+		if alg, ok := strings.CutPrefix(t, signingAlgTag); ok {
+			return alg
+		}
+	}
+	return ""
 }
 
 // PKCEOptionalTag on an application lets its confidential flows omit PKCE.
@@ -215,6 +229,8 @@ func (s *Service) ClientByAppID(ctx context.Context, tenantID, appID string) (Cl
 			Confidential:       len(creds) > 0,
 			PKCEOptional:       slices.Contains(stringList(app.Doc["tags"]), PKCEOptionalTag),
 			HomeTenantID:       home,
+			AllowPublicClient:  app.Doc["isFallbackPublicClient"] == true,
+			SigningAlg:         signingAlgOf(app.Doc),
 		}
 		return nil
 	})

@@ -340,6 +340,18 @@ func (f *fakeProtocol) Finish(w http.ResponseWriter, r *http.Request, tenant, id
 	fmt.Fprintf(w, "FINISHED %s", id)
 }
 
+// StartDevice accepts one code, throttles on another, and refuses the rest.
+func (f *fakeProtocol) StartDevice(w http.ResponseWriter, r *http.Request, tenant, userCode string) error {
+	switch userCode {
+	case "BCDF-GHJK":
+		http.Redirect(w, r, "/"+tenant+"/login?request=from-device", http.StatusFound)
+		return nil
+	case "SLOW-SLOW":
+		return authn.ErrTooManyUserCodes
+	}
+	return authn.ErrInvalidUserCode
+}
+
 func (f *fakeProtocol) Deny(w http.ResponseWriter, r *http.Request, tenant, id, code, description string) {
 	f.mu.Lock()
 	f.outcomes[id] = outcome{code: code}

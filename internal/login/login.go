@@ -197,6 +197,8 @@ func New(cfg Config) (*Pages, error) {
 func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p.base+"/{tenant}/login", p.get)
 	mux.Handle("POST "+p.base+"/{tenant}/login", p.cop.Handler(http.HandlerFunc(p.post)))
+	mux.HandleFunc("GET "+p.base+"/{tenant}/devicelogin", p.deviceGet)
+	mux.Handle("POST "+p.base+"/{tenant}/devicelogin", p.cop.Handler(http.HandlerFunc(p.devicePost)))
 }
 
 // derive makes independent keys for each purpose from the one configured.
