@@ -63,7 +63,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(stdout, stderr), migrateCmd(stdout), tenantCmd(stdout), versionCmd(stdout))
+	root.AddCommand(serveCmd(stdout, stderr), migrateCmd(stdout), tenantCmd(stdout), versionCmd(stdout),
+		loginCmd(stdout), logoutCmd(stdout), apiCmd(stdout), whoamiCmd(stdout))
 	return root
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,9 +14,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/pagewalk"
 )
 
 func runCLI(t *testing.T, ctx context.Context, args ...string) (string, error) {
@@ -229,5 +234,108 @@ func TestServeDevelopmentTLS(t *testing.T) {
 		if resp.StatusCode == http.StatusOK {
 			t.Error("plain http served on the TLS port")
 		}
+	}
+}
+
+// lineWriter is a goroutine-safe buffer tests can watch for a line.
+type lineWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lineWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+var userCodeLine = regexp.MustCompile(`open (\S+) and enter the code (\S+)`)
+
+func TestLoginByDeviceCodeAndCallTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GATEHOUSE_CONFIG_DIR", t.TempDir())
+	base, serveOut, _, _ := startServe(t, dir)
+	field := func(label string) string {
+		m := regexp.MustCompile(label + `\s+(\S+)`).FindStringSubmatch(serveOut.String())
+		if m == nil {
+			t.Fatalf("%s not in the first-start output", label)
+		}
+		return m[1]
+	}
+	tenantID, adminUPN, adminPassword := field("Tenant id"), field("Global Administrator"), field("Password")
+
+	out := &lineWriter{}
+	done := make(chan error, 1)
+	go func() {
+		root := newRoot(out, io.Discard)
+		root.SetArgs([]string{"login", "--url", base, "--tenant", "gatehouse.localhost"})
+		done <- root.ExecuteContext(context.Background())
+	}()
+	var m []string
+	for deadline := time.Now().Add(10 * time.Second); m == nil; m = userCodeLine.FindStringSubmatch(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no user code printed: %s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m[1] != base+"/"+tenantID+"/devicelogin" {
+		t.Errorf("verification URI %s", m[1])
+	}
+	_, err := pagewalk.New(nil).SignIn(m[1], map[string]string{"code": m[2], "username": adminUPN, "password": adminPassword, "stay": "no", "decision": "accept"})
+	var final *pagewalk.Final
+	if !errors.As(err, &final) || final.Status != http.StatusOK {
+		t.Fatalf("device sign-in in the browser: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("login: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "Signed in as "+adminUPN) {
+		t.Fatalf("login output: %s", out.String())
+	}
+
+	who, err := runCLI(t, context.Background(), "whoami")
+	if err != nil || !strings.Contains(who, adminUPN) {
+		t.Fatalf("whoami: %v\n%s", err, who)
+	}
+	created, err := runCLI(t, context.Background(), "api", "POST", "/v1.0/users", "--body",
+		`{"accountEnabled":true,"displayName":"Made by CLI","mailNickname":"cli","userPrincipalName":"cli@gatehouse.localhost","passwordProfile":{"password":"correct horse battery cli"}}`)
+	if err != nil || !strings.Contains(created, `"displayName": "Made by CLI"`) {
+		t.Fatalf("api POST as the admin: %v\n%s", err, created)
+	}
+	if _, err := runCLI(t, context.Background(), "api", "GET", "/v1.0/users/nobody@gatehouse.localhost"); err == nil {
+		t.Error("a 404 must make the command fail")
+	}
+
+	// An expired access token is refreshed, and the rotated refresh token kept.
+	p, _ := credentialsPath()
+	var c credentials
+	raw, _ := os.ReadFile(p)
+	_ = json.Unmarshal(raw, &c)
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+		t.Errorf("credentials file mode %v", st.Mode().Perm())
+	}
+	oldRefresh := c.RefreshToken
+	c.ExpiresAt = time.Now().Add(-time.Hour)
+	if err := c.save(); err != nil {
+		t.Fatal(err)
+	}
+	if who, err := runCLI(t, context.Background(), "whoami"); err != nil || !strings.Contains(who, adminUPN) {
+		t.Fatalf("whoami after expiry: %v", err)
+	}
+	if c, _ = loadCredentials(); c.RefreshToken == oldRefresh {
+		t.Error("the rotated refresh token was not saved")
+	}
+
+	if _, err := runCLI(t, context.Background(), "logout"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, context.Background(), "whoami"); err == nil || !strings.Contains(err.Error(), "not signed in") {
+		t.Fatalf("after logout: %v", err)
 	}
 }

@@ -150,7 +150,9 @@ func (s *Service) insertApplication(ctx context.Context, tx store.Tx, tenantID s
 		return Object{}, err
 	}
 	d["id"] = s.newID()
-	d["appId"] = s.newID()
+	if d["appId"] == nil {
+		d["appId"] = s.newID()
+	}
 	d["createdDateTime"] = s.timestamp()
 	d["publisherDomain"] = publisher
 	d["passwordCredentials"] = []any{}

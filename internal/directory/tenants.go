@@ -148,6 +148,9 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant
 		if _, err := s.assignRole(ctx, tx, out.TenantID, admin.ID, RoleGlobalAdministrator, "/"); err != nil {
 			return err
 		}
+		if err := s.createCLIApp(ctx, tx, out.TenantID); err != nil {
+			return err
+		}
 		out.Auto.ClientID, out.Auto.ClientSecret, err = s.createAutomationApp(ctx, tx, out.TenantID, graph)
 		return err
 	})
@@ -215,6 +218,24 @@ func (s *Service) createAutomationApp(ctx context.Context, tx store.Tx, tenantID
 		return "", "", err
 	}
 	return str(app.Doc, "appId"), cred.SecretText, nil
+}
+
+// CLIAppID is the client id of the gatehouse CLI, the same in every tenant
+// as the Azure CLI's is in Entra, so `gatehouse login` needs no registration.
+const CLIAppID = "6c1f8d2a-3b7e-4f0a-9d55-7a1e2c9b4f10"
+
+// createCLIApp registers the CLI as a public client of the tenant: it signs
+// in by device code and calls the API as the signed-in user.
+func (s *Service) createCLIApp(ctx context.Context, tx store.Tx, tenantID string) error {
+	app, err := s.insertApplication(ctx, tx, tenantID, Doc{
+		"appId": CLIAppID, "displayName": "Gatehouse CLI", "isFallbackPublicClient": true,
+		"publicClient": map[string]any{"redirectUris": []any{"http://localhost"}},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{})
+	return err
 }
 
 func permissionID(value string) string {

@@ -42,13 +42,25 @@ var (
 )
 
 // fields are the inputs the walker can answer, in the order they are looked for.
-var fields = []string{"username", "password", "stay", "decision"}
+var fields = []string{"code", "username", "password", "stay", "decision"}
+
+// Final is how a walk ends on a page with nothing to fill in and no
+// redirect, such as the device sign-in's "you can close this window".
+type Final struct {
+	Status int
+	Body   string
+}
+
+func (f *Final) Error() string {
+	return fmt.Sprintf("pagewalk: ended on a page without a form (%d)", f.Status)
+}
 
 // maxSteps bounds a walk; a real sign-in takes at most six pages.
 const maxSteps = 12
 
 // SignIn opens authURL and answers each page from answers (keyed by field
-// name) until the node redirects elsewhere; it returns that redirect.
+// name) until the node redirects elsewhere; it returns that redirect. A walk
+// that ends on a page without a form returns a *Final error.
 func (b *Browser) SignIn(authURL string, answers map[string]string) (*url.URL, error) {
 	b.Steps = nil
 	resp, err := b.Client.Get(authURL)
@@ -66,7 +78,10 @@ func (b *Browser) SignIn(authURL string, answers map[string]string) (*url.URL, e
 		}
 		page := string(body)
 		action := formAction.FindStringSubmatch(page)
-		if resp.StatusCode != http.StatusOK || action == nil {
+		if action == nil {
+			return nil, &Final{Status: resp.StatusCode, Body: page}
+		}
+		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("pagewalk: unexpected page (%d): %.500s", resp.StatusCode, page)
 		}
 		form := url.Values{}
