@@ -112,6 +112,7 @@ func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().BoolVar(&tf.dev, "dev-tls", false, "serve HTTPS with a development certificate from a local CA kept in --data-dir")
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "the URL clients use to reach this deployment (default http://ADDR)")
+	cmd.Flags().StringVar(&cfg.PasswordBlocklist, "password-blocklist", "", "a file of breached passwords (one per line) to refuse besides the built-in list")
 	return cmd
 }
 
@@ -231,7 +232,7 @@ func tenantCmd(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			dir, err := app.NewDirectory(st)
+			dir, err := app.NewDirectory(st, "")
 			if err != nil {
 				return err
 			}

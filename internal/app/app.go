@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/graph"
 	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/postgres"
@@ -35,7 +36,10 @@ type Config struct {
 	Addr      string // listen address
 	PublicURL string // how clients reach this deployment; default http://Addr
 	MasterKey string // base64 master key; empty: DataDir/master.key, created on first use
-	Logger    *slog.Logger
+	// PasswordBlocklist is a file of breached passwords, one per line,
+	// refused in addition to the built-in list.
+	PasswordBlocklist string
+	Logger            *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -84,9 +88,21 @@ func redact(u string) string {
 	return u
 }
 
-// NewDirectory builds the directory service over a store.
-func NewDirectory(st store.Store) (*directory.Service, error) {
-	return directory.New(st, directory.Config{})
+// NewDirectory builds the directory service over a store, refusing the
+// passwords of blocklistFile ("": the built-in list only).
+func NewDirectory(st store.Store, blocklistFile string) (*directory.Service, error) {
+	list := passpolicy.NewBlocklist()
+	if blocklistFile != "" {
+		f, err := os.Open(blocklistFile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if _, err := list.Load(f); err != nil {
+			return nil, err
+		}
+	}
+	return directory.New(st, directory.Config{PasswordBlocklist: list})
 }
 
 // Server is one node: its store, services and HTTP handler.
@@ -119,7 +135,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := NewDirectory(st)
+	dir, err := NewDirectory(st, cfg.PasswordBlocklist)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -252,6 +254,8 @@ func TestGraphErrors(t *testing.T) {
 			{"missing required", "POST", "/v1.0/users", map[string]any{"displayName": "x"}, nil, 400, "Request_BadRequest"},
 			{"unverified UPN domain", "POST", "/v1.0/users", newUser("eve", "elsewhere.example"), nil, 400, "Request_BadRequest"},
 			{"weak password", "POST", "/v1.0/users", map[string]any{"accountEnabled": true, "displayName": "E", "mailNickname": "e", "userPrincipalName": "e@" + a.domain, "passwordProfile": map[string]any{"password": "short"}}, nil, 400, "Request_BadRequest"},
+			{"common password", "POST", "/v1.0/users", map[string]any{"accountEnabled": true, "displayName": "E", "mailNickname": "e", "userPrincipalName": "e@" + a.domain, "passwordProfile": map[string]any{"password": "Password123!"}}, nil, 400, "Request_BadRequest"},
+			{"password from the account's name", "PATCH", "/v1.0/users/" + id, map[string]any{"passwordProfile": map[string]any{"password": "Dave-2026!"}}, nil, 400, "Request_BadRequest"},
 			{"duplicate UPN", "POST", "/v1.0/users", newUser("dave", a.domain), nil, 400, "Request_BadRequest"},
 			{"not JSON", "POST", "/v1.0/users", "displayName=x", []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "Request_BadRequest"},
 			{"unknown encoding", "POST", "/v1.0/users", "{}", []string{"Content-Encoding", "br"}, 415, "Request_BadRequest"},
@@ -568,4 +572,27 @@ func TestGroupLifecycle(t *testing.T) {
 			t.Errorf("deleted group still in memberOf: %v", m)
 		}
 	})
+}
+
+func TestPasswordBlocklistFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "breached.txt")
+	if err := os.WriteFile(file, []byte("# from a breach corpus\nTr0ub4dor&3-horse\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := app.NewDirectory(storetest.SQLite(t, filepath.Join(t.TempDir(), "b.db")), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ten, err := dir.CreateTenant(context.Background(), directory.NewTenant{DisplayName: "C", Domain: "c.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := newUser("zed", "c.example")
+	body["passwordProfile"] = map[string]any{"password": "tr0ub4dor&3-HORSE"}
+	if _, err := dir.CreateUser(context.Background(), ten.TenantID, body); err == nil || !strings.Contains(err.Error(), "breached") {
+		t.Fatalf("a listed password was accepted: %v", err)
+	}
+	if _, err := app.NewDirectory(nil, filepath.Join(t.TempDir(), "missing.txt")); err == nil {
+		t.Fatal("a missing blocklist file must stop the start")
+	}
 }

