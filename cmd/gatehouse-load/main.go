@@ -38,7 +38,7 @@ func main() {
 	users := flag.Int("users", 100_000, "users to seed in the load tenant")
 	duration := flag.Duration("duration", 10*time.Second, "how long each phase runs")
 	workers := flag.Int("workers", 4, "concurrent clients per phase")
-	phases := flag.String("phases", "lookup,page,token,create,discovery,jwks,codeflow", "phases to run, comma-separated")
+	phases := flag.String("phases", "lookup,page,token,token-es256,create,discovery,jwks,codeflow", "phases to run, comma-separated")
 	flag.Parse()
 	if err := run(*storeURL, *users, *duration, *workers, strings.Split(*phases, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
@@ -102,6 +102,10 @@ func run(storeURL string, users int, duration time.Duration, workers int, phases
 	if err != nil {
 		return err
 	}
+	es256Form, err := es256Client(ctx, srv.Directory(), t.TenantID, base)
+	if err != nil {
+		return err
+	}
 
 	ops := map[string]func(w int, state *string) error{
 		"discovery": func(int, *string) error {
@@ -140,6 +144,10 @@ func run(storeURL string, users int, duration time.Duration, workers int, phases
 		},
 		"token": func(int, *string) error {
 			_, err := fetchToken(client, tokenURL, tokenForm)
+			return err
+		},
+		"token-es256": func(int, *string) error {
+			_, err := fetchToken(client, tokenURL, es256Form)
 			return err
 		},
 		"create": func(w int, _ *string) error {
@@ -371,4 +379,22 @@ func (f *codeFlow) run() error {
 	resp, err := b.Client.PostForm(f.base+"/"+f.tenantID+"/oauth2/v2.0/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {flowCallback}, "client_id": {f.clientID}, "client_secret": {f.secret}, "code_verifier": {verifier}})
 	return expect(resp, err)(200)
+}
+
+// es256Client registers an application whose tokens are signed with ES256
+// and returns its client_credentials form.
+func es256Client(ctx context.Context, dir *directory.Service, tenantID, base string) (url.Values, error) {
+	app, err := dir.CreateApplication(ctx, tenantID, directory.Doc{"displayName": "ES256 daemon", "tags": []any{"gatehouse:signingAlg=ES256"}})
+	if err != nil {
+		return nil, err
+	}
+	appID, _ := app.Doc["appId"].(string)
+	if _, err := dir.CreateServicePrincipal(ctx, tenantID, directory.Doc{"appId": appID}); err != nil {
+		return nil, err
+	}
+	cred, err := dir.AddPassword(ctx, tenantID, app.ID, directory.Doc{})
+	if err != nil {
+		return nil, err
+	}
+	return url.Values{"grant_type": {"client_credentials"}, "client_id": {appID}, "client_secret": {cred.SecretText}, "scope": {base + "/.default"}}, nil
 }

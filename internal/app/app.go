@@ -280,14 +280,25 @@ func (d oidcDirectory) AuthenticateApp(ctx context.Context, tenantID, clientID, 
 }
 
 func (d oidcDirectory) Client(ctx context.Context, tenantID, clientID string) (oidc.Client, error) {
-	c, err := d.dir.ClientByAppID(ctx, tenantID, clientID)
+	return toOIDCClient(d.dir.ClientByAppID(ctx, tenantID, clientID))
+}
+
+func (d oidcDirectory) MultitenantClient(ctx context.Context, clientID string) (oidc.Client, error) {
+	c, err := d.dir.MultitenantClient(ctx, clientID)
+	if errors.Is(err, directory.ErrNotMultitenant) {
+		return oidc.Client{}, fmt.Errorf("%w: %v", oidc.ErrNotMultitenant, err)
+	}
+	return toOIDCClient(c, err)
+}
+
+func toOIDCClient(c directory.Client, err error) (oidc.Client, error) {
 	if usererr.IsKind(err, usererr.NotFound) || errors.Is(err, directory.ErrClientDisabled) {
 		return oidc.Client{}, fmt.Errorf("%w: %v", oidc.ErrInvalidClient, err)
 	}
 	if err != nil {
 		return oidc.Client{}, err
 	}
-	return oidc.Client{AppID: c.AppID, DisplayName: c.DisplayName, PublisherDomain: c.PublisherDomain,
+	return oidc.Client{AppID: c.AppID, DisplayName: c.DisplayName, PublisherDomain: c.PublisherDomain, HomeTenantID: c.HomeTenantID,
 		WebRedirectURIs: c.WebRedirectURIs, SPARedirectURIs: c.SPARedirectURIs, PublicRedirectURIs: c.PublicRedirectURIs,
 		Confidential: c.Confidential, PKCEOptional: c.PKCEOptional, AllowPublicClient: c.AllowPublicClient, SigningAlg: c.SigningAlg}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -595,4 +596,27 @@ func TestPasswordBlocklistFile(t *testing.T) {
 	if _, err := app.NewDirectory(nil, filepath.Join(t.TempDir(), "missing.txt")); err == nil {
 		t.Fatal("a missing blocklist file must stop the start")
 	}
+}
+
+func TestES256ChosenPerApplication(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		app := e.mustCall(201, "POST", "/v1.0/applications", a.token, map[string]any{"displayName": "EC daemon", "tags": []string{"gatehouse:signingAlg=ES256"}}).body
+		sp := e.mustCall(201, "POST", "/v1.0/servicePrincipals", a.token, map[string]any{"appId": app["appId"]}).body
+		graphSP := e.mustCall(200, "GET", "/v1.0/servicePrincipals?$filter="+url.QueryEscape("appId eq '00000003-0000-0000-c000-000000000000'"), a.token, nil).values()[0]
+		e.mustCall(201, "POST", "/v1.0/servicePrincipals/"+graphSP["id"].(string)+"/appRoleAssignedTo", a.token, map[string]any{
+			"principalId": sp["id"], "resourceId": graphSP["id"], "appRoleId": "df021288-bdef-4463-88db-98f22de89214"}) // User.Read.All
+		secret := e.mustCall(200, "POST", "/v1.0/applications/"+app["id"].(string)+"/addPassword", a.token, map[string]any{}).body["secretText"].(string)
+		token := e.token(a.id, app["appId"].(string), secret)
+		header, _ := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[0])
+		if !strings.Contains(string(header), `"alg":"ES256"`) {
+			t.Fatalf("token header %s", header)
+		}
+		e.mustCall(200, "GET", "/v1.0/users", token, nil)
+		// The tenant's other apps keep RS256.
+		other, _ := base64.RawURLEncoding.DecodeString(strings.Split(a.token, ".")[0])
+		if !strings.Contains(string(other), `"alg":"RS256"`) {
+			t.Fatalf("automation token header %s", other)
+		}
+	})
 }

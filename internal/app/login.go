@@ -61,15 +61,31 @@ func (d loginDirectory) MissingConsent(ctx context.Context, tenantID, userID, cl
 	if err != nil {
 		return nil, err
 	}
-	out := make([]login.Permission, len(missing))
-	for i, p := range missing {
+	return toLoginPermissions(missing), nil
+}
+
+func toLoginPermissions(perms []directory.DelegatedPermission) []login.Permission {
+	out := make([]login.Permission, len(perms))
+	for i, p := range perms {
 		out[i] = login.Permission{Value: p.Value, Description: p.Description}
 	}
-	return out, nil
+	return out
 }
 
 func (d loginDirectory) GrantConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) error {
 	return d.dir.GrantConsent(ctx, tenantID, userID, clientID, scopes)
+}
+
+func (d loginDirectory) ConsentPermissions(ctx context.Context, tenantID, clientID string, scopes []string) ([]login.Permission, error) {
+	perms, err := d.dir.ConsentPermissions(ctx, tenantID, clientID, scopes)
+	if err != nil {
+		return nil, err
+	}
+	return toLoginPermissions(perms), nil
+}
+
+func (d loginDirectory) GrantAdminConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) error {
+	return d.dir.GrantAdminConsent(ctx, tenantID, userID, clientID, scopes)
 }
 
 func (d loginDirectory) Branding(ctx context.Context, tenantID, locale string) (login.Branding, error) {

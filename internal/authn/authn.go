@@ -41,6 +41,23 @@ type Request struct {
 	// Pages may warn the user to continue only if they started the sign-in
 	// themselves.
 	Device bool
+	// AnyOrganization: the request was sent to a tenant-independent endpoint
+	// (organizations, common), so a work account of any tenant may sign in.
+	// The pages find the user's tenant from the username (home-realm
+	// discovery) and Rehome the request there; a request already rehomed
+	// may be rehomed again when the user turns out to be of yet another
+	// tenant.
+	AnyOrganization bool
+	// Unbound: an AnyOrganization request not yet rehomed. TenantID is the
+	// endpoint's name ("organizations"), which is no tenant: the pages keep
+	// no state for it, show the neutral branding, and ask only for the
+	// username before calling Rehome.
+	Unbound bool
+	// AdminConsent: the request asks an administrator to consent for the
+	// whole organization (the admin consent endpoint). The pages always show
+	// the consent page and, on acceptance, grant consent tenant-wide before
+	// calling Finish; the client receives no code, only the outcome.
+	AdminConsent bool
 }
 
 // Authentication is a signed-in user, handed back to complete a Request.
@@ -70,7 +87,18 @@ type Protocol interface {
 	// one entered after too many wrong ones, is returned as an error for the
 	// page to show, and nothing is written to w.
 	StartDevice(w http.ResponseWriter, r *http.Request, tenantID, userCode string) error
+	// Rehome moves an AnyOrganization request (addressed by the tenantID it
+	// was given under) to userTenantID, the tenant of the user signing in,
+	// where the rest of the sign-in runs and whose issuer answers the
+	// client. The request returned replaces the old one, which is no longer
+	// pending. A request that is not AnyOrganization, or no longer pending,
+	// is ErrRequestGone; an unknown tenant is an error too.
+	Rehome(ctx context.Context, tenantID, requestID, userTenantID string) (Request, error)
 }
+
+// ErrRequestGone: Rehome was asked to move a request that is not pending
+// or was not sent to a tenant-independent endpoint.
+var ErrRequestGone = errors.New("no such pending request for any organization")
 
 // Sessions is what the provider needs from the pages: ending the browser's
 // sign-in session on RP-initiated logout.

@@ -182,10 +182,13 @@ type fakeDirectory struct {
 	branding map[string]Branding  // tenant → branding
 	locales  []string             // the locales Branding was asked for
 	signIns  []string             // tenant/user of every recorded interactive sign-in
+	admins   map[string]bool      // tenant/user of administrators
+	orgWide  map[string][]string  // tenant/client → scopes granted for everyone
 }
 
 func newFakeDirectory() *fakeDirectory {
-	return &fakeDirectory{users: map[string]*fakeUser{}, domains: map[string]string{}, consents: map[string][]string{}, branding: map[string]Branding{}}
+	return &fakeDirectory{users: map[string]*fakeUser{}, domains: map[string]string{}, consents: map[string][]string{}, branding: map[string]Branding{},
+		admins: map[string]bool{}, orgWide: map[string][]string{}}
 }
 
 func (d *fakeDirectory) addUser(u fakeUser) {
@@ -273,6 +276,24 @@ func (d *fakeDirectory) GrantConsent(ctx context.Context, tenant, userID, client
 	return nil
 }
 
+func (d *fakeDirectory) ConsentPermissions(ctx context.Context, tenant, client string, scopes []string) ([]Permission, error) {
+	perms := make([]Permission, len(scopes))
+	for i, s := range scopes {
+		perms[i] = Permission{Value: s, Description: "Directory says: " + s}
+	}
+	return perms, nil
+}
+
+func (d *fakeDirectory) GrantAdminConsent(ctx context.Context, tenant, userID, client string, scopes []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.admins[tenant+"/"+userID] {
+		return usererr.New(usererr.Forbidden, "Only an administrator can grant consent for the organization.")
+	}
+	d.orgWide[tenant+"/"+client] = append(d.orgWide[tenant+"/"+client], scopes...)
+	return nil
+}
+
 func (d *fakeDirectory) Branding(ctx context.Context, tenant, locale string) (Branding, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -350,6 +371,22 @@ func (f *fakeProtocol) StartDevice(w http.ResponseWriter, r *http.Request, tenan
 		return authn.ErrTooManyUserCodes
 	}
 	return authn.ErrInvalidUserCode
+}
+
+// Rehome moves a request for any organization to the user's tenant under
+// the id "{id}@{tenant}".
+func (f *fakeProtocol) Rehome(ctx context.Context, tenant, id, userTenant string) (authn.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.requests[id]
+	_, done := f.outcomes[id]
+	if !ok || done || !r.AnyOrganization || r.TenantID != tenant {
+		return authn.Request{}, authn.ErrRequestGone
+	}
+	delete(f.requests, id)
+	r.ID, r.TenantID, r.Unbound = id+"@"+userTenant, userTenant, false
+	f.requests[r.ID] = r
+	return r, nil
 }
 
 func (f *fakeProtocol) Deny(w http.ResponseWriter, r *http.Request, tenant, id, code, description string) {

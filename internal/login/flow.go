@@ -86,6 +86,10 @@ func (p *Pages) get(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if v.req.Unbound {
+		v.startAnyOrg()
+		return
+	}
 	f, found, err := v.loadFlow()
 	switch {
 	case err != nil:
@@ -110,6 +114,16 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 	browser, _ := p.existingBrowserID(r)
 	v, ok := p.open(w, r, browser, r.PostForm.Get("request"))
 	if !ok {
+		return
+	}
+	if v.req.Unbound {
+		// Before the user's tenant is known there is one step and no state
+		// to keep: a tenant-independent request has nowhere to keep it.
+		if step(r.PostForm.Get("step")) != stepUsername {
+			v.startAnyOrg()
+			return
+		}
+		v.postUsername(flow{Step: stepUsername})
 		return
 	}
 	f, found, err := v.loadFlow()
@@ -190,6 +204,76 @@ func (v *visit) start() {
 	v.advance(f)
 }
 
+// startAnyOrg begins a request sent to a tenant-independent endpoint. Its
+// tenant is the user's, found from a login_hint or domain_hint, or from the
+// browser's sessions when they are all in one tenant; the request moves
+// there and starts as that tenant's would. Otherwise the username decides
+// (postUsername), and a silent request cannot ask for it.
+func (v *visit) startAnyOrg() {
+	home, err := v.hintedTenant()
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	if home != "" {
+		v.rehome(home, v.start)
+		return
+	}
+	if v.prompted("none") {
+		v.deny("login_required", "AADSTS50058: A silent sign-in request was sent but no user is signed in.")
+		return
+	}
+	v.show(flow{Step: stepUsername, Username: v.req.LoginHint}, "")
+}
+
+// hintedTenant is the tenant the request's hints or the browser's sessions
+// point to, "" when they point nowhere or to several tenants.
+func (v *visit) hintedTenant() (string, error) {
+	domain := v.req.DomainHint
+	if _, d, ok := strings.Cut(v.req.LoginHint, "@"); ok {
+		domain = d
+	}
+	if domain != "" {
+		return v.p.cfg.Directory.HomeTenant(v.ctx, strings.ToLower(domain))
+	}
+	var live []string
+	for _, t := range v.p.readJar(v.r).tenants() {
+		sessions, err := v.p.sessions(v.ctx, v.r, t)
+		if err != nil {
+			return "", err
+		}
+		if len(sessions) > 0 {
+			live = append(live, t)
+		}
+	}
+	if len(live) != 1 {
+		return "", nil
+	}
+	return live[0], nil
+}
+
+// rehome moves a request for any organization to the user's tenant home and
+// continues there with next. The flow of the tenant it leaves, if any, ends.
+func (v *visit) rehome(home string, next func()) {
+	if !v.req.Unbound {
+		if err := v.endFlow(); err != nil {
+			v.fail(err)
+			return
+		}
+	}
+	req, err := v.p.cfg.Protocol.Rehome(v.ctx, v.req.TenantID, v.req.ID, home)
+	if errors.Is(err, authn.ErrRequestGone) {
+		v.p.errorPage(v.w, v.r, http.StatusBadRequest, "error.request")
+		return
+	}
+	if err != nil {
+		v.fail(err)
+		return
+	}
+	v.req = req
+	next()
+}
+
 // pickSession chooses the session login_hint names, or the only one.
 func pickSession(sessions []session, hint string) (session, bool) {
 	if hint != "" {
@@ -238,6 +322,13 @@ func (v *visit) resume(s session) {
 // complete finishes a signed-in flow, asking for consent first when the
 // client lacks some or prompt=consent asks for it.
 func (v *visit) complete(f flow) {
+	if v.req.AdminConsent {
+		// Consent for the whole organization is asked every time: it is
+		// what the administrator came for.
+		f.Step = stepConsent
+		v.advance(f)
+		return
+	}
 	missing, err := v.p.cfg.Directory.MissingConsent(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes)
 	if err != nil {
 		v.fail(err)
@@ -269,10 +360,20 @@ func (v *visit) postUsername(f flow) {
 			return
 		}
 		if home != "" && home != v.req.TenantID {
+			if v.req.AnyOrganization {
+				v.rehome(home, func() { v.advance(flow{Step: stepPassword, Username: name}) })
+				return
+			}
 			issuer := strings.TrimSuffix(v.p.cfg.PublicURL, "/") + "/" + home + "/v2.0"
 			v.show(f, v.loc.T("error.otherTenant", name, issuer, v.req.TenantID, v.req.ClientID, v.req.ClientName))
 			return
 		}
+	}
+	if v.req.Unbound {
+		// No tenant has the username's domain: there is nowhere to look
+		// the account up.
+		v.show(f, v.loc.T("error.noTenant", name))
+		return
 	}
 	v.advance(flow{Step: stepPassword, Username: name})
 }
@@ -404,7 +505,11 @@ func (v *visit) postKMSI(f flow) {
 func (v *visit) postConsent(f flow) {
 	switch v.r.PostForm.Get("decision") {
 	case "accept":
-		if err := v.p.cfg.Directory.GrantConsent(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes); err != nil {
+		grant := v.p.cfg.Directory.GrantConsent
+		if v.req.AdminConsent {
+			grant = v.p.cfg.Directory.GrantAdminConsent
+		}
+		if err := grant(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes); err != nil {
 			// A permission only an administrator may grant ends the request:
 			// the application learns why, and nothing is granted.
 			if ue, ok := usererr.As(err); ok && ue.Kind == usererr.Forbidden {

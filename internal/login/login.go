@@ -1,6 +1,8 @@
 // Package login owns Gatehouse's hosted sign-in pages: the sign-in state
 // machine (username, home-realm discovery, password, first-sign-in password
-// change, "stay signed in?", account picker, consent), the browser's SSO
+// change, "stay signed in?", account picker, consent, and consent for the
+// whole organization), with requests sent to the tenant-independent
+// organizations endpoint moved to the tenant the username belongs to, the browser's SSO
 // sessions and their cookies, CSRF protection, smart lockout through
 // internal/lockout, localisation and tenant branding. The pages are
 // server-rendered and work without JavaScript. They serve authorization
@@ -57,6 +59,15 @@ type Directory interface {
 	MissingConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) ([]Permission, error)
 	// GrantConsent records the user's consent to scopes for the client.
 	GrantConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) error
+	// ConsentPermissions describes the permissions scopes ask the tenant
+	// for on the client's behalf, ".default" standing for those the
+	// client's registration lists.
+	ConsentPermissions(ctx context.Context, tenantID, clientID string, scopes []string) ([]Permission, error)
+	// GrantAdminConsent records the user's consent to scopes for the client
+	// on behalf of every user of the tenant. Only an administrator may: for
+	// anyone else it is a *usererr.Error of kind Forbidden, whose message is
+	// shown, and nothing is granted.
+	GrantAdminConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) error
 	// Branding returns the tenant's sign-in branding for a language
 	// ("en", "sv", "it", "pl"); zero fields mean the neutral default.
 	Branding(ctx context.Context, tenantID, locale string) (Branding, error)

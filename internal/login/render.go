@@ -26,7 +26,9 @@ type view struct {
 	Username    string // the username field's value
 	Accounts    []accountView
 	Permissions []Permission
-	Error       string
+	// AdminConsent: the consent asked is for the whole organization.
+	AdminConsent bool
+	Error        string
 }
 
 type accountView struct{ SID, UPN, DisplayName string }
@@ -65,19 +67,23 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		L: v.loc, Step: f.Step, Title: v.loc.T("title." + string(f.Step)), Error: errMsg,
 		CSRF: p.csrfToken(v.browser), Action: p.base + "/" + url.PathEscape(v.req.TenantID) + "/login",
 		RequestID: v.req.ID, App: v.req.ClientName, Publisher: v.req.Publisher, RedirectURI: v.req.RedirectURI,
-		Identity: f.UPN, Username: f.Username,
+		Identity: f.UPN, Username: f.Username, AdminConsent: v.req.AdminConsent,
 	}
 	if vw.Identity == "" && f.Step != stepUsername && f.Step != stepAccounts {
 		vw.Identity = f.Username
 	}
-	b, err := p.cfg.Directory.Branding(v.ctx, v.req.TenantID, v.loc.Lang)
-	if err != nil {
-		// Branding is cosmetic: the neutral default serves as well.
-		p.cfg.Logger.WarnContext(v.ctx, "loading branding", "tenant", v.req.TenantID, "err", err)
+	var b Branding
+	if !v.req.Unbound {
+		// Before the user's tenant is known, no tenant's branding applies.
+		var err error
+		if b, err = p.cfg.Directory.Branding(v.ctx, v.req.TenantID, v.loc.Lang); err != nil {
+			// Branding is cosmetic: the neutral default serves as well.
+			p.cfg.Logger.WarnContext(v.ctx, "loading branding", "tenant", v.req.TenantID, "err", err)
+		}
 	}
 	vw.Brand = newBrandView(b)
-	switch f.Step {
-	case stepAccounts:
+	switch {
+	case f.Step == stepAccounts:
 		sessions, err := p.sessions(v.ctx, v.r, v.req.TenantID)
 		if err != nil {
 			v.fail(err)
@@ -86,7 +92,18 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		for _, s := range sessions {
 			vw.Accounts = append(vw.Accounts, accountView{SID: s.sid, UPN: s.data.UPN, DisplayName: s.data.DisplayName})
 		}
-	case stepConsent:
+	case f.Step == stepConsent && v.req.AdminConsent:
+		perms, err := p.cfg.Directory.ConsentPermissions(v.ctx, v.req.TenantID, v.req.ClientID, v.req.Scopes)
+		if err != nil {
+			v.fail(err)
+			return
+		}
+		values := make([]string, len(perms))
+		for i, p := range perms {
+			values[i] = p.Value
+		}
+		vw.Permissions = consentList(v.loc, values, perms)
+	case f.Step == stepConsent:
 		missing, err := p.cfg.Directory.MissingConsent(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes)
 		if err != nil {
 			v.fail(err)

@@ -121,6 +121,17 @@ func (j jar) tenantTokens(tenantID string) []ssoToken {
 	return toks
 }
 
+// tenants are the tenants the jar has tokens of, each once.
+func (j jar) tenants() []string {
+	var out []string
+	for _, t := range slices.Concat(j.session, j.persistent) {
+		if !slices.Contains(out, t.tenantID) {
+			out = append(out, t.tenantID)
+		}
+	}
+	return out
+}
+
 // without returns the jar without the tokens drop selects.
 func (j jar) without(drop func(ssoToken) bool) jar {
 	return jar{

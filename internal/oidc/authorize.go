@@ -61,41 +61,43 @@ type authRequest struct {
 	// DeviceID is the device state a user code started this request for;
 	// such a request is answered to the polling device, not redirected.
 	DeviceID string `json:"dev,omitempty"`
+	// AnyOrg is the tenant-independent endpoint ("organizations", "common")
+	// the request was sent to, "" for a tenant's own endpoint. Bound says it
+	// has been rehomed to the user's tenant.
+	AnyOrg string `json:"any,omitempty"`
+	Bound  bool   `json:"bound,omitempty"`
+	// AdminConsent: sent to the admin consent endpoint; answered with the
+	// outcome of consent for the organization, never a code.
+	AdminConsent bool `json:"admin,omitempty"`
 }
+
+// unbound: sent to a tenant-independent endpoint and not yet rehomed.
+func (a authRequest) unbound() bool { return a.AnyOrg != "" && !a.Bound }
 
 // replyTo is where and how an authorization response goes.
 type replyTo struct {
 	RedirectURI, Mode, State string
 }
 
-// authorize serves GET and POST /{tenant}/oauth2/v2.0/authorize. Until the
-// client and its redirect URI are validated, errors are shown as a page
-// (RFC 6749 §4.1.2.1: never redirect to an unverified URI); after that they
-// go back to the client in the requested response mode.
-func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, tid string) {
+// authorize serves GET and POST /{tenant}/oauth2/v2.0/authorize, where
+// {tenant} may also be a tenant-independent endpoint. Until the client and
+// its redirect URI are validated, errors are shown as a page (RFC 6749
+// §4.1.2.1: never redirect to an unverified URI); after that they go back
+// to the client in the requested response mode.
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, t target) {
 	params, err := requestParams(r)
 	if err != nil {
 		showError(w, r, http.StatusBadRequest, "AADSTS900144", "Invalid request: "+err.Error()+".")
 		return
 	}
-	clientID := params.Get("client_id")
-	if clientID == "" {
-		showError(w, r, http.StatusBadRequest, "AADSTS900144", "The request must contain the parameter 'client_id'.")
-		return
-	}
-	client, err := p.dir.Client(r.Context(), tid, clientID)
-	if errors.Is(err, ErrInvalidClient) {
-		showError(w, r, http.StatusBadRequest, "AADSTS700016", fmt.Sprintf("Application with identifier '%s' was not found in the directory.", clientID))
-		return
-	}
-	if err != nil {
-		p.showUnavailable(w, r, fmt.Errorf("looking up client: %w", err))
+	client, ok := p.lookupClient(w, r, t, params.Get("client_id"))
+	if !ok {
 		return
 	}
 	redirectURI := params.Get("redirect_uri")
 	kind := classifyRedirect(client, redirectURI)
 	if kind == redirectNone {
-		showError(w, r, http.StatusBadRequest, "AADSTS50011", fmt.Sprintf("The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'.", redirectURI, client.AppID))
+		showRedirectMismatch(w, r, client, redirectURI)
 		return
 	}
 
@@ -120,8 +122,54 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, tid string)
 		p.replyError(w, r, to, oerr)
 		return
 	}
-	req.Mode, req.State, req.RedirectURI = to.Mode, to.State, redirectURI
-	id := newSecret()
+	p.startPages(w, r, t, client, req, to)
+}
+
+// lookupClient finds the client a browser-facing request names: one usable
+// in the tenant, or for a tenant-independent endpoint a multitenant one
+// wherever it is registered. When there is none it shows the user an error
+// page and returns false.
+func (p *Provider) lookupClient(w http.ResponseWriter, r *http.Request, t target, clientID string) (Client, bool) {
+	if clientID == "" {
+		showError(w, r, http.StatusBadRequest, "AADSTS900144", "The request must contain the parameter 'client_id'.")
+		return Client{}, false
+	}
+	var client Client
+	var err error
+	if t.anyOrg != "" {
+		client, err = p.dir.MultitenantClient(r.Context(), clientID)
+	} else {
+		client, err = p.dir.Client(r.Context(), t.tenantID, clientID)
+	}
+	switch {
+	case errors.Is(err, ErrNotMultitenant):
+		showError(w, r, http.StatusBadRequest, "AADSTS50194", fmt.Sprintf("Application '%s' is not configured as a multi-tenant application. Usage of the /%s endpoint is not supported for such applications. Use a tenant-specific endpoint or configure the application to be multi-tenant.", clientID, t.anyOrg))
+	case errors.Is(err, ErrInvalidClient):
+		showError(w, r, http.StatusBadRequest, "AADSTS700016", fmt.Sprintf("Application with identifier '%s' was not found in the directory.", clientID))
+	case err != nil:
+		p.showUnavailable(w, r, fmt.Errorf("looking up client: %w", err))
+	default:
+		return client, true
+	}
+	return Client{}, false
+}
+
+func showRedirectMismatch(w http.ResponseWriter, r *http.Request, client Client, redirectURI string) {
+	showError(w, r, http.StatusBadRequest, "AADSTS50011", fmt.Sprintf("The redirect URI '%s' specified in the request does not match the redirect URIs configured for the application '%s'.", redirectURI, client.AppID))
+}
+
+// startPages stores a validated request and sends the browser to the sign-in
+// pages for it. A request to a tenant-independent endpoint belongs to no
+// tenant until the pages Rehome it, but states live in a tenant: it waits
+// in its application's home tenant, under an id that names that tenant so
+// the pages' /{endpoint}/login can find it.
+func (p *Provider) startPages(w http.ResponseWriter, r *http.Request, t target, client Client, req authRequest, to replyTo) {
+	req.Mode, req.State, req.RedirectURI = to.Mode, to.State, to.RedirectURI
+	tid, id, segment := t.tenantID, newSecret(), t.tenantID
+	if t.anyOrg != "" {
+		req.AnyOrg, tid, segment = t.anyOrg, client.HomeTenantID, t.anyOrg
+		id = tid + "." + id
+	}
 	if err := p.putState(r.Context(), tid, kindAuthRequest, id, "", "", req, authRequestLifetime); err != nil {
 		slog.ErrorContext(r.Context(), "oidc: storing authorization request", "tenant", tid, "error", err)
 		p.replyError(w, r, to, unavailableAuth(err))
@@ -129,7 +177,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, tid string)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	http.Redirect(w, r, p.tenantBase(tid)+pathLogin+"?"+url.Values{"request": {id}}.Encode(), http.StatusFound)
+	http.Redirect(w, r, p.cfg.PublicURL+"/"+segment+pathLogin+"?"+url.Values{"request": {id}}.Encode(), http.StatusFound)
 }
 
 // authRequestLifetime is how long a user has to sign in.
@@ -335,9 +383,12 @@ func (p *Provider) showUnavailable(w http.ResponseWriter, r *http.Request, err e
 
 // PendingRequest returns a request that is still waiting for sign-in.
 // Unknown, expired, finished and other tenants' requests are
-// ErrRequestNotFound.
+// ErrRequestNotFound. A request sent to a tenant-independent endpoint is
+// addressed by that endpoint's name until it is rehomed, and by its user's
+// tenant after.
 func (p *Provider) PendingRequest(ctx context.Context, tenantID, requestID string) (authn.Request, error) {
-	s, err := p.getState(ctx, tenantID, kindAuthRequest, requestID)
+	home, unbound := requestHome(tenantID, requestID)
+	s, err := p.getState(ctx, home, kindAuthRequest, requestID)
 	if errors.Is(err, store.ErrNotFound) || err == nil && s.ConsumedAt != nil {
 		return authn.Request{}, ErrRequestNotFound
 	}
@@ -348,32 +399,52 @@ func (p *Provider) PendingRequest(ctx context.Context, tenantID, requestID strin
 	if err != nil {
 		return authn.Request{}, err
 	}
-	out := authn.Request{
-		ID: requestID, TenantID: tenantID, ClientID: req.ClientID, ClientName: req.ClientName, Publisher: req.Publisher,
-		Scopes: req.Scopes, Prompt: req.Prompt, LoginHint: req.LoginHint, DomainHint: req.DomainHint,
-		UILocales: req.UILocales, RedirectURI: req.RedirectURI, CreatedAt: req.CreatedAt,
-		Device: req.DeviceID != "",
+	if req.unbound() != unbound {
+		return authn.Request{}, ErrRequestNotFound
 	}
-	if req.MaxAge != nil {
-		d := time.Duration(*req.MaxAge) * time.Second
+	return req.pending(requestID, tenantID), nil
+}
+
+// requestHome is the tenant that keeps the request the pages address as
+// (segment, id): the tenant itself, or for a tenant-independent endpoint the
+// application's home tenant named in the id (see startPages), in which case
+// unbound is true.
+func requestHome(segment, requestID string) (tenantID string, unbound bool) {
+	if _, ok := anyOrgEndpoint(segment); !ok {
+		return segment, false
+	}
+	home, _, _ := strings.Cut(requestID, ".")
+	return home, true
+}
+
+// pending is the request as the pages see it, addressed as tenantID.
+func (a authRequest) pending(id, tenantID string) authn.Request {
+	out := authn.Request{
+		ID: id, TenantID: tenantID, ClientID: a.ClientID, ClientName: a.ClientName, Publisher: a.Publisher,
+		Scopes: a.Scopes, Prompt: a.Prompt, LoginHint: a.LoginHint, DomainHint: a.DomainHint,
+		UILocales: a.UILocales, RedirectURI: a.RedirectURI, CreatedAt: a.CreatedAt,
+		Device: a.DeviceID != "", AnyOrganization: a.AnyOrg != "", Unbound: a.unbound(), AdminConsent: a.AdminConsent,
+	}
+	if a.MaxAge != nil {
+		d := time.Duration(*a.MaxAge) * time.Second
 		out.MaxAge = &d
 	}
-	return out, nil
+	return out
 }
 
 // takeRequest consumes a pending request for Finish or Deny. When there is
 // none left to answer, it shows the user an error page and returns false.
 func (p *Provider) takeRequest(w http.ResponseWriter, r *http.Request, tenantID, requestID string) (authRequest, bool) {
-	s, err := p.consumeState(r.Context(), tenantID, kindAuthRequest, requestID)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConsumed) {
+	home, unbound := requestHome(tenantID, requestID)
+	s, err := p.consumeState(r.Context(), home, kindAuthRequest, requestID)
+	var req authRequest
+	if err == nil {
+		req, err = decodeState[authRequest](s)
+	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConsumed) || err == nil && req.unbound() != unbound {
 		showError(w, r, http.StatusBadRequest, "AADSTS90014", "This sign-in request has expired or was already completed. Return to the application and sign in again.")
 		return authRequest{}, false
 	}
-	if err != nil {
-		p.showUnavailable(w, r, err)
-		return authRequest{}, false
-	}
-	req, err := decodeState[authRequest](s)
 	if err != nil {
 		p.showUnavailable(w, r, err)
 		return authRequest{}, false
@@ -430,7 +501,13 @@ func (p *Provider) Finish(w http.ResponseWriter, r *http.Request, tenantID, requ
 		p.replyError(w, r, to, oerr)
 		return
 	}
-	code := newSecret()
+	if req.AdminConsent {
+		// The pages granted consent for the organization before finishing,
+		// and checkSignIn found the permissions granted.
+		p.reply(w, r, to, url.Values{"admin_consent": {"True"}, "tenant": {tenantID}})
+		return
+	}
+	code := newGrantSecret(tenantID)
 	if err := p.putState(r.Context(), tenantID, kindCode, secretID(code), newSecret(), a.UserID, g, codeLifetime); err != nil {
 		slog.ErrorContext(r.Context(), "oidc: storing code", "tenant", tenantID, "error", err)
 		p.replyError(w, r, to, unavailableAuth(err))
@@ -444,6 +521,8 @@ func (p *Provider) Finish(w http.ResponseWriter, r *http.Request, tenantID, requ
 func (p *Provider) checkSignIn(ctx context.Context, tenantID string, req authRequest, a authn.Authentication) (grant, *authError) {
 	now := p.cfg.Now()
 	switch {
+	case req.unbound():
+		return grant{}, internalAuth(errors.New("a request for any organization finishes before it was rehomed to the user's tenant"))
 	case a.TenantID != tenantID || a.UserID == "":
 		return grant{}, internalAuth(fmt.Errorf("authentication for user %q of tenant %q finishes a request of tenant %s", a.UserID, a.TenantID, tenantID))
 	case a.AuthTime.IsZero() || a.AuthTime.After(now.Add(nodeClockSkew)):
@@ -462,6 +541,18 @@ func (p *Provider) checkSignIn(ctx context.Context, tenantID string, req authReq
 	}
 	if u.SessionsValidFrom.After(a.AuthTime) {
 		return grant{}, authErr("login_required", "AADSTS50133: the session was revoked; the user must sign in again")
+	}
+	if req.AnyOrg != "" {
+		// The client was found without a tenant; whether the user's tenant
+		// admits it (its service principal there is not disabled) is known
+		// only now.
+		_, err := p.dir.Client(ctx, tenantID, req.ClientID)
+		if errors.Is(err, ErrInvalidClient) {
+			return grant{}, authErr("unauthorized_client", "AADSTS7000112: Application '%s' is disabled in the user's organization.", req.ClientID)
+		}
+		if err != nil {
+			return grant{}, unavailableAuth(err)
+		}
 	}
 	granted, err := p.dir.GrantedScopes(ctx, tenantID, a.UserID, req.ClientID)
 	if err != nil {

@@ -22,6 +22,9 @@ var (
 	// ErrRequestNotFound: an authorization request id that is unknown,
 	// expired, of another tenant, or already finished or denied.
 	ErrRequestNotFound = errors.New("oidc: no such pending authorization request")
+	// ErrNotMultitenant: an application asked for through a
+	// tenant-independent endpoint admits only its own tenant's users.
+	ErrNotMultitenant = errors.New("oidc: application is not multitenant")
 )
 
 // Directory is what the provider needs from the directory: tenant
@@ -44,6 +47,13 @@ type Directory interface {
 	// or the application or its service principal is disabled, the error
 	// satisfies errors.Is(err, ErrInvalidClient). It does not authenticate.
 	Client(ctx context.Context, tenantID, clientID string) (Client, error)
+	// MultitenantClient returns the multitenant application whose appId is
+	// clientID wherever it is registered (Client.HomeTenantID), for a
+	// request to a tenant-independent endpoint, before the user's tenant is
+	// known. An unknown application gives an error satisfying
+	// errors.Is(err, ErrInvalidClient); one that admits only its own
+	// tenant's users, ErrNotMultitenant.
+	MultitenantClient(ctx context.Context, clientID string) (Client, error)
 	// User returns the user who signs in to clientID, as the tenant knows
 	// them now. A user who does not exist in the tenant, is deleted, or has
 	// accountEnabled false gives an error satisfying errors.Is(err,
@@ -79,6 +89,8 @@ type Client struct {
 	AppID           string
 	DisplayName     string
 	PublisherDomain string // the application's publisherDomain, shown on consent
+	// HomeTenantID is the tenant the application is registered in.
+	HomeTenantID string
 	// WebRedirectURIs are the web platform's redirectUris (web.redirectUris):
 	// codes sent there are redeemed by a confidential client with its secret.
 	WebRedirectURIs []string

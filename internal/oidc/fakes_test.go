@@ -249,7 +249,9 @@ type fakeDir struct {
 	clients map[string]Client   // tenant id + "/" + client id
 	users   map[string]fakeUser // tenant id + "/" + user id
 	grants  map[string][]string // tenant id + "/" + user id + "/" + client id
-	fail    error
+	// multi maps multitenant client ids to their home tenant.
+	multi map[string]string
+	fail  error
 }
 
 type fakeUser struct {
@@ -265,7 +267,7 @@ type fakeApp struct {
 
 func newFakeDir() *fakeDir {
 	return &fakeDir{domains: map[string]string{}, tenants: map[string]bool{}, apps: map[string]fakeApp{},
-		clients: map[string]Client{}, users: map[string]fakeUser{}, grants: map[string][]string{}}
+		clients: map[string]Client{}, users: map[string]fakeUser{}, grants: map[string][]string{}, multi: map[string]string{}}
 }
 
 func (d *fakeDir) addTenant(id string, domains ...string) {
@@ -322,6 +324,25 @@ func (d *fakeDir) Client(_ context.Context, tenantID, clientID string) (Client, 
 		return Client{}, fmt.Errorf("%w: no client %s", ErrInvalidClient, clientID)
 	}
 	return c, nil
+}
+
+func (d *fakeDir) MultitenantClient(_ context.Context, clientID string) (Client, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail != nil {
+		return Client{}, d.fail
+	}
+	if home, ok := d.multi[clientID]; ok {
+		c := d.clients[home+"/"+clientID]
+		c.HomeTenantID = home
+		return c, nil
+	}
+	for key := range d.clients {
+		if strings.HasSuffix(key, "/"+clientID) {
+			return Client{}, ErrNotMultitenant
+		}
+	}
+	return Client{}, fmt.Errorf("%w: no client %s", ErrInvalidClient, clientID)
 }
 
 func (d *fakeDir) User(_ context.Context, tenantID, userID, clientID string) (User, error) {
@@ -465,6 +486,7 @@ func newEnv(t testing.TB) *env {
 	e.dir.clients[tenantA+"/"+webApp] = Client{AppID: webApp, DisplayName: "Web", PublisherDomain: "web.example", WebRedirectURIs: []string{webRedirect}, Confidential: true}
 	e.secretL = e.dir.addApp(tenantA, App{AppID: legacyApp, ServicePrincipalID: "ffffffff-0000-4000-8000-0000000000f5", DisplayName: "Legacy"})
 	e.dir.clients[tenantA+"/"+legacyApp] = Client{AppID: legacyApp, DisplayName: "Legacy", WebRedirectURIs: []string{legacyRedirect}, Confidential: true, PKCEOptional: true}
+	e.dir.multi[spaApp] = tenantA
 	for _, tid := range []string{tenantA, tenantB} {
 		e.dir.clients[tid+"/"+spaApp] = Client{AppID: spaApp, DisplayName: "SPA", SPARedirectURIs: []string{spaRedirect}, PublicRedirectURIs: []string{"ms-app://callback"}}
 		e.dir.users[tid+"/"+userAlice] = fakeUser{User: User{

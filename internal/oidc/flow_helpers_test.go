@@ -26,6 +26,10 @@ type testPages struct {
 	p     *Provider
 	clock *clock
 
+	// home is the tenant a request for any organization is rehomed to, as
+	// the real pages do after home-realm discovery.
+	home string
+
 	mu        sync.Mutex
 	deny      string // when set, Deny with this code
 	noSession bool   // no browser session: prompt=none is denied login_required
@@ -39,6 +43,13 @@ func (tp *testPages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
+	}
+	if req.Unbound {
+		if req, err = tp.p.Rehome(r.Context(), tid, req.ID, tp.home); err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		tid = req.TenantID
 	}
 	tp.mu.Lock()
 	tp.seen = append(tp.seen, req)
@@ -111,7 +122,7 @@ func newFlowOn(t testing.TB, e *env, st store.Store) *flow {
 		t.Fatal(err)
 	}
 	p.Register(mux)
-	pages := &testPages{p: p, clock: e.clock}
+	pages := &testPages{p: p, clock: e.clock, home: tenantB}
 	mux.Handle("GET /{tenant}/login", pages)
 	mux.HandleFunc("GET /{tenant}/devicelogin", func(w http.ResponseWriter, r *http.Request) {
 		deviceLogin(p, w, r)

@@ -178,7 +178,7 @@ func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, 
 	}
 	resp := tokenResponse{AccessToken: tokens.AccessToken, IDToken: tokens.IDToken, Scope: strings.Join(tokenScopes(issue.OIDC, issue.Permissions), " ")}
 	if slices.Contains(next.OIDC, scopeOfflineAccess) {
-		rt := newSecret()
+		rt := newGrantSecret(tid)
 		if err := p.putState(ctx, tid, kindRefresh, secretID(rt), from.Family, next.UserID, next, p.cfg.RefreshTokenLifetime); err != nil {
 			return nil, serverError(err)
 		}

@@ -5,7 +5,9 @@
 // sealed by the master keyring, stored through the store port and rotated
 // with pre-publication so any number of nodes agree on the signing key. It
 // runs the authorization code flow with PKCE and the device authorization
-// grant for the hosted sign-in pages (it implements authn.Protocol), rotates
+// grant for the hosted sign-in pages (it implements authn.Protocol), also
+// through the tenant-independent organizations and common endpoints for
+// multitenant applications, serves Entra's admin consent endpoint, rotates
 // refresh tokens with reuse detection, issues app-only tokens by the
 // client_credentials grant, and verifies access tokens for the Graph-shaped
 // API. Token-endpoint parsing, client-credential plumbing and RFC 6749 error
@@ -244,6 +246,9 @@ const (
 	pathDeviceLogin = "/devicelogin"
 	// pathLogin is where the hosted sign-in pages take over a request.
 	pathLogin = "/login"
+	// The admin consent endpoint, v2.0 and v1.0.
+	pathAdminConsent   = "/v2.0/adminconsent"
+	pathAdminConsentV1 = "/adminconsent"
 )
 
 // Register adds the provider's routes to mux, which must serve PublicURL's
@@ -258,9 +263,13 @@ const (
 //	POST     /{tenant}/oauth2/v2.0/revoke
 //	POST     /{tenant}/oauth2/v2.0/introspect
 //	POST     /{tenant}/oauth2/v2.0/devicecode
+//	GET      /{tenant}/v2.0/adminconsent and /{tenant}/adminconsent
 //
-// {tenant} is the tenant id or one of its verified domains. The sign-in
-// pages are expected at /{tenantId}/login?request={id}, and the page that
+// {tenant} is the tenant id or one of its verified domains, or a
+// tenant-independent endpoint, "organizations" or "common" (anyorg.go),
+// which serves discovery, authorize, token and admin consent. The sign-in
+// pages are expected at /{tenantId}/login?request={id} (and
+// /organizations/login for requests not yet rehomed), and the page that
 // takes a device's user code (calling StartDevice) at /{tenantId}/devicelogin.
 //
 // The machine-facing endpoints go through op. The authorization and logout
@@ -271,9 +280,12 @@ func (p *Provider) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{tenant}"+pathDiscovery, p.tenantRoute(zoidc.DiscoveryEndpoint, invalidTenant))
 	mux.Handle("GET /{tenant}"+pathKeys, p.tenantRoute(opKeysPath, invalidTenant))
 	mux.Handle("POST /{tenant}"+pathToken, p.tenantRoute(opTokenPath, zoidc.ErrInvalidRequest))
+	mux.Handle("GET /{tenant}"+pathAdminConsent, p.pageRoute(p.adminConsent(true), true))
+	mux.Handle("GET /{tenant}"+pathAdminConsentV1, p.pageRoute(p.adminConsent(false), true))
+	logout := func(w http.ResponseWriter, r *http.Request, t target) { p.logout(w, r, t.tenantID) }
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
-		mux.Handle(m+" /{tenant}"+pathAuthorize, p.pageRoute(p.authorize))
-		mux.Handle(m+" /{tenant}"+pathLogout, p.pageRoute(p.logout))
+		mux.Handle(m+" /{tenant}"+pathAuthorize, p.pageRoute(p.authorize, true))
+		mux.Handle(m+" /{tenant}"+pathLogout, p.pageRoute(logout, false))
 		mux.Handle(m+" /{tenant}"+pathUserinfo, p.tenantRoute(opUserinfoPath, zoidc.ErrInvalidRequest))
 	}
 	mux.Handle("POST /{tenant}"+pathRevoke, p.tenantRoute(opRevokePath, zoidc.ErrInvalidRequest))
@@ -282,10 +294,19 @@ func (p *Provider) Register(mux *http.ServeMux) {
 }
 
 // pageRoute resolves the tenant of a browser-facing endpoint, answering
-// with an error page when it cannot.
-func (p *Provider) pageRoute(h func(http.ResponseWriter, *http.Request, string)) http.Handler {
+// with an error page when it cannot. anyOrg says whether the endpoint is
+// also served for the tenant-independent endpoints.
+func (p *Provider) pageRoute(h func(http.ResponseWriter, *http.Request, target), anyOrg bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segment := r.PathValue("tenant")
+		if ep, ok := anyOrgEndpoint(segment); ok {
+			if !anyOrg {
+				showError(w, r, http.StatusBadRequest, "AADSTS90002", fmt.Sprintf("This endpoint is not served for '%s': use the tenant's own endpoint.", ep))
+				return
+			}
+			h(w, r, target{anyOrg: ep})
+			return
+		}
 		tid, err := p.dir.ResolveTenant(r.Context(), segment)
 		if errors.Is(err, ErrUnknownTenant) {
 			showError(w, r, http.StatusBadRequest, "AADSTS90002", fmt.Sprintf("Tenant '%s' not found.", segment))
@@ -295,7 +316,7 @@ func (p *Provider) pageRoute(h func(http.ResponseWriter, *http.Request, string))
 			p.showUnavailable(w, r, fmt.Errorf("resolving tenant: %w", err))
 			return
 		}
-		h(w, r, tid)
+		h(w, r, target{tenantID: tid})
 	})
 }
 
@@ -313,6 +334,10 @@ func (p *Provider) pageRoute(h func(http.ResponseWriter, *http.Request, string))
 func (p *Provider) tenantRoute(opPath string, unknown func() *zoidc.Error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		segment := r.PathValue("tenant")
+		if ep, ok := anyOrgEndpoint(segment); ok {
+			p.anyOrgRoute(w, r, ep, opPath)
+			return
+		}
 		tid, err := p.dir.ResolveTenant(r.Context(), segment)
 		if errors.Is(err, ErrUnknownTenant) {
 			e := unknown().WithDescription("AADSTS90002: Tenant '%s' not found.", segment).WithParent(err)
@@ -324,16 +349,22 @@ func (p *Provider) tenantRoute(opPath string, unknown func() *zoidc.Error) http.
 			return
 		}
 		ctx := op.ContextWithIssuer(withTenant(r.Context(), tid), p.issuer(tid))
-		r = r.WithContext(ctx) // a shallow copy: its URL may be replaced without touching the caller's
-		u := *r.URL
-		u.Path, u.RawPath = opPath, ""
-		// OAuth parameters travel in the body (RFC 6749 §3.2), but op reads
-		// r.Form, which merges in the query; dropping the query keeps a
-		// secret sent in a URL (and so in access logs) from being honoured.
-		u.RawQuery = ""
-		r.URL = &u
-		p.handler.ServeHTTP(w, r)
+		p.forward(w, r.WithContext(ctx), opPath)
 	})
+}
+
+// forward hands a request, its tenant and issuer in its context, to op's
+// endpoint at opPath.
+func (p *Provider) forward(w http.ResponseWriter, r *http.Request, opPath string) {
+	r = r.WithContext(r.Context()) // a shallow copy: its URL may be replaced without touching the caller's
+	u := *r.URL
+	u.Path, u.RawPath = opPath, ""
+	// OAuth parameters travel in the body (RFC 6749 §3.2), but op reads
+	// r.Form, which merges in the query; dropping the query keeps a
+	// secret sent in a URL (and so in access logs) from being honoured.
+	u.RawQuery = ""
+	r.URL = &u
+	p.handler.ServeHTTP(w, r)
 }
 
 // issuer is the tenant's issuer identifier; always the tenant id, however

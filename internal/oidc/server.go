@@ -37,38 +37,54 @@ var tokenGrants = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshT
 // publicGrants are the grants of a client that did not authenticate.
 var publicGrants = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeDeviceCode}
 
-// Discovery lists exactly what is served.
+// Discovery lists exactly what is served: a tenant's endpoints, or those of
+// a tenant-independent endpoint.
 func (s *opServer) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.Response, error) {
-	tid, err := tenantFrom(ctx)
-	if err != nil {
-		return nil, serverError(err)
+	var d *zoidc.DiscoveryConfiguration
+	if ep, ok := anyOrgFrom(ctx); ok {
+		d = s.p.anyOrgDiscovery(ep)
+	} else {
+		tid, err := tenantFrom(ctx)
+		if err != nil {
+			return nil, serverError(err)
+		}
+		base := s.p.tenantBase(tid)
+		d = s.p.discovery(s.p.issuer(tid), base, base+pathKeys)
+		d.UserinfoEndpoint = base + pathUserinfo
+		d.EndSessionEndpoint = base + pathLogout
+		d.RevocationEndpoint = base + pathRevoke
+		d.IntrospectionEndpoint = base + pathIntrospect
+		d.DeviceAuthorizationEndpoint = base + pathDeviceCode
+		d.GrantTypesSupported = tokenGrants
+		d.RevocationEndpointAuthMethodsSupported = append(slices.Clone(secretMethods), zoidc.AuthMethodNone)
+		d.IntrospectionEndpointAuthMethodsSupported = secretMethods
 	}
-	base := s.p.tenantBase(tid)
-	secretMethods := []zoidc.AuthMethod{zoidc.AuthMethodPost, zoidc.AuthMethodBasic}
-	resp := op.NewResponse(&zoidc.DiscoveryConfiguration{
-		Issuer:                                    s.p.issuer(tid),
-		AuthorizationEndpoint:                     base + pathAuthorize,
-		TokenEndpoint:                             base + pathToken,
-		UserinfoEndpoint:                          base + pathUserinfo,
-		EndSessionEndpoint:                        base + pathLogout,
-		RevocationEndpoint:                        base + pathRevoke,
-		IntrospectionEndpoint:                     base + pathIntrospect,
-		JwksURI:                                   base + pathKeys,
-		DeviceAuthorizationEndpoint:               base + pathDeviceCode,
-		ScopesSupported:                           oidcScopes,
-		ResponseTypesSupported:                    []string{string(zoidc.ResponseTypeCode)},
-		ResponseModesSupported:                    []string{modeQuery, modeFragment, modeFormPost},
-		GrantTypesSupported:                       tokenGrants,
-		SubjectTypesSupported:                     []string{"pairwise"},
-		IDTokenSigningAlgValuesSupported:          []string{string(jose.RS256), string(jose.ES256)},
-		TokenEndpointAuthMethodsSupported:         append(slices.Clone(secretMethods), zoidc.AuthMethodNone),
-		RevocationEndpointAuthMethodsSupported:    append(slices.Clone(secretMethods), zoidc.AuthMethodNone),
-		IntrospectionEndpointAuthMethodsSupported: secretMethods,
-		CodeChallengeMethodsSupported:             []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256},
-		ClaimsSupported:                           claimsSupported,
-	})
+	resp := op.NewResponse(d)
 	resp.Header.Set("Cache-Control", "public, max-age=3600")
 	return resp, nil
+}
+
+// secretMethods are the ways a client authenticates with its secret.
+var secretMethods = []zoidc.AuthMethod{zoidc.AuthMethodPost, zoidc.AuthMethodBasic}
+
+// discovery is what every discovery document says: the issuer, the
+// authorization and token endpoints under base, the keys, and the
+// capabilities of the authorization endpoint and of the tokens.
+func (p *Provider) discovery(issuer, base, jwksURI string) *zoidc.DiscoveryConfiguration {
+	return &zoidc.DiscoveryConfiguration{
+		Issuer:                            issuer,
+		AuthorizationEndpoint:             base + pathAuthorize,
+		TokenEndpoint:                     base + pathToken,
+		JwksURI:                           jwksURI,
+		ScopesSupported:                   oidcScopes,
+		ResponseTypesSupported:            []string{string(zoidc.ResponseTypeCode)},
+		ResponseModesSupported:            []string{modeQuery, modeFragment, modeFormPost},
+		SubjectTypesSupported:             []string{"pairwise"},
+		IDTokenSigningAlgValuesSupported:  []string{string(jose.RS256), string(jose.ES256)},
+		TokenEndpointAuthMethodsSupported: append(slices.Clone(secretMethods), zoidc.AuthMethodNone),
+		CodeChallengeMethodsSupported:     []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256},
+		ClaimsSupported:                   claimsSupported,
+	}
 }
 
 // Keys publishes the tenant's keys of every algorithm, creating the tenant's
@@ -262,8 +278,7 @@ func invalidClient(description string, parent error) error {
 // which op logs but does not send.
 func serverError(err error) error {
 	if errors.Is(err, errUnavailable) {
-		e := &zoidc.Error{ErrorType: "temporarily_unavailable", Description: "the service is temporarily unavailable; retry later", Parent: err}
-		return op.NewStatusError(e, http.StatusServiceUnavailable)
+		return op.NewStatusError(unavailableError().WithParent(err), http.StatusServiceUnavailable)
 	}
 	return op.NewStatusError(zoidc.ErrServerError().WithDescription("internal error").WithParent(err), http.StatusInternalServerError)
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/google/uuid"
 )
 
 // accessClaims are the claims of an Entra v2.0 access token. App-only tokens
@@ -234,7 +233,7 @@ func (p *Provider) verifySigned(ctx context.Context, raw string, c any) (string,
 		return "", fmt.Errorf("%w: claims are not a JSON object: %v", ErrInvalidToken, err)
 	}
 	// Tenant ids are GUIDs; anything else is refused before it reaches the store.
-	if _, err := uuid.Parse(unverified.TenantID); err != nil || len(unverified.TenantID) != 36 {
+	if !isTenantID(unverified.TenantID) {
 		return "", fmt.Errorf("%w: tid %q is not a tenant id", ErrInvalidToken, unverified.TenantID)
 	}
 	tid := unverified.TenantID
