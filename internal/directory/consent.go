@@ -205,37 +205,46 @@ func (s *Service) GrantConsent(ctx context.Context, tenantID, userID, appID stri
 		if err != nil {
 			return err
 		}
-		graph, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, GraphAppID)
-		if err != nil {
-			return err
-		}
-		grants, err := grantsOf(ctx, tx, tenantID, sp.ID)
-		if err != nil {
-			return err
-		}
-		for _, g := range grants {
-			if g.Doc["consentType"] == "Principal" && str(g.Doc, "principalId") == userID {
-				scope := strings.Fields(str(g.Doc, "scope"))
-				for _, p := range wanted {
-					if !slices.Contains(scope, p.Value) {
-						scope = append(scope, p.Value)
-					}
-				}
-				next := merge(g.Doc, nil)
-				next["scope"] = strings.Join(scope, " ")
-				_, err := s.replace(ctx, tx, tenantID, g, next)
-				return err
-			}
-		}
-		values := make([]string, len(wanted))
-		for i, p := range wanted {
-			values[i] = p.Value
-		}
-		_, err = s.insert(ctx, tx, tenantID, KindPermissionGrant, Doc{
-			"id": s.newID(), "clientId": sp.ID, "consentType": "Principal", "principalId": userID, "resourceId": graph.ID, "scope": strings.Join(values, " "),
-		})
-		return err
+		return s.upsertGrant(ctx, tx, tenantID, sp, "Principal", userID, wanted)
 	})
+}
+
+// upsertGrant adds permissions to the application's grant of a consent type
+// (for one principal, or AllPrincipals with principalID ""), creating the
+// grant on the tenant's Graph principal when there is none.
+func (s *Service) upsertGrant(ctx context.Context, tx store.Tx, tenantID string, sp Object, consentType, principalID string, wanted []DelegatedPermission) error {
+	grants, err := grantsOf(ctx, tx, tenantID, sp.ID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(grants, func(g Object) bool {
+		return g.Doc["consentType"] == consentType && str(g.Doc, "principalId") == principalID
+	})
+	var scope []string
+	if i >= 0 {
+		scope = strings.Fields(str(grants[i].Doc, "scope"))
+	}
+	for _, p := range wanted {
+		if !slices.Contains(scope, p.Value) {
+			scope = append(scope, p.Value)
+		}
+	}
+	if i >= 0 {
+		next := merge(grants[i].Doc, nil)
+		next["scope"] = strings.Join(scope, " ")
+		_, err := s.replace(ctx, tx, tenantID, grants[i], next)
+		return err
+	}
+	graph, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, GraphAppID)
+	if err != nil {
+		return err
+	}
+	grant := Doc{"id": s.newID(), "clientId": sp.ID, "consentType": consentType, "resourceId": graph.ID, "scope": strings.Join(scope, " ")}
+	if principalID != "" {
+		grant["principalId"] = principalID
+	}
+	_, err = s.insert(ctx, tx, tenantID, KindPermissionGrant, grant)
+	return err
 }
 
 // ensureServicePrincipal returns the application's service principal in the

@@ -113,33 +113,6 @@ func (s *Service) GrantAdminConsent(ctx context.Context, tenantID, adminID, appI
 		if err != nil || len(wanted) == 0 {
 			return err
 		}
-		graph, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, GraphAppID)
-		if err != nil {
-			return err
-		}
-		grants, err := grantsOf(ctx, tx, tenantID, sp.ID)
-		if err != nil {
-			return err
-		}
-		var scope []string
-		i := slices.IndexFunc(grants, func(g Object) bool { return g.Doc["consentType"] == "AllPrincipals" })
-		if i >= 0 {
-			scope = strings.Fields(str(grants[i].Doc, "scope"))
-		}
-		for _, p := range wanted {
-			if !slices.Contains(scope, p.Value) {
-				scope = append(scope, p.Value)
-			}
-		}
-		if i >= 0 {
-			next := merge(grants[i].Doc, nil)
-			next["scope"] = strings.Join(scope, " ")
-			_, err := s.replace(ctx, tx, tenantID, grants[i], next)
-			return err
-		}
-		_, err = s.insert(ctx, tx, tenantID, KindPermissionGrant, Doc{
-			"id": s.newID(), "clientId": sp.ID, "consentType": "AllPrincipals", "resourceId": graph.ID, "scope": strings.Join(scope, " "),
-		})
-		return err
+		return s.upsertGrant(ctx, tx, tenantID, sp, "AllPrincipals", "", wanted)
 	})
 }
