@@ -68,10 +68,11 @@ func (b *Browser) SignIn(authURL string, answers map[string]string) (*url.URL, e
 		if err != nil {
 			return nil, err
 		}
-		body, err := io.ReadAll(resp.Body)
+		// A name of its own: err belongs to the loop, set by each submit.
+		body, readErr := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if err != nil {
-			return nil, err
+		if readErr != nil {
+			return nil, readErr
 		}
 		if loc := resp.Header.Get("Location"); loc != "" {
 			return resp.Request.URL.Parse(loc)
@@ -100,17 +101,23 @@ func (b *Browser) SignIn(authURL string, answers map[string]string) (*url.URL, e
 			return nil, fmt.Errorf("pagewalk: a page with no field to answer: %.500s", page)
 		}
 		b.Steps = append(b.Steps, step)
-		next, err := resp.Request.URL.Parse(html.UnescapeString(action[1]))
-		if err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequest(http.MethodPost, next.String(), strings.NewReader(form.Encode()))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", next.Scheme+"://"+next.Host)
-		resp, err = b.Client.Do(req)
+		resp, err = b.submit(resp.Request.URL, html.UnescapeString(action[1]), form)
 	}
 	return nil, errors.New("pagewalk: sign-in did not finish; steps " + strings.Join(b.Steps, ","))
+}
+
+// submit posts a form to its action, resolved against the page's URL, as a
+// same-origin browser would.
+func (b *Browser) submit(page *url.URL, action string, form url.Values) (*http.Response, error) {
+	next, err := page.Parse(action)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, next.String(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", next.Scheme+"://"+next.Host)
+	return b.Client.Do(req)
 }
