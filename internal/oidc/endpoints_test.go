@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,6 +22,8 @@ func TestLogout(t *testing.T) {
 	v := oauth2.GenerateVerifier()
 	idTokenB := f.redeemSPA(t, tenantB, f.code(t, tenantB, spaApp, spaRedirect, v, nil), v).IDToken
 	forged := idToken[:len(idToken)-4] + "AAAA"
+	// A hint whose key is no longer published (retired and deleted).
+	retired := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","kid":"retired-key","typ":"JWT"}`)) + idToken[strings.Index(idToken, "."):]
 
 	tests := []struct {
 		name     string
@@ -39,6 +42,8 @@ func TestLogout(t *testing.T) {
 		{"nothing", url.Values{}, 200, "", true},
 		{"hint of another tenant", url.Values{"id_token_hint": {idTokenB}, "post_logout_redirect_uri": {spaRedirect}}, 400, "", false},
 		{"forged hint", url.Values{"id_token_hint": {forged}, "post_logout_redirect_uri": {spaRedirect}}, 400, "", false},
+		{"hint of a retired key", url.Values{"id_token_hint": {retired}, "post_logout_redirect_uri": {spaRedirect}}, 200, "", true},
+		{"hint of a retired key with client_id", url.Values{"id_token_hint": {retired}, "client_id": {spaApp}, "post_logout_redirect_uri": {spaRedirect}, "state": {"s2"}}, 302, spaRedirect + "?state=s2", true},
 		{"access token as hint", url.Values{"id_token_hint": {appToken}, "post_logout_redirect_uri": {spaRedirect}}, 400, "", false},
 		{"hint and other client_id", url.Values{"id_token_hint": {idToken}, "client_id": {webApp}, "post_logout_redirect_uri": {webRedirect}}, 400, "", false},
 	}

@@ -243,6 +243,9 @@ func (m *keyManager) rotate(ctx context.Context, tenantID string) error {
 // verificationKey returns the tenant's published key kid. tenantID comes
 // from an unverified token, so a tenant that has no keys gets no cache
 // entry: tokens naming made-up tenants cost a store read, not memory.
+// errUnknownKey: a token names a key the tenant does not publish (any more).
+var errUnknownKey = errors.New("unknown key")
+
 func (m *keyManager) verificationKey(ctx context.Context, tenantID, kid string) (jose.JSONWebKey, error) {
 	now := m.now()
 	ks := m.cached(tenantID)
@@ -252,7 +255,7 @@ func (m *keyManager) verificationKey(ctx context.Context, tenantID, kid string) 
 			return k, nil
 		}
 		if !ok && now.Sub(ks.loadedAt) < missReloadAfter {
-			return jose.JSONWebKey{}, fmt.Errorf("%w: unknown key %q for tenant %s", ErrInvalidToken, kid, tenantID)
+			return jose.JSONWebKey{}, fmt.Errorf("%w: %w %q for tenant %s", ErrInvalidToken, errUnknownKey, kid, tenantID)
 		}
 	}
 	var err error
@@ -269,7 +272,7 @@ func (m *keyManager) verificationKey(ctx context.Context, tenantID, kid string) 
 	}
 	k, ok := ks.byKID[kid]
 	if !ok {
-		return jose.JSONWebKey{}, fmt.Errorf("%w: unknown key %q for tenant %s", ErrInvalidToken, kid, tenantID)
+		return jose.JSONWebKey{}, fmt.Errorf("%w: %w %q for tenant %s", ErrInvalidToken, errUnknownKey, kid, tenantID)
 	}
 	return k, nil
 }

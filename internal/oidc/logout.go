@@ -26,6 +26,12 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request, tid string) {
 	clientID := params.Get("client_id")
 	if hint := params.Get("id_token_hint"); hint != "" {
 		aud, err := p.verifyIDTokenHint(r.Context(), tid, hint)
+		// A hint signed by a key retired since cannot be verified any more;
+		// it names no client then, so the browser is signed out and sent
+		// back only to a URI registered by a client_id given alongside.
+		if errors.Is(err, errUnknownKey) {
+			aud, err = clientID, nil
+		}
 		if errors.Is(err, ErrInvalidToken) {
 			showError(w, r, http.StatusBadRequest, "AADSTS50034", "The id_token_hint is not an ID token issued by this tenant.")
 			return
@@ -34,7 +40,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request, tid string) {
 			p.showUnavailable(w, r, err)
 			return
 		}
-		if clientID != "" && clientID != aud {
+		if clientID != "" && aud != "" && clientID != aud {
 			showError(w, r, http.StatusBadRequest, "AADSTS900144", "The client_id does not match the audience of the id_token_hint.")
 			return
 		}
