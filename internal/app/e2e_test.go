@@ -620,3 +620,37 @@ func TestES256ChosenPerApplication(t *testing.T) {
 		}
 	})
 }
+
+func TestSignInIdentityIsUniqueUnderConcurrency(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		c, err := e.app.Directory().CreateTenant(context.Background(), directory.NewTenant{DisplayName: "Shop", Domain: "shop.example", Type: "external"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := e.token(c.TenantID, c.Auto.ClientID, c.Auto.ClientSecret)
+		body := map[string]any{"accountEnabled": true, "displayName": "Customer",
+			"identities":      []map[string]any{{"signInType": "emailAddress", "issuer": "shop.example", "issuerAssignedId": "buyer@mail.example"}},
+			"passwordProfile": map[string]any{"password": "correct horse battery buyer", "forceChangePasswordNextSignIn": false}}
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.call("POST", "/v1.0/users", token, body)
+				mu.Lock()
+				statuses[r.status]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if statuses[201] != 1 || statuses[400] != 9 {
+			t.Fatalf("statuses %v: want one account per sign-in identity", statuses)
+		}
+		// And the one account signs in with its email.
+		if _, err := e.app.Directory().SignIn(context.Background(), c.TenantID, "buyer@mail.example", "correct horse battery buyer"); err != nil {
+			t.Fatalf("sign-in by email identity: %v", err)
+		}
+	})
+}

@@ -213,6 +213,10 @@ func (s *Service) GrantConsent(ctx context.Context, tenantID, userID, appID stri
 // (for one principal, or AllPrincipals with principalID ""), creating the
 // grant on the tenant's Graph principal when there is none.
 func (s *Service) upsertGrant(ctx context.Context, tx store.Tx, tenantID string, sp Object, consentType, principalID string, wanted []DelegatedPermission) error {
+	// One grant per client and principal, found by reading: under the lock.
+	if err := tx.LockTenant(ctx, tenantID); err != nil {
+		return err
+	}
 	grants, err := grantsOf(ctx, tx, tenantID, sp.ID)
 	if err != nil {
 		return err

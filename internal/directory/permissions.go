@@ -148,6 +148,9 @@ func (s *Service) assignAppRole(ctx context.Context, tx store.Tx, tenantID, prin
 	if !roleAllows(resource.Doc, appRoleID, memberType) {
 		return Object{}, usererr.New(usererr.Invalid, "Permission being assigned was not found on application.")
 	}
+	if err := tx.LockTenant(ctx, tenantID); err != nil { // one assignment per role, checked by reading
+		return Object{}, err
+	}
 	existing, err := assignmentsWhere(ctx, tx, tenantID, "principalId", principalID)
 	if err != nil {
 		return Object{}, err

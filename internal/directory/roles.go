@@ -128,6 +128,9 @@ func (s *Service) assignRole(ctx context.Context, tx store.Tx, tenantID, princip
 	if principal.Kind == KindGroup && principal.Doc["isAssignableToRole"] != true {
 		return Object{}, usererr.New(usererr.Invalid, "Only groups created with isAssignableToRole can be assigned directory roles.")
 	}
+	if err := tx.LockTenant(ctx, tenantID); err != nil { // one assignment per role, checked by reading
+		return Object{}, err
+	}
 	existing, err := roleAssignmentsWhere(ctx, tx, tenantID, "principalId", principal.ID)
 	if err != nil {
 		return Object{}, err

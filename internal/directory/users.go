@@ -307,6 +307,10 @@ func validUserName(v string) bool {
 // one user in the tenant. For emailAddress and userName identities the issuer
 // is irrelevant to sign-in, so only the assigned id counts.
 func (s *Service) checkIdentitiesUnique(ctx context.Context, tx store.Tx, tenantID, selfID string, idents []any) error {
+	// No index holds this rule: check and write under the tenant's lock.
+	if err := tx.LockTenant(ctx, tenantID); err != nil {
+		return err
+	}
 	for _, e := range idents {
 		m := e.(map[string]any)
 		typ := str(m, "signInType")

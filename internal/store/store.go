@@ -64,6 +64,13 @@ type Tx interface {
 	// CountTenants crosses tenants to decide whether a deployment is new.
 	CountTenants(ctx context.Context) (int, error)
 
+	// LockTenant makes this transaction wait for, and then hold off until it
+	// ends, every other transaction that locks the same tenant. Writes that
+	// enforce a rule no index can (a sign-in identity unique in the tenant,
+	// one grant per principal) check and write under it, so two of them
+	// cannot both pass the check.
+	LockTenant(ctx context.Context, tenantID string) error
+
 	// Domains. A domain name belongs to at most one tenant in the deployment.
 	AddDomain(ctx context.Context, d Domain) error // *ConflictError{Key: "id"} if taken anywhere
 	UpdateDomain(ctx context.Context, d Domain) error

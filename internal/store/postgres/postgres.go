@@ -86,6 +86,7 @@ func Open(ctx context.Context, url string, opts ...Options) (*Store, error) {
 		WriteTx:    sql.TxOptions{Isolation: sql.LevelReadCommitted},
 		ReadTx:     sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		ShareLock:  "FOR SHARE",
+		UpdateLock: "FOR UPDATE",
 		SkipLocked: "FOR UPDATE SKIP LOCKED",
 		Classify:   classify,
 		Migrations: m,

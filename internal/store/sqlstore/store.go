@@ -55,6 +55,9 @@ type Backend struct {
 	// with to keep a row from changing until commit and to skip rows other
 	// transactions hold; empty where one writer runs at a time.
 	ShareLock, SkipLocked string
+	// UpdateLock is the clause that keeps a selected row for this
+	// transaction's writes until commit; empty where one writer runs at a time.
+	UpdateLock string
 	// Classify maps a driver error to a store error (*store.ConflictError,
 	// store.ErrNotFound) and returns other errors unchanged.
 	Classify func(error) error

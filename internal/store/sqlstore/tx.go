@@ -160,6 +160,14 @@ func (t *txn) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
 	return tn, err
 }
 
+func (t *txn) LockTenant(ctx context.Context, tenantID string) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	var id string
+	return t.get(ctx, `SELECT id FROM tenants WHERE id = $1 `+t.s.b.UpdateLock, []any{tenantID}, &id)
+}
+
 func (t *txn) CountTenants(ctx context.Context) (int, error) {
 	var n int
 	err := t.get(ctx, `SELECT COUNT(*) FROM tenants`, nil, &n)

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -44,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Paging", testPaging},
 		{"BadQueries", testBadQueries},
 		{"LookupApplication", testLookupApplication},
+		{"LockTenant", testLockTenant},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -330,6 +333,58 @@ func testLookupApplication(t *testing.T, s store.Store) {
 	view(t, s, func(tx store.Tx) error {
 		if _, err := tx.LookupApplication(t.Context(), app.AppID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("a deleted application was found: %v", err)
+		}
+		return nil
+	})
+}
+
+// testLockTenant: a rule no index enforces (here: one user per mail) holds
+// under concurrency when every writer checks and inserts under LockTenant.
+func testLockTenant(t *testing.T, s store.Store) {
+	newTenant(t, s, "t1")
+	schema := &odata.Schema{Resource: "User", Properties: map[string]odata.Property{
+		"mail": {Name: "mail", Type: odata.TypeString, Column: "mail", Folded: true, Ops: []string{"eq"}}}}
+	taken := odata.Compare{Op: "eq", Property: odata.Path{Segments: []string{"mail"}}, Value: odata.Literal{Kind: odata.LitString, Text: "same@example.com"}}
+	const writers = 20
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Update(t.Context(), func(tx store.Tx) error {
+				if err := tx.LockTenant(t.Context(), "t1"); err != nil {
+					return err
+				}
+				p, err := tx.ListObjects(t.Context(), "t1", kindUser, store.Query{Schema: schema, Filter: taken, Top: 1})
+				if err != nil || len(p.Objects) > 0 {
+					return err
+				}
+				// Hold the gap between check and insert open, so that
+				// without the lock the writers would all pass the check.
+				time.Sleep(5 * time.Millisecond)
+				o := user("t1", fmt.Sprintf("u%02d", i), fmt.Sprintf("u%02d@example.com", i), "U", `{}`)
+				o.Mail = "same@example.com"
+				return tx.CreateObject(t.Context(), o)
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	view(t, s, func(tx store.Tx) error {
+		p, err := tx.ListObjects(t.Context(), "t1", kindUser, store.Query{Schema: schema, Filter: taken, Top: 100})
+		if err != nil || len(p.Objects) != 1 {
+			t.Errorf("%d users with one mail, want 1 (%v)", len(p.Objects), err)
+		}
+		if err := tx.LockTenant(t.Context(), "t1"); err == nil {
+			t.Error("LockTenant inside View must fail")
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.LockTenant(t.Context(), "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("LockTenant of an unknown tenant: %v", err)
 		}
 		return nil
 	})
