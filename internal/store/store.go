@@ -103,7 +103,8 @@ type Tx interface {
 	// there is no such live object.
 	UpdateObject(ctx context.Context, o *Object) error
 	// DeleteObject soft-deletes a live object if its version is version (0: any),
-	// drops its links in both directions, and appends a "deleted" change.
+	// drops its links in both directions, and appends a "deleted" change, and
+	// an "unlinked" change of every source that linked to it.
 	DeleteObject(ctx context.Context, tenantID, kind, id string, version int64) error
 	// ListObjects returns one page of live objects of a kind matching q.
 	ListObjects(ctx context.Context, tenantID, kind string, q Query) (Page, error)

@@ -212,10 +212,27 @@ func (t *txn) DeleteObject(ctx context.Context, tenantID, kind, id string, versi
 	if err != nil {
 		return err
 	}
-	for _, end := range []string{"source_id", "target_id"} {
-		if _, err := t.exec(ctx, `DELETE FROM links WHERE tenant_id = $1 AND `+end+` = $2`, tenantID, id); err != nil {
+	// The object's own links go with it. Links to it are taken out of their
+	// sources, and each source's change feed says so (a group's members@delta).
+	if _, err := t.exec(ctx, `DELETE FROM links WHERE tenant_id = $1 AND source_id = $2`, tenantID, id); err != nil {
+		return err
+	}
+	var incoming []store.Link
+	err = t.query(ctx, `DELETE FROM links WHERE tenant_id = $1 AND target_id = $2 RETURNING source_id, rel`, []any{tenantID, id}, func(r *sql.Rows) error {
+		var l store.Link
+		err := r.Scan(&l.SourceID, &l.Rel)
+		incoming = append(incoming, l)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, l := range incoming {
+		srcKind, srcVersion, err := t.liveObject(ctx, tenantID, l.SourceID, false)
+		if err != nil {
 			return err
 		}
+		t.record(tenantID, store.Change{Kind: srcKind, ObjectID: l.SourceID, Op: store.OpUnlinked, Version: srcVersion, Rel: l.Rel, TargetID: id})
 	}
 	t.record(tenantID, store.Change{Kind: kind, ObjectID: id, Op: store.OpDeleted, Version: next})
 	return nil

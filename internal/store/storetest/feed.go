@@ -120,6 +120,25 @@ func testLinks(t *testing.T, s store.Store) {
 		return err
 	})
 	wantErr(t, "ListRelated of a deleted object", err, store.ErrNotFound)
+
+	// Deleting a member tells the group's change feed it lost that member.
+	var head int64
+	view(t, s, func(tx store.Tx) error {
+		var err error
+		head, err = tx.HeadSeq(ctx, "t1")
+		return err
+	})
+	update(t, s, func(tx store.Tx) error { return tx.DeleteObject(ctx, "t1", kindUser, "u3", 0) })
+	view(t, s, func(tx store.Tx) error {
+		cs, err := tx.Changes(ctx, "t1", []string{kindGroup}, head, 10)
+		if err != nil {
+			return err
+		}
+		if len(cs) != 1 || cs[0].ObjectID != "g1" || cs[0].Op != store.OpUnlinked || cs[0].TargetID != "u3" || cs[0].Rel != "members" {
+			t.Errorf("group changes after deleting a member: %+v", cs)
+		}
+		return nil
+	})
 }
 
 func testChangeFeed(t *testing.T, s store.Store) {
@@ -152,7 +171,9 @@ func testChangeFeed(t *testing.T, s store.Store) {
 		{Seq: 4, Kind: kindGroup, ObjectID: "g1", Op: store.OpLinked, Version: 1, Rel: "members", TargetID: "u1"},
 		{Seq: 5, Kind: kindGroup, ObjectID: "g1", Op: store.OpUnlinked, Version: 1, Rel: "members", TargetID: "u1"},
 		{Seq: 6, Kind: kindGroup, ObjectID: "g1", Op: store.OpLinked, Version: 1, Rel: "members", TargetID: "u1"},
-		{Seq: 7, Kind: kindUser, ObjectID: "u1", Op: store.OpDeleted, Version: 3},
+		// Deleting u1 takes it out of g1, and the group's feed says so.
+		{Seq: 7, Kind: kindGroup, ObjectID: "g1", Op: store.OpUnlinked, Version: 1, Rel: "members", TargetID: "u1"},
+		{Seq: 8, Kind: kindUser, ObjectID: "u1", Op: store.OpDeleted, Version: 3},
 	}
 	pick := func(seqs ...int64) []store.Change {
 		var out []store.Change
@@ -165,8 +186,8 @@ func testChangeFeed(t *testing.T, s store.Store) {
 	}
 	view(t, s, func(tx store.Tx) error {
 		head, err := tx.HeadSeq(ctx, "t1")
-		if err != nil || head != 7 {
-			t.Errorf("HeadSeq = %d, %v; want 7", head, err)
+		if err != nil || head != 8 {
+			t.Errorf("HeadSeq = %d, %v; want 8", head, err)
 		}
 		for _, tc := range []struct {
 			kinds []string
@@ -175,9 +196,9 @@ func testChangeFeed(t *testing.T, s store.Store) {
 			want  []store.Change
 		}{
 			{nil, 0, 100, want},
-			{[]string{kindGroup}, 0, 100, pick(2, 4, 5, 6)},
+			{[]string{kindGroup}, 0, 100, pick(2, 4, 5, 6, 7)},
 			{[]string{kindGroup, kindUser}, 3, 2, pick(4, 5)},
-			{nil, 7, 10, nil},
+			{nil, 8, 10, nil},
 		} {
 			got, err := tx.Changes(ctx, "t1", tc.kinds, tc.after, tc.limit)
 			if err != nil {
@@ -203,10 +224,10 @@ func testChangeFeed(t *testing.T, s store.Store) {
 			return err
 		}
 		head, err := tx.HeadSeq(ctx, "t1")
-		if err != nil || head != 8 {
-			t.Errorf("HeadSeq inside the writing transaction = %d, %v; want 8", head, err)
+		if err != nil || head != 9 {
+			t.Errorf("HeadSeq inside the writing transaction = %d, %v; want 9", head, err)
 		}
-		cs, err := tx.Changes(ctx, "t1", nil, 7, 10)
+		cs, err := tx.Changes(ctx, "t1", nil, 8, 10)
 		if len(cs) != 1 || cs[0].ObjectID != "g2" {
 			t.Errorf("Changes inside the writing transaction = %+v", cs)
 		}
