@@ -67,10 +67,12 @@ func (p *Pages) randomString(n int) (string, error) {
 	return b64.EncodeToString(b), nil
 }
 
-// isSecret reports whether s has the shape of a randomString(secretBytes).
+// isSecret reports whether s is exactly what randomString(secretBytes)
+// makes. The encoding must be canonical: Go's decoder skips CR and LF, and a
+// secret spelled two ways would be two different cookie values.
 func isSecret(s string) bool {
 	b, err := b64.DecodeString(s)
-	return err == nil && len(b) == secretBytes
+	return err == nil && len(b) == secretBytes && b64.EncodeToString(b) == s
 }
 
 // browserID returns the browser's id, creating it (and its cookie) on the
