@@ -144,6 +144,7 @@ func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stdout io.Writer) e
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	go srv.RunHousekeeping(ctx, 5*time.Minute)
 	cfg.Logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", buildVersion())
 	errc := make(chan error, 1)
 	go func() {

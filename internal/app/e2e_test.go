@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -665,3 +666,42 @@ func TestSignInIdentityIsUniqueUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+func TestHousekeepingPurgesExpiredState(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+		err := e.app.Directory().Store().Update(context.Background(), func(tx store.Tx) error {
+			for i := range purgeTestStates {
+				exp := past
+				if i == 0 {
+					exp = future
+				}
+				if err := tx.PutState(context.Background(), store.State{TenantID: a.id, Kind: "test", ID: fmt.Sprint(i), Data: []byte(`{}`), CreatedAt: past, ExpiresAt: exp}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := e.app.Housekeep(context.Background())
+		if err != nil || n != purgeTestStates-1 {
+			t.Fatalf("purged %d (%v), want %d", n, err, purgeTestStates-1)
+		}
+		err = e.app.Directory().Store().View(context.Background(), func(tx store.Tx) error {
+			live, err := tx.ListStates(context.Background(), a.id, store.StateFilter{Kind: "test"})
+			if len(live) != 1 || live[0].ID != "0" {
+				t.Errorf("live states after housekeeping: %v", live)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// purgeTestStates spans more than one purge batch.
+const purgeTestStates = 1203
