@@ -25,16 +25,10 @@ func (p *Pages) deviceGet(w http.ResponseWriter, r *http.Request) {
 // devicePost takes a code: the provider starts the normal sign-in for it
 // (and redirects), or says why the code is refused.
 func (p *Pages) devicePost(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		p.errorPage(w, r, http.StatusBadRequest, "error.request")
+	browser, ok := p.readForm(w, r)
+	if !ok {
 		return
 	}
-	if !p.validCSRF(r) {
-		p.forbidden(w, r)
-		return
-	}
-	browser, _ := p.existingBrowserID(r)
 	code := r.PostForm.Get("code")
 	if code == "" || len(code) > 32 {
 		p.devicePage(w, r, browser, http.StatusOK, "error.deviceCode")

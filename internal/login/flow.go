@@ -101,17 +101,27 @@ func (p *Pages) get(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
+// readForm parses a posted form and checks its CSRF token; on failure it
+// has answered the request. It returns the posting browser's id.
+func (p *Pages) readForm(w http.ResponseWriter, r *http.Request) (string, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		p.errorPage(w, r, http.StatusBadRequest, "error.request")
-		return
+		return "", false
 	}
 	if !p.validCSRF(r) {
 		p.forbidden(w, r)
-		return
+		return "", false
 	}
 	browser, _ := p.existingBrowserID(r)
+	return browser, true
+}
+
+func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
+	browser, ok := p.readForm(w, r)
+	if !ok {
+		return
+	}
 	v, ok := p.open(w, r, browser, r.PostForm.Get("request"))
 	if !ok {
 		return

@@ -18,12 +18,7 @@ import (
 // and no redirect.
 func (p *Provider) adminConsent(v2 bool) func(http.ResponseWriter, *http.Request, target) {
 	return func(w http.ResponseWriter, r *http.Request, t target) {
-		params, err := requestParams(r)
-		if err != nil {
-			showError(w, r, http.StatusBadRequest, "AADSTS900144", "Invalid request: "+err.Error()+".")
-			return
-		}
-		client, ok := p.lookupClient(w, r, t, params.Get("client_id"))
+		params, client, ok := p.requestClient(w, r, t)
 		if !ok {
 			return
 		}

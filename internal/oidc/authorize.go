@@ -84,13 +84,21 @@ type replyTo struct {
 // its redirect URI are validated, errors are shown as a page (RFC 6749
 // §4.1.2.1: never redirect to an unverified URI); after that they go back
 // to the client in the requested response mode.
-func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, t target) {
+// requestClient reads a browser request's parameters and finds its client;
+// on failure it has shown an error page (never a redirect: the redirect URI
+// is not verified yet).
+func (p *Provider) requestClient(w http.ResponseWriter, r *http.Request, t target) (url.Values, Client, bool) {
 	params, err := requestParams(r)
 	if err != nil {
 		showError(w, r, http.StatusBadRequest, "AADSTS900144", "Invalid request: "+err.Error()+".")
-		return
+		return nil, Client{}, false
 	}
 	client, ok := p.lookupClient(w, r, t, params.Get("client_id"))
+	return params, client, ok
+}
+
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, t target) {
+	params, client, ok := p.requestClient(w, r, t)
 	if !ok {
 		return
 	}
