@@ -31,7 +31,7 @@ func TestDeviceLoginPage(t *testing.T) {
 		status     int
 		says       string
 	}{
-		{"wrong code", "XXXX-XXXX", http.StatusOK, "didn&#39;t work"},
+		{"wrong code", "ZZZZ-ZZZZ", http.StatusOK, "didn&#39;t work"},
 		{"empty code", "", http.StatusOK, "didn&#39;t work"},
 		{"throttled", "SLOW-SLOW", http.StatusTooManyRequests, "Too many codes"},
 	}

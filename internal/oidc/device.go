@@ -119,7 +119,7 @@ func newUserCode() string {
 	return string(out)
 }
 
-// displayUserCode is the code as shown: XXXX-XXXX.
+// displayUserCode is the code as shown, two groups of four: BCDF-GHJK.
 func displayUserCode(code string) string {
 	return code[:userCodeLen/2] + "-" + code[userCodeLen/2:]
 }
