@@ -106,6 +106,16 @@ type Tx interface {
 	// drops its links in both directions, and appends a "deleted" change, and
 	// an "unlinked" change of every source that linked to it.
 	DeleteObject(ctx context.Context, tenantID, kind, id string, version int64) error
+	// ListDeletedObjects returns one page of soft-deleted objects of a kind.
+	ListDeletedObjects(ctx context.Context, tenantID, kind string, q Query) (Page, error)
+	// GetDeletedObject returns a soft-deleted object (ErrNotFound if it is live or gone).
+	GetDeletedObject(ctx context.Context, tenantID, kind, id string) (Object, error)
+	// RestoreObject brings a soft-deleted object back to life and appends a
+	// "created" change. *ConflictError if a live object took its UPN or AppID
+	// meanwhile; ErrNotFound if it is not soft-deleted.
+	RestoreObject(ctx context.Context, tenantID, kind, id string) (Object, error)
+	// PurgeObject removes a soft-deleted object for good, with its credentials.
+	PurgeObject(ctx context.Context, tenantID, kind, id string) error
 	// ListObjects returns one page of live objects of a kind matching q.
 	ListObjects(ctx context.Context, tenantID, kind string, q Query) (Page, error)
 	// CountObjects counts live objects of a kind matching filter (nil: all).

@@ -238,6 +238,64 @@ func (t *txn) DeleteObject(ctx context.Context, tenantID, kind, id string, versi
 	return nil
 }
 
+func (t *txn) ListDeletedObjects(ctx context.Context, tenantID, kind string, q store.Query) (store.Page, error) {
+	args := &sqlq.Args{}
+	conds := []string{"o.tenant_id = " + args.Add(tenantID), "o.kind = " + args.Add(kind), "o.deleted_at IS NOT NULL"}
+	return t.page(ctx, "objects o", conds, args, q)
+}
+
+func (t *txn) GetDeletedObject(ctx context.Context, tenantID, kind, id string) (store.Object, error) {
+	row := t.tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects o
+		WHERE o.tenant_id = $1 AND o.kind = $2 AND o.id = $3 AND o.deleted_at IS NOT NULL`, tenantID, kind, id)
+	o, err := scanObject(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Object{}, store.ErrNotFound
+	}
+	return o, err
+}
+
+func (t *txn) RestoreObject(ctx context.Context, tenantID, kind, id string) (store.Object, error) {
+	if err := t.writable(); err != nil {
+		return store.Object{}, err
+	}
+	o, err := t.GetDeletedObject(ctx, tenantID, kind, id)
+	if err != nil {
+		return store.Object{}, err
+	}
+	// A live object may have taken a unique key while this one was deleted.
+	for _, c := range []struct{ key, col, val string }{{"userPrincipalName", "upn", o.UPN}, {"appId", "app_id", o.AppID}} {
+		if c.val == "" {
+			continue
+		}
+		taken, err := t.exists(ctx, `SELECT 1 FROM objects WHERE tenant_id = $1 AND kind = $2 AND `+c.col+` = $3 AND deleted_at IS NULL`, tenantID, kind, c.val)
+		if err != nil {
+			return store.Object{}, err
+		}
+		if taken {
+			return store.Object{}, &store.ConflictError{Key: c.key}
+		}
+	}
+	if err := t.get(ctx, `UPDATE objects SET deleted_at = NULL, version = version + 1, updated_at = $4
+		WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND deleted_at IS NOT NULL RETURNING version`,
+		[]any{tenantID, kind, id, t.at(t.s.now())}, &o.Version); err != nil {
+		return store.Object{}, err
+	}
+	o.DeletedAt = nil
+	t.record(tenantID, store.Change{Kind: kind, ObjectID: id, Op: store.OpCreated, Version: o.Version})
+	return o, nil
+}
+
+func (t *txn) PurgeObject(ctx context.Context, tenantID, kind, id string) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	if err := changed(t.exec(ctx, `DELETE FROM objects WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND deleted_at IS NOT NULL`, tenantID, kind, id)); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, `DELETE FROM credentials WHERE tenant_id = $1 AND object_id = $2`, tenantID, id)
+	return err
+}
+
 func (t *txn) ListObjects(ctx context.Context, tenantID, kind string, q store.Query) (store.Page, error) {
 	args := &sqlq.Args{}
 	conds := []string{"o.tenant_id = " + args.Add(tenantID), "o.kind = " + args.Add(kind), "o.deleted_at IS NULL"}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BadQueries", testBadQueries},
 		{"LookupApplication", testLookupApplication},
 		{"LockTenant", testLockTenant},
+		{"DeletedObjects", testDeletedObjects},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -385,6 +387,75 @@ func testLockTenant(t *testing.T, s store.Store) {
 	update(t, s, func(tx store.Tx) error {
 		if err := tx.LockTenant(t.Context(), "nope"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("LockTenant of an unknown tenant: %v", err)
+		}
+		return nil
+	})
+}
+
+// testDeletedObjects: soft-deleted objects can be listed, restored (unless
+// their unique key was taken meanwhile) and purged, in their tenant only.
+func testDeletedObjects(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	newTenant(t, s, "t1")
+	newTenant(t, s, "t2")
+	create(t, s, user("t1", "u1", "a@x.example", "A", `{}`))
+	update(t, s, func(tx store.Tx) error {
+		return tx.PutCredential(ctx, store.Credential{TenantID: "t1", ObjectID: "u1", KeyID: "password", Type: store.CredPassword, Hash: []byte("h"), CreatedAt: base})
+	})
+	update(t, s, func(tx store.Tx) error { return tx.DeleteObject(ctx, "t1", kindUser, "u1", 0) })
+	view(t, s, func(tx store.Tx) error {
+		if o, err := tx.GetDeletedObject(ctx, "t1", kindUser, "u1"); err != nil || o.DeletedAt == nil {
+			t.Errorf("GetDeletedObject = %+v, %v", o, err)
+		}
+		p, err := tx.ListDeletedObjects(ctx, "t1", kindUser, store.Query{Top: 10})
+		if err != nil || !slices.Equal(ids(p.Objects), []string{"u1"}) {
+			t.Errorf("ListDeletedObjects = %v, %v", ids(p.Objects), err)
+		}
+		_, err = tx.GetDeletedObject(ctx, "t2", kindUser, "u1")
+		wantErr(t, "another tenant's deleted object", err, store.ErrNotFound)
+		_, err = tx.GetDeletedObject(ctx, "t1", kindUser, "nope")
+		wantErr(t, "a missing deleted object", err, store.ErrNotFound)
+		return nil
+	})
+	// Another user takes the UPN: restoring would collide.
+	create(t, s, user("t1", "u2", "a@x.example", "A2", `{}`))
+	err := s.Update(ctx, func(tx store.Tx) error { _, err := tx.RestoreObject(ctx, "t1", kindUser, "u1"); return err })
+	wantConflict(t, "restore onto a taken UPN", err, "userPrincipalName")
+	err = s.Update(ctx, func(tx store.Tx) error { _, err := tx.RestoreObject(ctx, "t2", kindUser, "u1"); return err })
+	wantErr(t, "restore from another tenant", err, store.ErrNotFound)
+	update(t, s, func(tx store.Tx) error { return tx.DeleteObject(ctx, "t1", kindUser, "u2", 0) })
+	var head int64
+	view(t, s, func(tx store.Tx) error { var err error; head, err = tx.HeadSeq(ctx, "t1"); return err })
+	update(t, s, func(tx store.Tx) error {
+		o, err := tx.RestoreObject(ctx, "t1", kindUser, "u1")
+		if err == nil && (o.DeletedAt != nil || o.Version < 2) {
+			t.Errorf("restored object %+v", o)
+		}
+		return err
+	})
+	view(t, s, func(tx store.Tx) error {
+		if _, err := tx.GetObjectByUPN(ctx, "t1", kindUser, "a@x.example"); err != nil {
+			t.Errorf("restored user not live: %v", err)
+		}
+		cs, err := tx.Changes(ctx, "t1", nil, head, 10)
+		if err != nil || len(cs) != 1 || cs[0].ObjectID != "u1" || cs[0].Op != store.OpCreated {
+			t.Errorf("restore change = %+v, %v", cs, err)
+		}
+		return nil
+	})
+	// Purging: only soft-deleted objects, with their credentials.
+	err = s.Update(ctx, func(tx store.Tx) error { return tx.PurgeObject(ctx, "t1", kindUser, "u1") })
+	wantErr(t, "purge a live object", err, store.ErrNotFound)
+	update(t, s, func(tx store.Tx) error { return tx.DeleteObject(ctx, "t1", kindUser, "u1", 0) })
+	err = s.Update(ctx, func(tx store.Tx) error { return tx.PurgeObject(ctx, "t2", kindUser, "u1") })
+	wantErr(t, "purge from another tenant", err, store.ErrNotFound)
+	update(t, s, func(tx store.Tx) error { return tx.PurgeObject(ctx, "t1", kindUser, "u1") })
+	view(t, s, func(tx store.Tx) error {
+		_, err := tx.GetDeletedObject(ctx, "t1", kindUser, "u1")
+		wantErr(t, "a purged object", err, store.ErrNotFound)
+		creds, err := tx.ListCredentials(ctx, "t1", "u1", store.CredPassword)
+		if err != nil || len(creds) != 0 {
+			t.Errorf("credentials of a purged object: %v, %v", creds, err)
 		}
 		return nil
 	})
