@@ -705,3 +705,50 @@ func TestHousekeepingPurgesExpiredState(t *testing.T) {
 
 // purgeTestStates spans more than one purge batch.
 const purgeTestStates = 1203
+
+func TestDeletedItemsRestoreAndPurge(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		id := e.mustCall(201, "POST", "/v1.0/users", a.token, newUser("rita", a.domain)).body["id"].(string)
+		e.mustCall(204, "DELETE", "/v1.0/users/"+id, a.token, nil)
+
+		list := e.mustCall(200, "GET", "/v1.0/directory/deletedItems/microsoft.graph.user?$select=id,userPrincipalName", a.token, nil).values()
+		if len(list) != 1 || list[0]["id"] != id || list[0]["deletedDateTime"] == nil || list[0]["@odata.type"] != "#microsoft.graph.user" {
+			t.Fatalf("deleted users: %v", list)
+		}
+		if got := e.mustCall(200, "GET", "/v1.0/directory/deletedItems/"+id, a.token, nil).body; got["userPrincipalName"] != "rita@"+a.domain {
+			t.Fatalf("deleted item: %v", got)
+		}
+		e.mustCall(400, "GET", "/v1.0/directory/deletedItems/microsoft.graph.nonsense", a.token, nil)
+
+		// While another user holds the UPN, restoring is refused and names the property.
+		other := e.mustCall(201, "POST", "/v1.0/users", a.token, newUser("rita", a.domain)).body["id"].(string)
+		r := e.mustCall(400, "POST", "/v1.0/directory/deletedItems/"+id+"/restore", a.token, map[string]any{})
+		if !strings.Contains(r.raw, "userPrincipalName") {
+			t.Errorf("restore onto a taken UPN: %s", r.raw)
+		}
+		e.mustCall(204, "DELETE", "/v1.0/users/"+other, a.token, nil)
+		restored := e.mustCall(200, "POST", "/v1.0/directory/deletedItems/"+id+"/restore", a.token, map[string]any{}).body
+		if restored["id"] != id {
+			t.Fatalf("restored: %v", restored)
+		}
+		e.mustCall(200, "GET", "/v1.0/users/"+id, a.token, nil)
+		if _, err := e.app.Directory().SignIn(context.Background(), a.id, "rita@"+a.domain, "correct horse battery rita"); err != nil {
+			t.Errorf("a restored user keeps the password: %v", err)
+		}
+
+		// Permanently deleting: gone from deletedItems, and not restorable.
+		e.mustCall(204, "DELETE", "/v1.0/directory/deletedItems/"+other, a.token, nil)
+		e.mustCall(404, "GET", "/v1.0/directory/deletedItems/"+other, a.token, nil)
+		e.mustCall(404, "POST", "/v1.0/directory/deletedItems/"+other+"/restore", a.token, map[string]any{})
+
+		// Another tenant sees none of it.
+		b := e.tenant("Fabrikam", "fabrikam.example")
+		e.mustCall(204, "DELETE", "/v1.0/users/"+id, a.token, nil)
+		e.mustCall(404, "GET", "/v1.0/directory/deletedItems/"+id, b.token, nil)
+		e.mustCall(404, "POST", "/v1.0/directory/deletedItems/"+id+"/restore", b.token, map[string]any{})
+		if l := e.mustCall(200, "GET", "/v1.0/directory/deletedItems/microsoft.graph.user", b.token, nil).values(); len(l) != 0 {
+			t.Errorf("tenant B sees deleted users of A: %v", l)
+		}
+	})
+}

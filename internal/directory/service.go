@@ -118,6 +118,9 @@ func toObject(o store.Object) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
+	if o.DeletedAt != nil {
+		d["deletedDateTime"] = o.DeletedAt.UTC().Format(time.RFC3339)
+	}
 	return Object{Kind: o.Kind, ID: o.ID, Version: o.Version, Doc: d}, nil
 }
 

@@ -1,0 +1,96 @@
+package directory
+
+import (
+	"context"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// RestorableKinds are the kinds Graph lists under /directory/deletedItems.
+var RestorableKinds = []string{KindUser, KindGroup, KindApplication, KindServicePrincipal}
+
+// ListDeleted returns one page of soft-deleted objects of a kind.
+func (s *Service) ListDeleted(ctx context.Context, tenantID, kind string, q Query) (Page, error) {
+	spec := specs[kind]
+	filter, order, err := bindQuery(spec, q)
+	if err != nil {
+		return Page{}, err
+	}
+	var out Page
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		p, err := tx.ListDeletedObjects(ctx, tenantID, kind, store.Query{Schema: spec.schema, Filter: filter, OrderBy: order, Top: q.Top, Cursor: q.Cursor})
+		if err != nil {
+			return translate(err, "")
+		}
+		out.Next = p.Next
+		out.Objects, err = toObjects(p.Objects)
+		return err
+	})
+	return out, err
+}
+
+// findDeleted finds a soft-deleted object of any restorable kind.
+func findDeleted(ctx context.Context, tx store.Tx, tenantID, id string) (store.Object, error) {
+	for _, k := range RestorableKinds {
+		o, err := tx.GetDeletedObject(ctx, tenantID, k, id)
+		if !isNotFound(err) {
+			return o, err
+		}
+	}
+	return store.Object{}, notFound(id)
+}
+
+// GetDeleted returns a soft-deleted object.
+func (s *Service) GetDeleted(ctx context.Context, tenantID, id string) (Object, error) {
+	var out Object
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		o, err := findDeleted(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		out, err = toObject(o)
+		return err
+	})
+	return out, err
+}
+
+// Restore brings a deleted object back (POST /directory/deletedItems/{id}/restore).
+// Its memberships and role grants were removed at deletion and stay removed.
+func (s *Service) Restore(ctx context.Context, tenantID, id string) (Object, error) {
+	var out Object
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		o, err := findDeleted(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		restored, err := tx.RestoreObject(ctx, tenantID, o.Kind, o.ID)
+		if err != nil {
+			return translate(err, id)
+		}
+		out, err = toObject(restored)
+		return err
+	})
+	return out, err
+}
+
+// PermanentlyDelete removes a deleted object for good (DELETE /directory/deletedItems/{id}).
+func (s *Service) PermanentlyDelete(ctx context.Context, tenantID, id string) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		o, err := findDeleted(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		return translate(tx.PurgeObject(ctx, tenantID, o.Kind, o.ID), id)
+	})
+}
+
+// DeletedKind resolves the type segment of /directory/deletedItems/microsoft.graph.{type}.
+func DeletedKind(typeName string) (string, error) {
+	for _, k := range RestorableKinds {
+		if "microsoft.graph."+specs[k].typeName == typeName {
+			return k, nil
+		}
+	}
+	return "", usererr.New(usererr.Invalid, "'%s' is not a type of deleted item.", typeName)
+}

@@ -1,0 +1,138 @@
+package graph
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+)
+
+// kindPerms are the permissions that read and write a kind, for routes that
+// learn the kind only from the object (deleted items).
+func kindPerms(kind string) (read, write permSet) {
+	switch kind {
+	case directory.KindUser:
+		return readUsers, writeUsers
+	case directory.KindGroup:
+		return readGroups, writeGroups
+	}
+	return readApps, writeApps
+}
+
+func (a *API) registerDeletedItems(mux *http.ServeMux) {
+	const base = "/v1.0/directory/deletedItems/"
+	mux.Handle("GET "+base+"{item}", a.authenticate(http.HandlerFunc(a.deletedItem)))
+	mux.Handle("POST "+base+"{item}/restore", a.authenticate(http.HandlerFunc(a.restoreDeleted)))
+	mux.Handle("DELETE "+base+"{item}", a.authenticate(http.HandlerFunc(a.purgeDeleted)))
+}
+
+// permitted answers 403 unless the caller holds need.
+func (a *API) permitted(w http.ResponseWriter, r *http.Request, need permSet) bool {
+	if allowed(principalFrom(r.Context()), need) {
+		return true
+	}
+	writeError(w, r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+	return false
+}
+
+// deletedItem serves both GET …/deletedItems/microsoft.graph.{type} (the
+// list) and GET …/deletedItems/{id}: the two share one path shape.
+func (a *API) deletedItem(w http.ResponseWriter, r *http.Request) {
+	item := r.PathValue("item")
+	if strings.HasPrefix(item, "microsoft.graph.") {
+		a.listDeleted(w, r, item)
+		return
+	}
+	obj, err := a.dir.GetDeleted(r.Context(), tenantOf(r), item)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if read, _ := kindPerms(obj.Kind); !a.permitted(w, r, read) {
+		return
+	}
+	doc, err := directory.Present(obj, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#directory/deletedItems/$entity"
+	doc["@odata.type"] = "#microsoft.graph." + directory.TypeName(obj.Kind)
+	doc["deletedDateTime"] = obj.Doc["deletedDateTime"]
+	writeJSON(w, http.StatusOK, doc)
+}
+
+func (a *API) listDeleted(w http.ResponseWriter, r *http.Request, typeName string) {
+	kind, err := directory.DeletedKind(typeName)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if read, _ := kindPerms(kind); !a.permitted(w, r, read) {
+		return
+	}
+	o, err := parseListOptions(r, kind)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	page, err := a.dir.ListDeleted(r.Context(), tenantOf(r), kind, o.query)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	values, ok := a.present(w, r, page.Objects, o.sel, true)
+	if !ok {
+		return
+	}
+	for i, v := range values {
+		v.(directory.Doc)["deletedDateTime"] = page.Objects[i].Doc["deletedDateTime"]
+	}
+	body := map[string]any{"@odata.context": a.publicURL + "/v1.0/$metadata#directory/deletedItems/" + typeName, "value": values}
+	if page.Next != "" {
+		body["@odata.nextLink"] = a.linkWith(r, r.URL.Path, map[string]string{"$skiptoken": page.Next})
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (a *API) restoreDeleted(w http.ResponseWriter, r *http.Request) {
+	item := r.PathValue("item")
+	found, err := a.dir.GetDeleted(r.Context(), tenantOf(r), item)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, write := kindPerms(found.Kind); !a.permitted(w, r, write) {
+		return
+	}
+	obj, err := a.dir.Restore(r.Context(), tenantOf(r), item)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	doc, err := directory.Present(obj, nil)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#directoryObjects/$entity"
+	doc["@odata.type"] = "#microsoft.graph." + directory.TypeName(obj.Kind)
+	writeJSON(w, http.StatusOK, doc)
+}
+
+func (a *API) purgeDeleted(w http.ResponseWriter, r *http.Request) {
+	item := r.PathValue("item")
+	found, err := a.dir.GetDeleted(r.Context(), tenantOf(r), item)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, write := kindPerms(found.Kind); !a.permitted(w, r, write) {
+		return
+	}
+	if err := a.dir.PermanentlyDelete(r.Context(), tenantOf(r), item); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
