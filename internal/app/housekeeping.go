@@ -11,22 +11,38 @@ import (
 // locks long on a busy database.
 const purgeBatch = 1000
 
-// Housekeep runs one pass of the node's housekeeping: expired protocol
-// state (authorization requests, codes, refresh tokens, sessions, lockout
-// counters) is deleted in batches. It is safe on every node at once.
+// deletedRetention is how long deleted users, groups and applications stay
+// restorable, as in Entra.
+const deletedRetention = 30 * 24 * time.Hour
+
+// Housekeep runs one pass of the node's housekeeping, in batches, safe on
+// every node at once: expired protocol state (authorization requests, codes,
+// refresh tokens, sessions, lockout counters) is deleted, and so are
+// directory objects deleted longer ago than the retention period.
 func (s *Server) Housekeep(ctx context.Context) (purged int, err error) {
-	for {
-		var n int
-		err := s.st.Update(ctx, func(tx store.Tx) error {
-			var err error
-			n, err = tx.PurgeExpiredStates(ctx, purgeBatch)
-			return err
-		})
-		purged += n
-		if err != nil || n < purgeBatch {
-			return purged, err
+	cutoff := time.Now().Add(-deletedRetention)
+	passes := []func(tx store.Tx) (int, error){
+		func(tx store.Tx) (int, error) { return tx.PurgeExpiredStates(ctx, purgeBatch) },
+		func(tx store.Tx) (int, error) { return tx.PurgeDeletedObjects(ctx, cutoff, purgeBatch) },
+	}
+	for _, pass := range passes {
+		for {
+			var n int
+			err := s.st.Update(ctx, func(tx store.Tx) error {
+				var err error
+				n, err = pass(tx)
+				return err
+			})
+			purged += n
+			if err != nil {
+				return purged, err
+			}
+			if n < purgeBatch {
+				break
+			}
 		}
 	}
+	return purged, nil
 }
 
 // RunHousekeeping runs Housekeep every interval until ctx ends.
@@ -44,7 +60,7 @@ func (s *Server) RunHousekeeping(ctx context.Context, every time.Duration) {
 		case err != nil && ctx.Err() == nil:
 			s.cfg.Logger.WarnContext(ctx, "housekeeping failed", "err", err)
 		case n > 0:
-			s.cfg.Logger.InfoContext(ctx, "housekeeping purged expired state", "states", n)
+			s.cfg.Logger.InfoContext(ctx, "housekeeping purged expired state and old deletions", "rows", n)
 		}
 	}
 }

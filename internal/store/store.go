@@ -7,7 +7,7 @@
 // Tenant isolation is part of this API: every read and write of tenant data
 // names its tenant, and no method lists across tenants except the few whose
 // names say why they cross (LookupDomain, LookupApplication, CountTenants,
-// PurgeExpiredStates).
+// PurgeExpiredStates, PurgeDeletedObjects).
 package store
 
 import (
@@ -116,6 +116,10 @@ type Tx interface {
 	RestoreObject(ctx context.Context, tenantID, kind, id string) (Object, error)
 	// PurgeObject removes a soft-deleted object for good, with its credentials.
 	PurgeObject(ctx context.Context, tenantID, kind, id string) error
+	// PurgeDeletedObjects removes up to limit objects of any tenant that were
+	// soft-deleted before cutoff (housekeeping crosses tenants), with their
+	// credentials, and reports how many.
+	PurgeDeletedObjects(ctx context.Context, cutoff time.Time, limit int) (int, error)
 	// ListObjects returns one page of live objects of a kind matching q.
 	ListObjects(ctx context.Context, tenantID, kind string, q Query) (Page, error)
 	// CountObjects counts live objects of a kind matching filter (nil: all).

@@ -296,6 +296,33 @@ func (t *txn) PurgeObject(ctx context.Context, tenantID, kind, id string) error 
 	return err
 }
 
+func (t *txn) PurgeDeletedObjects(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if err := t.writable(); err != nil {
+		return 0, err
+	}
+	if limit < 1 {
+		return 0, errors.New("store: purge limit must be positive")
+	}
+	type key struct{ tenant, kind, id string }
+	var doomed []key
+	err := t.query(ctx, `SELECT tenant_id, kind, id FROM objects WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at LIMIT $2`,
+		[]any{t.at(cutoff), limit}, func(r *sql.Rows) error {
+			var k key
+			err := r.Scan(&k.tenant, &k.kind, &k.id)
+			doomed = append(doomed, k)
+			return err
+		})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range doomed {
+		if err := t.PurgeObject(ctx, k.tenant, k.kind, k.id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return 0, err
+		}
+	}
+	return len(doomed), nil
+}
+
 func (t *txn) ListObjects(ctx context.Context, tenantID, kind string, q store.Query) (store.Page, error) {
 	args := &sqlq.Args{}
 	conds := []string{"o.tenant_id = " + args.Add(tenantID), "o.kind = " + args.Add(kind), "o.deleted_at IS NULL"}

@@ -74,6 +74,42 @@ func RunClock(t *testing.T, open func(t *testing.T, now func() time.Time) store.
 		}
 		return nil
 	})
+
+	// Objects deleted before a cutoff, in any tenant, are purged for good;
+	// later deletions stay restorable.
+	newTenant(t, s, "t2")
+	create(t, s, user("t2", "u2", "u2@t2.example", "U2", `{}`), user("t1", "u3", "u3@t1.example", "U3", `{}`))
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.DeleteObject(t.Context(), "t1", kindUser, "u1", 0); err != nil {
+			return err
+		}
+		return tx.DeleteObject(t.Context(), "t2", kindUser, "u2", 0)
+	})
+	deletedAt := at
+	at = at.Add(31 * 24 * time.Hour)
+	update(t, s, func(tx store.Tx) error { return tx.DeleteObject(t.Context(), "t1", kindUser, "u3", 0) })
+	update(t, s, func(tx store.Tx) error {
+		n, err := tx.PurgeDeletedObjects(t.Context(), deletedAt.Add(time.Second), 1)
+		if err != nil || n != 1 {
+			t.Errorf("first batch purged %d, %v; want 1", n, err)
+		}
+		n, err = tx.PurgeDeletedObjects(t.Context(), deletedAt.Add(time.Second), 10)
+		if err != nil || n != 1 {
+			t.Errorf("second batch purged %d, %v; want 1", n, err)
+		}
+		return nil
+	})
+	view(t, s, func(tx store.Tx) error {
+		for _, gone := range []struct{ tenant, id string }{{"t1", "u1"}, {"t2", "u2"}} {
+			if _, err := tx.GetDeletedObject(t.Context(), gone.tenant, kindUser, gone.id); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s/%s not purged: %v", gone.tenant, gone.id, err)
+			}
+		}
+		if _, err := tx.GetDeletedObject(t.Context(), "t1", kindUser, "u3"); err != nil {
+			t.Errorf("a recent deletion was purged: %v", err)
+		}
+		return nil
+	})
 }
 
 // RunMigrate checks that a store opened without migrating reports so from
