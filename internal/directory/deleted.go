@@ -12,22 +12,7 @@ var RestorableKinds = []string{KindUser, KindGroup, KindApplication, KindService
 
 // ListDeleted returns one page of soft-deleted objects of a kind.
 func (s *Service) ListDeleted(ctx context.Context, tenantID, kind string, q Query) (Page, error) {
-	spec := specs[kind]
-	filter, order, err := bindQuery(spec, q)
-	if err != nil {
-		return Page{}, err
-	}
-	var out Page
-	err = s.st.View(ctx, func(tx store.Tx) error {
-		p, err := tx.ListDeletedObjects(ctx, tenantID, kind, store.Query{Schema: spec.schema, Filter: filter, OrderBy: order, Top: q.Top, Cursor: q.Cursor})
-		if err != nil {
-			return translate(err, "")
-		}
-		out.Next = p.Next
-		out.Objects, err = toObjects(p.Objects)
-		return err
-	})
-	return out, err
+	return s.list(ctx, tenantID, kind, q, true)
 }
 
 // findDeleted finds a soft-deleted object of any restorable kind.

@@ -355,6 +355,11 @@ type Page struct {
 
 // List returns one page of objects of a kind.
 func (s *Service) List(ctx context.Context, tenantID, kind string, q Query) (Page, error) {
+	return s.list(ctx, tenantID, kind, q, false)
+}
+
+// list pages through live objects, or soft-deleted ones (which are not counted).
+func (s *Service) list(ctx context.Context, tenantID, kind string, q Query, deleted bool) (Page, error) {
 	spec := specs[kind]
 	filter, order, err := bindQuery(spec, q)
 	if err != nil {
@@ -362,11 +367,15 @@ func (s *Service) List(ctx context.Context, tenantID, kind string, q Query) (Pag
 	}
 	var out Page
 	err = s.st.View(ctx, func(tx store.Tx) error {
-		p, err := tx.ListObjects(ctx, tenantID, kind, store.Query{Schema: spec.schema, Filter: filter, OrderBy: order, Top: q.Top, Cursor: q.Cursor})
+		list := tx.ListObjects
+		if deleted {
+			list = tx.ListDeletedObjects
+		}
+		p, err := list(ctx, tenantID, kind, store.Query{Schema: spec.schema, Filter: filter, OrderBy: order, Top: q.Top, Cursor: q.Cursor})
 		if err != nil {
 			return translate(err, "")
 		}
-		if q.Count {
+		if q.Count && !deleted {
 			if out.Count, err = tx.CountObjects(ctx, tenantID, kind, spec.schema, filter); err != nil {
 				return err
 			}

@@ -585,12 +585,21 @@ func (a *API) directoryObject(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	a.writeTyped(w, r, obj, "directoryObjects/$entity")
+}
+
+// writeTyped answers with one directory object of whatever kind, named by
+// @odata.type, with its deletion time when it is a deleted item.
+func (a *API) writeTyped(w http.ResponseWriter, r *http.Request, obj directory.Object, context string) {
 	doc, err := directory.Present(obj, nil)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#directoryObjects/$entity"
+	doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#" + context
 	doc["@odata.type"] = "#microsoft.graph." + directory.TypeName(obj.Kind)
+	if deleted, ok := obj.Doc["deletedDateTime"]; ok {
+		doc["deletedDateTime"] = deleted
+	}
 	writeJSON(w, http.StatusOK, doc)
 }

@@ -43,23 +43,25 @@ func (a *API) deletedItem(w http.ResponseWriter, r *http.Request) {
 		a.listDeleted(w, r, item)
 		return
 	}
-	obj, err := a.dir.GetDeleted(r.Context(), tenantOf(r), item)
+	obj, ok := a.deletedFor(w, r, false)
+	if ok {
+		a.writeTyped(w, r, obj, "directory/deletedItems/$entity")
+	}
+}
+
+// deletedFor finds the deleted item of the URL and checks the caller may
+// read it, or change it when write; on failure it has answered.
+func (a *API) deletedFor(w http.ResponseWriter, r *http.Request, write bool) (directory.Object, bool) {
+	obj, err := a.dir.GetDeleted(r.Context(), tenantOf(r), r.PathValue("item"))
 	if err != nil {
 		a.fail(w, r, err)
-		return
+		return directory.Object{}, false
 	}
-	if read, _ := kindPerms(obj.Kind); !a.permitted(w, r, read) {
-		return
+	read, change := kindPerms(obj.Kind)
+	if write {
+		read = change
 	}
-	doc, err := directory.Present(obj, nil)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#directory/deletedItems/$entity"
-	doc["@odata.type"] = "#microsoft.graph." + directory.TypeName(obj.Kind)
-	doc["deletedDateTime"] = obj.Doc["deletedDateTime"]
-	writeJSON(w, http.StatusOK, doc)
+	return obj, a.permitted(w, r, read)
 }
 
 func (a *API) listDeleted(w http.ResponseWriter, r *http.Request, typeName string) {
@@ -96,41 +98,22 @@ func (a *API) listDeleted(w http.ResponseWriter, r *http.Request, typeName strin
 }
 
 func (a *API) restoreDeleted(w http.ResponseWriter, r *http.Request) {
-	item := r.PathValue("item")
-	found, err := a.dir.GetDeleted(r.Context(), tenantOf(r), item)
+	if _, ok := a.deletedFor(w, r, true); !ok {
+		return
+	}
+	obj, err := a.dir.Restore(r.Context(), tenantOf(r), r.PathValue("item"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	if _, write := kindPerms(found.Kind); !a.permitted(w, r, write) {
-		return
-	}
-	obj, err := a.dir.Restore(r.Context(), tenantOf(r), item)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	doc, err := directory.Present(obj, nil)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#directoryObjects/$entity"
-	doc["@odata.type"] = "#microsoft.graph." + directory.TypeName(obj.Kind)
-	writeJSON(w, http.StatusOK, doc)
+	a.writeTyped(w, r, obj, "directoryObjects/$entity")
 }
 
 func (a *API) purgeDeleted(w http.ResponseWriter, r *http.Request) {
-	item := r.PathValue("item")
-	found, err := a.dir.GetDeleted(r.Context(), tenantOf(r), item)
-	if err != nil {
-		a.fail(w, r, err)
+	if _, ok := a.deletedFor(w, r, true); !ok {
 		return
 	}
-	if _, write := kindPerms(found.Kind); !a.permitted(w, r, write) {
-		return
-	}
-	if err := a.dir.PermanentlyDelete(r.Context(), tenantOf(r), item); err != nil {
+	if err := a.dir.PermanentlyDelete(r.Context(), tenantOf(r), r.PathValue("item")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
