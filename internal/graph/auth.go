@@ -5,20 +5,12 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/caller"
 )
 
 // Principal is the verified caller of a request.
-type Principal struct {
-	TenantID string
-	ObjectID string
-	AppID    string
-	AppOnly  bool     // an app-only token (idtyp "app")
-	Roles    []string // application permissions
-	Scopes   []string // delegated permissions
-	// DirectoryRoles are the role template ids the signed-in user holds
-	// (delegated tokens only).
-	DirectoryRoles []string
-}
+type Principal = caller.Caller
 
 // TokenVerifier validates a bearer access token issued for the Graph API.
 type TokenVerifier interface {
@@ -49,7 +41,9 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			writeError(w, r, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience, issuer, signature or lifetime.")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		p.IPAddress = caller.Address(r)
+		ctx := caller.With(context.WithValue(r.Context(), principalKey{}, p), p)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

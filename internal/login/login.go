@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -160,7 +161,7 @@ func New(cfg Config) (*Pages, error) {
 		cfg.ClientRate = lockout.Rate{Burst: 20, Every: 3 * time.Second}
 	}
 	if cfg.ClientIP == nil {
-		cfg.ClientIP = remoteIP
+		cfg.ClientIP = caller.Address
 	}
 	if cfg.PersistentSession == 0 {
 		cfg.PersistentSession = 90 * 24 * time.Hour

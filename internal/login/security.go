@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -163,15 +162,6 @@ func (p *Pages) rememberFamiliar(w http.ResponseWriter, r *http.Request, tenantI
 }
 
 func foldUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// remoteIP is the connection's peer address.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 // clientKey is what the per-client throttle counts by: the address, or for
 // IPv6 its /64, since one client usually holds a whole /64.

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -281,7 +281,7 @@ func (p *Provider) storeDevice(ctx context.Context, tid string, dev deviceReques
 // any of them nothing is written to w.
 func (p *Provider) StartDevice(w http.ResponseWriter, r *http.Request, tenantID, userCode string) error {
 	ctx := r.Context()
-	buckets := []string{"addr:" + clientAddress(r), tenantBucket}
+	buckets := []string{"addr:" + caller.Address(r), tenantBucket}
 	if err := p.checkGuesses(ctx, tenantID, buckets); err != nil {
 		return err
 	}
@@ -337,15 +337,6 @@ func (p *Provider) liveDevice(ctx context.Context, tenantID, deviceID string) (s
 		return s, dev, ErrInvalidUserCode
 	}
 	return s, dev, nil
-}
-
-// clientAddress is the host of r.RemoteAddr.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // checkGuesses refuses when any bucket has used up its wrong codes.
