@@ -85,7 +85,9 @@ type Tx interface {
 	//
 	// CreateObject stores o with Version 1 and appends a "created" change.
 	// *ConflictError if the id, or UPN or AppID among live objects of the kind,
-	// is taken in the tenant.
+	// is taken in the tenant, if an application's AppID is taken by a live
+	// application of any tenant, or if one of its IdentifierURIs is held by
+	// another application anywhere; a failed create writes nothing.
 	CreateObject(ctx context.Context, o *Object) error
 	// GetObject returns a live object of the kind; soft-deleted ones are ErrNotFound.
 	GetObject(ctx context.Context, tenantID, kind, id string) (Object, error)
@@ -93,14 +95,17 @@ type Tx interface {
 	GetObjectByUPN(ctx context.Context, tenantID, kind, upn string) (Object, error)
 	// LookupApplication crosses tenants: it finds the live application
 	// registration with an appId wherever it is registered, so users of
-	// other tenants can sign in to a multitenant application.
+	// other tenants can sign in to a multitenant application. An appId
+	// names at most one live application in the deployment, so the answer
+	// is never a choice between tenants.
 	LookupApplication(ctx context.Context, appID string) (Object, error)
 	// GetObjectByAppID finds a live application or service principal.
 	GetObjectByAppID(ctx context.Context, tenantID, kind, appID string) (Object, error)
 	// UpdateObject replaces the object's keys and data if its stored version is
 	// o.Version, then sets o.Version to the next version and appends an
 	// "updated" change. ErrPrecondition if the version moved on, ErrNotFound if
-	// there is no such live object.
+	// there is no such live object, *ConflictError as for CreateObject (and
+	// then nothing is written).
 	UpdateObject(ctx context.Context, o *Object) error
 	// DeleteObject soft-deletes a live object if its version is version (0: any),
 	// drops its links in both directions, and appends a "deleted" change, and
@@ -112,9 +117,11 @@ type Tx interface {
 	GetDeletedObject(ctx context.Context, tenantID, kind, id string) (Object, error)
 	// RestoreObject brings a soft-deleted object back to life and appends a
 	// "created" change. *ConflictError if a live object took its UPN or AppID
-	// meanwhile; ErrNotFound if it is not soft-deleted.
+	// meanwhile (an application's AppID in any tenant); ErrNotFound if it is
+	// not soft-deleted. Its IdentifierURIs were kept for it.
 	RestoreObject(ctx context.Context, tenantID, kind, id string) (Object, error)
-	// PurgeObject removes a soft-deleted object for good, with its credentials.
+	// PurgeObject removes a soft-deleted object for good, with its
+	// credentials, and frees its IdentifierURIs.
 	PurgeObject(ctx context.Context, tenantID, kind, id string) error
 	// PurgeDeletedObjects removes up to limit objects of any tenant that were
 	// soft-deleted before cutoff (housekeeping crosses tenants), with their
@@ -226,8 +233,14 @@ type Object struct {
 
 	UPN         string // folded; unique per tenant and kind among live objects when set
 	Mail        string // folded
-	AppID       string // unique per tenant and kind among live objects when set
+	AppID       string // unique per tenant and kind among live objects when set; for applications, in the deployment
 	DisplayName string
+	// IdentifierURIs are an application's identifierUris, folded. Each is
+	// held by one application in the deployment from its creation until it
+	// is purged: a soft-deleted application keeps them, as in Entra, so a
+	// restore never finds them taken. The store keeps them apart from Data
+	// and does not return them on reads.
+	IdentifierURIs []string
 
 	Data json.RawMessage
 }

@@ -134,14 +134,16 @@ func openDB(url string, opts Options) (*sql.DB, error) {
 // conflictKeys maps unique constraints to the key a *store.ConflictError
 // reports.
 var conflictKeys = map[string]string{
-	"objects_pkey":      "id",
-	"objects_upn":       "userPrincipalName",
-	"objects_app_id":    "appId",
-	"links_pkey":        "link",
-	"tenants_pkey":      "id",
-	"domains_pkey":      "id",
-	"outbox_pkey":       "id",
-	"signing_keys_pkey": "kid",
+	"objects_pkey":              "id",
+	"objects_upn":               "userPrincipalName",
+	"objects_app_id":            "appId",
+	"objects_app_id_deployment": "appId",
+	"identifier_uris_pkey":      "identifierUris",
+	"links_pkey":                "link",
+	"tenants_pkey":              "id",
+	"domains_pkey":              "id",
+	"outbox_pkey":               "id",
+	"signing_keys_pkey":         "kid",
 }
 
 const (

@@ -183,9 +183,11 @@ func (c connector) Driver() driver.Driver { return c.drv }
 // conflictKeys maps the columns SQLite names in a unique violation to the
 // key a *store.ConflictError reports.
 var conflictKeys = map[string]string{
-	"objects.tenant_id, objects.id":                                "id",
-	"objects.tenant_id, objects.kind, objects.upn":                 "userPrincipalName",
-	"objects.tenant_id, objects.kind, objects.app_id":              "appId",
+	"objects.tenant_id, objects.id":                   "id",
+	"objects.tenant_id, objects.kind, objects.upn":    "userPrincipalName",
+	"objects.tenant_id, objects.kind, objects.app_id": "appId",
+	"objects.app_id":      "appId",
+	"identifier_uris.uri": "identifierUris",
 	"links.tenant_id, links.source_id, links.rel, links.target_id": "link",
 	"tenants.id":   "id",
 	"domains.name": "id",

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,18 +59,91 @@ func (t *txn) CreateObject(ctx context.Context, o *store.Object) error {
 	if err := required("object tenant, kind and id", o.TenantID, o.Kind, o.ID); err != nil {
 		return err
 	}
-	n, err := t.exec(ctx, `INSERT INTO objects (tenant_id, id, kind, version, created_at, updated_at, upn, mail, app_id, display_name, data)
-		VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
-		o.TenantID, o.ID, o.Kind, t.at(o.CreatedAt), t.at(o.UpdatedAt),
-		key(strings.ToLower(o.UPN)), strings.ToLower(o.Mail), key(o.AppID), o.DisplayName, document(o.Data))
+	err := t.undoOnError(ctx, o.Kind == kindApplication, func() error {
+		n, err := t.exec(ctx, `INSERT INTO objects (tenant_id, id, kind, version, created_at, updated_at, upn, mail, app_id, display_name, data)
+			VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+			o.TenantID, o.ID, o.Kind, t.at(o.CreatedAt), t.at(o.UpdatedAt),
+			key(strings.ToLower(o.UPN)), strings.ToLower(o.Mail), key(o.AppID), o.DisplayName, document(o.Data))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return t.conflict(ctx, o, true)
+		}
+		return t.claimURIs(ctx, o)
+	})
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		return t.conflict(ctx, o, true)
-	}
 	o.Version, o.DeletedAt = 1, nil
 	t.record(o.TenantID, store.Change{Kind: o.Kind, ObjectID: o.ID, Op: store.OpCreated, Version: 1})
+	return nil
+}
+
+// kindApplication is the kind whose keys name it across tenants: sign-in
+// resolves an application by its appId before it knows the user's tenant,
+// and a resource by its identifier URI, so both are unique in the
+// deployment.
+const kindApplication = "application"
+
+// appIDScope confines an appId comparison with objects x to where appIds
+// are unique: the tenant ($1), or the deployment for applications.
+const appIDScope = `(x.tenant_id = $1 OR x.kind = '` + kindApplication + `')`
+
+// undoOnError runs a write of several statements, when guarded, under a
+// savepoint, so that a failure (an identifier URI found taken after the row
+// was written) leaves the transaction as it was: callers may go on, as
+// after any other expected failure.
+func (t *txn) undoOnError(ctx context.Context, guarded bool, write func() error) error {
+	if !guarded {
+		return write()
+	}
+	if _, err := t.exec(ctx, `SAVEPOINT object_write`); err != nil {
+		return err
+	}
+	if err := write(); err != nil {
+		if _, undoErr := t.exec(ctx, `ROLLBACK TO SAVEPOINT object_write`); undoErr != nil {
+			return errors.Join(err, undoErr)
+		}
+		return err
+	}
+	_, err := t.exec(ctx, `RELEASE SAVEPOINT object_write`)
+	return err
+}
+
+// claimURIs makes the identifier URIs the application holds exactly
+// o.IdentifierURIs. The primary key on the URI makes each claim atomic
+// across tenants and nodes: of two writers, the second inserts nothing and
+// reports the conflict.
+func (t *txn) claimURIs(ctx context.Context, o *store.Object) error {
+	if o.Kind != kindApplication {
+		return nil
+	}
+	if _, err := t.exec(ctx, `DELETE FROM identifier_uris WHERE tenant_id = $1 AND object_id = $2`, o.TenantID, o.ID); err != nil {
+		return err
+	}
+	var uris []string
+	for _, u := range o.IdentifierURIs {
+		if u = strings.ToLower(u); !slices.Contains(uris, u) {
+			uris = append(uris, u)
+		}
+	}
+	if len(uris) == 0 {
+		return nil
+	}
+	args := []any{o.TenantID, o.ID}
+	rows := make([]string, len(uris))
+	for i, u := range uris {
+		args = append(args, u)
+		rows[i] = fmt.Sprintf("($%d, $1, $2)", len(args))
+	}
+	n, err := t.exec(ctx, `INSERT INTO identifier_uris (uri, tenant_id, object_id) VALUES `+strings.Join(rows, ", ")+` ON CONFLICT DO NOTHING`, args...)
+	if err != nil {
+		return err
+	}
+	if n < int64(len(uris)) {
+		return &store.ConflictError{Key: "identifierUris"}
+	}
 	return nil
 }
 
@@ -89,8 +163,8 @@ func (t *txn) conflict(ctx context.Context, o *store.Object, create bool) error 
 			[]any{o.TenantID, o.Kind, strings.ToLower(o.UPN), o.ID}})
 	}
 	if o.AppID != "" {
-		checks = append(checks, check{"appId", `SELECT 1 FROM objects
-			WHERE tenant_id = $1 AND kind = $2 AND app_id = $3 AND id <> $4 AND deleted_at IS NULL`,
+		checks = append(checks, check{"appId", `SELECT 1 FROM objects x
+			WHERE ` + appIDScope + ` AND x.kind = $2 AND x.app_id = $3 AND NOT (x.tenant_id = $1 AND x.id = $4) AND x.deleted_at IS NULL`,
 			[]any{o.TenantID, o.Kind, o.AppID, o.ID}})
 	}
 	for _, c := range checks {
@@ -130,7 +204,7 @@ func (t *txn) LookupApplication(ctx context.Context, appID string) (store.Object
 		return store.Object{}, store.ErrNotFound
 	}
 	row := t.tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects o
-		WHERE o.kind = 'application' AND o.app_id = $1 AND o.deleted_at IS NULL`, appID)
+		WHERE o.kind = '`+kindApplication+`' AND o.app_id = $1 AND o.deleted_at IS NULL`, appID)
 	o, err := scanObject(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Object{}, store.ErrNotFound
@@ -152,24 +226,30 @@ func (t *txn) UpdateObject(ctx context.Context, o *store.Object) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	// The NOT EXISTS terms turn a key collision into "no row updated"
-	// rather than a unique violation, which would abort a PostgreSQL
-	// transaction; the unique indexes still catch a concurrent taker.
-	n, err := t.exec(ctx, `UPDATE objects SET version = version + 1, updated_at = $5,
-			upn = $6, mail = $7, app_id = $8, display_name = $9, data = $10
-		WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND version = $4 AND deleted_at IS NULL
-		AND NOT EXISTS (SELECT 1 FROM objects x WHERE x.tenant_id = $1 AND x.kind = $2 AND x.upn = $6 AND x.id <> $3 AND x.deleted_at IS NULL)
-		AND NOT EXISTS (SELECT 1 FROM objects x WHERE x.tenant_id = $1 AND x.kind = $2 AND x.app_id = $8 AND x.id <> $3 AND x.deleted_at IS NULL)`,
-		o.TenantID, o.Kind, o.ID, o.Version, t.at(o.UpdatedAt),
-		key(strings.ToLower(o.UPN)), strings.ToLower(o.Mail), key(o.AppID), o.DisplayName, document(o.Data))
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		if err := t.checkVersion(ctx, o.TenantID, o.Kind, o.ID, o.Version, false); err != nil {
+	err := t.undoOnError(ctx, o.Kind == kindApplication, func() error {
+		// The NOT EXISTS terms turn a key collision into "no row updated"
+		// rather than a unique violation, which would abort a PostgreSQL
+		// transaction; the unique indexes still catch a concurrent taker.
+		n, err := t.exec(ctx, `UPDATE objects SET version = version + 1, updated_at = $5,
+				upn = $6, mail = $7, app_id = $8, display_name = $9, data = $10
+			WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND version = $4 AND deleted_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM objects x WHERE x.tenant_id = $1 AND x.kind = $2 AND x.upn = $6 AND x.id <> $3 AND x.deleted_at IS NULL)
+			AND NOT EXISTS (SELECT 1 FROM objects x WHERE `+appIDScope+` AND x.kind = $2 AND x.app_id = $8 AND NOT (x.tenant_id = $1 AND x.id = $3) AND x.deleted_at IS NULL)`,
+			o.TenantID, o.Kind, o.ID, o.Version, t.at(o.UpdatedAt),
+			key(strings.ToLower(o.UPN)), strings.ToLower(o.Mail), key(o.AppID), o.DisplayName, document(o.Data))
+		if err != nil {
 			return err
 		}
-		return t.conflict(ctx, o, false)
+		if n == 0 {
+			if err := t.checkVersion(ctx, o.TenantID, o.Kind, o.ID, o.Version, false); err != nil {
+				return err
+			}
+			return t.conflict(ctx, o, false)
+		}
+		return t.claimURIs(ctx, o)
+	})
+	if err != nil {
+		return err
 	}
 	o.Version++
 	t.record(o.TenantID, store.Change{Kind: o.Kind, ObjectID: o.ID, Op: store.OpUpdated, Version: o.Version})
@@ -263,11 +343,11 @@ func (t *txn) RestoreObject(ctx context.Context, tenantID, kind, id string) (sto
 		return store.Object{}, err
 	}
 	// A live object may have taken a unique key while this one was deleted.
-	for _, c := range []struct{ key, col, val string }{{"userPrincipalName", "upn", o.UPN}, {"appId", "app_id", o.AppID}} {
+	for _, c := range []struct{ key, cond, val string }{{"userPrincipalName", "x.tenant_id = $1 AND x.upn = $3", o.UPN}, {"appId", appIDScope + " AND x.app_id = $3", o.AppID}} {
 		if c.val == "" {
 			continue
 		}
-		taken, err := t.exists(ctx, `SELECT 1 FROM objects WHERE tenant_id = $1 AND kind = $2 AND `+c.col+` = $3 AND deleted_at IS NULL`, tenantID, kind, c.val)
+		taken, err := t.exists(ctx, `SELECT 1 FROM objects x WHERE `+c.cond+` AND x.kind = $2 AND x.deleted_at IS NULL`, tenantID, kind, c.val)
 		if err != nil {
 			return store.Object{}, err
 		}
@@ -292,8 +372,12 @@ func (t *txn) PurgeObject(ctx context.Context, tenantID, kind, id string) error 
 	if err := changed(t.exec(ctx, `DELETE FROM objects WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND deleted_at IS NOT NULL`, tenantID, kind, id)); err != nil {
 		return err
 	}
-	_, err := t.exec(ctx, `DELETE FROM credentials WHERE tenant_id = $1 AND object_id = $2`, tenantID, id)
-	return err
+	for _, table := range []string{"credentials", "identifier_uris"} {
+		if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = $1 AND object_id = $2`, tenantID, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *txn) PurgeDeletedObjects(ctx context.Context, cutoff time.Time, limit int) (int, error) {

@@ -24,6 +24,9 @@ func RunConstraints(t *testing.T, exec func(q string, args ...any) error, classi
 		obj + `('t1', 'o1', 'user', 1, ` + at + `, ` + at + `, 'a@x', 'app', '{}')`,
 		obj + `('t1', 'o2', 'group', 1, ` + at + `, ` + at + `, NULL, NULL, '{}')`,
 		`INSERT INTO links VALUES ('t1', 'o2', 'members', 'o1')`,
+		`INSERT INTO tenants (id, type, created_at) VALUES ('t2', 'workforce', ` + at + `)`,
+		obj + `('t1', 'a1', 'application', 1, ` + at + `, ` + at + `, NULL, 'shared', '{}')`,
+		`INSERT INTO identifier_uris VALUES ('api://x', 't1', 'a1')`,
 	} {
 		if err := exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -42,6 +45,8 @@ func RunConstraints(t *testing.T, exec func(q string, args ...any) error, classi
 		{q: obj + `('t1', 'o3', 'user', 1, ` + at + `, ` + at + `, 'a@x', NULL, '{}')`, key: "userPrincipalName"},
 		{q: obj + `('t1', 'o4', 'user', 1, ` + at + `, ` + at + `, NULL, 'app', '{}')`, key: "appId"},
 		{q: `INSERT INTO links VALUES ('t1', 'o2', 'members', 'o1')`, key: "link"},
+		{q: obj + `('t2', 'a2', 'application', 1, ` + at + `, ` + at + `, NULL, 'shared', '{}')`, key: "appId"},
+		{q: `INSERT INTO identifier_uris VALUES ('api://x', 't1', 'o2')`, key: "identifierUris"},
 		{q: key, args: []any{sealed}, key: "kid"},
 		{q: `INSERT INTO domains VALUES ('x.example', 'nope', TRUE, TRUE, TRUE, ` + at + `)`},
 		{q: obj + `('nope', 'o5', 'user', 1, ` + at + `, ` + at + `, NULL, NULL, '{}')`},

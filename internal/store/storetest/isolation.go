@@ -118,7 +118,8 @@ func testTenantIsolation(t *testing.T, s store.Store) {
 		}
 		return errors.Join(err, err2, err3)
 	})
-	// Ids and keys are per tenant.
+	// Ids and keys are per tenant, but for an application's (see
+	// testDeploymentKeys): a tenant's principal of A's application shares its appId.
 	create(t, s, user("b", "ua", "alice@a.example", "Alice in B", `{}`),
-		&store.Object{TenantID: "b", Kind: kindApp, ID: "appa", AppID: "app-a", CreatedAt: base, UpdatedAt: base})
+		&store.Object{TenantID: "b", Kind: kindSP, ID: "appa", AppID: "app-a", CreatedAt: base, UpdatedAt: base})
 }

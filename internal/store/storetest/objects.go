@@ -136,7 +136,7 @@ func testUniqueKeys(t *testing.T, s store.Store) {
 	}
 	// Keys are unique per kind; unset keys never collide.
 	sp := appObj("sp1", "app-1")
-	sp.Kind = "servicePrincipal"
+	sp.Kind = kindSP
 	other := &store.Object{TenantID: "t1", Kind: kindGroup, ID: "g1", UPN: "alice@contoso.example", CreatedAt: base, UpdatedAt: base}
 	create(t, s, sp, other, user("t1", "u3", "", "No UPN", `{}`), user("t1", "u4", "", "No UPN either", `{}`))
 

@@ -47,6 +47,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Paging", testPaging},
 		{"BadQueries", testBadQueries},
 		{"LookupApplication", testLookupApplication},
+		{"DeploymentKeys", testDeploymentKeys},
+		{"IdentifierURIs", testIdentifierURIs},
+		{"DeploymentKeysConcurrent", testDeploymentKeysConcurrent},
 		{"LockTenant", testLockTenant},
 		{"DeletedObjects", testDeletedObjects},
 	}
@@ -158,6 +161,7 @@ const (
 	kindUser  = "user"
 	kindGroup = "group"
 	kindApp   = "application"
+	kindSP    = "servicePrincipal"
 )
 
 func user(tenantID, id, upn, name, data string) *store.Object {
@@ -352,7 +356,7 @@ func testLookupApplication(t *testing.T, s store.Store) {
 	newTenant(t, s, "other")
 	app := &store.Object{TenantID: "home", Kind: kindApp, ID: "app-1", AppID: "11111111-0000-0000-0000-000000000001", DisplayName: "Multi",
 		CreatedAt: base, UpdatedAt: base, Data: json.RawMessage(`{"signInAudience":"AzureADMultipleOrgs"}`)}
-	sp := &store.Object{TenantID: "other", Kind: "servicePrincipal", ID: "sp-1", AppID: "11111111-0000-0000-0000-000000000002", DisplayName: "SP",
+	sp := &store.Object{TenantID: "other", Kind: kindSP, ID: "sp-1", AppID: "11111111-0000-0000-0000-000000000002", DisplayName: "SP",
 		CreatedAt: base, UpdatedAt: base, Data: json.RawMessage(`{}`)}
 	create(t, s, app, sp)
 	view(t, s, func(tx store.Tx) error {
