@@ -82,3 +82,20 @@ func TestClassify(t *testing.T) {
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(b *testing.B) store.Store { return storetest.Postgres(b, "") })
 }
+
+func TestFirstPartyMigration(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m, err := postgres.MigrationSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunFirstPartyMigration(t, func(q string, args ...any) error {
+		_, err := db.ExecContext(t.Context(), q, args...)
+		return err
+	}, storetest.MigrateTo(t, db, m), func() store.Store { return storetest.Postgres(t, url) })
+}

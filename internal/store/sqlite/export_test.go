@@ -2,3 +2,6 @@ package sqlite
 
 // Classify lets the external tests check the mapping of real errors.
 var Classify = classify
+
+// MigrationSet lets the external tests migrate step by step.
+var MigrationSet = migrations

@@ -95,3 +95,20 @@ func TestTwoHandles(t *testing.T) {
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(b *testing.B) store.Store { return storetest.SQLite(b, "") })
 }
+
+func TestFirstPartyMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	db, err := sql.Open("sqlite", path+"?_foreign_keys=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m, err := sqlite.MigrationSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunFirstPartyMigration(t, func(q string, args ...any) error {
+		_, err := db.ExecContext(t.Context(), q, args...)
+		return err
+	}, storetest.MigrateTo(t, db, m), func() store.Store { return storetest.SQLite(t, path) })
+}
