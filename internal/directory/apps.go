@@ -274,17 +274,19 @@ func (s *Service) CreateServicePrincipal(ctx context.Context, tenantID string, b
 		if err != nil {
 			return err
 		}
-		out, err = s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, d)
+		out, err = s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, d, tenantID)
 		return err
 	})
 	return out, err
 }
 
-func (s *Service) insertServicePrincipal(ctx context.Context, tx store.Tx, tenantID string, app, d Doc) (Object, error) {
+// insertServicePrincipal creates the tenant's principal of an application
+// registered by owner (a tenant id, or FirstPartyOwnerID).
+func (s *Service) insertServicePrincipal(ctx context.Context, tx store.Tx, tenantID string, app, d Doc, owner string) (Object, error) {
 	d = merge(d, mirroredFromApp(app))
 	d["id"] = s.newID()
 	d["appId"] = app["appId"]
-	d["appOwnerOrganizationId"] = tenantID
+	d["appOwnerOrganizationId"] = owner
 	d["servicePrincipalType"] = "Application"
 	if d["displayName"] == nil {
 		d["displayName"] = app["displayName"]
@@ -310,7 +312,9 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, tenantID, id strin
 	if _, ok := patch["appId"]; ok {
 		return usererr.New(usererr.Invalid, "Property 'appId' cannot be changed.")
 	}
-	return s.patch(ctx, tenantID, KindServicePrincipal, id, ifMatch, patch, nil, nil)
+	return s.patch(ctx, tenantID, KindServicePrincipal, id, ifMatch, patch, func(_ store.Tx, cur Object, _ Doc) error {
+		return checkPrincipalChange(str(cur.Doc, "appId"), patch, false)
+	}, nil)
 }
 
 func (s *Service) deleteServicePrincipal(ctx context.Context, tx store.Tx, tenantID, id string) error {

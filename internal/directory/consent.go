@@ -265,13 +265,8 @@ func (s *Service) ensureServicePrincipal(ctx context.Context, tx store.Tx, tenan
 	if err != nil {
 		return Object{}, err
 	}
-	sp, err := s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{})
-	if err != nil || home == tenantID {
-		return sp, err
-	}
 	// A multitenant application's principal names the tenant that owns it.
-	next := merge(sp.Doc, Doc{"appOwnerOrganizationId": home})
-	return s.replace(ctx, tx, tenantID, sp, next)
+	return s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{}, home)
 }
 
 // holdsRole reports whether a principal holds any of the roles tenant-wide.

@@ -24,22 +24,21 @@ var ErrAdminRoleRequired = usererr.New(usererr.Forbidden, "Only a Global Adminis
 // read of the application by its appId (the registration lives in its
 // publisher's tenant). Whether the application is enabled in the user's
 // tenant is decided once that tenant is known, by ClientByAppID. An
-// application for one tenant only is ErrNotMultitenant.
+// application for one tenant only is ErrNotMultitenant, and so is a
+// first-party one: its sign-ins go to the tenant's own endpoint, since a
+// tenant-independent request waits in its application's home tenant and a
+// first-party application has none.
 func (s *Service) MultitenantClient(ctx context.Context, appID string) (Client, error) {
 	var out Client
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		o, err := tx.LookupApplication(ctx, appID)
-		if err != nil {
-			return translate(err, appID)
-		}
-		app, err := toObject(o)
+		app, home, err := registration(ctx, tx, appID)
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(multitenantAudiences, str(app.Doc, "signInAudience")) {
+		if home == FirstPartyOwnerID || !slices.Contains(multitenantAudiences, str(app.Doc, "signInAudience")) {
 			return ErrNotMultitenant
 		}
-		out, err = clientOf(ctx, tx, appID, app, o.TenantID)
+		out, err = clientOf(ctx, tx, appID, app, home)
 		return err
 	})
 	return out, err

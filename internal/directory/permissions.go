@@ -301,8 +301,7 @@ func (s *Service) authenticateApp(ctx context.Context, tx store.Tx, tenantID, cl
 	if err != nil {
 		return AuthenticatedApp{}, time.Time{}, err
 	}
-	// A multitenant application's secrets are kept where it is registered.
-	creds, err := tx.ListCredentials(ctx, home, appObj.ID, store.CredClientSecret)
+	creds, err := clientSecrets(ctx, tx, appObj, home)
 	if err != nil {
 		return AuthenticatedApp{}, time.Time{}, err
 	}

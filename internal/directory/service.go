@@ -180,6 +180,9 @@ func stamp(o *store.Object, d Doc) error {
 	o.Mail = strings.ToLower(str(d, "mail"))
 	o.AppID = str(d, "appId")
 	o.DisplayName = str(d, "displayName")
+	if o.Kind == KindApplication {
+		o.IdentifierURIs = stringList(d["identifierUris"])
+	}
 	b, err := json.Marshal(d)
 	o.Data = b
 	return err
@@ -329,6 +332,9 @@ func (s *Service) beforeDelete(ctx context.Context, tx store.Tx, tenantID string
 		}
 		return s.deleteServicePrincipal(ctx, tx, tenantID, sp.ID)
 	case KindServicePrincipal:
+		if err := checkPrincipalChange(str(cur.Doc, "appId"), nil, true); err != nil {
+			return err
+		}
 		return s.deleteAssignmentsOf(ctx, tx, tenantID, cur.ID)
 	case KindUser, KindGroup:
 		return s.deleteAssignmentsOf(ctx, tx, tenantID, cur.ID)

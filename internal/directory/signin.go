@@ -219,11 +219,10 @@ func (s *Service) ClientByAppID(ctx context.Context, tenantID, appID string) (Cl
 	return out, err
 }
 
-// clientOf describes a registration, kept in tenant home, as the Client
-// appID (as the caller spelled it) names.
+// clientOf describes a registration, kept by home (a tenant, or
+// FirstPartyOwnerID), as the Client appID (as the caller spelled it) names.
 func clientOf(ctx context.Context, tx store.Tx, appID string, app Object, home string) (Client, error) {
-	// A multitenant application's secrets are kept where it is registered.
-	creds, err := tx.ListCredentials(ctx, home, app.ID, store.CredClientSecret)
+	creds, err := clientSecrets(ctx, tx, app, home)
 	if err != nil {
 		return Client{}, err
 	}
@@ -245,31 +244,45 @@ func clientOf(ctx context.Context, tx store.Tx, appID string, app Object, home s
 // other tenants.
 var multitenantAudiences = []string{"AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount"}
 
-// appFor finds the registration of an application usable in a tenant: its
-// own, or a multitenant application registered in another tenant (the one
-// cross-tenant read sign-in needs). It returns the registration and the
-// tenant it lives in.
-func (s *Service) appFor(ctx context.Context, tx store.Tx, tenantID, appID string) (Object, string, error) {
-	o, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, appID)
-	if err == nil {
-		app, err := toObject(o)
-		return app, tenantID, err
+// clientSecrets lists an application's client secrets. A multitenant
+// application's are kept where it is registered; first-party applications
+// are public clients and have none.
+func clientSecrets(ctx context.Context, tx store.Tx, app Object, home string) ([]store.Credential, error) {
+	if home == FirstPartyOwnerID {
+		return nil, nil
 	}
-	if !isNotFound(err) {
-		return Object{}, "", err
+	return tx.ListCredentials(ctx, home, app.ID, store.CredClientSecret)
+}
+
+// registration finds an application's registration wherever it is kept:
+// the deployment's for a first-party application, else the one live
+// application with the appId in the deployment (appIds are unique across
+// tenants, so this is never a choice between tenants). It returns the
+// registration and its owner, a tenant id or FirstPartyOwnerID.
+func registration(ctx context.Context, tx store.Tx, appID string) (Object, string, error) {
+	if app, ok := firstPartyApp(appID); ok {
+		return app, FirstPartyOwnerID, nil
 	}
-	o, err = tx.LookupApplication(ctx, appID)
+	o, err := tx.LookupApplication(ctx, appID)
 	if err != nil {
 		return Object{}, "", translate(err, appID)
 	}
 	app, err := toObject(o)
+	return app, o.TenantID, err
+}
+
+// appFor finds the registration of an application usable in a tenant: a
+// first-party one, its own, or a multitenant application registered in
+// another tenant. It returns the registration and its owner.
+func (s *Service) appFor(ctx context.Context, tx store.Tx, tenantID, appID string) (Object, string, error) {
+	app, owner, err := registration(ctx, tx, appID)
 	if err != nil {
 		return Object{}, "", err
 	}
-	if !slices.Contains(multitenantAudiences, str(app.Doc, "signInAudience")) {
+	if owner != tenantID && owner != FirstPartyOwnerID && !slices.Contains(multitenantAudiences, str(app.Doc, "signInAudience")) {
 		return Object{}, "", notFound(appID)
 	}
-	return app, o.TenantID, nil
+	return app, owner, nil
 }
 
 func stringList(v any) []string {

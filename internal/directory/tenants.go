@@ -72,9 +72,10 @@ func CheckDomainName(name string) error {
 	return nil
 }
 
-// CreateTenant creates a tenant with its organization, domains, the Graph
-// resource principal, a Global Administrator and an automation app holding
-// Graph application permissions, all in one transaction.
+// CreateTenant creates a tenant with its organization, domains, principals
+// of the first-party applications (Microsoft Graph, the CLI), a Global
+// Administrator and an automation app holding Graph application
+// permissions, all in one transaction.
 func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant, error) {
 	var out CreatedTenant
 	in.Domain = strings.ToLower(strings.TrimSpace(in.Domain))
@@ -126,9 +127,7 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant
 		}); err != nil {
 			return err
 		}
-		graph, err := s.insertServicePrincipal(ctx, tx, out.TenantID, Doc{
-			"appId": GraphAppID, "displayName": "Microsoft Graph", "appRoles": graphAppRoles(), "signInAudience": "AzureADMultipleOrgs",
-		}, Doc{"oauth2PermissionScopes": delegatedScopes()})
+		graph, err := s.insertFirstPartyPrincipals(ctx, tx, out.TenantID)
 		if err != nil {
 			return err
 		}
@@ -146,9 +145,6 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant
 			return err
 		}
 		if _, err := s.assignRole(ctx, tx, out.TenantID, admin.ID, RoleGlobalAdministrator, "/"); err != nil {
-			return err
-		}
-		if err := s.createCLIApp(ctx, tx, out.TenantID); err != nil {
 			return err
 		}
 		out.Auto.ClientID, out.Auto.ClientSecret, err = s.createAutomationApp(ctx, tx, out.TenantID, graph)
@@ -201,7 +197,7 @@ func (s *Service) createAutomationApp(ctx context.Context, tx store.Tx, tenantID
 	if err != nil {
 		return "", "", err
 	}
-	sp, err := s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{})
+	sp, err := s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{}, tenantID)
 	if err != nil {
 		return "", "", err
 	}
@@ -220,22 +216,25 @@ func (s *Service) createAutomationApp(ctx context.Context, tx store.Tx, tenantID
 	return str(app.Doc, "appId"), cred.SecretText, nil
 }
 
-// CLIAppID is the client id of the gatehouse CLI, the same in every tenant
-// as the Azure CLI's is in Entra, so `gatehouse login` needs no registration.
-const CLIAppID = "6c1f8d2a-3b7e-4f0a-9d55-7a1e2c9b4f10"
-
-// createCLIApp registers the CLI as a public client of the tenant: it signs
-// in by device code and calls the API as the signed-in user.
-func (s *Service) createCLIApp(ctx context.Context, tx store.Tx, tenantID string) error {
-	app, err := s.insertApplication(ctx, tx, tenantID, Doc{
-		"appId": CLIAppID, "displayName": "Gatehouse CLI", "isFallbackPublicClient": true,
-		"publicClient": map[string]any{"redirectUris": []any{"http://localhost"}},
-	})
-	if err != nil {
-		return err
+// insertFirstPartyPrincipals gives a new tenant its principals of the
+// first-party applications and returns Microsoft Graph's.
+func (s *Service) insertFirstPartyPrincipals(ctx context.Context, tx store.Tx, tenantID string) (Object, error) {
+	var graph Object
+	for _, appID := range firstPartyAppIDs {
+		app, _ := firstPartyApp(appID)
+		d := Doc{}
+		if appID == GraphAppID {
+			d["oauth2PermissionScopes"] = delegatedScopes()
+		}
+		sp, err := s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, d, FirstPartyOwnerID)
+		if err != nil {
+			return Object{}, err
+		}
+		if appID == GraphAppID {
+			graph = sp
+		}
 	}
-	_, err = s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, Doc{})
-	return err
+	return graph, nil
 }
 
 func permissionID(value string) string {

@@ -1,0 +1,81 @@
+package directory
+
+import (
+	"slices"
+
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// First-party applications belong to the deployment, not to a tenant, as
+// Microsoft's own (Azure CLI, Microsoft Graph) belong to Microsoft in Entra:
+// the Gatehouse CLI, which `gatehouse login` signs in as, and Microsoft
+// Graph, whose app roles define the API's application permissions. Their
+// registrations are defined here and held nowhere else, so no tenant has a
+// copy its administrators could edit (a copy made multitenant, with an
+// attacker's redirect URI, once let one tenant harvest another's codes).
+// Every tenant has a service principal of each, which it may disable but
+// not redefine (checkPrincipalChange).
+
+// CLIAppID is the client id of the gatehouse CLI, the same for every tenant
+// as the Azure CLI's is in Entra, so `gatehouse login` needs no registration.
+const CLIAppID = "6c1f8d2a-3b7e-4f0a-9d55-7a1e2c9b4f10"
+
+// FirstPartyOwnerID is the appOwnerOrganizationId of first-party principals:
+// the tenant id Entra's first-party applications name, so tools that tell
+// first-party principals apart by it work unchanged. No tenant has it.
+const FirstPartyOwnerID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
+
+// firstPartyAppIDs are the first-party applications every tenant has a
+// service principal of.
+var firstPartyAppIDs = []string{GraphAppID, CLIAppID}
+
+// firstPartyApp returns the deployment's registration of a first-party
+// application, a fresh document on every call.
+func firstPartyApp(appID string) (Object, bool) {
+	var d Doc
+	switch appID {
+	case CLIAppID:
+		// A public client: it signs in by device code (or a loopback
+		// redirect) and calls the API as the signed-in user.
+		d = Doc{"displayName": "Gatehouse CLI", "isFallbackPublicClient": true,
+			"publicClient": map[string]any{"redirectUris": []any{"http://localhost"}}, "appRoles": []any{}}
+	case GraphAppID:
+		d = Doc{"displayName": "Microsoft Graph", "appRoles": graphAppRoles()}
+	default:
+		return Object{}, false
+	}
+	d["appId"], d["signInAudience"], d["identifierUris"], d["tags"] = appID, "AzureADMultipleOrgs", []any{}, []any{}
+	return Object{Kind: KindApplication, Doc: d}, true
+}
+
+func isFirstParty(appID string) bool { return slices.Contains(firstPartyAppIDs, appID) }
+
+// tenantPrincipalSettings are what a tenant decides about its principal of a
+// first-party application, as Entra lets it: whether users may sign in,
+// whether they need an assignment, and its own notes and tags. Everything
+// else (name, description, homepage) is the publisher's.
+var tenantPrincipalSettings = []string{"accountEnabled", "appRoleAssignmentRequired", "notes", "tags"}
+
+// ErrFirstPartyPrincipal: a change to a first-party application's principal
+// that only the deployment may make.
+var ErrFirstPartyPrincipal = usererr.New(usererr.Forbidden, "The service principal of a first-party application cannot be deleted, and only accountEnabled, appRoleAssignmentRequired, notes and tags can be changed.")
+
+// checkPrincipalChange decides whether a tenant may change (patch) or delete
+// its service principal of the application appID: any change for an
+// application registered in a tenant; for a first-party application only
+// the tenant's own settings, and no deletion (disabling the principal is
+// how a tenant turns a first-party application off).
+func checkPrincipalChange(appID string, patch Doc, deleting bool) error {
+	if !isFirstParty(appID) {
+		return nil
+	}
+	if deleting {
+		return ErrFirstPartyPrincipal
+	}
+	for name := range patch {
+		if !slices.Contains(tenantPrincipalSettings, name) {
+			return ErrFirstPartyPrincipal
+		}
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+func TestCheckPrincipalChange(t *testing.T) {
+	const own = "0b6f9a52-6d53-4c63-9b63-2c3f2f1f0d11"
+	for _, tc := range []struct {
+		name     string
+		appID    string
+		patch    Doc
+		deleting bool
+		allowed  bool
+	}{
+		{"a tenant's own application: anything", own, Doc{"displayName": "x", "homepage": "https://x.example"}, false, true},
+		{"a tenant's own application: delete", own, nil, true, true},
+		{"CLI: disable", CLIAppID, Doc{"accountEnabled": false}, false, true},
+		{"CLI: the tenant's own settings", CLIAppID, Doc{"appRoleAssignmentRequired": true, "notes": "n", "tags": []any{"HideApp"}}, false, true},
+		{"CLI: rename", CLIAppID, Doc{"accountEnabled": true, "displayName": "Gatehouse CLI (official)"}, false, false},
+		{"CLI: homepage", CLIAppID, Doc{"homepage": "https://evil.example"}, false, false},
+		{"CLI: delete", CLIAppID, nil, true, false},
+		{"Graph: description", GraphAppID, Doc{"description": "x"}, false, false},
+		{"Graph: delete", GraphAppID, nil, true, false},
+		{"Graph: disable", GraphAppID, Doc{"accountEnabled": false}, false, true},
+	} {
+		err := checkPrincipalChange(tc.appID, tc.patch, tc.deleting)
+		if (err == nil) != tc.allowed || err != nil && !errors.Is(err, ErrFirstPartyPrincipal) {
+			t.Errorf("%s: %v, allowed %v", tc.name, err, tc.allowed)
+		}
+	}
+}
+
+// TestAppIDIsUniqueAcrossTenants: an application created with an appId
+// that another tenant's application holds (here forced through the id
+// source) is refused as Graph refuses any duplicate key.
+func TestAppIDIsUniqueAcrossTenants(t *testing.T) {
+	ctx := context.Background()
+	var queued []string
+	hasher, err := secrets.NewPasswordHasher(secrets.DefaultParams, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(storetest.SQLite(t, filepath.Join(t.TempDir(), "d.db")), Config{Passwords: hasher, NewID: func() string {
+		if len(queued) > 0 {
+			id := queued[0]
+			queued = queued[1:]
+			return id
+		}
+		return uuid.NewString()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateTenant(ctx, NewTenant{DisplayName: "A", Domain: "a.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.CreateTenant(ctx, NewTenant{DisplayName: "B", Domain: "b.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shared = "5d0c2f7e-8e55-4c1b-a1f4-2b7f3f6f9a01"
+	queued = []string{uuid.NewString(), shared}
+	if _, err := s.CreateApplication(ctx, a.TenantID, Doc{"displayName": "A's"}); err != nil {
+		t.Fatal(err)
+	}
+	queued = []string{uuid.NewString(), shared}
+	_, err = s.CreateApplication(ctx, b.TenantID, Doc{"displayName": "B's"})
+	if e, ok := usererr.As(err); !ok || e.Kind != usererr.Invalid || e.Target != "appId" || e.Detail != "ObjectConflict" {
+		t.Fatalf("B's application with A's appId: %v", err)
+	}
+}
+
+// TestFirstPartyClients: every tenant signs in to the CLI as the deployment
+// registered it, disabling its principal blocks only that tenant, and the
+// tenant-independent endpoints do not serve it.
+func TestFirstPartyClients(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	a, err := s.CreateTenant(ctx, NewTenant{DisplayName: "A", Domain: "a.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.CreateTenant(ctx, NewTenant{DisplayName: "B", Domain: "b.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.ClientByAppID(ctx, a.TenantID, CLIAppID)
+	if err != nil || !c.AllowPublicClient || c.Confidential || c.HomeTenantID != FirstPartyOwnerID ||
+		len(c.PublicRedirectURIs) != 1 || c.PublicRedirectURIs[0] != "http://localhost" || len(c.WebRedirectURIs)+len(c.SPARedirectURIs) != 0 {
+		t.Fatalf("the CLI in A: %+v, %v", c, err)
+	}
+	if _, err := s.MultitenantClient(ctx, CLIAppID); !errors.Is(err, ErrNotMultitenant) {
+		t.Errorf("the CLI at a tenant-independent endpoint: %v", err)
+	}
+	if _, err := s.AuthenticateApp(ctx, a.TenantID, CLIAppID, "guess"); !errors.Is(err, ErrBadClient) {
+		t.Errorf("the CLI authenticating with a secret: %v", err)
+	}
+
+	sps, err := s.List(ctx, a.TenantID, KindServicePrincipal, Query{Top: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	principal := map[string]Object{}
+	for _, sp := range sps.Objects {
+		principal[str(sp.Doc, "appId")] = sp
+		if isFirstParty(str(sp.Doc, "appId")) && sp.Doc["appOwnerOrganizationId"] != FirstPartyOwnerID {
+			t.Errorf("first-party principal %v", sp.Doc)
+		}
+	}
+	graph, cli := principal[GraphAppID], principal[CLIAppID]
+	for _, err := range []error{
+		s.UpdateServicePrincipal(ctx, a.TenantID, graph.ID, Doc{"displayName": "Graph"}, 0),
+		s.Delete(ctx, a.TenantID, KindServicePrincipal, graph.ID, 0),
+		s.Delete(ctx, a.TenantID, KindServicePrincipal, cli.ID, 0),
+	} {
+		if !errors.Is(err, ErrFirstPartyPrincipal) {
+			t.Errorf("changing a first-party principal: %v", err)
+		}
+	}
+	if err := s.UpdateServicePrincipal(ctx, a.TenantID, cli.ID, Doc{"accountEnabled": false}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClientByAppID(ctx, a.TenantID, CLIAppID); !errors.Is(err, ErrClientDisabled) {
+		t.Errorf("the CLI in A once disabled: %v", err)
+	}
+	if _, err := s.ClientByAppID(ctx, b.TenantID, CLIAppID); err != nil {
+		t.Errorf("the CLI in B: %v", err)
+	}
+}
