@@ -45,8 +45,11 @@ func TestFirstPartyClientCannotBeHijacked(t *testing.T) {
 		// cannot be deleted (nor Graph's, whose app roles define the
 		// application permissions).
 		sp := e.servicePrincipal(attacker, cli)
-		if sp == nil || sp["appOwnerOrganizationId"] != directory.FirstPartyOwnerID {
-			t.Fatalf("the CLI's principal in Contoso: %v", sp)
+		if sp == nil {
+			t.Fatal("Contoso has no principal of the CLI")
+		}
+		if sp["appOwnerOrganizationId"] != directory.FirstPartyOwnerID {
+			t.Errorf("the CLI's principal in Contoso: %v", sp)
 		}
 		graph := e.servicePrincipal(attacker, "00000003-0000-0000-c000-000000000000")
 		for _, c := range []struct {
@@ -116,8 +119,7 @@ func TestIdentifierURIsAreUniqueAcrossTenants(t *testing.T) {
 		own := e.mustCall(201, "POST", "/v1.0/applications", b.token, map[string]any{"displayName": "Own", "identifierUris": []string{"api://own"}}).body
 		r2 := e.call("PATCH", "/v1.0/applications/"+own["id"].(string), b.token, map[string]any{"identifierUris": []string{"api://own", "api://payroll"}})
 		for _, r := range []reply{r, r2} {
-			details, _ := r.body["error"].(map[string]any)["details"].([]any)
-			if r.status != 400 || len(details) != 1 || details[0].(map[string]any)["target"] != "identifierUris" || details[0].(map[string]any)["code"] != "ObjectConflict" {
+			if r.status != 400 || !strings.Contains(r.raw, `"target":"identifierUris"`) || !strings.Contains(r.raw, `"code":"ObjectConflict"`) {
 				t.Errorf("another tenant's identifier URI: %d %s", r.status, r.raw)
 			}
 		}
