@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -107,21 +108,56 @@ func TestFirstPartyClientCannotBeHijacked(t *testing.T) {
 	})
 }
 
-// TestIdentifierURIsAreUniqueAcrossTenants: an identifier URI names one
-// application in the deployment, whatever its case, whether taken by
-// create or by update.
+// txtRecords is DNS as the tests publish it.
+type txtRecords map[string][]string
+
+func (r txtRecords) LookupTXT(_ context.Context, name string) ([]string, error) { return r[name], nil }
+
+// TestIdentifierURIsAreUniqueAcrossTenants: a tenant may claim identifier
+// URIs only in its own namespace, and one URI names one application in the
+// deployment whatever its case, even after the domain it is under moved to
+// another tenant.
 func TestIdentifierURIsAreUniqueAcrossTenants(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
 		a := e.tenant("Contoso", "contoso.example")
 		b := e.tenant("Fabrikam", "fabrikam.example")
-		e.mustCall(201, "POST", "/v1.0/applications", a.token, map[string]any{"displayName": "API", "identifierUris": []string{"api://payroll"}})
-		r := e.call("POST", "/v1.0/applications", b.token, map[string]any{"displayName": "Impostor", "identifierUris": []string{"API://Payroll"}})
-		own := e.mustCall(201, "POST", "/v1.0/applications", b.token, map[string]any{"displayName": "Own", "identifierUris": []string{"api://own"}}).body
-		r2 := e.call("PATCH", "/v1.0/applications/"+own["id"].(string), b.token, map[string]any{"identifierUris": []string{"api://own", "api://payroll"}})
-		for _, r := range []reply{r, r2} {
-			if r.status != 400 || !strings.Contains(r.raw, `"target":"identifierUris"`) || !strings.Contains(r.raw, `"code":"ObjectConflict"`) {
-				t.Errorf("another tenant's identifier URI: %d %s", r.status, r.raw)
+		wantRefused := func(what string, r reply, conflict bool) {
+			t.Helper()
+			isConflict := strings.Contains(r.raw, `"target":"identifierUris"`) && strings.Contains(r.raw, `"code":"ObjectConflict"`)
+			if r.status != 400 || isConflict != conflict {
+				t.Errorf("%s: %d %s", what, r.status, r.raw)
 			}
 		}
+
+		// Fabrikam cannot claim Contoso's namespace, by create or update.
+		wantRefused("Fabrikam claiming Contoso's domain", e.call("POST", "/v1.0/applications", b.token,
+			map[string]any{"displayName": "Impostor", "identifierUris": []string{"https://contoso.example/payroll"}}), false)
+		own := e.mustCall(201, "POST", "/v1.0/applications", b.token, map[string]any{"displayName": "Own"}).body
+		wantRefused("Fabrikam adding Contoso's domain", e.call("PATCH", "/v1.0/applications/"+own["id"].(string), b.token,
+			map[string]any{"identifierUris": []string{"api://" + own["appId"].(string), "api://contoso.example/payroll"}}), false)
+
+		// Contoso publishes an API under a domain it verified, then gives the
+		// domain up; Fabrikam verifies it but cannot take the API's URI.
+		const moving = "moving.example"
+		dns := txtRecords{moving: {directory.VerificationRecord(a.id, moving)}}
+		e.mustCall(201, "POST", "/v1.0/domains", a.token, map[string]any{"id": moving})
+		if _, err := e.app.Directory().VerifyDomain(ctx, a.id, moving, dns); err != nil {
+			t.Fatal(err)
+		}
+		e.mustCall(201, "POST", "/v1.0/applications", a.token, map[string]any{"displayName": "Payroll", "identifierUris": []string{"https://api.moving.example/payroll"}})
+		wantRefused("a second application of Contoso with the URI", e.call("POST", "/v1.0/applications", a.token,
+			map[string]any{"displayName": "Payroll 2", "identifierUris": []string{"https://API.moving.example/Payroll"}}), true)
+		e.mustCall(204, "DELETE", "/v1.0/domains/"+moving, a.token, nil)
+		e.mustCall(201, "POST", "/v1.0/domains", b.token, map[string]any{"id": moving})
+		dns[moving] = []string{directory.VerificationRecord(b.id, moving)}
+		if _, err := e.app.Directory().VerifyDomain(ctx, b.id, moving, dns); err != nil {
+			t.Fatal(err)
+		}
+		wantRefused("Fabrikam taking Contoso's URI under its new domain", e.call("POST", "/v1.0/applications", b.token,
+			map[string]any{"displayName": "Payroll", "identifierUris": []string{"https://api.moving.example/payroll"}}), true)
+		wantRefused("Fabrikam adding Contoso's URI", e.call("PATCH", "/v1.0/applications/"+own["id"].(string), b.token,
+			map[string]any{"identifierUris": []string{"https://api.moving.example/payroll"}}), true)
+		e.mustCall(201, "POST", "/v1.0/applications", b.token, map[string]any{"displayName": "Other", "identifierUris": []string{"https://api.moving.example/other"}})
 	})
 }

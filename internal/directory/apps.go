@@ -153,6 +153,9 @@ func (s *Service) insertApplication(ctx context.Context, tx store.Tx, tenantID s
 	if d["appId"] == nil {
 		d["appId"] = s.newID()
 	}
+	if err := checkNewIdentifierURIs(ctx, tx, tenantID, str(d, "appId"), nil, stringList(d["identifierUris"])); err != nil {
+		return Object{}, err
+	}
 	d["createdDateTime"] = s.timestamp()
 	d["publisherDomain"] = publisher
 	d["passwordCredentials"] = []any{}
@@ -195,7 +198,9 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, bo
 	if err := checkAppRoles(patch["appRoles"]); err != nil {
 		return err
 	}
-	return s.patch(ctx, tenantID, KindApplication, id, ifMatch, patch, nil, func(tx store.Tx, written Object) error {
+	return s.patch(ctx, tenantID, KindApplication, id, ifMatch, patch, func(tx store.Tx, cur Object, next Doc) error {
+		return checkNewIdentifierURIs(ctx, tx, tenantID, str(cur.Doc, "appId"), stringList(cur.Doc["identifierUris"]), stringList(next["identifierUris"]))
+	}, func(tx store.Tx, written Object) error {
 		return s.syncServicePrincipal(ctx, tx, tenantID, written.Doc)
 	})
 }

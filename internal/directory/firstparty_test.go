@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -136,5 +137,44 @@ func TestFirstPartyClients(t *testing.T) {
 	}
 	if _, err := s.ClientByAppID(ctx, b.TenantID, CLIAppID); err != nil {
 		t.Errorf("the CLI in B: %v", err)
+	}
+}
+
+func TestCheckIdentifierURI(t *testing.T) {
+	const (
+		app    = "0b6f9a52-6d53-4c63-9b63-2c3f2f1f0d11"
+		tenant = "7d1c9a6e-2f3b-4c5d-8e9f-0a1b2c3d4e5f"
+	)
+	verified := []string{"contoso.example", "contoso.gatehouse.test"}
+	for uri, allowed := range map[string]bool{
+		"api://" + app:                          true,
+		"API://" + strings.ToUpper(app):         true,
+		"api://" + tenant + "/" + app:           true,
+		"api://" + tenant + "/payroll":          true,
+		"api://payroll/" + app:                  true,
+		"https://contoso.example/payroll":       true,
+		"https://api.contoso.example":           true,
+		"https://api.Contoso.example/payroll":   true,
+		"api://contoso.example/payroll":         true,
+		"api://hr.contoso.gatehouse.test/x":     true,
+		"api://" + tenant:                       false, // the tenant, but no API in it
+		"api://payroll":                         false, // anyone's
+		"api://fabrikam.example/payroll":        false, // another tenant's domain
+		"https://fabrikam.example/api":          false,
+		"https://evilcontoso.example/api":       false, // not a subdomain
+		"https://contoso.example.evil.test/api": false,
+		"http://contoso.example/api":            false,
+		"urn:contoso:payroll":                   false,
+		"https://contoso.example:8443/api":      false,
+		"https://contoso.example/api?x=1":       false,
+		"https://contoso.example/api#x":         false,
+		"https://*.contoso.example":             false,
+		"https://user@contoso.example/api":      false,
+		"api://payroll/" + tenant:               false, // ends in the tenant id, not the application's
+	} {
+		err := checkIdentifierURI(uri, app, tenant, verified)
+		if (err == nil) != allowed || err != nil && !usererr.IsKind(err, usererr.Invalid) {
+			t.Errorf("%s: %v, want allowed %v", uri, err, allowed)
+		}
 	}
 }
