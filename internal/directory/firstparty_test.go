@@ -14,6 +14,15 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
+func mustTenant(t *testing.T, s *Service, domain string) CreatedTenant {
+	t.Helper()
+	c, err := s.CreateTenant(context.Background(), NewTenant{DisplayName: domain, Domain: domain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestCheckPrincipalChange(t *testing.T) {
 	const own = "0b6f9a52-6d53-4c63-9b63-2c3f2f1f0d11"
 	for _, tc := range []struct {
@@ -62,14 +71,7 @@ func TestAppIDIsUniqueAcrossTenants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := s.CreateTenant(ctx, NewTenant{DisplayName: "A", Domain: "a.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.CreateTenant(ctx, NewTenant{DisplayName: "B", Domain: "b.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := mustTenant(t, s, "a.example"), mustTenant(t, s, "b.example")
 	const shared = "5d0c2f7e-8e55-4c1b-a1f4-2b7f3f6f9a01"
 	queued = []string{uuid.NewString(), shared}
 	if _, err := s.CreateApplication(ctx, a.TenantID, Doc{"displayName": "A's"}); err != nil {
@@ -88,14 +90,7 @@ func TestAppIDIsUniqueAcrossTenants(t *testing.T) {
 func TestFirstPartyClients(t *testing.T) {
 	ctx := context.Background()
 	s := newTestService(t)
-	a, err := s.CreateTenant(ctx, NewTenant{DisplayName: "A", Domain: "a.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := s.CreateTenant(ctx, NewTenant{DisplayName: "B", Domain: "b.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := mustTenant(t, s, "a.example"), mustTenant(t, s, "b.example")
 	c, err := s.ClientByAppID(ctx, a.TenantID, CLIAppID)
 	if err != nil || !c.AllowPublicClient || c.Confidential || c.HomeTenantID != FirstPartyOwnerID ||
 		len(c.PublicRedirectURIs) != 1 || c.PublicRedirectURIs[0] != "http://localhost" || len(c.WebRedirectURIs)+len(c.SPARedirectURIs) != 0 {

@@ -107,8 +107,5 @@ func TestFirstPartyMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storetest.RunFirstPartyMigration(t, func(q string, args ...any) error {
-		_, err := db.ExecContext(t.Context(), q, args...)
-		return err
-	}, storetest.MigrateTo(t, db, m), func() store.Store { return storetest.SQLite(t, path) })
+	storetest.RunFirstPartyMigration(t, db, m, func() store.Store { return storetest.SQLite(t, path) })
 }

@@ -25,9 +25,14 @@ const (
 // earlier schema filled as tenants had it: each tenant held an editable
 // copy of the CLI's registration (one made multitenant with an attacker's
 // redirect URI and a secret, one deleted), and two tenants' applications
-// listed one identifier URI. exec runs a raw statement; migrateTo migrates
-// to a version (0: all); open returns the migrated store.
-func RunFirstPartyMigration(t *testing.T, exec func(q string, args ...any) error, migrateTo func(version int64), open func() store.Store) {
+// listed one identifier URI. db is the unmigrated database, m the
+// backend's migrations, and open returns the store over db once migrated.
+func RunFirstPartyMigration(t *testing.T, db *sql.DB, m sqlstore.Migrations, open func() store.Store) {
+	exec := func(q string, args ...any) error {
+		_, err := db.ExecContext(t.Context(), q, args...)
+		return err
+	}
+	migrateTo := migrateTo(t, db, m)
 	const (
 		at  = `'2026-01-02T03:04:05.000000Z'`
 		obj = `INSERT INTO objects (tenant_id, id, kind, version, created_at, updated_at, deleted_at, app_id, data) VALUES `
@@ -107,9 +112,9 @@ func RunFirstPartyMigration(t *testing.T, exec func(q string, args ...any) error
 	}
 }
 
-// MigrateTo returns a function that migrates db to a version of m (0: the
-// latest), for RunFirstPartyMigration.
-func MigrateTo(t *testing.T, db *sql.DB, m sqlstore.Migrations) func(version int64) {
+// migrateTo returns a function that migrates db to a version of m (0: the
+// latest).
+func migrateTo(t *testing.T, db *sql.DB, m sqlstore.Migrations) func(version int64) {
 	return func(version int64) {
 		p, err := goose.NewProvider(m.Dialect, db, m.FS, goose.WithDisableGlobalRegistry(true))
 		if err == nil && version == 0 {
