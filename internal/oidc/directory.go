@@ -42,8 +42,9 @@ type Directory interface {
 	// so they must never contain the secret.
 	AuthenticateApp(ctx context.Context, tenantID, clientID, clientSecret string) (App, error)
 	// Client returns the application whose appId is clientID as it may sign
-	// users in to the tenant: an application registered in the tenant, or a
-	// multi-tenant one with a service principal there. When there is none,
+	// users in to the tenant: an application registered in the tenant, a
+	// first-party one (the deployment's, such as the CLI), or a multi-tenant
+	// one with a service principal there. When there is none,
 	// or the application or its service principal is disabled, the error
 	// satisfies errors.Is(err, ErrInvalidClient). It does not authenticate.
 	Client(ctx context.Context, tenantID, clientID string) (Client, error)
@@ -52,7 +53,8 @@ type Directory interface {
 	// request to a tenant-independent endpoint, before the user's tenant is
 	// known. An unknown application gives an error satisfying
 	// errors.Is(err, ErrInvalidClient); one that admits only its own
-	// tenant's users, ErrNotMultitenant.
+	// tenant's users, or a first-party one (it has no home tenant for the
+	// request to wait in), ErrNotMultitenant.
 	MultitenantClient(ctx context.Context, clientID string) (Client, error)
 	// User returns the user who signs in to clientID, as the tenant knows
 	// them now. A user who does not exist in the tenant, is deleted, or has
