@@ -1,0 +1,137 @@
+// Package authz decides what a caller may do to whom in a tenant's
+// directory, after Entra's own tables: who may reset passwords and change
+// the sensitive properties of which users, who may assign directory roles
+// and app roles, what Application.ReadWrite.OwnedBy reaches, and what
+// members and guests may read by default. Each decision is a pure function
+// of plain inputs (the caller, the target's directory roles, the tenant's
+// authorization policy) that names the rule that decided and why; the
+// directory loads those inputs and enforces the answer.
+package authz
+
+import (
+	"slices"
+
+	"github.com/gatehouse-id/gatehouse/internal/caller"
+)
+
+// Decision is the outcome of one rule.
+type Decision struct {
+	Allowed bool
+	Rule    string // the rule that decided, e.g. "user.password"
+	Reason  string // why, for the caller and the log
+}
+
+func allow(rule, reason string) Decision { return Decision{Allowed: true, Rule: rule, Reason: reason} }
+func deny(rule, reason string) Decision  { return Decision{Rule: rule, Reason: reason} }
+
+// Directory role template ids, Entra's own.
+const (
+	GlobalAdministrator                   = "62e90394-69f5-4237-9190-012177145e10"
+	PrivilegedRoleAdministrator           = "e8611ab8-c189-46e8-94e1-60213ab1f814"
+	PrivilegedAuthenticationAdministrator = "7be44c8a-adaf-4e2a-84d6-ab2649e08a13"
+	UserAdministrator                     = "fe930be7-5e62-47db-91af-98c3a49a38b1"
+	AuthenticationAdministrator           = "c4e39bd9-1100-46d3-8c65-fb160da0071f"
+	HelpdeskAdministrator                 = "729827e3-9c14-49f7-bb1b-9608f156bbb8"
+	PasswordAdministrator                 = "966707d0-3269-4727-9be2-8c3a10f19b9d"
+	GroupsAdministrator                   = "fdd7a751-b60b-444a-984c-02652fe8fa1c"
+	ApplicationAdministrator              = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
+	CloudApplicationAdministrator         = "158c047a-c907-4556-b7ef-446551a6b5f7"
+	SecurityAdministrator                 = "194ae4cb-b126-40b2-bd5b-6091b380977d"
+	GuestInviter                          = "95e79109-95c0-4d8e-aee3-d01accf2d47b"
+	DirectoryReaders                      = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
+	GlobalReader                          = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
+	MessageCenterReader                   = "790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b"
+	ReportsReader                         = "4a5d8f65-41da-4de4-8968-e035b65339cf"
+)
+
+// Graph permission names the rules check.
+const (
+	permDirectoryAsUser     = "Directory.AccessAsUser.All"
+	permDirectoryReadWrite  = "Directory.ReadWrite.All"
+	permUserReadWrite       = "User.ReadWrite.All"
+	permPasswordProfile     = "User-PasswordProfile.ReadWrite.All"
+	permAppRoleAssignment   = "AppRoleAssignment.ReadWrite.All"
+	permApplicationAll      = "Application.ReadWrite.All"
+	permApplicationOwnedBy  = "Application.ReadWrite.OwnedBy"
+	permRoleManagementWrite = "RoleManagement.ReadWrite.Directory"
+)
+
+func holds(have []string, want ...string) bool {
+	return slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) })
+}
+
+// AssignDirectoryRole decides whether c may assign or remove a directory
+// role. Only a Privileged Role Administrator or a Global Administrator
+// assigns roles, so no other administrator can raise themselves by
+// assigning a role they could not otherwise reach; an application needs
+// RoleManagement.ReadWrite.Directory.
+func AssignDirectoryRole(c caller.Caller) Decision {
+	const rule = "role.assign"
+	if c.AppOnly {
+		if c.HasPermission(permRoleManagementWrite) {
+			return allow(rule, "the application holds "+permRoleManagementWrite)
+		}
+		return deny(rule, "assigning directory roles needs "+permRoleManagementWrite)
+	}
+	if !c.HasPermission(permDirectoryAsUser, permRoleManagementWrite) {
+		return deny(rule, "the token lacks "+permRoleManagementWrite+" or "+permDirectoryAsUser)
+	}
+	if c.HasRole(GlobalAdministrator, PrivilegedRoleAdministrator) {
+		return allow(rule, "a Privileged Role Administrator or Global Administrator assigns roles")
+	}
+	return deny(rule, "only a Privileged Role Administrator or Global Administrator assigns directory roles")
+}
+
+// AssignAppRole decides whether c may grant or revoke an app role of a
+// resource service principal. Application.ReadWrite.All is not enough, as in
+// Graph: an app that could grant app roles could grant itself any
+// permission. Granting Microsoft Graph's own app roles to a principal is
+// granting directory permissions, so a delegated caller needs a Privileged
+// Role Administrator or Global Administrator for it.
+func AssignAppRole(c caller.Caller, resourceIsGraph bool) Decision {
+	const rule = "appRole.assign"
+	if c.AppOnly {
+		if c.HasPermission(permAppRoleAssignment) {
+			return allow(rule, "the application holds "+permAppRoleAssignment)
+		}
+		return deny(rule, "granting app roles needs "+permAppRoleAssignment)
+	}
+	if !c.HasPermission(permAppRoleAssignment, permDirectoryAsUser) {
+		return deny(rule, "the token lacks "+permAppRoleAssignment+" or "+permDirectoryAsUser)
+	}
+	if c.HasRole(GlobalAdministrator, PrivilegedRoleAdministrator) {
+		return allow(rule, "a Privileged Role Administrator or Global Administrator grants any app role")
+	}
+	if resourceIsGraph {
+		return deny(rule, "only a Privileged Role Administrator or Global Administrator grants Microsoft Graph's app roles")
+	}
+	if c.HasRole(ApplicationAdministrator, CloudApplicationAdministrator) {
+		return allow(rule, "an Application or Cloud Application Administrator grants roles of other APIs")
+	}
+	return deny(rule, "granting app roles needs an application administrator role")
+}
+
+// ManageApplication decides whether c may change (or, with create, register)
+// an application or service principal whose owners are given. An app holding
+// only Application.ReadWrite.OwnedBy reaches the apps it owns, and owns what
+// it creates.
+func ManageApplication(c caller.Caller, owners []string, create bool) Decision {
+	const rule = "application.manage"
+	if !c.AppOnly {
+		if c.HasRole(GlobalAdministrator, ApplicationAdministrator, CloudApplicationAdministrator) {
+			return allow(rule, "an application administrator manages every application")
+		}
+		return deny(rule, "managing applications needs an application administrator role")
+	}
+	switch {
+	case c.HasPermission(permApplicationAll):
+		return allow(rule, "the application holds "+permApplicationAll)
+	case !c.HasPermission(permApplicationOwnedBy):
+		return deny(rule, "managing applications needs "+permApplicationAll+" or "+permApplicationOwnedBy)
+	case create:
+		return allow(rule, permApplicationOwnedBy+" registers applications it then owns")
+	case slices.Contains(owners, c.ObjectID):
+		return allow(rule, "the calling application owns this one")
+	}
+	return deny(rule, permApplicationOwnedBy+" reaches only applications the caller owns")
+}
