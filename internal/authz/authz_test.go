@@ -56,6 +56,10 @@ func TestWhoCanResetPasswords(t *testing.T) {
 					t.Errorf("%s setting %s of %s: allowed %v, want %v (%s: %s)", roleSeats[col].name, prop, row.row, d.Allowed, want, d.Rule, d.Reason)
 				}
 			}
+			// The same columns invalidate refresh tokens.
+			if d := ChangeUser(admin(col), row.target, UserChange{RevokeSessions: true}); d.Allowed != want {
+				t.Errorf("%s ending the sessions of %s: allowed %v, want %v", roleSeats[col].name, row.row, d.Allowed, want)
+			}
 		}
 	}
 }
@@ -140,6 +144,9 @@ func TestChangeUser(t *testing.T) {
 		{"app: User.ReadWrite.All cannot disable an admin", app("User.ReadWrite.All"), ga, UserChange{Properties: []string{"accountEnabled"}}, false, "user.sensitive"},
 		{"app: User.ReadWrite.All cannot delete an admin", app("User.ReadWrite.All"), ga, UserChange{Delete: true}, false, "user.sensitive"},
 		{"app: User.ReadWrite.All renames an admin", app("User.ReadWrite.All"), ga, UserChange{Properties: []string{"displayName"}}, true, "user.basic"},
+		{"a creation's properties need no more than creating", app("User.ReadWrite.All"), plain, UserChange{Create: true, Properties: []string{"passwordProfile", "accountEnabled"}}, true, "user.create"},
+		{"app: User.ReadWrite.All ends a member's sessions", app("User.ReadWrite.All"), plain, UserChange{RevokeSessions: true}, true, "user.revokeSessions"},
+		{"app: User.ReadWrite.All cannot end an admin's sessions", app("User.ReadWrite.All"), ga, UserChange{RevokeSessions: true}, false, "user.revokeSessions"},
 		{"app: a read permission writes nothing", app("User.Read.All"), plain, UserChange{Properties: []string{"displayName"}}, false, "user.basic"},
 		{"app: directory roles of an app token do not count", caller.Caller{AppOnly: true, DirectoryRoles: []string{GlobalAdministrator}}, plain, UserChange{Properties: []string{"displayName"}}, false, "user.basic"},
 	}

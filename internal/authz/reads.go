@@ -34,11 +34,15 @@ type Policy struct {
 	AllowedToReadOtherUsers bool
 }
 
-// ReadLevelOf decides how much c may read. A directory role of any kind
-// lifts the defaults, as Entra's roles include reading the directory.
-// userType is the signed-in user's ("Member" or "Guest").
+// Unrestricted reports whether c reads whatever its token admits: an
+// application, or a user holding a directory role of any kind (Entra's
+// roles include reading the directory).
+func Unrestricted(c caller.Caller) bool { return c.AppOnly || len(c.DirectoryRoles) > 0 }
+
+// ReadLevelOf decides how much c may read. userType is the signed-in
+// user's ("Member" or "Guest").
 func ReadLevelOf(c caller.Caller, userType string, p Policy) Level {
-	if c.AppOnly || len(c.DirectoryRoles) > 0 {
+	if Unrestricted(c) {
 		return ReadAll
 	}
 	if userType == "Guest" {

@@ -8,10 +8,12 @@ import (
 )
 
 // UserChange is a write to a user account: a creation, a deletion (or
-// restore), or a PATCH of the named top-level properties.
+// restore), ending its sign-in sessions, or a PATCH of the named top-level
+// properties. A creation sets the new account's properties, whatever they
+// are.
 type UserChange struct {
-	Create, Delete bool
-	Properties     []string
+	Create, Delete, RevokeSessions bool
+	Properties                     []string
 }
 
 // UserTarget is the account a change is made to.
@@ -32,9 +34,10 @@ const (
 	opSensitive    // Entra's sensitive properties, and deleting or restoring
 	opContact      // businessPhones, mobilePhone, otherMails: part of a password reset
 	opPassword     // passwordProfile
+	opRevoke       // invalidate refresh tokens and sessions
 )
 
-var opNames = map[op]string{opCreate: "create users", opBasic: "update", opSensitive: "change sensitive properties of", opContact: "change the contact details of", opPassword: "reset the password of"}
+var opNames = map[op]string{opCreate: "create users", opBasic: "update", opSensitive: "change sensitive properties of", opContact: "change the contact details of", opPassword: "reset the password of", opRevoke: "end the sessions of"}
 
 // opOf classifies a user property. Entra's "sensitive actions" list
 // accountEnabled, businessPhones, mobilePhone, onPremisesImmutableId,
@@ -81,17 +84,17 @@ type seat struct {
 }
 
 var roleSeats = map[string]seat{
-	GlobalAdministrator:                   {name: "Global Administrator", ops: []op{opCreate, opBasic, opSensitive, opContact, opPassword}},
-	PrivilegedAuthenticationAdministrator: {name: "Privileged Authentication Administrator", ops: []op{opBasic, opSensitive, opContact, opPassword}},
-	UserAdministrator:                     {name: "User Administrator", ops: []op{opCreate, opBasic, opSensitive, opContact, opPassword}, reach: userAdminReach, basicAnywhere: true},
-	AuthenticationAdministrator:           {name: "Authentication Administrator", ops: []op{opBasic, opSensitive, opContact, opPassword}, reach: authAdminReach},
-	HelpdeskAdministrator:                 {name: "Helpdesk Administrator", ops: []op{opContact, opPassword}, reach: helpdeskReach},
-	PasswordAdministrator:                 {name: "Password Administrator", ops: []op{opContact, opPassword}, reach: passwordAdminReach},
+	GlobalAdministrator:                   {name: "Global Administrator", ops: []op{opCreate, opBasic, opSensitive, opContact, opPassword, opRevoke}},
+	PrivilegedAuthenticationAdministrator: {name: "Privileged Authentication Administrator", ops: []op{opBasic, opSensitive, opContact, opPassword, opRevoke}},
+	UserAdministrator:                     {name: "User Administrator", ops: []op{opCreate, opBasic, opSensitive, opContact, opPassword, opRevoke}, reach: userAdminReach, basicAnywhere: true},
+	AuthenticationAdministrator:           {name: "Authentication Administrator", ops: []op{opBasic, opSensitive, opContact, opPassword, opRevoke}, reach: authAdminReach},
+	HelpdeskAdministrator:                 {name: "Helpdesk Administrator", ops: []op{opContact, opPassword, opRevoke}, reach: helpdeskReach},
+	PasswordAdministrator:                 {name: "Password Administrator", ops: []op{opContact, opPassword, opRevoke}, reach: passwordAdminReach},
 }
 
 var appSeats = map[string]seat{
-	permUserReadWrite:      {name: permUserReadWrite, ops: []op{opCreate, opBasic, opSensitive, opContact}, reach: appReach, basicAnywhere: true},
-	permDirectoryReadWrite: {name: permDirectoryReadWrite, ops: []op{opCreate, opBasic, opSensitive, opContact}, reach: appReach, basicAnywhere: true},
+	permUserReadWrite:      {name: permUserReadWrite, ops: []op{opCreate, opBasic, opSensitive, opContact, opRevoke}, reach: appReach, basicAnywhere: true},
+	permDirectoryReadWrite: {name: permDirectoryReadWrite, ops: []op{opCreate, opBasic, opSensitive, opContact, opRevoke}, reach: appReach, basicAnywhere: true},
 	permPasswordProfile:    {name: permPasswordProfile, ops: []op{opPassword}, reach: appReach},
 }
 
@@ -150,10 +153,13 @@ func ChangeUser(c caller.Caller, t UserTarget, change UserChange) Decision {
 		ops = []op{opCreate}
 	case change.Delete:
 		ops = []op{opSensitive}
-	}
-	for _, p := range change.Properties {
-		if o := opOf(p); !slices.Contains(ops, o) {
-			ops = append(ops, o)
+	case change.RevokeSessions:
+		ops = []op{opRevoke}
+	default:
+		for _, p := range change.Properties {
+			if o := opOf(p); !slices.Contains(ops, o) {
+				ops = append(ops, o)
+			}
 		}
 	}
 	seats := seatsOf(c)
@@ -178,7 +184,7 @@ func ChangeUser(c caller.Caller, t UserTarget, change UserChange) Decision {
 }
 
 func ruleOf(o op) string {
-	return map[op]string{opCreate: "user.create", opBasic: "user.basic", opSensitive: "user.sensitive", opContact: "user.sensitive", opPassword: "user.password"}[o]
+	return map[op]string{opCreate: "user.create", opBasic: "user.basic", opSensitive: "user.sensitive", opContact: "user.sensitive", opPassword: "user.password", opRevoke: "user.revokeSessions"}[o]
 }
 
 // protection says what protects the target, for the reason of a refusal.

@@ -138,8 +138,13 @@ func (s *Service) CreateApplication(ctx context.Context, tenantID string, body D
 	}
 	var out Object
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		out, err = s.insertApplication(ctx, tx, tenantID, d)
-		return err
+		if err := s.checkAppManagement(ctx, tx, tenantID, Object{}, true); err != nil {
+			return err
+		}
+		if out, err = s.insertApplication(ctx, tx, tenantID, d); err != nil {
+			return err
+		}
+		return addCallerAsOwner(ctx, tx, tenantID, out.ID)
 	})
 	return out, err
 }
@@ -199,6 +204,9 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, bo
 		return err
 	}
 	return s.patch(ctx, tenantID, KindApplication, id, ifMatch, patch, func(tx store.Tx, cur Object, next Doc) error {
+		if err := s.checkAppManagement(ctx, tx, tenantID, cur, false); err != nil {
+			return err
+		}
 		return checkNewIdentifierURIs(ctx, tx, tenantID, str(cur.Doc, "appId"), stringList(cur.Doc["identifierUris"]), stringList(next["identifierUris"]))
 	}, func(tx store.Tx, written Object) error {
 		return s.syncServicePrincipal(ctx, tx, tenantID, written.Doc)
@@ -279,8 +287,14 @@ func (s *Service) CreateServicePrincipal(ctx context.Context, tenantID string, b
 		if err != nil {
 			return err
 		}
-		out, err = s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, d, tenantID)
-		return err
+		// Whoever may manage the application may give it a principal.
+		if err := s.checkAppManagement(ctx, tx, tenantID, app, false); err != nil {
+			return err
+		}
+		if out, err = s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, d, tenantID); err != nil {
+			return err
+		}
+		return addCallerAsOwner(ctx, tx, tenantID, out.ID)
 	})
 	return out, err
 }
@@ -317,7 +331,10 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, tenantID, id strin
 	if _, ok := patch["appId"]; ok {
 		return usererr.New(usererr.Invalid, "Property 'appId' cannot be changed.")
 	}
-	return s.patch(ctx, tenantID, KindServicePrincipal, id, ifMatch, patch, func(_ store.Tx, cur Object, _ Doc) error {
+	return s.patch(ctx, tenantID, KindServicePrincipal, id, ifMatch, patch, func(tx store.Tx, cur Object, _ Doc) error {
+		if err := s.checkAppManagement(ctx, tx, tenantID, cur, false); err != nil {
+			return err
+		}
 		return checkPrincipalChange(str(cur.Doc, "appId"), patch, false)
 	}, nil)
 }
@@ -365,6 +382,9 @@ func (s *Service) AddPassword(ctx context.Context, tenantID, id string, body Doc
 	err := s.updateWithRetry(ctx, 0, func(tx store.Tx) error {
 		cur, err := s.load(ctx, tx, tenantID, KindApplication, id)
 		if err != nil {
+			return err
+		}
+		if err := s.checkAppManagement(ctx, tx, tenantID, cur, false); err != nil {
 			return err
 		}
 		return s.storeSecret(ctx, tx, tenantID, cur, cred)
@@ -416,6 +436,9 @@ func (s *Service) RemovePassword(ctx context.Context, tenantID, id string, body 
 	return s.updateWithRetry(ctx, 0, func(tx store.Tx) error {
 		cur, err := s.load(ctx, tx, tenantID, KindApplication, id)
 		if err != nil {
+			return err
+		}
+		if err := s.checkAppManagement(ctx, tx, tenantID, cur, false); err != nil {
 			return err
 		}
 		if err := tx.DeleteCredential(ctx, tenantID, cur.ID, keyID); err != nil {

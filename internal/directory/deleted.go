@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -26,10 +27,26 @@ func findDeleted(ctx context.Context, tx store.Tx, tenantID, id string) (store.O
 	return store.Object{}, notFound(id)
 }
 
+// findRemovable finds a deleted object the request's caller may restore or purge.
+func (s *Service) findRemovable(ctx context.Context, tx store.Tx, tenantID, id string) (Object, error) {
+	o, err := findDeleted(ctx, tx, tenantID, id)
+	if err != nil {
+		return Object{}, err
+	}
+	obj, err := toObject(o)
+	if err != nil {
+		return Object{}, err
+	}
+	return obj, s.checkRemoval(ctx, tx, tenantID, obj)
+}
+
 // GetDeleted returns a soft-deleted object.
 func (s *Service) GetDeleted(ctx context.Context, tenantID, id string) (Object, error) {
 	var out Object
 	err := s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := mayRead(ctx, tx, tenantID, func(viewer) authz.Read { return authz.Read{Area: authz.AreaDeleted} }); err != nil {
+			return err
+		}
 		o, err := findDeleted(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
@@ -45,7 +62,7 @@ func (s *Service) GetDeleted(ctx context.Context, tenantID, id string) (Object, 
 func (s *Service) Restore(ctx context.Context, tenantID, id string) (Object, error) {
 	var out Object
 	err := s.st.Update(ctx, func(tx store.Tx) error {
-		o, err := findDeleted(ctx, tx, tenantID, id)
+		o, err := s.findRemovable(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -62,7 +79,7 @@ func (s *Service) Restore(ctx context.Context, tenantID, id string) (Object, err
 // PermanentlyDelete removes a deleted object for good (DELETE /directory/deletedItems/{id}).
 func (s *Service) PermanentlyDelete(ctx context.Context, tenantID, id string) error {
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		o, err := findDeleted(ctx, tx, tenantID, id)
+		o, err := s.findRemovable(ctx, tx, tenantID, id)
 		if err != nil {
 			return err
 		}

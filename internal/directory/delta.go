@@ -75,6 +75,9 @@ func (s *Service) Delta(ctx context.Context, tenantID, kind, token string, top i
 	}
 	var out DeltaPage
 	err := s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := mayRead(ctx, tx, tenantID, listing(kind)); err != nil {
+			return err
+		}
 		if st.Sync {
 			return s.deltaSync(ctx, tx, tenantID, st, top, &out)
 		}

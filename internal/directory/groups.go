@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -151,15 +152,24 @@ func (s *Service) RemoveLink(ctx context.Context, tenantID, groupID, rel, target
 func (s *Service) ListRelated(ctx context.Context, tenantID, kind, id, rel string, reverse bool, q Query) (Page, error) {
 	var out Page
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		if _, err := s.resolveID(ctx, tx, tenantID, kind, id); err != nil {
+		resolved, err := s.resolveID(ctx, tx, tenantID, kind, id)
+		if err != nil {
 			return err
 		}
-		p, err := tx.ListRelated(ctx, tenantID, store.Related{ID: id, Rel: rel, Reverse: reverse}, store.Query{Top: q.Top, Cursor: q.Cursor})
+		v, err := mayRead(ctx, tx, tenantID, func(v viewer) authz.Read {
+			return authz.Read{Area: areaOf(kind), Members: true, Self: resolved == v.self}
+		})
+		if err != nil {
+			return err
+		}
+		p, err := tx.ListRelated(ctx, tenantID, store.Related{ID: resolved, Rel: rel, Reverse: reverse}, store.Query{Top: q.Top, Cursor: q.Cursor})
 		if err != nil {
 			return translate(err, id)
 		}
 		out.Next = p.Next
-		out.Objects, err = toObjects(p.Objects)
+		if out.Objects, err = toObjects(p.Objects); err == nil {
+			v.trim(out.Objects)
+		}
 		return err
 	})
 	return out, err
@@ -191,8 +201,10 @@ func (s *Service) FindDirectoryObject(ctx context.Context, tenantID, id string) 
 	var out Object
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		out, err = s.findAny(ctx, tx, tenantID, id, []string{KindUser, KindGroup, KindServicePrincipal, KindApplication})
-		return err
+		if out, err = s.findAny(ctx, tx, tenantID, id, []string{KindUser, KindGroup, KindServicePrincipal, KindApplication}); err != nil {
+			return err
+		}
+		return checkObjectRead(ctx, tx, tenantID, id, out)
 	})
 	return out, err
 }

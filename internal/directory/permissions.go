@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -43,6 +44,9 @@ var GraphPermissions = []Permission{
 	{"338163d7-f101-4c92-94ba-ca46fe52447c", "Policy.ReadWrite.CrossTenantAccess", "Read and write your organization's cross tenant access policies"},
 	{"8e8e4742-1d95-4f68-9d56-6ee75648c72a", "DelegatedPermissionGrant.ReadWrite.All", "Manage all delegated permission grants"},
 	{"fb221be6-99f2-473f-bd32-01c6a0e9ca3b", "Policy.ReadWrite.Authorization", "Read and write your organization's authorization policy"},
+	{"cc117bb9-00cf-4eb8-b580-ea2a878fe8f7", "User-PasswordProfile.ReadWrite.All", "Read and write all password profiles and reset user passwords"},
+	{"06b708a9-e830-4db3-a914-8e69da51d44f", "AppRoleAssignment.ReadWrite.All", "Manage app permission grants and app role assignments"},
+	{"18a4783c-866b-4cc7-a460-3d5e5662c884", "Application.ReadWrite.OwnedBy", "Manage apps that this app creates or owns"},
 }
 
 // AutomationPermissions are granted to the automation app made with a tenant.
@@ -50,7 +54,7 @@ var AutomationPermissions = []string{
 	"User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All",
 	"RoleManagement.ReadWrite.Directory", "Directory.Read.All",
 	"Domain.ReadWrite.All", "Organization.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All",
-	"Policy.Read.All", "Policy.ReadWrite.Authorization",
+	"Policy.Read.All", "Policy.ReadWrite.Authorization", "User-PasswordProfile.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
 }
 
 func graphAppRoles() []any {
@@ -137,6 +141,9 @@ func (s *Service) assignAppRole(ctx context.Context, tx store.Tx, tenantID, prin
 	if err != nil {
 		return Object{}, err
 	}
+	if err := checkAppRoleChange(ctx, resource); err != nil {
+		return Object{}, err
+	}
 	principal, err := s.findAny(ctx, tx, tenantID, principalID, []string{KindServicePrincipal, KindUser, KindGroup})
 	if err != nil {
 		return Object{}, err
@@ -195,6 +202,10 @@ func (s *Service) ListAppRoleAssignments(ctx context.Context, tenantID, spID str
 		if _, err := s.load(ctx, tx, tenantID, KindServicePrincipal, spID); err != nil {
 			return err
 		}
+		// "List permissions granted to applications" is among even guests' defaults.
+		if _, err := mayRead(ctx, tx, tenantID, func(viewer) authz.Read { return authz.Read{Area: authz.AreaApps, Members: true} }); err != nil {
+			return err
+		}
 		var err error
 		out, err = assignmentsWhere(ctx, tx, tenantID, prop, spID)
 		return err
@@ -211,6 +222,13 @@ func (s *Service) RemoveAppRoleAssignment(ctx context.Context, tenantID, spID, a
 		}
 		if str(a.Doc, "resourceId") != spID && str(a.Doc, "principalId") != spID {
 			return notFound(assignmentID)
+		}
+		resource, err := s.load(ctx, tx, tenantID, KindServicePrincipal, str(a.Doc, "resourceId"))
+		if err != nil {
+			return err
+		}
+		if err := checkAppRoleChange(ctx, resource); err != nil {
+			return err
 		}
 		return translate(tx.DeleteObject(ctx, tenantID, KindAppRoleAssign, a.ID, 0), assignmentID)
 	})

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -14,9 +15,9 @@ const authorizationPolicyID = "authorizationPolicy"
 
 // Role template ids a guest user may get (authorizationPolicy.guestUserRoleId).
 const (
-	GuestRoleMember     = "a0b1b346-4d3e-4e8b-98f8-753987be4970"
-	GuestRoleDefault    = "10dae51f-b6af-4016-8d66-8c2a99b929b3"
-	GuestRoleRestricted = "2af84b1e-32c8-42b7-82bc-daa82404023b"
+	GuestRoleMember     = authz.GuestSameAsMembers
+	GuestRoleDefault    = authz.GuestLimited
+	GuestRoleRestricted = authz.GuestRestricted
 )
 
 // UserConsentLowRisk is the permission grant policy that lets users consent

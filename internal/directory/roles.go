@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -19,22 +20,32 @@ type RoleDefinition struct {
 
 // Built-in role template ids.
 const (
-	RoleGlobalAdministrator      = "62e90394-69f5-4237-9190-012177145e10"
-	RoleUserAdministrator        = "fe930be7-5e62-47db-91af-98c3a49a38b1"
-	RoleGuestInviter             = "95e79109-95c0-4d8e-aee3-d01accf2d47b"
-	RoleSecurityAdministrator    = "194ae4cb-b126-40b2-bd5b-6091b380977d"
-	RoleApplicationAdministrator = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
-	RoleDirectoryReaders         = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
+	RoleGlobalAdministrator      = authz.GlobalAdministrator
+	RoleUserAdministrator        = authz.UserAdministrator
+	RoleGuestInviter             = authz.GuestInviter
+	RoleSecurityAdministrator    = authz.SecurityAdministrator
+	RoleApplicationAdministrator = authz.ApplicationAdministrator
+	RoleDirectoryReaders         = authz.DirectoryReaders
 )
 
 // RoleDefinitions are the directory roles every tenant has.
 var RoleDefinitions = []RoleDefinition{
 	{RoleGlobalAdministrator, "Global Administrator", "Can manage all aspects of the directory and the services that use it.", []string{"microsoft.directory/allEntities/allProperties/allTasks"}},
+	{authz.PrivilegedRoleAdministrator, "Privileged Role Administrator", "Can manage role assignments in Gatehouse, and all aspects of Privileged Identity Management.", []string{"microsoft.directory/roleAssignments/allProperties/allTasks", "microsoft.directory/roleDefinitions/allProperties/allTasks", "microsoft.directory/servicePrincipals/appRoleAssignedTo/update"}},
+	{authz.PrivilegedAuthenticationAdministrator, "Privileged Authentication Administrator", "Can access to view, set and reset authentication method information for any user (admin or non-admin).", []string{"microsoft.directory/users/password/update", "microsoft.directory/users/basic/update", "microsoft.directory/users/disable", "microsoft.directory/users/enable", "microsoft.directory/users/delete", "microsoft.directory/users/restore", "microsoft.directory/users/userPrincipalName/update", "microsoft.directory/users/invalidateAllRefreshTokens"}},
 	{RoleUserAdministrator, "User Administrator", "Can manage all aspects of users and groups, including resetting passwords for limited admins.", []string{"microsoft.directory/users/allProperties/allTasks", "microsoft.directory/groups/allProperties/allTasks"}},
+	{authz.AuthenticationAdministrator, "Authentication Administrator", "Can access to view, set and reset authentication method information for any non-admin user.", []string{"microsoft.directory/users/password/update", "microsoft.directory/users/basic/update", "microsoft.directory/users/disable", "microsoft.directory/users/enable", "microsoft.directory/users/delete", "microsoft.directory/users/restore", "microsoft.directory/users/userPrincipalName/update", "microsoft.directory/users/invalidateAllRefreshTokens"}},
+	{authz.HelpdeskAdministrator, "Helpdesk Administrator", "Can reset passwords for non-administrators and Helpdesk Administrators.", []string{"microsoft.directory/users/password/update", "microsoft.directory/users/invalidateAllRefreshTokens"}},
+	{authz.PasswordAdministrator, "Password Administrator", "Can reset passwords for non-administrators and Password Administrators.", []string{"microsoft.directory/users/password/update"}},
+	{authz.GroupsAdministrator, "Groups Administrator", "Members of this role can create/manage groups, create/manage groups settings like naming and expiration policies, and view groups activity and audit reports.", []string{"microsoft.directory/groups/allProperties/allTasks"}},
 	{RoleGuestInviter, "Guest Inviter", "Can invite guest users independent of the 'members can invite guests' setting.", []string{"microsoft.directory/users/inviteGuest", "microsoft.directory/users/standard/read"}},
 	{RoleSecurityAdministrator, "Security Administrator", "Can read security information and reports, and manage configuration in Gatehouse security features.", []string{"microsoft.directory/policies/allProperties/allTasks", "microsoft.directory/crossTenantAccessPolicy/allProperties/allTasks"}},
 	{RoleApplicationAdministrator, "Application Administrator", "Can create and manage all aspects of app registrations and enterprise apps.", []string{"microsoft.directory/applications/allProperties/allTasks", "microsoft.directory/servicePrincipals/allProperties/allTasks"}},
+	{authz.CloudApplicationAdministrator, "Cloud Application Administrator", "Can create and manage all aspects of app registrations and enterprise apps except App Proxy.", []string{"microsoft.directory/applications/allProperties/allTasks", "microsoft.directory/servicePrincipals/allProperties/allTasks"}},
 	{RoleDirectoryReaders, "Directory Readers", "Can read basic directory information.", []string{"microsoft.directory/users/standard/read", "microsoft.directory/groups/standard/read"}},
+	{authz.GlobalReader, "Global Reader", "Can read everything that a Global Administrator can, but not update anything.", []string{"microsoft.directory/allEntities/allProperties/read"}},
+	{authz.MessageCenterReader, "Message Center Reader", "Can read messages and updates for their organization in Message Center only.", []string{"microsoft.office365.messageCenter/messages/read"}},
+	{authz.ReportsReader, "Reports Reader", "Can read sign-in and audit reports.", []string{"microsoft.directory/auditLogs/allProperties/read", "microsoft.directory/signInReports/allProperties/read"}},
 }
 
 // FindRole returns a built-in role definition by id.
@@ -114,6 +125,9 @@ func (s *Service) AssignRole(ctx context.Context, tenantID string, body Doc) (Ob
 }
 
 func (s *Service) assignRole(ctx context.Context, tx store.Tx, tenantID, principalID, roleID, scope string) (Object, error) {
+	if err := checkDirectoryRoleChange(ctx); err != nil {
+		return Object{}, err
+	}
 	role, ok := FindRole(roleID)
 	if !ok {
 		return Object{}, usererr.New(usererr.Invalid, "The role definition '%s' does not exist.", roleID)
@@ -152,6 +166,9 @@ func (s *Service) RoleMembers(ctx context.Context, tenantID, roleID string) ([]O
 	}
 	var out []Object
 	err := s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := mayRead(ctx, tx, tenantID, listing(KindRoleAssignment)); err != nil {
+			return err
+		}
 		as, err := roleAssignmentsWhere(ctx, tx, tenantID, "roleDefinitionId", roleID)
 		if err != nil {
 			return err
@@ -171,6 +188,9 @@ func (s *Service) RoleMembers(ctx context.Context, tenantID, roleID string) ([]O
 // RemoveRoleMember removes a principal's assignment of a role
 // (DELETE /directoryRoles/{id}/members/{memberId}/$ref).
 func (s *Service) RemoveRoleMember(ctx context.Context, tenantID, roleID, principalID string) error {
+	if err := checkDirectoryRoleChange(ctx); err != nil {
+		return err
+	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		as, err := roleAssignmentsWhere(ctx, tx, tenantID, "principalId", principalID)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -234,8 +235,10 @@ func (s *Service) Get(ctx context.Context, tenantID, kind, key string) (Object, 
 	var out Object
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		out, err = s.resolve(ctx, tx, tenantID, kind, key)
-		return err
+		if out, err = s.resolve(ctx, tx, tenantID, kind, key); err != nil {
+			return err
+		}
+		return checkObjectRead(ctx, tx, tenantID, key, out)
 	})
 	return out, err
 }
@@ -311,6 +314,9 @@ func (s *Service) Delete(ctx context.Context, tenantID, kind, key string, ifMatc
 		if err := checkVersion(cur, ifMatch); err != nil {
 			return err
 		}
+		if err := s.checkRemoval(ctx, tx, tenantID, cur); err != nil {
+			return err
+		}
 		if err := s.beforeDelete(ctx, tx, tenantID, cur); err != nil {
 			return err
 		}
@@ -371,8 +377,15 @@ func (s *Service) list(ctx context.Context, tenantID, kind string, q Query, dele
 	if err != nil {
 		return Page{}, err
 	}
+	read := listing(kind)
+	if deleted {
+		read = func(viewer) authz.Read { return authz.Read{Area: authz.AreaDeleted, List: true} }
+	}
 	var out Page
 	err = s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := mayRead(ctx, tx, tenantID, read); err != nil {
+			return err
+		}
 		list := tx.ListObjects
 		if deleted {
 			list = tx.ListDeletedObjects
@@ -402,6 +415,9 @@ func (s *Service) Count(ctx context.Context, tenantID, kind string, q Query) (in
 	}
 	var n int64
 	err = s.st.View(ctx, func(tx store.Tx) error {
+		if _, err := mayRead(ctx, tx, tenantID, listing(kind)); err != nil {
+			return err
+		}
 		n, err = tx.CountObjects(ctx, tenantID, kind, spec.schema, filter)
 		return err
 	})

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -378,6 +379,9 @@ func (s *Service) RevokeSignInSessions(ctx context.Context, tenantID, key string
 	return s.updateWithRetry(ctx, 0, func(tx store.Tx) error {
 		cur, err := s.resolve(ctx, tx, tenantID, KindUser, key)
 		if err != nil {
+			return err
+		}
+		if err := s.checkUserChange(ctx, tx, tenantID, cur.ID, authz.UserChange{RevokeSessions: true}); err != nil {
 			return err
 		}
 		next := merge(cur.Doc, Doc{"signInSessionsValidFromDateTime": s.timestamp()})

@@ -339,8 +339,10 @@ func (s *Service) Organization(ctx context.Context, tenantID string) (Object, er
 	var out Object
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		var err error
-		out, err = s.organization(ctx, tx, tenantID)
-		return err
+		if out, err = s.organization(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		return checkObjectRead(ctx, tx, tenantID, tenantID, out)
 	})
 	return out, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -186,6 +187,9 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, body Doc) (Ob
 	now := s.timestamp()
 	var out Object
 	err = s.st.Update(ctx, func(tx store.Tx) error {
+		if err := s.checkUserChange(ctx, tx, tenantID, "", authz.UserChange{Create: true}); err != nil {
+			return err
+		}
 		tenant, err := tx.GetTenant(ctx, tenantID)
 		if err != nil {
 			return err
@@ -367,6 +371,7 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, key string, body Doc
 	if err != nil {
 		return err
 	}
+	change := authz.UserChange{Properties: propertiesOf(patch)}
 	pw, profile := splitPassword(patch)
 	var hash []byte
 	if pw != "" {
@@ -382,6 +387,9 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, key string, body Doc
 		}
 	}
 	return s.patch(ctx, tenantID, KindUser, key, ifMatch, patch, func(tx store.Tx, cur Object, next Doc) error {
+		if err := s.checkUserChange(ctx, tx, tenantID, cur.ID, change); err != nil {
+			return err
+		}
 		if profile != nil {
 			next["passwordProfile"] = merge(mapOf(cur.Doc["passwordProfile"]), profile)
 		}

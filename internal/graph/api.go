@@ -91,9 +91,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v1.0/applications/{id}/removePassword", a.require(writeApps, a.bodyAction(a.removePassword)))
 	mux.Handle("GET /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(readApps, a.appRoleAssignments(false)))
 	mux.Handle("GET /v1.0/servicePrincipals/{id}/appRoleAssignments", a.require(readApps, a.appRoleAssignments(true)))
-	mux.Handle("POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(writeApps, a.assignAppRole))
-	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{aid}", a.require(writeApps, a.action(a.unassignAppRole)))
-	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignments/{aid}", a.require(writeApps, a.action(a.unassignAppRole)))
+	mux.Handle("POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(assignAppRoles, a.assignAppRole))
+	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{aid}", a.require(assignAppRoles, a.action(a.unassignAppRole)))
+	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignments/{aid}", a.require(assignAppRoles, a.action(a.unassignAppRole)))
 	mux.Handle("GET /v1.0/directoryObjects/{id}", a.require(readObjects, a.directoryObject))
 	grants := kindRoute{"oauth2PermissionGrants", directory.KindPermissionGrant, readGrants, writeGrants, d.CreatePermissionGrant, d.UpdatePermissionGrant}
 	mux.Handle("GET /v1.0/oauth2PermissionGrants", a.require(grants.read, a.list(grants)))

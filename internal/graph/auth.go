@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/caller"
 )
 
@@ -55,40 +56,55 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 // may do, as in Graph.
 type permSet struct {
 	app, delegated, roles []string
+	// area, when set, is a part of the directory the route reads without
+	// naming a directory object; the directory decides whether the
+	// signed-in user may read it at all (see directory.CheckRead).
+	area authz.Area
 }
-
-// Directory role template ids (see directory.RoleDefinitions).
-const (
-	roleGlobalAdmin = "62e90394-69f5-4237-9190-012177145e10"
-	roleUserAdmin   = "fe930be7-5e62-47db-91af-98c3a49a38b1"
-	roleAppAdmin    = "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3"
-)
 
 var (
 	userReaders  = []string{"User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}
 	groupReaders = []string{"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}
 	dirReaders   = []string{"Directory.Read.All", "Directory.AccessAsUser.All"}
-	userAdmins   = []string{roleGlobalAdmin, roleUserAdmin}
-	globalAdmins = []string{roleGlobalAdmin}
+	userAdmins   = []string{authz.GlobalAdministrator, authz.UserAdministrator}
+	globalAdmins = []string{authz.GlobalAdministrator}
+	appAdmins    = []string{authz.GlobalAdministrator, authz.ApplicationAdministrator, authz.CloudApplicationAdministrator}
+	roleAdmins   = []string{authz.GlobalAdministrator, authz.PrivilegedRoleAdministrator}
 
-	readUsers    = permSet{app: []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: userReaders}
-	writeUsers   = permSet{app: []string{"User.ReadWrite.All", "Directory.ReadWrite.All"}, delegated: []string{"User.ReadWrite.All", "Directory.AccessAsUser.All"}, roles: userAdmins}
-	readGroups   = permSet{app: []string{"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: groupReaders}
-	writeGroups  = permSet{app: []string{"Group.ReadWrite.All", "Directory.ReadWrite.All"}, delegated: []string{"Group.ReadWrite.All", "Directory.AccessAsUser.All"}, roles: userAdmins}
-	readApps     = permSet{app: []string{"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeApps    = permSet{app: []string{"Application.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: []string{roleGlobalAdmin, roleAppAdmin}}
-	readRoles    = permSet{app: []string{"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeRoles   = permSet{app: []string{"RoleManagement.ReadWrite.Directory"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readOrg      = permSet{app: []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: slices.Concat([]string{"User.Read"}, dirReaders)}
-	writeOrg     = permSet{app: []string{"Organization.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readDomains  = permSet{app: []string{"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeDomains = permSet{app: []string{"Domain.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readGrants   = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeGrants  = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readObjects  = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
-	readPolicy   = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}}
-	writePolicy  = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readMe       = permSet{delegated: []string{"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}}
+	readUsers = permSet{app: []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: userReaders}
+	// writeUsers admits every seat that may change some user; which users
+	// and properties is the directory's decision (authz.ChangeUser).
+	writeUsers = permSet{
+		app:       []string{"User.ReadWrite.All", "Directory.ReadWrite.All", "User-PasswordProfile.ReadWrite.All"},
+		delegated: []string{"User.ReadWrite.All", "Directory.AccessAsUser.All", "User-PasswordProfile.ReadWrite.All"},
+		roles: []string{authz.GlobalAdministrator, authz.UserAdministrator, authz.PrivilegedAuthenticationAdministrator,
+			authz.AuthenticationAdministrator, authz.HelpdeskAdministrator, authz.PasswordAdministrator},
+	}
+	readGroups  = permSet{app: []string{"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: groupReaders}
+	writeGroups = permSet{app: []string{"Group.ReadWrite.All", "Directory.ReadWrite.All"}, delegated: []string{"Group.ReadWrite.All", "Directory.AccessAsUser.All"}, roles: userAdmins}
+	readApps    = permSet{app: []string{"Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	// writeApps admits Application.ReadWrite.OwnedBy; the directory then
+	// keeps it to the applications the caller owns (authz.ManageApplication).
+	writeApps = permSet{app: []string{"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: appAdmins}
+	// assignAppRoles: granting app roles is not managing applications, as
+	// in Graph (authz.AssignAppRole decides Microsoft Graph's own roles).
+	assignAppRoles = permSet{app: []string{"AppRoleAssignment.ReadWrite.All"}, delegated: []string{"AppRoleAssignment.ReadWrite.All", "Directory.AccessAsUser.All"},
+		roles: []string{authz.GlobalAdministrator, authz.PrivilegedRoleAdministrator, authz.ApplicationAdministrator, authz.CloudApplicationAdministrator}}
+	readRoles = permSet{app: []string{"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	// readRoleDefinitions serve no directory object, so the route itself
+	// asks the directory whether the signed-in user may read roles at all.
+	readRoleDefinitions = permSet{app: readRoles.app, delegated: readRoles.delegated, area: authz.AreaRoleDefinitions}
+	writeRoles          = permSet{app: []string{"RoleManagement.ReadWrite.Directory"}, delegated: []string{"Directory.AccessAsUser.All", "RoleManagement.ReadWrite.Directory"}, roles: roleAdmins}
+	readOrg             = permSet{app: []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: slices.Concat([]string{"User.Read"}, dirReaders)}
+	writeOrg            = permSet{app: []string{"Organization.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readDomains         = permSet{app: []string{"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeDomains        = permSet{app: []string{"Domain.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readGrants          = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeGrants         = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readObjects         = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
+	readPolicy          = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}, area: authz.AreaPolicies}
+	writePolicy         = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readMe              = permSet{delegated: []string{"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}}
 )
 
 // allowed decides whether a caller may use a route (see permSet).
@@ -108,8 +124,15 @@ func anyOf(have, want []string) bool {
 
 func (a *API) require(need permSet, h http.HandlerFunc) http.Handler {
 	return a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.permitted(w, r, need) {
-			h(w, r)
+		if !a.permitted(w, r, need) {
+			return
 		}
+		if need.area != authz.AreaNone {
+			if err := a.dir.CheckRead(r.Context(), tenantOf(r), need.area); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
+		h(w, r)
 	}))
 }

@@ -1,6 +1,10 @@
 package graph
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/authz"
+)
 
 func TestAllowed(t *testing.T) {
 	cases := []struct {
@@ -18,8 +22,8 @@ func TestAllowed(t *testing.T) {
 		{"delegated read with a read scope", Principal{Scopes: []string{"User.Read.All"}}, readUsers, true},
 		{"delegated read with only User.Read", Principal{Scopes: []string{"User.Read"}}, readUsers, false},
 		{"delegated write needs an admin role", Principal{Scopes: []string{"User.ReadWrite.All"}}, writeUsers, false},
-		{"delegated write by a User Administrator", Principal{Scopes: []string{"User.ReadWrite.All"}, DirectoryRoles: []string{roleUserAdmin}}, writeUsers, true},
-		{"an admin role without the scope grants nothing", Principal{Scopes: []string{"User.Read"}, DirectoryRoles: []string{roleGlobalAdmin}}, writeUsers, false},
+		{"delegated write by a User Administrator", Principal{Scopes: []string{"User.ReadWrite.All"}, DirectoryRoles: []string{authz.UserAdministrator}}, writeUsers, true},
+		{"an admin role without the scope grants nothing", Principal{Scopes: []string{"User.Read"}, DirectoryRoles: []string{authz.GlobalAdministrator}}, writeUsers, false},
 		{"roles claim of a delegated token is not an app permission", Principal{Roles: []string{"User.ReadWrite.All"}}, readUsers, false},
 		{"app token cannot use /me", Principal{AppOnly: true, Roles: []string{"User.ReadWrite.All"}}, readMe, false},
 		{"delegated /me", Principal{Scopes: []string{"User.Read"}}, readMe, true},

@@ -179,14 +179,14 @@ func (a *API) registerTenantRoutes(mux *http.ServeMux) {
 func (a *API) registerRoleRoutes(mux *http.ServeMux) {
 	const defs = "/v1.0/roleManagement/directory/roleDefinitions"
 	const assigns = "/v1.0/roleManagement/directory/roleAssignments"
-	mux.Handle("GET "+defs, a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET "+defs, a.require(readRoleDefinitions, func(w http.ResponseWriter, r *http.Request) {
 		values := make([]any, 0, len(directory.RoleDefinitions))
 		for _, d := range directory.RoleDefinitions {
 			values = append(values, d.Doc())
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("roleManagement/directory/roleDefinitions", nil), "value": values})
 	}))
-	mux.Handle("GET "+defs+"/{id}", a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET "+defs+"/{id}", a.require(readRoleDefinitions, func(w http.ResponseWriter, r *http.Request) {
 		d, ok := directory.FindRole(r.PathValue("id"))
 		if !ok {
 			a.fail(w, r, usererr.New(usererr.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
@@ -202,14 +202,14 @@ func (a *API) registerRoleRoutes(mux *http.ServeMux) {
 	mux.Handle("GET "+assigns+"/{id}", a.require(readRoles, a.get(ra)))
 	mux.Handle("DELETE "+assigns+"/{id}", a.require(writeRoles, a.delete(ra)))
 
-	mux.Handle("GET /v1.0/directoryRoles", a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /v1.0/directoryRoles", a.require(readRoleDefinitions, func(w http.ResponseWriter, r *http.Request) {
 		values := make([]any, 0, len(directory.RoleDefinitions))
 		for _, d := range directory.RoleDefinitions {
 			values = append(values, d.DirectoryRoleDoc())
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("directoryRoles", nil), "value": values})
 	}))
-	mux.Handle("GET /v1.0/directoryRoles/{id}", a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /v1.0/directoryRoles/{id}", a.require(readRoleDefinitions, func(w http.ResponseWriter, r *http.Request) {
 		d, ok := directory.FindRole(strings.TrimPrefix(r.PathValue("id"), "roleTemplateId="))
 		if !ok {
 			a.fail(w, r, usererr.New(usererr.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))

@@ -1,0 +1,189 @@
+package directory
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/caller"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
+)
+
+// The directory enforces authz's decisions for the caller a request's
+// context carries (see internal/caller); work without a caller is the
+// system's own and is not restricted. The target's roles and owners are read
+// in the transaction that makes the change, so a concurrent role assignment
+// cannot slip between the decision and the write.
+
+// refused is the error a refusal surfaces as: Graph's 403
+// Authorization_RequestDenied, with the reason.
+func refused(d authz.Decision) error {
+	return usererr.WithCode(usererr.Forbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation: %s.", d.Reason)
+}
+
+func enforce(d authz.Decision) error {
+	if d.Allowed {
+		return nil
+	}
+	return refused(d)
+}
+
+// checkUserChange decides a change to the user userID ("" for a new one) by
+// the request's caller.
+func (s *Service) checkUserChange(ctx context.Context, tx store.Tx, tenantID, userID string, change authz.UserChange) error {
+	c, ok := caller.From(ctx)
+	if !ok {
+		return nil
+	}
+	var target authz.UserTarget
+	if userID != "" {
+		var err error
+		if target, err = userTarget(ctx, tx, tenantID, userID); err != nil {
+			return err
+		}
+	}
+	return enforce(authz.ChangeUser(c, target, change))
+}
+
+// userTarget gathers what protects an account: its directory roles and its
+// membership or ownership of role-assignable groups.
+func userTarget(ctx context.Context, tx store.Tx, tenantID, userID string) (authz.UserTarget, error) {
+	var t authz.UserTarget
+	as, err := roleAssignmentsWhere(ctx, tx, tenantID, "principalId", userID)
+	if err != nil {
+		return t, err
+	}
+	for _, a := range as {
+		t.Roles = append(t.Roles, str(a.Doc, "roleDefinitionId"))
+	}
+	for _, rel := range []string{RelMembers, RelOwners} {
+		groups, err := related(ctx, tx, tenantID, store.Related{ID: userID, Rel: rel, Reverse: true})
+		if err != nil {
+			return t, err
+		}
+		t.InRoleAssignableGroup = t.InRoleAssignableGroup || slices.ContainsFunc(groups, func(g Object) bool { return g.Doc["isAssignableToRole"] == true })
+	}
+	return t, nil
+}
+
+// related lists every live object on the other side of a relationship; a
+// deleted object has none (its links went with it).
+func related(ctx context.Context, tx store.Tx, tenantID string, r store.Related) ([]Object, error) {
+	var out []Object
+	q := store.Query{Top: 999}
+	for {
+		p, err := tx.ListRelated(ctx, tenantID, r, q)
+		if isNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		objs, err := toObjects(p.Objects)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+		if p.Next == "" {
+			return out, nil
+		}
+		q.Cursor = p.Next
+	}
+}
+
+// checkRemoval decides deleting, restoring or purging obj.
+func (s *Service) checkRemoval(ctx context.Context, tx store.Tx, tenantID string, obj Object) error {
+	switch obj.Kind {
+	case KindUser:
+		return s.checkUserChange(ctx, tx, tenantID, obj.ID, authz.UserChange{Delete: true})
+	case KindApplication, KindServicePrincipal:
+		return s.checkAppManagement(ctx, tx, tenantID, obj, false)
+	case KindRoleAssignment:
+		return checkDirectoryRoleChange(ctx)
+	}
+	return nil
+}
+
+// propertiesOf names the top-level properties of a normalized patch.
+func propertiesOf(patch Doc) []string {
+	out := make([]string, 0, len(patch))
+	for k := range patch {
+		out = append(out, k)
+	}
+	return out
+}
+
+// checkDirectoryRoleChange decides an assignment or removal of a directory role.
+func checkDirectoryRoleChange(ctx context.Context) error {
+	c, ok := caller.From(ctx)
+	if !ok {
+		return nil
+	}
+	return enforce(authz.AssignDirectoryRole(c))
+}
+
+// checkAppRoleChange decides a grant or revocation of an app role of the
+// resource service principal.
+func checkAppRoleChange(ctx context.Context, resource Object) error {
+	c, ok := caller.From(ctx)
+	if !ok {
+		return nil
+	}
+	return enforce(authz.AssignAppRole(c, str(resource.Doc, "appId") == GraphAppID))
+}
+
+// checkAppManagement decides a change to an application or service
+// principal (create: registering a new application).
+func (s *Service) checkAppManagement(ctx context.Context, tx store.Tx, tenantID string, obj Object, create bool) error {
+	c, ok := caller.From(ctx)
+	if !ok {
+		return nil
+	}
+	var owners []string
+	if !create {
+		var err error
+		if owners, err = appOwners(ctx, tx, tenantID, obj); err != nil {
+			return err
+		}
+	}
+	return enforce(authz.ManageApplication(c, owners, create))
+}
+
+// appOwners are the owners of an application, or of a service principal
+// and of its application in this tenant.
+func appOwners(ctx context.Context, tx store.Tx, tenantID string, obj Object) ([]string, error) {
+	ids := []string{obj.ID}
+	if obj.Kind == KindServicePrincipal {
+		app, err := tx.GetObjectByAppID(ctx, tenantID, KindApplication, str(obj.Doc, "appId"))
+		switch {
+		case err == nil:
+			ids = append(ids, app.ID)
+		case !isNotFound(err):
+			return nil, err
+		}
+	}
+	var owners []string
+	for _, id := range ids {
+		objs, err := related(ctx, tx, tenantID, store.Related{ID: id, Rel: RelOwners})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			owners = append(owners, o.ID)
+		}
+	}
+	return owners, nil
+}
+
+// addCallerAsOwner makes an application that registers an application or
+// service principal its owner, as Graph does, so that
+// Application.ReadWrite.OwnedBy reaches what it created.
+func addCallerAsOwner(ctx context.Context, tx store.Tx, tenantID, objectID string) error {
+	c, ok := caller.From(ctx)
+	if !ok || !c.AppOnly || strings.TrimSpace(c.ObjectID) == "" {
+		return nil
+	}
+	return tx.AddLink(ctx, tenantID, store.Link{SourceID: objectID, Rel: RelOwners, TargetID: c.ObjectID})
+}
