@@ -28,6 +28,13 @@ func TestAllowed(t *testing.T) {
 		{"app token cannot use /me", Principal{AppOnly: true, Roles: []string{"User.ReadWrite.All"}}, readMe, false},
 		{"delegated /me", Principal{Scopes: []string{"User.Read"}}, readMe, true},
 		{"permission names are exact", Principal{AppOnly: true, Roles: []string{"user.read.all"}}, readUsers, false},
+		{"Application.ReadWrite.All grants no app role", Principal{AppOnly: true, Roles: []string{"Application.ReadWrite.All"}}, assignAppRoles, false},
+		{"AppRoleAssignment.ReadWrite.All grants app roles", Principal{AppOnly: true, Roles: []string{"AppRoleAssignment.ReadWrite.All"}}, assignAppRoles, true},
+		{"OwnedBy is admitted to application routes", Principal{AppOnly: true, Roles: []string{"Application.ReadWrite.OwnedBy"}}, writeApps, true},
+		{"the password permission is admitted to user writes", Principal{AppOnly: true, Roles: []string{"User-PasswordProfile.ReadWrite.All"}}, writeUsers, true},
+		{"a Helpdesk Administrator is admitted to user writes", Principal{Scopes: []string{"Directory.AccessAsUser.All"}, DirectoryRoles: []string{authz.HelpdeskAdministrator}}, writeUsers, true},
+		{"a Privileged Role Administrator assigns roles", Principal{Scopes: []string{"Directory.AccessAsUser.All"}, DirectoryRoles: []string{authz.PrivilegedRoleAdministrator}}, writeRoles, true},
+		{"a User Administrator assigns no role", Principal{Scopes: []string{"Directory.AccessAsUser.All"}, DirectoryRoles: []string{authz.UserAdministrator}}, writeRoles, false},
 	}
 	for _, c := range cases {
 		if got := allowed(c.p, c.need); got != c.want {
