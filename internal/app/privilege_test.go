@@ -85,6 +85,15 @@ func TestPasswordResetsFollowEntrasTable(t *testing.T) {
 		e.wantDenied(t, "POST", "/v1.0/directoryRoles/"+authz.GlobalAdministrator+"/members/$ref", ua, map[string]any{"@odata.id": e.url + "/v1.0/directoryObjects/" + uaID})
 		e.wantDenied(t, "POST", "/v1.0/roleManagement/directory/roleAssignments", ua, map[string]any{"principalId": uaID, "roleDefinitionId": authz.PrivilegedAuthenticationAdministrator, "directoryScopeId": "/"})
 
+		// Role-assignable groups are guarded like roles: a User Administrator
+		// neither joins one nor resets the password of someone in one.
+		admins := e.mustCall(201, "POST", "/v1.0/groups", a.token, map[string]any{"displayName": "Admins", "mailEnabled": false, "mailNickname": "admins", "securityEnabled": true, "isAssignableToRole": true}).body["id"].(string)
+		insider := e.addUser(a, "ingrid")
+		e.mustCall(204, "POST", "/v1.0/groups/"+admins+"/members/$ref", a.token, map[string]any{"@odata.id": e.url + "/v1.0/directoryObjects/" + insider})
+		e.wantDenied(t, "POST", "/v1.0/groups/"+admins+"/members/$ref", ua, map[string]any{"@odata.id": e.url + "/v1.0/directoryObjects/" + uaID})
+		e.wantDenied(t, "PATCH", "/v1.0/users/"+insider, ua, resetPassword("a brand new passphrase 8"))
+		e.mustCall(204, "PATCH", "/v1.0/users/"+plain, ua, resetPassword("a brand new passphrase 9"))
+
 		// A Helpdesk Administrator resets a plain user's password, not a
 		// User Administrator's, and changes nothing else.
 		e.mustCall(204, "PATCH", "/v1.0/users/"+plain, hd, resetPassword("a brand new passphrase 2"))

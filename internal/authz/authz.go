@@ -82,6 +82,16 @@ func AssignDirectoryRole(c caller.Caller) Decision {
 	return deny(rule, "only a Privileged Role Administrator or Global Administrator assigns directory roles")
 }
 
+// ManageRoleAssignableGroup decides a change to a group that can hold
+// directory roles (creating one, its properties, members or owners):
+// whoever changes its membership hands out its roles, so it takes what
+// assigning roles takes.
+func ManageRoleAssignableGroup(c caller.Caller) Decision {
+	d := AssignDirectoryRole(c)
+	d.Rule = "group.roleAssignable"
+	return d
+}
+
 // AssignAppRole decides whether c may grant or revoke an app role of a
 // resource service principal. Application.ReadWrite.All is not enough, as in
 // Graph: an app that could grant app roles could grant itself any

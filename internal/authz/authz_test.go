@@ -172,6 +172,11 @@ func TestAssignments(t *testing.T) {
 		{"app with RoleManagement.ReadWrite.Directory", AssignDirectoryRole(app("RoleManagement.ReadWrite.Directory")), true},
 		{"app with Directory.ReadWrite.All", AssignDirectoryRole(app("Directory.ReadWrite.All")), false},
 
+		{"User Administrator cannot change a role-assignable group", ManageRoleAssignableGroup(admin(UserAdministrator)), false},
+		{"Privileged Role Administrator changes a role-assignable group", ManageRoleAssignableGroup(admin(PrivilegedRoleAdministrator)), true},
+		{"Group.ReadWrite.All cannot change a role-assignable group", ManageRoleAssignableGroup(app("Group.ReadWrite.All", "Directory.ReadWrite.All")), false},
+		{"RoleManagement.ReadWrite.Directory changes a role-assignable group", ManageRoleAssignableGroup(app("RoleManagement.ReadWrite.Directory")), true},
+
 		{"app with Application.ReadWrite.All cannot grant app roles", AssignAppRole(app("Application.ReadWrite.All"), true), false},
 		{"app with Application.ReadWrite.All cannot grant other APIs' roles either", AssignAppRole(app("Application.ReadWrite.All", "Directory.ReadWrite.All"), false), false},
 		{"app with AppRoleAssignment.ReadWrite.All grants", AssignAppRole(app("AppRoleAssignment.ReadWrite.All"), true), true},

@@ -65,6 +65,9 @@ func (s *Service) CreateGroup(ctx context.Context, tenantID string, body Doc) (O
 	if d["groupTypes"] == nil {
 		d["groupTypes"] = []any{}
 	}
+	if err := checkGroupChange(ctx, d); err != nil {
+		return Object{}, err
+	}
 	var out Object
 	err = s.st.Update(ctx, func(tx store.Tx) error {
 		out, err = s.insert(ctx, tx, tenantID, KindGroup, d)
@@ -94,7 +97,10 @@ func (s *Service) UpdateGroup(ctx context.Context, tenantID, id string, body Doc
 	if _, ok := patch["isAssignableToRole"]; ok {
 		return usererr.New(usererr.Invalid, "Property 'isAssignableToRole' can only be set when the group is created.")
 	}
-	return s.patch(ctx, tenantID, KindGroup, id, ifMatch, patch, func(_ store.Tx, _ Object, next Doc) error {
+	return s.patch(ctx, tenantID, KindGroup, id, ifMatch, patch, func(_ store.Tx, cur Object, next Doc) error {
+		if err := checkGroupChange(ctx, cur.Doc); err != nil {
+			return err
+		}
 		return checkGroupKind(next)
 	}, nil)
 }
@@ -119,6 +125,9 @@ func (s *Service) AddLink(ctx context.Context, tenantID, groupID, rel, targetID 
 		if err != nil {
 			return err
 		}
+		if err := checkGroupChange(ctx, group.Doc); err != nil {
+			return err
+		}
 		target, err := s.findAny(ctx, tx, tenantID, targetID, memberKinds[rel])
 		if err != nil {
 			return err
@@ -140,7 +149,11 @@ func (s *Service) AddLink(ctx context.Context, tenantID, groupID, rel, targetID 
 // RemoveLink removes a member or owner reference from a group.
 func (s *Service) RemoveLink(ctx context.Context, tenantID, groupID, rel, targetID string) error {
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		if _, err := s.load(ctx, tx, tenantID, KindGroup, groupID); err != nil {
+		group, err := s.load(ctx, tx, tenantID, KindGroup, groupID)
+		if err != nil {
+			return err
+		}
+		if err := checkGroupChange(ctx, group.Doc); err != nil {
 			return err
 		}
 		return translate(tx.RemoveLink(ctx, tenantID, store.Link{SourceID: groupID, Rel: rel, TargetID: targetID}), targetID)

@@ -102,6 +102,8 @@ func (s *Service) checkRemoval(ctx context.Context, tx store.Tx, tenantID string
 		return s.checkAppManagement(ctx, tx, tenantID, obj, false)
 	case KindRoleAssignment:
 		return checkDirectoryRoleChange(ctx)
+	case KindGroup:
+		return checkGroupChange(ctx, obj.Doc)
 	}
 	return nil
 }
@@ -122,6 +124,16 @@ func checkDirectoryRoleChange(ctx context.Context) error {
 		return nil
 	}
 	return enforce(authz.AssignDirectoryRole(c))
+}
+
+// checkGroupChange decides a change to a group, which only matters for one
+// that can hold directory roles.
+func checkGroupChange(ctx context.Context, group Doc) error {
+	c, ok := caller.From(ctx)
+	if !ok || group["isAssignableToRole"] != true {
+		return nil
+	}
+	return enforce(authz.ManageRoleAssignableGroup(c))
 }
 
 // checkAppRoleChange decides a grant or revocation of an app role of the
