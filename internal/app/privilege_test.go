@@ -219,6 +219,10 @@ func TestGuestsAndMembersReadWithinTheirDefaults(t *testing.T) {
 			}
 		}
 
+		if seen := e.mustCall(200, "GET", "/v1.0/users/"+mia+"?$select=displayName,signInActivity", guestToken, nil).body; seen["signInActivity"] != nil {
+			t.Errorf("a guest sees another user's sign-ins: %v", seen)
+		}
+
 		// Restricted guests read their own profile only.
 		policy(map[string]any{"guestUserRoleId": authz.GuestRestricted})
 		for _, path := range append(enumerations(mia), "/v1.0/directoryObjects/"+mia, "/v1.0/groups/"+group, "/v1.0/groups/"+group+"/members") {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -96,9 +97,18 @@ func (s *Service) Hydrate(ctx context.Context, tenantID string, objs []Object, s
 	if !wanted {
 		return nil
 	}
+	var v viewer
+	if err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		v, err = viewerOf(ctx, tx, tenantID)
+		return err
+	}); err != nil {
+		return err
+	}
 	var ids []string
 	for _, o := range objs {
-		if o.Kind == KindUser {
+		// A guest who sees only another user's basic properties does not see its sign-ins either.
+		if keep := authz.VisibleProperties(v.level, areaOf(o.Kind), o.ID == v.self); o.Kind == KindUser && keep == nil {
 			ids = append(ids, o.ID)
 		}
 	}
@@ -107,7 +117,7 @@ func (s *Service) Hydrate(ctx context.Context, tenantID string, objs []Object, s
 		return err
 	}
 	for _, o := range objs {
-		if a, ok := activity[o.ID]; ok && o.Kind == KindUser {
+		if a, ok := activity[o.ID]; ok {
 			o.Doc["signInActivity"] = a
 		}
 	}
