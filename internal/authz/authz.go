@@ -60,6 +60,21 @@ func holds(have []string, want ...string) bool {
 	return slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) })
 }
 
+// permitted is where the assignment rules start: an application is decided
+// by whether it holds perm; a signed-in user's token needs perm or also (as
+// a delegated scope), and then its user's roles decide (decided false).
+func permitted(rule string, c caller.Caller, perm, also string) (d Decision, decided bool) {
+	switch {
+	case c.AppOnly && c.HasPermission(perm):
+		return allow(rule, "the application holds "+perm), true
+	case c.AppOnly:
+		return deny(rule, "the application needs "+perm), true
+	case !c.HasPermission(perm, also):
+		return deny(rule, "the token lacks "+perm+" or "+also), true
+	}
+	return Decision{}, false
+}
+
 // AssignDirectoryRole decides whether c may assign or remove a directory
 // role. Only a Privileged Role Administrator or a Global Administrator
 // assigns roles, so no other administrator can raise themselves by
@@ -67,14 +82,8 @@ func holds(have []string, want ...string) bool {
 // RoleManagement.ReadWrite.Directory.
 func AssignDirectoryRole(c caller.Caller) Decision {
 	const rule = "role.assign"
-	if c.AppOnly {
-		if c.HasPermission(permRoleManagementWrite) {
-			return allow(rule, "the application holds "+permRoleManagementWrite)
-		}
-		return deny(rule, "assigning directory roles needs "+permRoleManagementWrite)
-	}
-	if !c.HasPermission(permDirectoryAsUser, permRoleManagementWrite) {
-		return deny(rule, "the token lacks "+permRoleManagementWrite+" or "+permDirectoryAsUser)
+	if d, decided := permitted(rule, c, permRoleManagementWrite, permDirectoryAsUser); decided {
+		return d
 	}
 	if c.HasRole(GlobalAdministrator, PrivilegedRoleAdministrator) {
 		return allow(rule, "a Privileged Role Administrator or Global Administrator assigns roles")
@@ -100,14 +109,8 @@ func ManageRoleAssignableGroup(c caller.Caller) Decision {
 // Role Administrator or Global Administrator for it.
 func AssignAppRole(c caller.Caller, resourceIsGraph bool) Decision {
 	const rule = "appRole.assign"
-	if c.AppOnly {
-		if c.HasPermission(permAppRoleAssignment) {
-			return allow(rule, "the application holds "+permAppRoleAssignment)
-		}
-		return deny(rule, "granting app roles needs "+permAppRoleAssignment)
-	}
-	if !c.HasPermission(permAppRoleAssignment, permDirectoryAsUser) {
-		return deny(rule, "the token lacks "+permAppRoleAssignment+" or "+permDirectoryAsUser)
+	if d, decided := permitted(rule, c, permAppRoleAssignment, permDirectoryAsUser); decided {
+		return d
 	}
 	if c.HasRole(GlobalAdministrator, PrivilegedRoleAdministrator) {
 		return allow(rule, "a Privileged Role Administrator or Global Administrator grants any app role")

@@ -94,10 +94,17 @@ func eqFilter(prop, value string) odata.Expr {
 
 // assignmentsWhere lists every app role assignment with prop equal to value.
 func assignmentsWhere(ctx context.Context, tx store.Tx, tenantID, prop, value string) ([]Object, error) {
+	return every(store.Query{Schema: appRoleAssignmentSpec.schema, Filter: eqFilter(prop, value)}, func(q store.Query) (store.Page, error) {
+		return tx.ListObjects(ctx, tenantID, KindAppRoleAssign, q)
+	})
+}
+
+// every pages through a listing to its end.
+func every(q store.Query, page func(store.Query) (store.Page, error)) ([]Object, error) {
 	var out []Object
-	q := store.Query{Schema: appRoleAssignmentSpec.schema, Filter: eqFilter(prop, value), Top: 999}
+	q.Top = 999
 	for {
-		p, err := tx.ListObjects(ctx, tenantID, KindAppRoleAssign, q)
+		p, err := page(q)
 		if err != nil {
 			return nil, err
 		}

@@ -71,26 +71,11 @@ func userTarget(ctx context.Context, tx store.Tx, tenantID, userID string) (auth
 // related lists every live object on the other side of a relationship; a
 // deleted object has none (its links went with it).
 func related(ctx context.Context, tx store.Tx, tenantID string, r store.Related) ([]Object, error) {
-	var out []Object
-	q := store.Query{Top: 999}
-	for {
-		p, err := tx.ListRelated(ctx, tenantID, r, q)
-		if isNotFound(err) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		objs, err := toObjects(p.Objects)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, objs...)
-		if p.Next == "" {
-			return out, nil
-		}
-		q.Cursor = p.Next
+	out, err := every(store.Query{}, func(q store.Query) (store.Page, error) { return tx.ListRelated(ctx, tenantID, r, q) })
+	if isNotFound(err) {
+		return nil, nil
 	}
+	return out, err
 }
 
 // checkRemoval decides deleting, restoring or purging obj.
