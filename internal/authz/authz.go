@@ -56,10 +56,6 @@ const (
 	permRoleManagementWrite = "RoleManagement.ReadWrite.Directory"
 )
 
-func holds(have []string, want ...string) bool {
-	return slices.ContainsFunc(have, func(h string) bool { return slices.Contains(want, h) })
-}
-
 // permitted is where the assignment rules start: an application is decided
 // by whether it holds perm; a signed-in user's token needs perm or also (as
 // a delegated scope), and then its user's roles decide (decided false).
