@@ -13,21 +13,16 @@ import (
 
 // The directory enforces authz's decisions for the caller a request's
 // context carries (see internal/caller); work without a caller is the
-// system's own and is not restricted. The target's roles and owners are read
-// in the transaction that makes the change, so a concurrent role assignment
-// cannot slip between the decision and the write.
+// system's own and is not restricted. What protects a target is read in the
+// transaction that makes the change.
 
-// refused is the error a refusal surfaces as: Graph's 403
-// Authorization_RequestDenied, with the reason.
-func refused(d authz.Decision) error {
-	return usererr.WithCode(usererr.Forbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation: %s.", d.Reason)
-}
-
+// enforce turns a refusal into Graph's 403 Authorization_RequestDenied,
+// with the reason.
 func enforce(d authz.Decision) error {
 	if d.Allowed {
 		return nil
 	}
-	return refused(d)
+	return usererr.WithCode(usererr.Forbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation: %s.", d.Reason)
 }
 
 // checkUserChange decides a change to the user userID ("" for a new one) by
@@ -39,6 +34,13 @@ func (s *Service) checkUserChange(ctx context.Context, tx store.Tx, tenantID, us
 	}
 	var target authz.UserTarget
 	if userID != "" {
+		// Every commit takes the tenant's row to number its changes, so
+		// holding it from here on keeps a role assignment or a
+		// role-assignable group membership from committing between this
+		// decision and the write it allows.
+		if err := tx.LockTenant(ctx, tenantID); err != nil {
+			return err
+		}
 		var err error
 		if target, err = userTarget(ctx, tx, tenantID, userID); err != nil {
 			return err
