@@ -171,7 +171,9 @@ func ChangeUser(c caller.Caller, t UserTarget, change UserChange) Decision {
 		}
 		i := slices.IndexFunc(seats, func(s seat) bool { return s.reaches(o, t) })
 		if i < 0 {
-			return deny(rule, "no role or permission of the caller may "+opNames[o]+" this user"+protection(t))
+			// The reason does not say what protects the target: that would
+			// tell a caller who may not list roles that the user holds one.
+			return deny(rule, "no role or permission of the caller may "+opNames[o]+" this user")
 		}
 		if !slices.Contains(used, seats[i].name) {
 			used = append(used, seats[i].name)
@@ -185,15 +187,4 @@ func ChangeUser(c caller.Caller, t UserTarget, change UserChange) Decision {
 
 func ruleOf(o op) string {
 	return map[op]string{opCreate: "user.create", opBasic: "user.basic", opSensitive: "user.sensitive", opContact: "user.sensitive", opPassword: "user.password", opRevoke: "user.revokeSessions"}[o]
-}
-
-// protection says what protects the target, for the reason of a refusal.
-func protection(t UserTarget) string {
-	switch {
-	case len(t.Roles) > 0:
-		return ", who holds a directory role only a higher administrator may act on"
-	case t.InRoleAssignableGroup:
-		return ", who belongs to a role-assignable group"
-	}
-	return ""
 }
