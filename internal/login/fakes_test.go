@@ -132,6 +132,17 @@ func (t *memTx) ConsumeState(ctx context.Context, tenant, kind, id string) (stor
 	return s, nil
 }
 
+func (t *memTx) LockState(ctx context.Context, s store.State) (store.State, error) {
+	if t.readOnly {
+		return store.State{}, errReadOnly
+	}
+	if old, ok := t.live(s.TenantID, s.Kind, s.ID); ok {
+		return old, nil
+	}
+	t.m.states[stateKey{s.TenantID, s.Kind, s.ID}] = s
+	return s, nil
+}
+
 func (t *memTx) UpdateState(ctx context.Context, s store.State) error {
 	if t.readOnly {
 		return errReadOnly

@@ -188,6 +188,20 @@ func (tx *memTx) DeleteStates(_ context.Context, tenantID string, f store.StateF
 	return n, nil
 }
 
+func (tx *memTx) LockState(_ context.Context, s store.State) (store.State, error) {
+	if !tx.write {
+		return store.State{}, errors.New("memStore: write in a read-only transaction")
+	}
+	tx.s.mu.Lock()
+	defer tx.s.mu.Unlock()
+	k := stateKey{s.TenantID, s.Kind, s.ID}
+	if old, ok := tx.live(k); ok {
+		return old, nil
+	}
+	tx.s.states[k] = s
+	return s, nil
+}
+
 func (tx *memTx) UpdateState(_ context.Context, s store.State) error {
 	if !tx.write {
 		return errors.New("memStore: write in a read-only transaction")

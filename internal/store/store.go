@@ -176,6 +176,12 @@ type Tx interface {
 	// concurrency: the first caller gets it; every later caller gets it
 	// with ErrConsumed.
 	ConsumeState(ctx context.Context, tenantID, kind, id string) (State, error)
+	// LockState returns the live state s names, first creating it from s
+	// when there is none (an expired one is replaced), and holds it against
+	// every other writer until the transaction ends. A counter read through
+	// LockState and written back with UpdateState in the same transaction
+	// cannot lose a concurrent increment, on any node.
+	LockState(ctx context.Context, s State) (State, error)
 	// UpdateState replaces the Data and ExpiresAt of a live, unconsumed state;
 	// ErrConsumed if it was consumed, ErrNotFound if it is not live.
 	UpdateState(ctx context.Context, s State) error

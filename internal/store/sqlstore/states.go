@@ -66,6 +66,43 @@ func (t *txn) PutState(ctx context.Context, s store.State) error {
 	return err
 }
 
+// LockState is one upsert: inserting takes the row, and a conflict takes
+// the existing row's lock (PostgreSQL locks the row of ON CONFLICT DO
+// UPDATE, and a concurrent insert of the same key waits for the first to
+// commit, then updates the committed row; SQLite has one writer). The SET
+// keeps a live row as it is and replaces an expired one with s.
+func (t *txn) LockState(ctx context.Context, s store.State) (store.State, error) {
+	if err := t.writable(); err != nil {
+		return store.State{}, err
+	}
+	if err := required("state tenant, kind and id", s.TenantID, s.Kind, s.ID); err != nil {
+		return store.State{}, err
+	}
+	if s.ExpiresAt.IsZero() {
+		return store.State{}, errNoExpiry
+	}
+	now := t.s.now()
+	if s.CreatedAt.IsZero() {
+		s.CreatedAt = now
+	}
+	keep := func(column string) string {
+		return column + ` = CASE WHEN states.expires_at <= $9 THEN excluded.` + column + ` ELSE states.` + column + ` END`
+	}
+	var r stateRow
+	err := t.get(ctx, `INSERT INTO states (tenant_id, kind, id, family, subject, data, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (tenant_id, kind, id) DO UPDATE SET `+keep("family")+`, `+keep("subject")+`, `+keep("data")+`,
+			`+keep("created_at")+`, `+keep("expires_at")+`,
+			consumed_at = CASE WHEN states.expires_at <= $9 THEN NULL ELSE states.consumed_at END
+		RETURNING `+stateColumns,
+		[]any{s.TenantID, s.Kind, s.ID, s.Family, s.Subject, append([]byte{}, s.Data...), t.at(s.CreatedAt), t.at(s.ExpiresAt), t.at(now)},
+		r.dest()...)
+	if err != nil {
+		return store.State{}, err
+	}
+	return r.state(), nil
+}
+
 func (t *txn) GetState(ctx context.Context, tenantID, kind, id string) (store.State, error) {
 	return t.liveState(ctx, tenantID, kind, id, t.s.now())
 }
