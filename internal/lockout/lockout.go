@@ -1,8 +1,12 @@
-// Package lockout owns the rules that slow down password guessing: smart
-// lockout of an account after repeated failures and per-client request
-// throttling. The rules are pure: callers load a Counter, ask Check, record
-// Failure, and store the result until Expiry; nothing here does I/O, and the
-// only state kept in memory is the Limiter's per-node buckets.
+// Package lockout owns the rules that slow down password and code
+// guessing: smart lockout of an account after repeated failures, slowing a
+// tenant-wide password spray, wrong one-time codes per client, and per-client
+// request throttling. The rules are pure: callers load a counter under the
+// store's lock, ask Reserve before checking the secret (so concurrent
+// attempts cannot all be judged against the same fresh counter), store the
+// result until Expiry, and release or reset it after a success; nothing here
+// does I/O, and the only state kept in memory is the Limiter's per-node
+// buckets.
 package lockout
 
 import (
@@ -56,6 +60,19 @@ func (p Policy) Check(c Counter, now time.Time) Decision {
 	return Decision{Allowed: true, Reason: fmt.Sprintf("%d of %d failures", c.Failures, p.Threshold)}
 }
 
+// Reserve decides whether an attempt may verify a password now and, if it
+// may, counts it as a failure before the password is checked: N attempts
+// made at once are judged one after another against the counter the store
+// holds, so at most Threshold of them reach the password (one after a
+// lock). A success then resets the counter.
+func (p Policy) Reserve(c Counter, now time.Time) (Counter, Decision) {
+	d := p.Check(c, now)
+	if !d.Allowed {
+		return c, d
+	}
+	return p.Failure(c, now), d
+}
+
 // Failure records a failed attempt made at now and returns the new counter.
 // A failure while locked cannot happen when callers Check first; it is
 // ignored so that a lock is never extended by attempts it refused.
@@ -80,11 +97,7 @@ func (p Policy) Failure(c Counter, now time.Time) Counter {
 // Expiry is when the counter may be forgotten: a Window after its latest
 // failure or lock ends, whichever is later. Stores keep it until then.
 func (p Policy) Expiry(c Counter) time.Time {
-	end := c.Last
-	if c.LockedUntil.After(end) {
-		end = c.LockedUntil
-	}
-	return end.Add(p.Window)
+	return maxTime(c.Last, c.LockedUntil).Add(p.Window)
 }
 
 // current forgets a counter that has expired, so that an old lock's

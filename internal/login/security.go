@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 )
 
 // cookieNames are the pages' cookies, __Host- prefixed on https.
@@ -163,24 +164,8 @@ func (p *Pages) rememberFamiliar(w http.ResponseWriter, r *http.Request, tenantI
 
 func foldUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// clientKey is what the per-client throttle counts by: the address, or for
-// IPv6 its /64, since one client usually holds a whole /64.
-func (p *Pages) clientKey(r *http.Request) string {
-	ip := p.cfg.ClientIP(r)
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	addr = addr.Unmap()
-	if addr.Is4() {
-		return addr.String()
-	}
-	prefix, err := addr.WithZone("").Prefix(64)
-	if err != nil {
-		return addr.String()
-	}
-	return prefix.String()
-}
+// clientKey is what the per-client throttle counts by.
+func (p *Pages) clientKey(r *http.Request) string { return lockout.ClientKey(p.cfg.ClientIP(r)) }
 
 // pageHeaders are set on every page the package renders (not on Finish and
 // Deny, whose responses are the provider's): a nonce-based CSP with no

@@ -78,23 +78,6 @@ func TestPutStateReusesExpiredID(t *testing.T) {
 	}
 }
 
-func TestClientKey(t *testing.T) {
-	cases := map[string]string{
-		"192.0.2.7":            "192.0.2.7",
-		"::ffff:192.0.2.7":     "192.0.2.7",
-		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
-		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
-		"fe80::1%eth0":         "fe80::/64",
-		"not an address":       "not an address",
-	}
-	for ip, want := range cases {
-		p := &Pages{cfg: Config{ClientIP: func(*http.Request) string { return ip }}}
-		if got := p.clientKey(nil); got != want {
-			t.Errorf("clientKey(%q) = %q, want %q", ip, got, want)
-		}
-	}
-}
-
 // TestSignOutKeepsOtherTenants: signing out of one tenant leaves the
 // browser's sessions in other tenants.
 func TestSignOutKeepsOtherTenants(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -44,15 +45,17 @@ var (
 // fields are the inputs the walker can answer, in the order they are looked for.
 var fields = []string{"code", "username", "password", "stay", "decision"}
 
-// Final is how a walk ends on a page with nothing to fill in and no
-// redirect, such as the device sign-in's "you can close this window".
+// Final is how a walk ends on a page it cannot move on from: one with
+// nothing to fill in and no redirect, such as the device sign-in's "you can
+// close this window"; an error page; or a page asking again for an answer
+// it refused (a wrong password, a lockout).
 type Final struct {
 	Status int
 	Body   string
 }
 
 func (f *Final) Error() string {
-	return fmt.Sprintf("pagewalk: ended on a page without a form (%d)", f.Status)
+	return fmt.Sprintf("pagewalk: ended on a page it cannot answer (%d): %.300s", f.Status, f.Body)
 }
 
 // maxSteps bounds a walk; a real sign-in takes at most six pages.
@@ -79,11 +82,8 @@ func (b *Browser) SignIn(authURL string, answers map[string]string) (*url.URL, e
 		}
 		page := string(body)
 		action := formAction.FindStringSubmatch(page)
-		if action == nil {
+		if action == nil || resp.StatusCode != http.StatusOK {
 			return nil, &Final{Status: resp.StatusCode, Body: page}
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("pagewalk: unexpected page (%d): %.500s", resp.StatusCode, page)
 		}
 		form := url.Values{}
 		for _, m := range hiddenIn.FindAllStringSubmatch(page, -1) {
@@ -99,6 +99,10 @@ func (b *Browser) SignIn(authURL string, answers map[string]string) (*url.URL, e
 		}
 		if step == "" {
 			return nil, fmt.Errorf("pagewalk: a page with no field to answer: %.500s", page)
+		}
+		if slices.Contains(b.Steps, step) {
+			// Answering again would send the answer the node just refused.
+			return nil, &Final{Status: resp.StatusCode, Body: page}
 		}
 		b.Steps = append(b.Steps, step)
 		resp, err = b.submit(resp.Request.URL, html.UnescapeString(action[1]), form)

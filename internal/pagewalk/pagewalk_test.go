@@ -55,3 +55,19 @@ func TestSignInEndsOnAPageWithoutForm(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestSignInEndsOnARefusedAnswer(t *testing.T) {
+	posts := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts++
+		}
+		_, _ = w.Write([]byte(usernamePage)) // asks for the username again and again
+	}))
+	defer srv.Close()
+	_, err := New(nil).SignIn(srv.URL+"/t/login", map[string]string{"username": "alice"})
+	var final *Final
+	if !errors.As(err, &final) || final.Status != 200 || posts != 1 {
+		t.Fatalf("after %d posts: %v", posts, err)
+	}
+}
