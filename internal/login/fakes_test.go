@@ -195,6 +195,8 @@ type fakeDirectory struct {
 	signIns  []string             // tenant/user of every recorded interactive sign-in
 	admins   map[string]bool      // tenant/user of administrators
 	orgWide  map[string][]string  // tenant/client → scopes granted for everyone
+	// checking, when set, runs as each password is checked.
+	checking func()
 }
 
 func newFakeDirectory() *fakeDirectory {
@@ -222,6 +224,9 @@ func (d *fakeDirectory) grant(tenant, userID, client string, scopes ...string) {
 }
 
 func (d *fakeDirectory) SignIn(ctx context.Context, tenant, username, password string) (User, error) {
+	if d.checking != nil {
+		d.checking()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	u, ok := d.users[tenant+"/"+strings.ToLower(username)]

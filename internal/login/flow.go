@@ -429,29 +429,30 @@ func (v *visit) postPassword(f flow) {
 		return
 	}
 	if v.p.throttled(v.r) {
-		secs := int((v.p.cfg.ClientRate.Every + time.Second - 1) / time.Second)
-		v.w.Header().Set("Retry-After", strconv.Itoa(secs))
-		v.render(http.StatusTooManyRequests, f, v.loc.T("error.throttled"))
+		v.tooMany(f, v.p.cfg.ClientRate.Every, "error.throttled")
 		return
 	}
 	tenant := v.req.TenantID
-	counter, d, err := v.p.lockoutCheck(v.ctx, v.r, tenant, f.Username)
+	familiar := v.p.isFamiliar(v.r, tenant, f.Username)
+	d, spray, err := v.p.reserveAttempt(v.ctx, tenant, f.Username, familiar)
 	if err != nil {
 		v.fail(err)
 		return
 	}
 	if !d.Allowed {
 		v.p.cfg.Logger.InfoContext(v.ctx, "sign-in refused by smart lockout", "tenant", tenant, "reason", d.Reason)
+		if spray {
+			v.tooMany(f, d.RetryAt.Sub(v.p.cfg.Now()), "error.spray")
+			return
+		}
 		v.show(f, v.loc.T("error.locked"))
 		return
 	}
+	// The attempt is already counted as a failure: a wrong password has
+	// nothing more to record in the store.
 	u, err := v.p.cfg.Directory.SignIn(v.ctx, tenant, f.Username, password)
 	if errors.Is(err, ErrBadCredentials) {
 		v.p.chargeFailure(v.r)
-		if err := v.p.lockoutFailure(v.ctx, tenant, counter); err != nil {
-			v.fail(err)
-			return
-		}
 		v.show(f, v.loc.T("error.credentials"))
 		return
 	}
@@ -459,7 +460,7 @@ func (v *visit) postPassword(f flow) {
 		v.fail(err)
 		return
 	}
-	if err := v.p.lockoutReset(v.ctx, tenant, f.Username); err != nil {
+	if err := v.p.attemptSucceeded(v.ctx, tenant, f.Username, familiar); err != nil {
 		v.fail(err)
 		return
 	}
@@ -470,6 +471,14 @@ func (v *visit) postPassword(f flow) {
 		next.Step = stepChange
 	}
 	v.advance(next)
+}
+
+// tooMany answers 429 with the message msg, to be retried after wait
+// (rounded up to whole seconds).
+func (v *visit) tooMany(f flow, wait time.Duration, msg string) {
+	secs := max(1, int((wait+time.Second-1)/time.Second))
+	v.w.Header().Set("Retry-After", strconv.Itoa(secs))
+	v.render(http.StatusTooManyRequests, f, v.loc.T(msg))
 }
 
 // postChange changes the password on a first sign-in. The current password

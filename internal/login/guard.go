@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -25,42 +26,56 @@ func lockoutID(tenantID, username string, familiar bool) string {
 	return hashID("lockout", tenantID, foldUsername(username), from)
 }
 
-// lockoutCheck decides whether a password attempt for username may be
-// verified now, and returns the counter's id for recording the outcome.
-func (p *Pages) lockoutCheck(ctx context.Context, r *http.Request, tenantID, username string) (string, lockout.Decision, error) {
-	id := lockoutID(tenantID, username, p.isFamiliar(r, tenantID, username))
-	var c lockout.Counter
-	err := p.cfg.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		c, err = readCounter(ctx, tx, tenantID, id)
-		return err
-	})
-	if err != nil {
-		return "", lockout.Decision{}, err
-	}
-	return id, p.cfg.Lockout.Check(c, p.cfg.Now()), nil
-}
+// kindSpray is the state kind of a tenant's password-spray counter, one
+// per tenant (its id is the tenant's).
+const kindSpray = "spray"
 
-// lockoutFailure records a failed attempt on the counter.
-func (p *Pages) lockoutFailure(ctx context.Context, tenantID, id string) error {
-	return p.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		c, err := readCounter(ctx, tx, tenantID, id)
+// reserveAttempt decides whether a password attempt may be verified now
+// and, if it may, counts it as a failure before the password is checked:
+// on the username's counter for this browser's familiarity and, from an
+// unfamiliar browser, on the tenant's spray counter. Both are read and
+// written under the store's lock in one transaction, so attempts sent at
+// once, to any node, are judged one after another. spray reports that the
+// tenant's spray pace refused it (no account was charged then).
+func (p *Pages) reserveAttempt(ctx context.Context, tenantID, username string, familiar bool) (d lockout.Decision, spray bool, err error) {
+	now := p.cfg.Now()
+	err = p.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		// Always the account's counter first, then the tenant's, so two
+		// transactions never wait for each other's.
+		id := lockoutID(tenantID, username, familiar)
+		var c lockout.Counter
+		st, err := lockCounter(ctx, tx, tenantID, kindLockout, id, now, p.cfg.Lockout.Window, &c)
 		if err != nil {
 			return err
 		}
-		now := p.cfg.Now()
-		c = p.cfg.Lockout.Failure(c, now)
-		data, err := json.Marshal(c)
-		if err != nil {
-			return err
+		if c, d = p.cfg.Lockout.Reserve(c, now); !d.Allowed {
+			return nil
 		}
-		return putState(ctx, tx, store.State{TenantID: tenantID, Kind: kindLockout, ID: id, Family: id,
-			Data: data, CreatedAt: now, ExpiresAt: p.cfg.Lockout.Expiry(c)})
+		if !familiar {
+			var sc lockout.SprayCounter
+			sst, err := lockCounter(ctx, tx, tenantID, kindSpray, tenantID, now, p.cfg.Spray.Window, &sc)
+			if err != nil {
+				return err
+			}
+			sc, sd := p.cfg.Spray.Reserve(sc, now)
+			if !sd.Allowed {
+				d, spray = sd, true
+				return nil
+			}
+			if err := writeCounter(ctx, tx, sst, sc, p.cfg.Spray.Expiry(sc)); err != nil {
+				return err
+			}
+		}
+		return writeCounter(ctx, tx, st, c, p.cfg.Lockout.Expiry(c))
 	})
+	return d, spray, err
 }
 
-// lockoutReset forgets both of a username's counters after it signed in.
-func (p *Pages) lockoutReset(ctx context.Context, tenantID, username string) error {
+// attemptSucceeded forgets both of a username's counters after it signed
+// in, and gives an unfamiliar attempt's reserved failure back to the
+// tenant's spray counter.
+func (p *Pages) attemptSucceeded(ctx context.Context, tenantID, username string, familiar bool) error {
+	now := p.cfg.Now()
 	return p.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		for _, familiar := range []bool{false, true} {
 			id := lockoutID(tenantID, username, familiar)
@@ -68,20 +83,37 @@ func (p *Pages) lockoutReset(ctx context.Context, tenantID, username string) err
 				return err
 			}
 		}
-		return nil
+		if familiar {
+			return nil
+		}
+		var sc lockout.SprayCounter
+		sst, err := lockCounter(ctx, tx, tenantID, kindSpray, tenantID, now, p.cfg.Spray.Window, &sc)
+		if err != nil {
+			return err
+		}
+		sc = p.cfg.Spray.Release(sc, now)
+		return writeCounter(ctx, tx, sst, sc, p.cfg.Spray.Expiry(sc))
 	})
 }
 
-func readCounter(ctx context.Context, tx store.Tx, tenantID, id string) (lockout.Counter, error) {
-	var c lockout.Counter
-	st, err := tx.GetState(ctx, tenantID, kindLockout, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return c, nil
-	}
+// lockCounter reads a counter state into v under the store's lock,
+// creating an empty one (kept for ttl) when there is none.
+func lockCounter(ctx context.Context, tx store.Tx, tenantID, kind, id string, now time.Time, ttl time.Duration, v any) (store.State, error) {
+	st, err := tx.LockState(ctx, store.State{TenantID: tenantID, Kind: kind, ID: id, Family: id, Data: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(ttl)})
 	if err != nil {
-		return c, err
+		return st, err
 	}
-	return c, json.Unmarshal(st.Data, &c)
+	return st, json.Unmarshal(st.Data, v)
+}
+
+// writeCounter stores a counter read by lockCounter until expires.
+func writeCounter(ctx context.Context, tx store.Tx, st store.State, v any, expires time.Time) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	st.Data, st.ExpiresAt = data, expires
+	return tx.UpdateState(ctx, st)
 }
 
 // putState writes a state whose id the caller derives (so it recurs): it

@@ -110,7 +110,8 @@ type Config struct {
 	Directory Directory
 	Protocol  authn.Protocol
 
-	Lockout lockout.Policy // zero: lockout.DefaultPolicy()
+	Lockout lockout.Policy      // zero: lockout.DefaultPolicy()
+	Spray   lockout.SprayPolicy // zero: lockout.DefaultSprayPolicy()
 	// ClientRate throttles password attempts per client address, in each
 	// node's memory. Zero: a burst of 20, then one every 3 seconds.
 	ClientRate lockout.Rate
@@ -156,6 +157,9 @@ func New(cfg Config) (*Pages, error) {
 	}
 	if cfg.Lockout == (lockout.Policy{}) {
 		cfg.Lockout = lockout.DefaultPolicy()
+	}
+	if cfg.Spray == (lockout.SprayPolicy{}) {
+		cfg.Spray = lockout.DefaultSprayPolicy()
 	}
 	if cfg.ClientRate == (lockout.Rate{}) {
 		cfg.ClientRate = lockout.Rate{Burst: 20, Every: 3 * time.Second}

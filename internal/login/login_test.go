@@ -1,12 +1,14 @@
 package login
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -430,6 +432,110 @@ func TestSmartLockout(t *testing.T) {
 	attacker.expect(attacker.submit("password", alicePW), "kmsi")
 	if n := h.store.count(tenantA, kindLockout); n != 1 { // ghost's remains
 		t.Fatalf("%d lockout counters, want only the unknown account's", n)
+	}
+}
+
+// TestConcurrentGuessesAreCountedFirst: 99 wrong passwords sent at once
+// from 99 browsers reach the password check at most Threshold times,
+// because each attempt is counted before its password is checked; the
+// right password then meets the lock.
+func TestConcurrentGuessesAreCountedFirst(t *testing.T) {
+	h := newHarness(t, false)
+	const n = 99
+	forms := make([]url.Values, n)
+	browsers := make([]*browser, n)
+	for i := range n {
+		b := h.browser()
+		b.expect(b.open(h.request()), "username")
+		b.expect(b.submit("username", "alice@contoso.com"), "password")
+		forms[i], browsers[i] = b.last.hidden(t), b
+		forms[i].Set("password", "guess")
+	}
+	// Each attempt either reaches the password check, where it waits, or
+	// is answered without one; once all are accounted for, the waiting
+	// ones go on. Without counting first, all 99 would be waiting here.
+	checking, answered, release := make(chan struct{}), make(chan int), make(chan struct{})
+	h.dir.checking = func() { checking <- struct{}{}; <-release }
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, h.srv.URL+"/"+tenantA+"/login", strings.NewReader(forms[i].Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := browsers[i].c.Do(req)
+			status := -1
+			if err == nil {
+				status = resp.StatusCode
+				resp.Body.Close()
+			}
+			answered <- status
+		})
+	}
+	checked, early := 0, 0
+	for checked+early < n {
+		select {
+		case <-checking:
+			checked++
+		case status := <-answered:
+			if status != http.StatusOK {
+				t.Errorf("an attempt answered %d", status)
+			}
+			early++
+		}
+	}
+	close(release)
+	for range checked {
+		<-answered
+	}
+	wg.Wait()
+	h.dir.checking = nil
+	if threshold := h.pages.cfg.Lockout.Threshold; checked > threshold {
+		t.Fatalf("%d of %d simultaneous wrong passwords were checked, want at most %d", checked, n, threshold)
+	}
+	b := h.browser()
+	b.expect(b.open(h.request()), "username")
+	b.expect(b.submit("username", "alice@contoso.com"), "password")
+	if p := b.submit("password", alicePW); !strings.Contains(p.body, "Your account is temporarily locked") {
+		t.Fatalf("the right password after the guesses:\n%s", p.body)
+	}
+}
+
+// TestSpraySlowsOnlyUnfamiliarBrowsers: one password tried on many
+// accounts is slowed once the tenant has seen the spray policy's threshold
+// of failures; no account is locked, and a browser that signed in as its
+// user before signs in at once.
+func TestSpraySlowsOnlyUnfamiliarBrowsers(t *testing.T) {
+	spray := lockout.SprayPolicy{Threshold: 5, Window: 10 * time.Minute, Pace: time.Minute}
+	h := newHarness(t, false, func(c *Config) { c.Spray = spray })
+	alice := h.browser()
+	alice.signIn(h.request(), "alice@contoso.com", alicePW, false)
+
+	try := func(username, password string) *page {
+		t.Helper()
+		b := h.browser()
+		b.expect(b.open(h.request()), "username")
+		b.expect(b.submit("username", username), "password")
+		return b.submit("password", password)
+	}
+	for i := range spray.Threshold + 1 { // the last one takes the first paced slot
+		if p := try(fmt.Sprintf("user%d@contoso.com", i), "Summer2026!"); p.status != http.StatusOK || !strings.Contains(p.body, "Your account or password is incorrect.") {
+			t.Fatalf("spray attempt %d: %d\n%s", i, p.status, p.body)
+		}
+	}
+	p := try("user99@contoso.com", "Summer2026!")
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "60" || p.step() != "password" || !strings.Contains(p.body, "slowed down") {
+		t.Fatalf("spray attempt past the pace: %d, Retry-After %q\n%s", p.status, p.header.Get("Retry-After"), p.body)
+	}
+	// Alice's own browser is not slowed.
+	alice.expect(alice.open(h.request(withPrompt("login"))), "password")
+	alice.expect(alice.submit("password", alicePW), "kmsi")
+	// Bob on a new device waits for the pace, then signs in: his account
+	// is not locked.
+	if p := try("bob@contoso.com", "bob's secret"); p.status != http.StatusTooManyRequests {
+		t.Fatalf("an unfamiliar browser during the spray: %d", p.status)
+	}
+	h.clock.Advance(spray.Pace)
+	if p := try("bob@contoso.com", "bob's secret"); p.step() != "kmsi" {
+		t.Fatalf("bob after the pace: %d\n%s", p.status, p.body)
 	}
 }
 
