@@ -2,7 +2,6 @@ package login
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -62,11 +61,11 @@ func (p *Pages) reserveAttempt(ctx context.Context, tenantID, username string, f
 				d, spray = sd, true
 				return nil
 			}
-			if err := writeCounter(ctx, tx, sst, sc, p.cfg.Spray.Expiry(sc)); err != nil {
+			if err := store.UpdateJSON(ctx, tx, sst, sc, p.cfg.Spray.Expiry(sc)); err != nil {
 				return err
 			}
 		}
-		return writeCounter(ctx, tx, st, c, p.cfg.Lockout.Expiry(c))
+		return store.UpdateJSON(ctx, tx, st, c, p.cfg.Lockout.Expiry(c))
 	})
 	return d, spray, err
 }
@@ -92,28 +91,14 @@ func (p *Pages) attemptSucceeded(ctx context.Context, tenantID, username string,
 			return err
 		}
 		sc = p.cfg.Spray.Release(sc, now)
-		return writeCounter(ctx, tx, sst, sc, p.cfg.Spray.Expiry(sc))
+		return store.UpdateJSON(ctx, tx, sst, sc, p.cfg.Spray.Expiry(sc))
 	})
 }
 
 // lockCounter reads a counter state into v under the store's lock,
 // creating an empty one (kept for ttl) when there is none.
 func lockCounter(ctx context.Context, tx store.Tx, tenantID, kind, id string, now time.Time, ttl time.Duration, v any) (store.State, error) {
-	st, err := tx.LockState(ctx, store.State{TenantID: tenantID, Kind: kind, ID: id, Family: id, Data: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(ttl)})
-	if err != nil {
-		return st, err
-	}
-	return st, json.Unmarshal(st.Data, v)
-}
-
-// writeCounter stores a counter read by lockCounter until expires.
-func writeCounter(ctx context.Context, tx store.Tx, st store.State, v any, expires time.Time) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	st.Data, st.ExpiresAt = data, expires
-	return tx.UpdateState(ctx, st)
+	return store.LockJSON(ctx, tx, store.State{TenantID: tenantID, Kind: kind, ID: id, Family: id, Data: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(ttl)}, v)
 }
 
 // putState writes a state whose id the caller derives (so it recurs): it

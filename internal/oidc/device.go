@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/caller"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -49,9 +50,13 @@ import (
 // and shows a page instead of redirecting. The polling client then gets
 // the tokens (redeemed as a code is: the device state is consumed once, and
 // a second redemption revokes the sign-in's refresh tokens) or
-// access_denied. Wrong user codes are counted in devfail states, per client
-// address and per tenant, and past a limit StartDevice refuses every code,
-// right or wrong, until the window passes.
+// access_denied. Wrong user codes are limited by lockout.CodePolicy, with
+// its tallies in devfail states (one per client address, one per tenant):
+// each code typed is counted as wrong before it is looked up, under the
+// store's lock, and given back when it was right. A client past its
+// allowance is refused every code until its window passes; the tenant's
+// tally only shrinks the allowance of every client, so no flood of wrong
+// codes stops someone at a clean address from entering theirs.
 
 const (
 	kindDevice       = "device"
@@ -70,16 +75,9 @@ const (
 	devicePollInterval = 5 * time.Second
 	slowDownStep       = 5 * time.Second
 
-	// Wrong user codes allowed within deviceGuessWindow, from one client
-	// address and in one tenant. Eight letters from twenty are 20^8 ≈
-	// 2.6e10 codes, so even the tenant-wide budget gives a guesser odds of
-	// about live codes × 2e-8 a day.
-	deviceGuessWindow       = 15 * time.Minute
-	maxWrongCodesPerAddress = 10
-	maxWrongCodesPerTenant  = 200
-
-	// tenantBucket counts a tenant's wrong user codes from all addresses.
-	tenantBucket = "tenant"
+	// tenantTally is the id of a tenant's tally of wrong user codes from
+	// all addresses.
+	tenantTally = "tenant"
 
 	// userCodePurpose names the key that hashes user codes.
 	userCodePurpose = "gatehouse device user code v1"
@@ -89,9 +87,9 @@ var (
 	// ErrInvalidUserCode: the user code is unknown, expired, already used,
 	// or of another tenant.
 	ErrInvalidUserCode = authn.ErrInvalidUserCode
-	// ErrTooManyUserCodes: too many wrong user codes were entered lately,
-	// from the caller's address or in the tenant; no code is accepted until
-	// the window passes.
+	// ErrTooManyUserCodes: too many wrong user codes were entered lately
+	// from the caller's address; no code is accepted from it until the
+	// window passes.
 	ErrTooManyUserCodes = authn.ErrTooManyUserCodes
 )
 
@@ -274,26 +272,29 @@ func (p *Provider) storeDevice(ctx context.Context, tid string, dev deviceReques
 }
 
 // StartDevice implements authn.Protocol: it checks the typed user code and
-// sends the browser to sign in for the device's request. Wrong codes are
-// counted against the client address (r.RemoteAddr, which a proxy in front
-// must set to the client's) and the tenant. Errors are ErrInvalidUserCode,
+// sends the browser to sign in for the device's request. Codes are counted
+// against the client address (r.RemoteAddr, which a proxy in front must set
+// to the client's) and the tenant. Errors are ErrInvalidUserCode,
 // ErrTooManyUserCodes, or store failures (the page should answer 503); on
 // any of them nothing is written to w.
 func (p *Provider) StartDevice(w http.ResponseWriter, r *http.Request, tenantID, userCode string) error {
 	ctx := r.Context()
-	buckets := []string{"addr:" + caller.Address(r), tenantBucket}
-	if err := p.checkGuesses(ctx, tenantID, buckets); err != nil {
+	client := "addr:" + lockout.ClientKey(caller.Address(r))
+	if err := p.reserveCode(ctx, tenantID, client); err != nil {
 		return err
 	}
 	code, ok := normalizeUserCode(userCode)
 	if !ok {
-		return p.wrongUserCode(ctx, tenantID, buckets)
+		return ErrInvalidUserCode
 	}
 	s, err := p.consumeState(ctx, tenantID, kindUserCode, p.userCodeID(tenantID, code))
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConsumed) {
-		return p.wrongUserCode(ctx, tenantID, buckets)
+		return ErrInvalidUserCode
 	}
 	if err != nil {
+		return err
+	}
+	if err := p.releaseCode(ctx, tenantID, client); err != nil {
 		return err
 	}
 	entry, err := decodeState[userCodeEntry](s)
@@ -339,55 +340,58 @@ func (p *Provider) liveDevice(ctx context.Context, tenantID, deviceID string) (s
 	return s, dev, nil
 }
 
-// checkGuesses refuses when any bucket has used up its wrong codes.
-func (p *Provider) checkGuesses(ctx context.Context, tenantID string, buckets []string) error {
-	counts := make([]int, len(buckets))
-	err := p.st.View(ctx, func(tx store.Tx) error {
-		for i, b := range buckets {
-			fails, err := tx.ListStates(ctx, tenantID, store.StateFilter{Kind: kindDeviceFail, Subject: b})
-			if err != nil {
-				return err
-			}
-			counts[i] = len(fails)
-		}
-		return nil
+// reserveCode counts a code typed by client as wrong before it is looked
+// up, or returns ErrTooManyUserCodes when the client has no allowance left.
+func (p *Provider) reserveCode(ctx context.Context, tenantID, client string) error {
+	var d lockout.Decision
+	err := p.codeTallies(ctx, tenantID, client, func(c, t lockout.Tally, now time.Time) (lockout.Tally, lockout.Tally, bool) {
+		c, t, d = p.cfg.Codes.Reserve(c, t, now)
+		return c, t, d.Allowed
 	})
 	if err != nil {
 		return storeErr(err)
 	}
-	for i, b := range buckets {
-		limit := maxWrongCodesPerAddress
-		if b == tenantBucket {
-			limit = maxWrongCodesPerTenant
-		}
-		if counts[i] >= limit {
-			slog.WarnContext(ctx, "oidc: user code guessing limit reached", "tenant", tenantID, "bucket", b)
-			return ErrTooManyUserCodes
-		}
+	if !d.Allowed {
+		slog.WarnContext(ctx, "oidc: user code refused", "tenant", tenantID, "reason", d.Reason)
+		return ErrTooManyUserCodes
 	}
 	return nil
 }
 
-// wrongUserCode counts a wrong code in every bucket and returns
-// ErrInvalidUserCode.
-func (p *Provider) wrongUserCode(ctx context.Context, tenantID string, buckets []string) error {
+// releaseCode gives back the reservation of a code that was right.
+func (p *Provider) releaseCode(ctx context.Context, tenantID, client string) error {
+	return storeErr(p.codeTallies(ctx, tenantID, client, func(c, t lockout.Tally, now time.Time) (lockout.Tally, lockout.Tally, bool) {
+		c, t = p.cfg.Codes.Release(c, t, now)
+		return c, t, true
+	}))
+}
+
+// codeTallies runs change on the client's and the tenant's tallies of
+// wrong codes, read and written under the store's lock (the client's
+// first, always), and stores the result when change says so.
+func (p *Provider) codeTallies(ctx context.Context, tenantID, client string, change func(c, t lockout.Tally, now time.Time) (lockout.Tally, lockout.Tally, bool)) error {
 	now := p.cfg.Now()
-	err := p.st.Update(ctx, func(tx store.Tx) error {
-		for _, b := range buckets {
-			s, err := newState(tenantID, kindDeviceFail, newSecret(), "", b, struct{}{}, now, now.Add(deviceGuessWindow))
-			if err != nil {
+	return p.st.Update(ctx, func(tx store.Tx) error {
+		var tallies [2]lockout.Tally
+		var states [2]store.State
+		for i, id := range []string{secretID(client), tenantTally} {
+			var err error
+			s := store.State{TenantID: tenantID, Kind: kindDeviceFail, ID: id, Data: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(p.cfg.Codes.Window)}
+			if states[i], err = store.LockJSON(ctx, tx, s, &tallies[i]); err != nil {
 				return err
 			}
-			if err := tx.PutState(ctx, s); err != nil {
+		}
+		c, t, write := change(tallies[0], tallies[1], now)
+		if !write {
+			return nil
+		}
+		for i, v := range []lockout.Tally{c, t} {
+			if err := store.UpdateJSON(ctx, tx, states[i], v, p.cfg.Codes.Expiry(v)); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return storeErr(err)
-	}
-	return ErrInvalidUserCode
 }
 
 // finishDevice completes a device's request in the browser: the outcome is

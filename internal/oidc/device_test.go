@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 )
 
 // deviceReply is a device authorization endpoint answer, success or error.
@@ -260,10 +263,11 @@ func wrongCode(right string) string {
 
 func TestDeviceUserCodeGuessing(t *testing.T) {
 	f := newFlow(t)
+	policy := lockout.DefaultCodePolicy()
 	d := f.spaDevice(t)
 
 	// From one address: malformed and wrong codes count alike.
-	for i := range maxWrongCodesPerAddress {
+	for i := range policy.PerClient {
 		code := wrongCode(d.UserCode)
 		if i == 0 {
 			code = "HELLO"
@@ -280,23 +284,28 @@ func TestDeviceUserCodeGuessing(t *testing.T) {
 		t.Fatalf("the right code from another address: %v", err)
 	}
 
-	// Across the tenant, spread over addresses that each stay under theirs.
+	// Wrong codes across the tenant, spread over addresses that each stay
+	// under their allowance, raise the alarm: each guessing address is then
+	// held to fewer codes, and a clean address is still let in.
 	d = f.spaDevice(t)
-	for i := range maxWrongCodesPerTenant - maxWrongCodesPerAddress {
-		addr := "198.51.100." + string(rune('a'+i/5))
+	for i := range policy.TenantAlarm {
+		addr := fmt.Sprintf("198.51.100.%d", i/policy.UnderAttack)
 		if err := startDevice(t, f, tenantA, addr, wrongCode(d.UserCode)); !errors.Is(err, ErrInvalidUserCode) {
 			t.Fatalf("wrong code %d: %v", i, err)
 		}
 	}
-	if err := startDevice(t, f, tenantA, "203.0.113.9", d.UserCode); !errors.Is(err, ErrTooManyUserCodes) {
-		t.Fatalf("the right code after too many wrong ones in the tenant: %v", err)
+	if err := startDevice(t, f, tenantA, "198.51.100.0", wrongCode(d.UserCode)); !errors.Is(err, ErrTooManyUserCodes) {
+		t.Fatalf("a guessing address past its allowance under attack: %v", err)
+	}
+	if err := startDevice(t, f, tenantA, "203.0.113.9", d.UserCode); err != nil {
+		t.Fatalf("the right code from a clean address while the tenant is under attack: %v", err)
 	}
 	// Another tenant is not affected; after the window, this one recovers.
 	dB := f.deviceCode(t, tenantB, url.Values{"client_id": {spaApp}, "scope": {"openid"}})
-	if err := startDevice(t, f, tenantB, "203.0.113.9", dB.UserCode); err != nil {
+	if err := startDevice(t, f, tenantB, "198.51.100.0", dB.UserCode); err != nil {
 		t.Fatalf("tenant B: %v", err)
 	}
-	f.clock.advance(deviceGuessWindow)
+	f.clock.advance(policy.Window)
 	d = f.spaDevice(t)
 	if err := startDevice(t, f, tenantA, "192.0.2.1", d.UserCode); err != nil {
 		t.Fatalf("after the window: %v", err)

@@ -29,6 +29,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -62,6 +63,8 @@ type Config struct {
 	TenantSigningAlg func(ctx context.Context, tenantID string) (string, error)
 	// KeyRotation sets how often tenants' signing keys are replaced.
 	KeyRotation KeyRotation
+	// Codes limits wrong device user codes; zero: lockout.DefaultCodePolicy().
+	Codes lockout.CodePolicy
 	// Sessions ends browser sign-in sessions on RP-initiated logout.
 	// Required. The sign-in pages that implement it also need the Provider
 	// (as their authn.Protocol); SessionsFunc breaks that cycle.
@@ -143,6 +146,9 @@ func New(cfg Config, st store.Store, dir Directory, keys *secrets.Keyring) (*Pro
 	}
 	if err := checkRotation(cfg.KeyRotation, cfg.KeyCacheTTL); err != nil {
 		return nil, err
+	}
+	if cfg.Codes == (lockout.CodePolicy{}) {
+		cfg.Codes = lockout.DefaultCodePolicy()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
 )
@@ -215,7 +216,7 @@ func TestFlowsOnSQLite(t *testing.T) {
 	}
 
 	// The device flow: pacing kept with UpdateState, the user code consumed
-	// once, wrong codes counted with ListStates, the outcome redeemed once.
+	// once, wrong codes tallied under LockState, the outcome redeemed once.
 	d := f.spaDevice(t)
 	wantGrantError(t, f.poll(t, tenantA, spaApp, d.DeviceCode), 400, "slow_down")
 	f.clock.advance(10 * time.Second)
@@ -231,7 +232,7 @@ func TestFlowsOnSQLite(t *testing.T) {
 	}
 	wantGrantError(t, f.poll(t, tenantA, spaApp, d.DeviceCode), 400, "invalid_grant")
 	d = f.spaDevice(t)
-	for range maxWrongCodesPerAddress {
+	for range lockout.DefaultCodePolicy().PerClient {
 		if err := startDevice(t, f, tenantA, "192.0.2.7", wrongCode(d.UserCode)); !errors.Is(err, ErrInvalidUserCode) {
 			t.Fatal(err)
 		}

@@ -371,3 +371,25 @@ type SigningKey struct {
 	ActiveAt      time.Time
 	RetireAt      time.Time
 }
+
+// LockJSON locks the state s names (see Tx.LockState, which creates it from
+// s when there is none) and decodes its Data into v: the read half of a
+// counter's read-modify-write.
+func LockJSON(ctx context.Context, tx Tx, s State, v any) (State, error) {
+	st, err := tx.LockState(ctx, s)
+	if err != nil {
+		return st, err
+	}
+	return st, json.Unmarshal(st.Data, v)
+}
+
+// UpdateJSON stores v as the Data of a state read by LockJSON, live until
+// expires: the write half.
+func UpdateJSON(ctx context.Context, tx Tx, s State, v any, expires time.Time) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	s.Data, s.ExpiresAt = data, expires
+	return tx.UpdateState(ctx, s)
+}
