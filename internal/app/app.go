@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/graph"
+	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
@@ -39,7 +40,9 @@ type Config struct {
 	// PasswordBlocklist is a file of breached passwords, one per line,
 	// refused in addition to the built-in list.
 	PasswordBlocklist string
-	Logger            *slog.Logger
+	// Spray is how password sprays are slowed; zero: lockout.DefaultSprayPolicy().
+	Spray  lockout.SprayPolicy
+	Logger *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -152,7 +155,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	}
 	pages, err = login.New(login.Config{
 		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
-		Directory: loginDirectory{dir}, Protocol: provider, Logger: cfg.Logger,
+		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
