@@ -106,6 +106,7 @@ func TestAuthorizeErrorsGoBackToTheClient(t *testing.T) {
 		{"other resource", spaApp, spaRedirect, url.Values{"scope": {"openid https://graph.microsoft.com/User.Read"}}, "invalid_scope"},
 		{".default with others", spaApp, spaRedirect, url.Values{"scope": {"openid .default User.Read"}}, "invalid_scope"},
 		{"no scope", spaApp, spaRedirect, url.Values{"scope": {""}}, "invalid_request"},
+		{"too many scopes", spaApp, spaRedirect, url.Values{"scope": {"openid " + manyScopes(maxScopes)}}, "invalid_scope"},
 		{"unknown prompt", spaApp, spaRedirect, url.Values{"prompt": {"always"}}, "invalid_request"},
 		{"prompt none and login", spaApp, spaRedirect, url.Values{"prompt": {"none login"}}, "invalid_request"},
 		{"bad max_age", spaApp, spaRedirect, url.Values{"max_age": {"-1"}}, "invalid_request"},

@@ -283,20 +283,57 @@ const (
 // set cookies through Sessions, and must never redirect to an unverified
 // URI, none of which op.Server's Redirect-only results can express.
 func (p *Provider) Register(mux *http.ServeMux) {
-	mux.Handle("GET /{tenant}"+pathDiscovery, p.tenantRoute(zoidc.DiscoveryEndpoint, invalidTenant))
-	mux.Handle("GET /{tenant}"+pathKeys, p.tenantRoute(opKeysPath, invalidTenant))
-	mux.Handle("POST /{tenant}"+pathToken, p.tenantRoute(opTokenPath, zoidc.ErrInvalidRequest))
-	mux.Handle("GET /{tenant}"+pathAdminConsent, p.pageRoute(p.adminConsent(true), true))
-	mux.Handle("GET /{tenant}"+pathAdminConsentV1, p.pageRoute(p.adminConsent(false), true))
+	api := func(opPath string, unknown func() *zoidc.Error) http.Handler {
+		return bounded(maxRequestBytes, p.tenantRoute(opPath, unknown), tooLargeError)
+	}
+	page := func(h func(http.ResponseWriter, *http.Request, target), anyOrg bool) http.Handler {
+		return bounded(maxPageRequestBytes, p.pageRoute(h, anyOrg), tooLargePage)
+	}
+	mux.Handle("GET /{tenant}"+pathDiscovery, api(zoidc.DiscoveryEndpoint, invalidTenant))
+	mux.Handle("GET /{tenant}"+pathKeys, api(opKeysPath, invalidTenant))
+	mux.Handle("POST /{tenant}"+pathToken, api(opTokenPath, zoidc.ErrInvalidRequest))
+	mux.Handle("GET /{tenant}"+pathAdminConsent, page(p.adminConsent(true), true))
+	mux.Handle("GET /{tenant}"+pathAdminConsentV1, page(p.adminConsent(false), true))
 	logout := func(w http.ResponseWriter, r *http.Request, t target) { p.logout(w, r, t.tenantID) }
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
-		mux.Handle(m+" /{tenant}"+pathAuthorize, p.pageRoute(p.authorize, true))
-		mux.Handle(m+" /{tenant}"+pathLogout, p.pageRoute(logout, false))
-		mux.Handle(m+" /{tenant}"+pathUserinfo, p.tenantRoute(opUserinfoPath, zoidc.ErrInvalidRequest))
+		mux.Handle(m+" /{tenant}"+pathAuthorize, page(p.authorize, true))
+		mux.Handle(m+" /{tenant}"+pathLogout, page(logout, false))
+		mux.Handle(m+" /{tenant}"+pathUserinfo, api(opUserinfoPath, zoidc.ErrInvalidRequest))
 	}
-	mux.Handle("POST /{tenant}"+pathRevoke, p.tenantRoute(opRevokePath, zoidc.ErrInvalidRequest))
-	mux.Handle("POST /{tenant}"+pathIntrospect, p.tenantRoute(opIntrospectPath, zoidc.ErrInvalidRequest))
-	mux.Handle("POST /{tenant}"+pathDeviceCode, p.tenantRoute(opDevicePath, zoidc.ErrInvalidRequest))
+	mux.Handle("POST /{tenant}"+pathRevoke, api(opRevokePath, zoidc.ErrInvalidRequest))
+	mux.Handle("POST /{tenant}"+pathIntrospect, api(opIntrospectPath, zoidc.ErrInvalidRequest))
+	mux.Handle("POST /{tenant}"+pathDeviceCode, api(opDevicePath, zoidc.ErrInvalidRequest))
+}
+
+// How much of a request the protocol endpoints read. Anyone may send them,
+// and a protocol request is small: a client assertion or a long state is a
+// few kilobytes. Browser-facing requests are kept smaller still, since an
+// authorization request is stored until the user signs in.
+const (
+	maxRequestBytes     = 64 << 10
+	maxPageRequestBytes = 16 << 10
+)
+
+// bounded refuses a request whose query or declared body exceeds limit
+// before anything is done for it, and cuts off a body without a declared
+// length at limit (reading it then fails like a malformed form).
+func bounded(limit int64, h http.Handler, refuse func(http.ResponseWriter, *http.Request, string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if int64(len(r.URL.RawQuery)) > limit || r.ContentLength > limit {
+			refuse(w, r, fmt.Sprintf("The request is larger than the %d KB this endpoint accepts.", limit>>10))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func tooLargeError(w http.ResponseWriter, r *http.Request, msg string) {
+	op.WriteError(w, r, op.NewStatusError(zoidc.ErrInvalidRequest().WithDescription("%s", msg), http.StatusRequestEntityTooLarge), nil)
+}
+
+func tooLargePage(w http.ResponseWriter, r *http.Request, msg string) {
+	showError(w, r, http.StatusRequestEntityTooLarge, "", msg)
 }
 
 // pageRoute resolves the tenant of a browser-facing endpoint, answering

@@ -30,16 +30,34 @@ type scopeRequest struct {
 	Default     bool     // .default: every granted permission
 }
 
+// Bounds on a scope parameter, as Entra has: a request names a few
+// permissions, and the request is stored until the user signs in.
+const (
+	maxScopes    = 100
+	maxScopeText = 4 << 10 // bytes, separators not counted
+)
+
 // parseScopes reads a scope parameter. Permissions of other resources are
 // refused rather than ignored: a client asking for them would otherwise get
-// a token that silently lacks them.
+// a token that silently lacks them. Its work is linear in the input, which
+// is also bounded: anyone may send an authorization request.
 func (p *Provider) parseScopes(scopes []string) (scopeRequest, error) {
 	var req scopeRequest
 	if len(scopes) == 0 {
 		return req, zoidc.ErrInvalidRequest().WithDescription("AADSTS900144: The request body must contain the following parameter: 'scope'.")
 	}
+	text := 0
 	for _, s := range scopes {
-		if slices.Contains(oidcScopes, s) {
+		text += len(s)
+	}
+	if len(scopes) > maxScopes || text > maxScopeText {
+		return req, zoidc.ErrInvalidScope().WithDescription("AADSTS70011: The provided value for the input parameter 'scope' is not valid: at most %d scopes of %d bytes in all may be requested.", maxScopes, maxScopeText)
+	}
+	oidc := make([]bool, len(oidcScopes))
+	seen := make(map[string]bool, len(scopes)) // permissions, case-folded
+	for _, s := range scopes {
+		if i := slices.Index(oidcScopes, s); i >= 0 {
+			oidc[i] = true
 			continue
 		}
 		name := strings.TrimPrefix(s, p.cfg.PublicURL+"/")
@@ -53,12 +71,14 @@ func (p *Provider) parseScopes(scopes []string) (scopeRequest, error) {
 			req.Default = true
 			continue
 		}
-		if !slices.ContainsFunc(req.Permissions, func(p string) bool { return strings.EqualFold(p, name) }) {
+		// Permission names compare case-insensitively, as in Entra.
+		if key := strings.ToLower(name); !seen[key] {
+			seen[key] = true
 			req.Permissions = append(req.Permissions, name)
 		}
 	}
-	for _, s := range oidcScopes {
-		if slices.Contains(scopes, s) {
+	for i, s := range oidcScopes {
+		if oidc[i] {
 			req.OIDC = append(req.OIDC, s)
 		}
 	}
