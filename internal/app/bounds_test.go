@@ -71,3 +71,40 @@ func TestUnauthenticatedWorkIsBounded(t *testing.T) {
 
 // noFollow stops at the first redirect.
 var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// TestScriptRedirectURIsAreRefused: a redirect URI that would run script or
+// open local content in the browser is refused on create and on PATCH, with
+// Graph's 400 naming the property; public clients keep their private-use
+// schemes.
+func TestScriptRedirectURIsAreRefused(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		wantRefused := func(r reply, uri string) {
+			t.Helper()
+			graphErr, _ := r.body["error"].(map[string]any)
+			msg, _ := graphErr["message"].(string)
+			if r.status != 400 || r.errorCode() != "Request_BadRequest" || !strings.Contains(msg, "redirectUris") {
+				t.Errorf("%s: %d %s", uri, r.status, r.raw)
+			}
+		}
+		bad := []string{"javascript://app.example/%0aalert(1)", "data://x/text/html,<script>alert(1)</script>", "vbscript://x/msgbox", "file://server/share/cb.html"}
+		for _, part := range []string{"web", "spa", "publicClient"} {
+			for _, uri := range bad {
+				wantRefused(e.call("POST", "/v1.0/applications", a.token, map[string]any{"displayName": "App", part: map[string]any{"redirectUris": []string{uri}}}), uri)
+			}
+		}
+		id := e.mustCall(201, "POST", "/v1.0/applications", a.token, map[string]any{"displayName": "Native",
+			"publicClient": map[string]any{"redirectUris": []string{"com.example.app:/oauth2redirect"}}}).body["id"].(string)
+		for _, part := range []string{"web", "spa", "publicClient"} {
+			for _, uri := range bad {
+				wantRefused(e.call("PATCH", "/v1.0/applications/"+id, a.token, map[string]any{part: map[string]any{"redirectUris": []string{uri}}}), uri)
+			}
+		}
+		// A private-use scheme is for public clients only.
+		wantRefused(e.call("PATCH", "/v1.0/applications/"+id, a.token, map[string]any{"web": map[string]any{"redirectUris": []string{"com.example.app:/oauth2redirect"}}}), "custom scheme on web")
+		got := e.mustCall(200, "GET", "/v1.0/applications/"+id, a.token, nil).body
+		if uris := got["publicClient"].(map[string]any)["redirectUris"].([]any); len(uris) != 1 || uris[0] != "com.example.app:/oauth2redirect" {
+			t.Errorf("redirect URIs after the refused changes: %v", got)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,7 +13,12 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
-var redirectList = prop{typ: tStringList, maxLen: 256, maxItems: 256, check: checkRedirectURI}
+// Redirect URIs of browser clients (web, spa) are https, or http on
+// loopback; public clients' may also use a private-use scheme of their own.
+var (
+	redirectList       = prop{typ: tStringList, maxLen: 256, maxItems: 256, check: func(v string) error { return checkRedirectURI(v, false) }}
+	publicRedirectList = prop{typ: tStringList, maxLen: 256, maxItems: 256, check: func(v string) error { return checkRedirectURI(v, true) }}
+)
 
 var appRoleFields = map[string]prop{
 	"id":                 {typ: tGUID},
@@ -39,7 +45,7 @@ var applicationSpec = (&kindSpec{
 		"notes":                  text(1024),
 		"passwordCredentials":    ro(tObjectList),
 		"publisherDomain":        ro(tString),
-		"publicClient":           {typ: tObject, fields: map[string]prop{"redirectUris": redirectList}},
+		"publicClient":           {typ: tObject, fields: map[string]prop{"redirectUris": publicRedirectList}},
 		"requiredResourceAccess": {typ: tObjectList, maxItems: 50, fields: map[string]prop{
 			"resourceAppId":  {typ: tGUID},
 			"resourceAccess": {typ: tObjectList, fields: map[string]prop{"id": {typ: tGUID}, "type": enum("Scope", "Role")}},
@@ -102,21 +108,37 @@ var servicePrincipalSpec = (&kindSpec{
 	}},
 }).init()
 
+// scriptSchemes run code or open local content in the browser rather than
+// reach an application: a code or token sent there is the page's to steal.
+var scriptSchemes = []string{"javascript", "vbscript", "data", "file", "blob", "filesystem", "about", "view-source"}
+
 // checkRedirectURI accepts absolute https URIs, and http only for loopback
-// (native and development apps), without fragments, as Entra does.
-func checkRedirectURI(v string) error {
+// (native and development apps), without fragments or wildcards, as Entra
+// does. custom (public clients) also admits a private-use scheme
+// (RFC 8252 §7.1: "com.example.app:/cb", "msal<appId>://auth"), never one
+// that runs script or opens local content.
+func checkRedirectURI(v string, custom bool) error {
 	u, err := url.Parse(v)
-	if err != nil || !u.IsAbs() || u.Host == "" && u.Scheme != "msal" {
+	if err != nil || !u.IsAbs() || u.Opaque != "" {
 		return errf("redirect URIs must be absolute")
 	}
 	if u.Fragment != "" || strings.Contains(v, "#") {
 		return errf("redirect URIs cannot contain a fragment")
 	}
-	if u.Scheme == "http" {
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http":
 		h := u.Hostname()
 		if h != "localhost" && h != "127.0.0.1" && h != "::1" {
 			return errf("http redirect URIs are allowed only for localhost")
 		}
+	case slices.Contains(scriptSchemes, u.Scheme):
+		return errf("the scheme %s: is not allowed in redirect URIs", u.Scheme)
+	case !custom:
+		return errf("redirect URIs must use https (or http for localhost); custom schemes are for public clients")
+	}
+	if u.Host == "" && (u.Scheme == "https" || u.Scheme == "http") {
+		return errf("redirect URIs must be absolute")
 	}
 	if strings.Contains(u.Host, "*") {
 		return errf("wildcard redirect URIs are not allowed")

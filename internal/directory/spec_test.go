@@ -101,18 +101,36 @@ func TestPresent(t *testing.T) {
 }
 
 func TestRedirectURIs(t *testing.T) {
-	for uri, ok := range map[string]bool{
-		"https://app.example/cb":      true,
-		"http://localhost:3000/cb":    true,
-		"http://127.0.0.1/cb":         true,
-		"http://app.example/cb":       false,
-		"https://app.example/cb#frag": false,
-		"https://*.example/cb":        false,
-		"/relative":                   false,
-		"javascript:alert(1)":         false,
+	for _, tc := range []struct {
+		uri         string
+		web, public bool // accepted for web and spa clients, for public clients
+	}{
+		{"https://app.example/cb", true, true},
+		{"http://localhost:3000/cb", true, true},
+		{"http://127.0.0.1/cb", true, true},
+		{"http://app.example/cb", false, false},
+		{"https://app.example/cb#frag", false, false},
+		{"https://*.example/cb", false, false},
+		{"/relative", false, false},
+		{"https:///cb", false, false},
+		{"msal00000000-0000-0000-0000-000000000001://auth", false, true},
+		{"com.example.app:/oauth2redirect", false, true},
+		{"myapp://callback", false, true},
+		{"javascript:alert(1)", false, false},
+		{"javascript://app.example/%0aalert(1)", false, false},
+		{"JavaScript://x/%0aalert(1)", false, false},
+		{"vbscript://x/msgbox", false, false},
+		{"data://x/text/html,<script>alert(1)</script>", false, false},
+		{"data:text/html,<script>alert(1)</script>", false, false},
+		{"file://server/share/cb.html", false, false},
+		{"file:///etc/passwd", false, false},
+		{"blob://app.example/x", false, false},
 	} {
-		if err := checkRedirectURI(uri); (err == nil) != ok {
-			t.Errorf("%q: err %v, want ok=%v", uri, err, ok)
+		if err := checkRedirectURI(tc.uri, false); (err == nil) != tc.web {
+			t.Errorf("web %q: err %v, want ok=%v", tc.uri, err, tc.web)
+		}
+		if err := checkRedirectURI(tc.uri, true); (err == nil) != tc.public {
+			t.Errorf("public %q: err %v, want ok=%v", tc.uri, err, tc.public)
 		}
 	}
 }
