@@ -91,20 +91,14 @@ func attempt(authURL, addr string, answers map[string]string) (*url.URL, *pagewa
 	return back, nil, err
 }
 
-// users creates n users named prefix0…, each with the password "correct
-// horse battery " and its name, a few at a time.
-func (e *env) users(t *testing.T, a tenant, prefix string, n int) {
-	t.Helper()
+// each runs fn(0) … fn(n-1), a few at a time.
+func each(n int, fn func(i int)) {
 	var wg sync.WaitGroup
 	work := make(chan int)
-	for range 4 {
+	for range 8 {
 		wg.Go(func() {
 			for i := range work {
-				u := newUser(fmt.Sprintf("%s%d", prefix, i), a.domain)
-				u["passwordProfile"] = map[string]any{"password": fmt.Sprintf("correct horse battery %s%d", prefix, i), "forceChangePasswordNextSignIn": false}
-				if r := e.call("POST", "/v1.0/users", a.token, u); r.status != 201 {
-					t.Errorf("creating user %d: %d %s", i, r.status, r.raw)
-				}
+				fn(i)
 			}
 		})
 	}
@@ -115,11 +109,52 @@ func (e *env) users(t *testing.T, a tenant, prefix string, n int) {
 	wg.Wait()
 }
 
-const (
-	incorrect = "Your account or password is incorrect."
-	locked    = "Your account is temporarily locked"
-	slowed    = "sign-ins from new devices are slowed down"
-)
+// users creates n users named prefix0…, each with the password "correct
+// horse battery " and its name.
+func (e *env) users(t *testing.T, a tenant, prefix string, n int) {
+	t.Helper()
+	each(n, func(i int) {
+		u := newUser(fmt.Sprintf("%s%d", prefix, i), a.domain)
+		u["passwordProfile"] = map[string]any{"password": fmt.Sprintf("correct horse battery %s%d", prefix, i), "forceChangePasswordNextSignIn": false}
+		if r := e.call("POST", "/v1.0/users", a.token, u); r.status != 201 {
+			t.Errorf("creating user %d: %d %s", i, r.status, r.raw)
+		}
+	})
+}
+
+// outcomes counts how password attempts ended, from many goroutines.
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// tryPassword walks a new browser at addr through the username and
+// password pages once and counts where it ended: "incorrect" (the password
+// was checked), "locked", "paced" (a spray's pace), or what else happened.
+func (o *outcomes) tryPassword(authURL, addr, username, password string) {
+	_, final, err := attempt(authURL, addr, map[string]string{"username": username, "password": password})
+	var end string
+	switch {
+	case err != nil:
+		end = err.Error()
+	case final == nil:
+		end = "signed in"
+	case final.Status == http.StatusOK && strings.Contains(final.Body, "Your account or password is incorrect."):
+		end = "incorrect"
+	case final.Status == http.StatusOK && strings.Contains(final.Body, "Your account is temporarily locked"):
+		end = "locked"
+	case final.Status == http.StatusTooManyRequests && strings.Contains(final.Body, "sign-ins from new devices are slowed down"):
+		end = "paced"
+	default:
+		end = fmt.Sprintf("%d: %.300s", final.Status, final.Body)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = map[string]int{}
+	}
+	o.n[end]++
+}
 
 // TestConcurrentWrongPasswordsMeetTheLockout: 99 wrong passwords for one
 // account sent at once from 99 browsers at 99 addresses, to two nodes,
@@ -133,31 +168,20 @@ func TestConcurrentWrongPasswordsMeetTheLockout(t *testing.T) {
 		rp := e.registerApp(t, a, "App", cb, "openid")
 		authURL := rp.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
 		const n = 99
-		var checked, refused atomic.Int32
+		var got outcomes
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Go(func() {
-				_, final, err := attempt(authURL, fmt.Sprintf("198.51.100.%d", i), map[string]string{"username": "alice0@" + a.domain, "password": "Winter2026!"})
-				switch {
-				case err != nil:
-					t.Error(err)
-				case final.Status == http.StatusOK && strings.Contains(final.Body, incorrect):
-					checked.Add(1)
-				case final.Status == http.StatusOK && strings.Contains(final.Body, locked):
-					refused.Add(1)
-				default:
-					t.Errorf("attempt %d ended on %d: %.300s", i, final.Status, final.Body)
-				}
-			})
+			wg.Go(func() { got.tryPassword(authURL, fmt.Sprintf("198.51.100.%d", i), "alice0@"+a.domain, "Winter2026!") })
 		}
 		wg.Wait()
 		threshold := lockout.DefaultPolicy().Threshold
-		if c := int(checked.Load()); c > threshold || c+int(refused.Load()) != n {
-			t.Fatalf("%d wrong passwords checked and %d refused, want at most %d checked of %d", c, refused.Load(), threshold, n)
+		if got.n["incorrect"] > threshold || got.n["incorrect"]+got.n["locked"] != n {
+			t.Fatalf("99 wrong passwords at once ended %v, want at most %d checked and the rest locked", got.n, threshold)
 		}
-		_, final, err := attempt(authURL, "203.0.113.1", map[string]string{"username": "alice0@" + a.domain, "password": "correct horse battery alice0"})
-		if err != nil || final == nil || !strings.Contains(final.Body, locked) {
-			t.Fatalf("the right password from an unfamiliar browser while locked: %v %v", final, err)
+		var last outcomes
+		last.tryPassword(authURL, "203.0.113.1", "alice0@"+a.domain, "correct horse battery alice0")
+		if last.n["locked"] != 1 {
+			t.Fatalf("the right password from an unfamiliar browser while locked: %v", last.n)
 		}
 	})
 }
@@ -185,34 +209,13 @@ func TestPasswordSprayIsSlowed(t *testing.T) {
 			t.Fatalf("user0 before the spray: %v %v", back, err)
 		}
 
-		var checked, paced atomic.Int32
-		var wg sync.WaitGroup
-		work := make(chan int)
-		for range 8 {
-			wg.Go(func() {
-				for i := range work {
-					_, final, err := attempt(authURL(), fmt.Sprintf("198.51.%d.%d", 100+i/200, i%200), map[string]string{"username": fmt.Sprintf("user%d@%s", i, a.domain), "password": "Winter2026!"})
-					switch {
-					case err != nil:
-						t.Error(err)
-					case final.Status == http.StatusOK && strings.Contains(final.Body, incorrect):
-						checked.Add(1)
-					case final.Status == http.StatusTooManyRequests && strings.Contains(final.Body, slowed):
-						paced.Add(1)
-					default:
-						t.Errorf("spray attempt %d ended on %d: %.300s", i, final.Status, final.Body)
-					}
-				}
-			})
-		}
-		for i := range n {
-			work <- i
-		}
-		close(work)
-		wg.Wait()
+		var got outcomes
+		each(n, func(i int) {
+			got.tryPassword(authURL(), fmt.Sprintf("198.51.%d.%d", 100+i/200, i%200), fmt.Sprintf("user%d@%s", i, a.domain), "Winter2026!")
+		})
 		// The threshold's failures, then one paced attempt; the rest wait.
-		if c, p := checked.Load(), paced.Load(); int(c) != spray.Threshold+1 || int(p) != n-spray.Threshold-1 {
-			t.Fatalf("%d spray attempts checked and %d slowed, want %d and %d", c, p, spray.Threshold+1, n-spray.Threshold-1)
+		if got.n["incorrect"] != spray.Threshold+1 || got.n["paced"] != n-spray.Threshold-1 {
+			t.Fatalf("the spray ended %v, want %d checked and %d paced", got.n, spray.Threshold+1, n-spray.Threshold-1)
 		}
 		// user0's own browser signs in during the spray: no account is locked.
 		if back, err := home.SignIn(authURL(oauth2.SetAuthURLParam("prompt", "login")), answers); err != nil || back.Query().Get("code") == "" {
@@ -255,23 +258,12 @@ func TestWrongDeviceCodesDoNotBlockTheTenant(t *testing.T) {
 
 		policy := lockout.DefaultCodePolicy()
 		const attackers = 200
-		var wg sync.WaitGroup
-		work := make(chan int)
-		for range 8 {
-			wg.Go(func() {
-				for i := range work {
-					_, final, err := attempt(dev.VerificationURI, fmt.Sprintf("198.51.100.%d", i/policy.UnderAttack), map[string]string{"code": wrong})
-					if err != nil || final == nil || final.Status != http.StatusOK {
-						t.Errorf("wrong code %d: %v %v", i, final, err)
-					}
-				}
-			})
-		}
-		for i := range attackers {
-			work <- i
-		}
-		close(work)
-		wg.Wait()
+		each(attackers, func(i int) {
+			_, final, err := attempt(dev.VerificationURI, fmt.Sprintf("198.51.100.%d", i/policy.UnderAttack), map[string]string{"code": wrong})
+			if err != nil || final == nil || final.Status != http.StatusOK {
+				t.Errorf("wrong code %d: %v %v", i, final, err)
+			}
+		})
 		if _, final, err := attempt(dev.VerificationURI, "198.51.100.0", map[string]string{"code": wrong}); err != nil || final == nil || final.Status != http.StatusTooManyRequests {
 			t.Fatalf("an attacker's address past its allowance: %v %v", final, err)
 		}

@@ -21,6 +21,12 @@ func manyScopes(n int) string {
 	return strings.Join(s, " ")
 }
 
+// authorizeForm is the body of an authorization request of the SPA.
+func authorizeForm(scope string) string {
+	return url.Values{"client_id": {spaApp}, "redirect_uri": {spaRedirect}, "response_type": {"code"}, "scope": {scope},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()
+}
+
 // largestState is the size of the largest state the store holds.
 func (s *memStore) largestState() int {
 	s.mu.Lock()
@@ -50,8 +56,7 @@ func TestOversizedRequestsAreRefused(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	authForm := url.Values{"client_id": {spaApp}, "redirect_uri": {spaRedirect}, "response_type": {"code"}, "scope": {huge},
-		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()
+	authForm := authorizeForm(huge)
 	tests := []struct {
 		name string
 		do   func() *http.Response
@@ -168,8 +173,7 @@ func FuzzParseScopes(f *testing.F) {
 // and store 700 KB.
 func BenchmarkAuthorizeTwentyThousandScopes(b *testing.B) {
 	f := newFlow(b)
-	form := url.Values{"client_id": {spaApp}, "redirect_uri": {spaRedirect}, "response_type": {"code"}, "scope": {manyScopes(20000)},
-		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}.Encode()
+	form := authorizeForm(manyScopes(20000))
 	for b.Loop() {
 		resp, err := noRedirects.Post(f.srv.URL+"/"+tenantA+"/oauth2/v2.0/authorize", "application/x-www-form-urlencoded", strings.NewReader(form))
 		if err != nil {
