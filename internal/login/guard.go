@@ -76,8 +76,8 @@ func (p *Pages) reserveAttempt(ctx context.Context, tenantID, username string, f
 func (p *Pages) attemptSucceeded(ctx context.Context, tenantID, username string, familiar bool) error {
 	now := p.cfg.Now()
 	return p.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		for _, familiar := range []bool{false, true} {
-			id := lockoutID(tenantID, username, familiar)
+		for _, from := range []bool{false, true} {
+			id := lockoutID(tenantID, username, from)
 			if _, err := tx.DeleteStates(ctx, tenantID, store.StateFilter{Kind: kindLockout, Family: id}); err != nil {
 				return err
 			}
