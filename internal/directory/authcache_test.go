@@ -58,11 +58,11 @@ func TestCachedAuthenticationIsRevokedEverywhere(t *testing.T) {
 	}
 
 	// A permission revoked on node B shows at once on node A.
-	grants, err := nodeB.ListAppRoleAssignments(ctx, id, app.ServicePrincipalID, true)
+	grants, err := nodeB.ListAppRoleAssignments(ctx, id, app.ServicePrincipalID, true, Query{Top: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := nodeB.RemoveAppRoleAssignment(ctx, id, app.ServicePrincipalID, grants[0].ID); err != nil {
+	if err := nodeB.RemoveAppRoleAssignment(ctx, id, app.ServicePrincipalID, grants.Objects[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if got := authOK("after revoking a grant", nodeA, secret); len(got.Roles) != len(app.Roles)-1 {

@@ -82,9 +82,9 @@ var appRoleAssignmentSpec = (&kindSpec{
 		"resourceId":           {typ: tGUID},
 	},
 	schema: &odata.Schema{Resource: "AppRoleAssignment", Properties: map[string]odata.Property{
-		"principalId": {Name: "principalId", Type: odata.TypeString, Ops: ops("eq")},
-		"resourceId":  {Name: "resourceId", Type: odata.TypeString, Ops: ops("eq")},
-		"appRoleId":   {Name: "appRoleId", Type: odata.TypeString, Ops: ops("eq")},
+		"principalId": {Name: "principalId", Type: odata.TypeGUID, Ops: ops("eq")},
+		"resourceId":  {Name: "resourceId", Type: odata.TypeGUID, Ops: ops("eq")},
+		"appRoleId":   {Name: "appRoleId", Type: odata.TypeGUID, Ops: ops("eq")},
 	}},
 }).init()
 
@@ -197,27 +197,22 @@ func roleAllows(sp Doc, appRoleID, memberType string) bool {
 	return false
 }
 
-// ListAppRoleAssignments lists assignments granted to (byPrincipal) or
-// granted on a service principal.
-func (s *Service) ListAppRoleAssignments(ctx context.Context, tenantID, spID string, byPrincipal bool) ([]Object, error) {
+// ListAppRoleAssignments lists one page of the assignments granted to
+// (byPrincipal) or granted on a service principal that q selects.
+func (s *Service) ListAppRoleAssignments(ctx context.Context, tenantID, spID string, byPrincipal bool, q Query) (Page, error) {
 	prop := "resourceId"
 	if byPrincipal {
 		prop = "principalId"
 	}
-	var out []Object
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		if _, err := s.load(ctx, tx, tenantID, KindServicePrincipal, spID); err != nil {
-			return err
+	// "List permissions granted to applications" is among even guests' defaults.
+	read := func(viewer) authz.Read { return authz.Read{Area: authz.AreaApps, Members: true} }
+	return s.listWithin(ctx, tenantID, KindAppRoleAssign, q, false, read, func(tx store.Tx) (odata.Expr, error) {
+		sp, err := s.load(ctx, tx, tenantID, KindServicePrincipal, spID)
+		if err != nil {
+			return nil, err
 		}
-		// "List permissions granted to applications" is among even guests' defaults.
-		if _, err := mayRead(ctx, tx, tenantID, func(viewer) authz.Read { return authz.Read{Area: authz.AreaApps, Members: true} }); err != nil {
-			return err
-		}
-		var err error
-		out, err = assignmentsWhere(ctx, tx, tenantID, prop, spID)
-		return err
+		return eqFilter(prop, sp.ID), nil
 	})
-	return out, err
 }
 
 // RemoveAppRoleAssignment deletes an assignment of a resource service principal.

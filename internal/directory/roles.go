@@ -58,8 +58,8 @@ func FindRole(id string) (RoleDefinition, bool) {
 	return RoleDefinition{}, false
 }
 
-// Doc renders a role definition as Graph's unifiedRoleDefinition.
-func (r RoleDefinition) Doc() Doc {
+// doc renders a role definition as Graph's unifiedRoleDefinition.
+func (r RoleDefinition) doc() Doc {
 	actions := make([]any, len(r.Actions))
 	for i, a := range r.Actions {
 		actions[i] = a
@@ -71,8 +71,8 @@ func (r RoleDefinition) Doc() Doc {
 	}
 }
 
-// DirectoryRoleDoc renders a role as Graph's (activated) directoryRole.
-func (r RoleDefinition) DirectoryRoleDoc() Doc {
+// directoryRoleDoc renders a role as Graph's (activated) directoryRole.
+func (r RoleDefinition) directoryRoleDoc() Doc {
 	return Doc{"id": r.ID, "roleTemplateId": r.ID, "displayName": r.DisplayName, "description": r.Description, "deletedDateTime": nil}
 }
 

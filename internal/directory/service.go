@@ -372,17 +372,37 @@ func (s *Service) List(ctx context.Context, tenantID, kind string, q Query) (Pag
 
 // list pages through live objects, or soft-deleted ones (which are not counted).
 func (s *Service) list(ctx context.Context, tenantID, kind string, q Query, deleted bool) (Page, error) {
-	spec := specs[kind]
-	filter, order, err := bindQuery(spec, q)
-	if err != nil {
-		return Page{}, err
-	}
 	read := listing(kind)
 	if deleted {
 		read = func(viewer) authz.Read { return authz.Read{Area: authz.AreaDeleted, List: true} }
 	}
+	return s.listWithin(ctx, tenantID, kind, q, deleted, read, nil)
+}
+
+// listWithin is list for a caller read admits (mayRead), narrowed to what
+// a route addresses (the assignments of one service principal, say):
+// within, called in the listing's transaction, returns the condition every
+// listed object meets on top of the client's filter, or an error when the
+// route's subject is missing.
+func (s *Service) listWithin(ctx context.Context, tenantID, kind string, q Query, deleted bool, read func(viewer) authz.Read, within func(tx store.Tx) (odata.Expr, error)) (Page, error) {
+	spec := specs[kind]
+	bound, order, err := bindQuery(spec, q)
+	if err != nil {
+		return Page{}, err
+	}
 	var out Page
 	err = s.st.View(ctx, func(tx store.Tx) error {
+		filter := bound
+		if within != nil {
+			pin, err := within(tx)
+			if err != nil {
+				return err
+			}
+			filter = pin
+			if bound != nil {
+				filter = odata.Logical{Op: "and", Left: pin, Right: bound}
+			}
+		}
 		if _, err := mayRead(ctx, tx, tenantID, read); err != nil {
 			return err
 		}

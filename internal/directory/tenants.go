@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -28,6 +29,9 @@ var specs = map[string]*kindSpec{
 	KindPermissionGrant:     permissionGrantSpec,
 	KindBranding:            brandingSpec,
 	KindAuthorizationPolicy: authorizationPolicySpec,
+	KindDirectoryRole:       directoryRoleSpec,
+	KindRoleDefinition:      roleDefinitionSpec,
+	KindDomain:              domainSpec,
 }
 
 var organizationSpec = (&kindSpec{
@@ -45,6 +49,7 @@ var organizationSpec = (&kindSpec{
 		"securityComplianceNotificationMails": {typ: tStringList, maxItems: 20, check: checkEmail},
 		"privacyProfile":                      {typ: tObject, fields: map[string]prop{"contactEmail": text(256), "statementUrl": text(256)}},
 	},
+	schema: &odata.Schema{Resource: "Organization"}, // $select only, as domains
 }).init()
 
 // NewTenant describes a tenant to create.

@@ -13,6 +13,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -247,6 +248,23 @@ func parseListOptions(r *http.Request, kind string) (listOptions, error) {
 	return o, nil
 }
 
+// wholeOptions parses the options of a resource set served whole (see
+// directory.ListWhole) and refuses, with Graph's 400, every option other
+// than allowed: such a set is neither paged nor sorted, and an option
+// silently ignored would hand a script the wrong object.
+func wholeOptions(r *http.Request, kind string, allowed ...string) (listOptions, error) {
+	o, err := parseListOptions(r, kind)
+	if err != nil {
+		return o, err
+	}
+	for name := range r.URL.Query() {
+		if strings.HasPrefix(name, "$") && !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, name) }) {
+			return o, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "The query option '%s' is not supported on this resource.", name)
+		}
+	}
+	return o, nil
+}
+
 func odataError(err error) error {
 	var qe *odata.Error
 	if errors.As(err, &qe) {
@@ -320,13 +338,21 @@ func (a *API) bodyAction(fn func(r *http.Request, body directory.Doc) error) htt
 }
 
 func (a *API) list(rt kindRoute) http.HandlerFunc {
+	return a.listing(rt, func(r *http.Request, q directory.Query) (directory.Page, error) {
+		return a.dir.List(r.Context(), tenantOf(r), rt.kind, q)
+	})
+}
+
+// listing serves a collection of directory objects that fetch pages through
+// with every OData option the kind's schema allows.
+func (a *API) listing(rt kindRoute, fetch func(r *http.Request, q directory.Query) (directory.Page, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		o, err := parseListOptions(r, rt.kind)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		page, err := a.dir.List(r.Context(), tenantOf(r), rt.kind, o.query)
+		page, err := fetch(r, o.query)
 		if err == nil {
 			err = a.dir.Hydrate(r.Context(), tenantOf(r), page.Objects, o.sel)
 		}

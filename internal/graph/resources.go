@@ -31,17 +31,55 @@ func (a *API) removePassword(r *http.Request, body directory.Doc) error {
 }
 
 func (a *API) appRoleAssignments(byPrincipal bool) http.HandlerFunc {
+	rt := kindRoute{path: "appRoleAssignments", kind: directory.KindAppRoleAssign}
+	return a.listing(rt, func(r *http.Request, q directory.Query) (directory.Page, error) {
+		return a.dir.ListAppRoleAssignments(r.Context(), tenantOf(r), r.PathValue("id"), byPrincipal, q)
+	})
+}
+
+// whole serves a resource set listed whole: $filter and $select.
+func (a *API) whole(path, kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		objs, err := a.dir.ListAppRoleAssignments(r.Context(), tenantOf(r), r.PathValue("id"), byPrincipal)
+		o, err := wholeOptions(r, kind, "$filter", "$select")
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		values, ok := a.present(w, r, objs, nil, false)
-		if !ok {
+		objs, err := a.dir.ListWhole(r.Context(), tenantOf(r), kind, o.query.Filter)
+		if err != nil {
+			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("appRoleAssignments", nil), "value": values})
+		if values, ok := a.present(w, r, objs, o.sel, false); ok {
+			writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL(path, o.sel), "value": values})
+		}
+	}
+}
+
+// wholeEntity serves one member of a set served whole: $select only.
+func (a *API) wholeEntity(path, kind string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		o, err := wholeOptions(r, kind, "$select")
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		obj, err := a.dir.GetWhole(r.Context(), tenantOf(r), kind, r.PathValue("id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if obj.Version != 0 { // a stored object; built-in roles and domains have no version
+			a.writeEntity(w, r, http.StatusOK, path, obj, o.sel)
+			return
+		}
+		doc, err := directory.Present(obj, o.sel)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		doc["@odata.context"] = a.contextURL(path, o.sel) + "/$entity"
+		writeJSON(w, http.StatusOK, doc)
 	}
 }
 
@@ -64,29 +102,8 @@ func (a *API) unassignAppRole(r *http.Request) error {
 }
 
 func (a *API) registerTenantRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /v1.0/organization", a.require(readOrg, func(w http.ResponseWriter, r *http.Request) {
-		org, err := a.dir.Organization(r.Context(), tenantOf(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		values, ok := a.present(w, r, []directory.Object{org}, nil, false)
-		if ok {
-			writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("organization", nil), "value": values})
-		}
-	}))
-	mux.Handle("GET /v1.0/organization/{id}", a.require(readOrg, func(w http.ResponseWriter, r *http.Request) {
-		if !strings.EqualFold(r.PathValue("id"), tenantOf(r)) {
-			a.fail(w, r, usererr.New(usererr.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
-			return
-		}
-		org, err := a.dir.Organization(r.Context(), tenantOf(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.writeEntity(w, r, http.StatusOK, "organization", org, nil)
-	}))
+	mux.Handle("GET /v1.0/organization", a.require(readOrg, a.whole("organization", directory.KindOrganization)))
+	mux.Handle("GET /v1.0/organization/{id}", a.require(readOrg, a.wholeEntity("organization", directory.KindOrganization)))
 	mux.Handle("PATCH /v1.0/organization/{id}", a.require(writeOrg, a.bodyAction(func(r *http.Request, body directory.Doc) error {
 		return a.dir.UpdateOrganization(r.Context(), tenantOf(r), r.PathValue("id"), body)
 	})))
@@ -115,26 +132,8 @@ func (a *API) registerTenantRoutes(mux *http.ServeMux) {
 		doc["@odata.context"] = a.contextURL("domains", nil) + "/$entity"
 		writeJSON(w, status, doc)
 	}
-	mux.Handle("GET /v1.0/domains", a.require(readDomains, func(w http.ResponseWriter, r *http.Request) {
-		doms, err := a.dir.ListDomains(r.Context(), tenantOf(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		values := make([]any, 0, len(doms))
-		for _, d := range doms {
-			values = append(values, directory.DomainDoc(d))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("domains", nil), "value": values})
-	}))
-	mux.Handle("GET /v1.0/domains/{id}", a.require(readDomains, func(w http.ResponseWriter, r *http.Request) {
-		d, err := a.dir.GetDomain(r.Context(), tenantOf(r), r.PathValue("id"))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeDomain(w, r, http.StatusOK, d)
-	}))
+	mux.Handle("GET /v1.0/domains", a.require(readDomains, a.whole("domains", directory.KindDomain)))
+	mux.Handle("GET /v1.0/domains/{id}", a.require(readDomains, a.wholeEntity("domains", directory.KindDomain)))
 	mux.Handle("GET /v1.0/domains/{id}/verificationDnsRecords", a.require(readDomains, func(w http.ResponseWriter, r *http.Request) {
 		d, err := a.dir.GetDomain(r.Context(), tenantOf(r), r.PathValue("id"))
 		if err != nil {
@@ -179,46 +178,16 @@ func (a *API) registerTenantRoutes(mux *http.ServeMux) {
 func (a *API) registerRoleRoutes(mux *http.ServeMux) {
 	const defs = "/v1.0/roleManagement/directory/roleDefinitions"
 	const assigns = "/v1.0/roleManagement/directory/roleAssignments"
-	mux.Handle("GET "+defs, a.require(readRoleDefinitions, func(w http.ResponseWriter, r *http.Request) {
-		values := make([]any, 0, len(directory.RoleDefinitions))
-		for _, d := range directory.RoleDefinitions {
-			values = append(values, d.Doc())
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("roleManagement/directory/roleDefinitions", nil), "value": values})
-	}))
-	mux.Handle("GET "+defs+"/{id}", a.require(readRoleDefinitions, func(w http.ResponseWriter, r *http.Request) {
-		d, ok := directory.FindRole(r.PathValue("id"))
-		if !ok {
-			a.fail(w, r, usererr.New(usererr.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
-			return
-		}
-		doc := d.Doc()
-		doc["@odata.context"] = a.contextURL("roleManagement/directory/roleDefinitions", nil) + "/$entity"
-		writeJSON(w, http.StatusOK, doc)
-	}))
+	mux.Handle("GET "+defs, a.require(readRoleDefinitions, a.whole("roleManagement/directory/roleDefinitions", directory.KindRoleDefinition)))
+	mux.Handle("GET "+defs+"/{id}", a.require(readRoleDefinitions, a.wholeEntity("roleManagement/directory/roleDefinitions", directory.KindRoleDefinition)))
 	ra := kindRoute{path: "roleManagement/directory/roleAssignments", kind: directory.KindRoleAssignment, read: readRoles, write: writeRoles, create: a.dir.AssignRole}
 	mux.Handle("GET "+assigns, a.require(readRoles, a.list(ra)))
 	mux.Handle("POST "+assigns, a.require(writeRoles, a.create(ra)))
 	mux.Handle("GET "+assigns+"/{id}", a.require(readRoles, a.get(ra)))
 	mux.Handle("DELETE "+assigns+"/{id}", a.require(writeRoles, a.delete(ra)))
 
-	mux.Handle("GET /v1.0/directoryRoles", a.require(readRoleDefinitions, func(w http.ResponseWriter, r *http.Request) {
-		values := make([]any, 0, len(directory.RoleDefinitions))
-		for _, d := range directory.RoleDefinitions {
-			values = append(values, d.DirectoryRoleDoc())
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL("directoryRoles", nil), "value": values})
-	}))
-	mux.Handle("GET /v1.0/directoryRoles/{id}", a.require(readRoleDefinitions, func(w http.ResponseWriter, r *http.Request) {
-		d, ok := directory.FindRole(strings.TrimPrefix(r.PathValue("id"), "roleTemplateId="))
-		if !ok {
-			a.fail(w, r, usererr.New(usererr.NotFound, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
-			return
-		}
-		doc := d.DirectoryRoleDoc()
-		doc["@odata.context"] = a.contextURL("directoryRoles", nil) + "/$entity"
-		writeJSON(w, http.StatusOK, doc)
-	}))
+	mux.Handle("GET /v1.0/directoryRoles", a.require(readRoleDefinitions, a.whole("directoryRoles", directory.KindDirectoryRole)))
+	mux.Handle("GET /v1.0/directoryRoles/{id}", a.require(readRoleDefinitions, a.wholeEntity("directoryRoles", directory.KindDirectoryRole)))
 	mux.Handle("GET /v1.0/directoryRoles/{id}/members", a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
 		objs, err := a.dir.RoleMembers(r.Context(), tenantOf(r), r.PathValue("id"))
 		if err != nil {

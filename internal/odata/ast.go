@@ -1,6 +1,7 @@
 // Package odata parses the OData query options Gatehouse's Graph surface accepts
 // ($filter, $orderby, $select, $top, $count, $skiptoken) into a small AST that the
-// store translates to SQL. It knows nothing about HTTP or storage.
+// store translates to SQL, and evaluates filters over in-memory documents with
+// the same meaning (Match). It knows nothing about HTTP or storage.
 package odata
 
 // Expr is a node of a parsed $filter expression.
