@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Params are argon2id cost parameters.
@@ -131,7 +132,10 @@ func (h *PasswordHasher) derive(ctx context.Context, password string, salt []byt
 		return nil, ctx.Err()
 	}
 	defer func() { <-h.slots }()
-	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+	// NFKC (NIST SP 800-63B 5.1.1.2), so one password typed with composed or
+	// decomposed accents, or full-width forms, is one password. ASCII is its
+	// own NFKC form, so hashes stored before normalisation still verify.
+	return argon2.IDKey([]byte(norm.NFKC.String(password)), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 
 var b64 = base64.RawStdEncoding

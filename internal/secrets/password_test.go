@@ -170,3 +170,47 @@ func BenchmarkArgon2idDefault(b *testing.B) {
 		}
 	}
 }
+
+// Passwords are compared as NFKC (NIST SP 800-63B 5.1.1.2): the same
+// password typed on keyboards that compose or decompose accents, or with
+// full-width forms, matches. Hashes stored before normalisation, of ASCII
+// passwords, still verify.
+func TestPasswordsAreNFKCNormalised(t *testing.T) {
+	ctx := t.Context()
+	h, err := NewPasswordHasher(DefaultParams, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	composed, err := h.Hash(ctx, "Caf\u00e9 au lait, s'il vous pla\u00eet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fullWidth, err := h.Hash(ctx, "\uff30\uff41\uff53\uff53 \ufb01ve 42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Made by the hasher before normalisation existed.
+	stored := []byte("$argon2id$v=19$m=19456,t=2,p=1$BwcHBwcHBwcHBwcHBwcHBw$ZvQvZ60szdXaTzdcxnlq2xo+XwbDKJULiogvIqTnCJg")
+	tests := []struct {
+		name     string
+		encoded  []byte
+		password string
+		ok       bool
+	}{
+		{"same composition", composed, "Caf\u00e9 au lait, s'il vous pla\u00eet", true},
+		{"decomposed accents", composed, "Cafe\u0301 au lait, s'il vous plai\u0302t", true},
+		{"different accent", composed, "Cafe\u0300 au lait, s'il vous plai\u0302t", false},
+		{"compatibility forms folded", fullWidth, "Pass five 42", true},
+		{"case still matters", fullWidth, "pass five 42", false},
+		{"stored ASCII hash", stored, "Correct Horse 42!", true},
+		{"stored ASCII hash mismatch", stored, "correct horse 42!", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, _, err := h.Verify(ctx, tt.encoded, tt.password)
+			if err != nil || ok != tt.ok {
+				t.Fatalf("Verify = %v, %v; want %v", ok, err, tt.ok)
+			}
+		})
+	}
+}
