@@ -190,7 +190,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	return &Server{cfg: cfg, st: st, dir: dir, handler: secureHeaders(root)}, nil
+	return &Server{cfg: cfg, st: st, dir: dir, handler: secureHeaders(root, strings.HasPrefix(cfg.PublicURL, "https://"))}, nil
 }
 
 func loadKeyring(cfg Config) (*secrets.Keyring, error) {
@@ -203,13 +203,21 @@ func loadKeyring(cfg Config) (*secrets.Keyring, error) {
 	return secrets.LoadOrCreate(filepath.Join(cfg.DataDir, "master.key"))
 }
 
-// secureHeaders sets the headers every response carries.
-func secureHeaders(next http.Handler) http.Handler {
+// secureHeaders sets the headers every response carries. Served over HTTPS
+// (publicHTTPS: clients reach the node through https, perhaps by a proxy
+// that terminates TLS; or the connection itself is TLS), browsers are told
+// to use nothing else for two years, subdomains included, so a network
+// attacker cannot downgrade a later visit and read the session cookies.
+// RFC 6797 forbids the header over plain HTTP, where it proves nothing.
+func secureHeaders(next http.Handler, publicHTTPS bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
+		if publicHTTPS || r.TLS != nil {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
 		next.ServeHTTP(w, r)
 	})
 }
