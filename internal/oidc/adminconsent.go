@@ -27,7 +27,7 @@ func (p *Provider) adminConsent(v2 bool) func(http.ResponseWriter, *http.Request
 			showRedirectMismatch(w, r, client, redirectURI)
 			return
 		}
-		to := replyTo{RedirectURI: redirectURI, Mode: modeQuery, State: params.Get("state")}
+		to := replyTo{RedirectURI: redirectURI, Mode: modeQuery, State: params.Get("state"), Issuer: p.responseIssuer(t.anyOrg, t.tenantID)}
 		scopes := strings.Fields(params.Get("scope"))
 		if !v2 && len(scopes) == 0 {
 			scopes = []string{p.cfg.PublicURL + "/" + scopeDefault}

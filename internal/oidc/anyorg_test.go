@@ -195,15 +195,16 @@ func TestAdminConsentEndpoint(t *testing.T) {
 		return f.browse(t, f.srv.URL+"/"+tenantA+path+"?"+q.Encode())
 	}
 	q := url.Values{"client_id": {webApp}, "redirect_uri": {webRedirect}, "scope": {"User.Read"}, "state": {"st-adm"}}
+	iss := f.srv.URL + "/" + tenantA + "/v2.0"
 	cases := []struct {
 		name, path string
 		edit       url.Values
 		want       url.Values // the redirect's query; nil: an error page
 	}{
-		{"granted", pathAdminConsent, nil, url.Values{"admin_consent": {"True"}, "tenant": {tenantA}, "state": {"st-adm"}}},
-		{"v1 without scope", pathAdminConsentV1, url.Values{"scope": nil}, url.Values{"admin_consent": {"True"}, "tenant": {tenantA}, "state": {"st-adm"}}},
-		{"v2 needs a scope", pathAdminConsent, url.Values{"scope": nil}, url.Values{"error": {"invalid_request"}, "state": {"st-adm"}}},
-		{"not granted", pathAdminConsent, url.Values{"scope": {"Files.Read"}}, url.Values{"error": {"consent_required"}, "state": {"st-adm"}}},
+		{"granted", pathAdminConsent, nil, url.Values{"admin_consent": {"True"}, "tenant": {tenantA}, "state": {"st-adm"}, "iss": {iss}}},
+		{"v1 without scope", pathAdminConsentV1, url.Values{"scope": nil}, url.Values{"admin_consent": {"True"}, "tenant": {tenantA}, "state": {"st-adm"}, "iss": {iss}}},
+		{"v2 needs a scope", pathAdminConsent, url.Values{"scope": nil}, url.Values{"error": {"invalid_request"}, "state": {"st-adm"}, "iss": {iss}}},
+		{"not granted", pathAdminConsent, url.Values{"scope": {"Files.Read"}}, url.Values{"error": {"consent_required"}, "state": {"st-adm"}, "iss": {iss}}},
 		{"unregistered redirect URI", pathAdminConsent, url.Values{"redirect_uri": {"https://evil.example/cb"}}, nil},
 		{"unknown client", pathAdminConsent, url.Values{"client_id": {"99999999-0000-4000-8000-000000000009"}}, nil},
 	}

@@ -74,9 +74,24 @@ type authRequest struct {
 // unbound: sent to a tenant-independent endpoint and not yet rehomed.
 func (a authRequest) unbound() bool { return a.AnyOrg != "" && !a.Bound }
 
-// replyTo is where and how an authorization response goes.
+// replyTo is where and how an authorization response goes. Issuer, when
+// set, is sent as iss (RFC 9207): a client that talks to several
+// authorization servers checks it, so a response a mix-up attacker
+// relays from another issuer is refused.
 type replyTo struct {
-	RedirectURI, Mode, State string
+	RedirectURI, Mode, State, Issuer string
+}
+
+// responseIssuer is the iss of the answer to a request: the issuer of the
+// discovery document the client used, which it compares iss with. That is
+// the tenant's, or for a request sent to a tenant-independent endpoint
+// (anyOrg) the templated issuer that endpoint publishes, also once the
+// user's tenant is known.
+func (p *Provider) responseIssuer(anyOrg, tenantID string) string {
+	if anyOrg != "" {
+		return p.templatedIssuer()
+	}
+	return p.issuer(tenantID)
 }
 
 // authorize serves GET and POST /{tenant}/oauth2/v2.0/authorize, where
@@ -109,7 +124,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request, t target) {
 		return
 	}
 
-	to := replyTo{RedirectURI: redirectURI, Mode: params.Get("response_mode"), State: params.Get("state")}
+	to := replyTo{RedirectURI: redirectURI, Mode: params.Get("response_mode"), State: params.Get("state"), Issuer: p.responseIssuer(t.anyOrg, t.tenantID)}
 	switch to.Mode {
 	case "":
 		to.Mode = modeQuery
@@ -362,6 +377,9 @@ func (p *Provider) reply(w http.ResponseWriter, r *http.Request, to replyTo, par
 	if to.State != "" {
 		params.Set("state", to.State)
 	}
+	if to.Issuer != "" {
+		params.Set("iss", to.Issuer)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	switch {
@@ -477,11 +495,12 @@ func (p *Provider) Deny(w http.ResponseWriter, r *http.Request, tenantID, reques
 		slog.ErrorContext(r.Context(), "oidc: Deny with an unknown error code", "code", code)
 		code, description = "server_error", "internal error"
 	}
-	p.replyError(w, r, req.replyTo(), &authError{code: code, description: description})
+	p.replyError(w, r, req.replyTo(p.responseIssuer(req.AnyOrg, tenantID)), &authError{code: code, description: description})
 }
 
-func (a authRequest) replyTo() replyTo {
-	return replyTo{RedirectURI: a.RedirectURI, Mode: a.Mode, State: a.State}
+// replyTo is where the request is answered, by issuer.
+func (a authRequest) replyTo(issuer string) replyTo {
+	return replyTo{RedirectURI: a.RedirectURI, Mode: a.Mode, State: a.State, Issuer: issuer}
 }
 
 // codeLifetime bounds how long a code waits for redemption.
@@ -503,7 +522,7 @@ func (p *Provider) Finish(w http.ResponseWriter, r *http.Request, tenantID, requ
 		p.finishDevice(w, r, tenantID, req, a)
 		return
 	}
-	to := req.replyTo()
+	to := req.replyTo(p.responseIssuer(req.AnyOrg, tenantID))
 	g, oerr := p.checkSignIn(r.Context(), tenantID, req, a)
 	if oerr != nil {
 		p.replyError(w, r, to, oerr)

@@ -59,9 +59,16 @@ func (s *opServer) Discovery(ctx context.Context, _ *op.Request[struct{}]) (*op.
 		d.RevocationEndpointAuthMethodsSupported = append(slices.Clone(secretMethods), zoidc.AuthMethodNone)
 		d.IntrospectionEndpointAuthMethodsSupported = secretMethods
 	}
-	resp := op.NewResponse(d)
+	resp := op.NewResponse(discoveryDocument{DiscoveryConfiguration: d, AuthorizationResponseIssParameterSupported: true})
 	resp.Header.Set("Cache-Control", "public, max-age=3600")
 	return resp, nil
+}
+
+// discoveryDocument is zitadel's discovery document with what it lacks.
+type discoveryDocument struct {
+	*zoidc.DiscoveryConfiguration
+	// Every authorization response names its issuer (RFC 9207).
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
 }
 
 // secretMethods are the ways a client authenticates with its secret.
