@@ -145,21 +145,19 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// The provider and the pages need each other: the pages complete the
 	// provider's authorization requests, the provider ends the pages'
 	// sessions on logout.
-	var pages *login.Pages
-	signOut := oidc.SessionsFunc(func(w http.ResponseWriter, r *http.Request, tenantID string) error {
-		return pages.SignOut(w, r, tenantID)
-	})
-	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: signOut}, st, oidcDirectory{dir}, keys)
+	sessions := &oidc.LateSessions{}
+	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions}, st, oidcDirectory{dir}, keys)
 	if err != nil {
 		return nil, err
 	}
-	pages, err = login.New(login.Config{
+	pages, err := login.New(login.Config{
 		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
 		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
+	sessions.Sessions = pages
 	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver})
 
 	mux := http.NewServeMux()

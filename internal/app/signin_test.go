@@ -3,8 +3,11 @@ package app_test
 import (
 	"context"
 	"errors"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -170,8 +173,10 @@ func TestSignInWithGoOIDC(t *testing.T) {
 			t.Error("refresh worked after the grant was revoked")
 		}
 
-		// Sign-out ends the session: a silent sign-in now needs a login.
-		logout := e.url + "/" + a.id + "/oauth2/v2.0/logout?" + url.Values{"client_id": {app1.conf.ClientID}, "post_logout_redirect_uri": {cb1}}.Encode()
+		// Sign-out with the app's ID token ends the session at once: a
+		// silent sign-in now needs a login.
+		rawID, _ := tok.Extra("id_token").(string)
+		logout := e.url + "/" + a.id + "/oauth2/v2.0/logout?" + url.Values{"id_token_hint": {rawID}, "post_logout_redirect_uri": {cb1}}.Encode()
 		resp, err := b.client.Get(logout)
 		if err != nil {
 			t.Fatal(err)
@@ -251,4 +256,81 @@ func TestRevokeSignInSessions(t *testing.T) {
 func isInvalidGrant(err error) bool {
 	var re *oauth2.RetrieveError
 	return errors.As(err, &re) && re.ErrorCode == "invalid_grant"
+}
+
+// A logout that no ID token vouches for could be sent by any site (logout
+// CSRF): the user is asked, and only the confirmation posted from the page,
+// with this browser's token, signs out.
+func TestLogoutWithoutIDTokenAsksFirst(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		user := newUser("dana", a.domain)
+		user["passwordProfile"] = map[string]any{"password": "correct horse battery dana", "forceChangePasswordNextSignIn": false}
+		e.mustCall(201, "POST", "/v1.0/users", a.token, user)
+		const cb = "https://app.example/cb"
+		app := e.registerApp(t, a, "App", cb, "openid")
+		b := newBrowser(t, cb)
+		app.codeFlow(t, b, map[string]string{"username": "dana@" + a.domain, "password": "correct horse battery dana", "stay": "no", "decision": "accept"})
+		stillSignedIn := func() bool {
+			back := b.signIn(app.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none")), nil)
+			return back.Get("code") != ""
+		}
+
+		endpoint := e.url + "/" + a.id + "/oauth2/v2.0/logout"
+		params := url.Values{"client_id": {app.conf.ClientID}, "post_logout_redirect_uri": {cb}, "state": {"bye"}}
+		page := func(resp *http.Response, err error) string {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" || !strings.Contains(string(body), `data-step="signout"`) {
+				t.Fatalf("not the confirmation page: %d %v\n%s", resp.StatusCode, resp.Header, body)
+			}
+			return string(body)
+		}
+		confirm := page(b.client.Get(endpoint + "?" + params.Encode()))
+		// Another site posting the logout, with or without a made-up token.
+		for _, token := range []string{"", "forged"} {
+			forged := url.Values{"csrf": {token}}
+			for k, v := range params {
+				forged[k] = v
+			}
+			req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(forged.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", "https://evil.example")
+			page(b.client.Do(req))
+		}
+		if !stillSignedIn() {
+			t.Fatal("signed out without confirming")
+		}
+
+		// The user confirms: the page's form, as the browser posts it.
+		action := regexp.MustCompile(`<form method="post" action="([^"]+)"`).FindStringSubmatch(confirm)
+		if action == nil || html.UnescapeString(action[1]) != endpoint {
+			t.Fatalf("form action %v, want %s", action, endpoint)
+		}
+		form := url.Values{}
+		for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(confirm, -1) {
+			form.Set(m[1], html.UnescapeString(m[2]))
+		}
+		if form.Get("csrf") == "" || form.Get("client_id") != app.conf.ClientID || form.Get("post_logout_redirect_uri") != cb || form.Get("state") != "bye" {
+			t.Fatalf("confirmation form %v", form)
+		}
+		req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", e.url)
+		resp, err := b.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != cb+"?state=bye" {
+			t.Fatalf("confirmed logout: %d %q", resp.StatusCode, loc)
+		}
+		if stillSignedIn() {
+			t.Fatal("still signed in after confirming")
+		}
+	})
 }

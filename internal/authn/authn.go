@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -101,8 +102,16 @@ type Protocol interface {
 var ErrRequestGone = errors.New("no such pending request for any organization")
 
 // Sessions is what the provider needs from the pages: ending the browser's
-// sign-in session on RP-initiated logout.
+// sign-in session on RP-initiated logout, and asking the user first when
+// the logout request could have come from any site.
 type Sessions interface {
 	// SignOut ends the browser's sessions in the tenant and clears their cookies.
 	SignOut(w http.ResponseWriter, r *http.Request, tenantID string) error
+	// ConfirmSignOut shows a page asking the user whether to sign out of
+	// the tenant, whose form posts fields back to action with a token that
+	// binds it to this browser.
+	ConfirmSignOut(w http.ResponseWriter, r *http.Request, tenantID, action string, fields url.Values)
+	// SignOutConfirmed reports whether a POST (its form already parsed)
+	// carries that page's token for this browser.
+	SignOutConfirmed(r *http.Request) bool
 }

@@ -29,7 +29,11 @@ type view struct {
 	// AdminConsent: the consent asked is for the whole organization.
 	AdminConsent bool
 	Error        string
+	// Fields are posted back as they came (the sign-out confirmation's).
+	Fields []postField
 }
+
+type postField struct{ Name, Value string }
 
 type accountView struct{ SID, UPN, DisplayName string }
 

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -293,6 +295,35 @@ func (p *Pages) touchSession(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	return nil
 }
+
+// stepSignOut asks whether to sign out (authn.Sessions.ConfirmSignOut).
+const stepSignOut step = "signout"
+
+// ConfirmSignOut asks the user whether to sign out of the tenant
+// (authn.Sessions): the form posts fields to action with the CSRF token of
+// this browser, which a page on another site cannot read.
+func (p *Pages) ConfirmSignOut(w http.ResponseWriter, r *http.Request, tenantID, action string, fields url.Values) {
+	browser, err := p.browserID(w, r)
+	if err != nil {
+		p.internalError(w, r, err)
+		return
+	}
+	loc := p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))
+	b, err := p.cfg.Directory.Branding(r.Context(), tenantID, loc.Lang)
+	if err != nil {
+		// Branding is cosmetic: the neutral default serves as well.
+		p.cfg.Logger.WarnContext(r.Context(), "loading branding", "tenant", tenantID, "err", err)
+	}
+	vw := &view{L: loc, Step: stepSignOut, Title: loc.T("title.signout"), CSRF: p.csrfToken(browser), Action: action, Brand: newBrandView(b)}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		vw.Fields = append(vw.Fields, postField{Name: k, Value: fields.Get(k)})
+	}
+	p.renderPage(w, http.StatusOK, vw)
+}
+
+// SignOutConfirmed reports whether a parsed POST carries the token
+// ConfirmSignOut gave this browser (authn.Sessions).
+func (p *Pages) SignOutConfirmed(r *http.Request) bool { return p.validCSRF(r) }
 
 // SignOut ends the browser's sessions in the tenant ("sign out of all
 // apps") and removes them from the cookies; other tenants' sessions stay.

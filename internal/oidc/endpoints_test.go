@@ -31,48 +31,80 @@ func TestLogout(t *testing.T) {
 		status   int
 		location string // "" = no redirect
 		signOut  bool
+		// confirm: no verified ID token names the client, so the user is
+		// asked first and the outcome above follows the confirmation.
+		confirm bool
 	}{
-		{"hint and registered URI", url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {spaRedirect}, "state": {"s1"}}, 302, spaRedirect + "?state=s1", true},
-		{"client_id and registered URI", url.Values{"client_id": {spaApp}, "post_logout_redirect_uri": {"ms-app://callback"}}, 302, "ms-app://callback", true},
-		{"unregistered URI", url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {"https://evil.example/"}, "state": {"s"}}, 200, "", true},
-		{"registered URI with extra path", url.Values{"client_id": {spaApp}, "post_logout_redirect_uri": {spaRedirect + "x"}}, 200, "", true},
-		{"another app's URI", url.Values{"client_id": {spaApp}, "post_logout_redirect_uri": {webRedirect}}, 200, "", true},
-		{"URI without a client", url.Values{"post_logout_redirect_uri": {spaRedirect}}, 200, "", true},
-		{"unknown client", url.Values{"client_id": {"nobody"}, "post_logout_redirect_uri": {spaRedirect}}, 200, "", true},
-		{"nothing", url.Values{}, 200, "", true},
-		{"hint of another tenant", url.Values{"id_token_hint": {idTokenB}, "post_logout_redirect_uri": {spaRedirect}}, 400, "", false},
-		{"forged hint", url.Values{"id_token_hint": {forged}, "post_logout_redirect_uri": {spaRedirect}}, 400, "", false},
-		{"hint of a retired key", url.Values{"id_token_hint": {retired}, "post_logout_redirect_uri": {spaRedirect}}, 200, "", true},
-		{"hint of a retired key with client_id", url.Values{"id_token_hint": {retired}, "client_id": {spaApp}, "post_logout_redirect_uri": {spaRedirect}, "state": {"s2"}}, 302, spaRedirect + "?state=s2", true},
-		{"access token as hint", url.Values{"id_token_hint": {appToken}, "post_logout_redirect_uri": {spaRedirect}}, 400, "", false},
-		{"hint and other client_id", url.Values{"id_token_hint": {idToken}, "client_id": {webApp}, "post_logout_redirect_uri": {webRedirect}}, 400, "", false},
+		{"hint and registered URI", url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {spaRedirect}, "state": {"s1"}}, 302, spaRedirect + "?state=s1", true, false},
+		{"client_id and registered URI", url.Values{"client_id": {spaApp}, "post_logout_redirect_uri": {"ms-app://callback"}}, 302, "ms-app://callback", true, true},
+		{"unregistered URI", url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {"https://evil.example/"}, "state": {"s"}}, 200, "", true, false},
+		{"registered URI with extra path", url.Values{"client_id": {spaApp}, "post_logout_redirect_uri": {spaRedirect + "x"}}, 200, "", true, true},
+		{"another app's URI", url.Values{"client_id": {spaApp}, "post_logout_redirect_uri": {webRedirect}}, 200, "", true, true},
+		{"URI without a client", url.Values{"post_logout_redirect_uri": {spaRedirect}}, 200, "", true, true},
+		{"unknown client", url.Values{"client_id": {"nobody"}, "post_logout_redirect_uri": {spaRedirect}}, 200, "", true, true},
+		{"nothing", url.Values{}, 200, "", true, true},
+		{"hint of another tenant", url.Values{"id_token_hint": {idTokenB}, "post_logout_redirect_uri": {spaRedirect}}, 400, "", false, false},
+		{"forged hint", url.Values{"id_token_hint": {forged}, "post_logout_redirect_uri": {spaRedirect}}, 400, "", false, false},
+		{"hint of a retired key", url.Values{"id_token_hint": {retired}, "post_logout_redirect_uri": {spaRedirect}}, 200, "", true, true},
+		{"hint of a retired key with client_id", url.Values{"id_token_hint": {retired}, "client_id": {spaApp}, "post_logout_redirect_uri": {spaRedirect}, "state": {"s2"}}, 302, spaRedirect + "?state=s2", true, true},
+		{"access token as hint", url.Values{"id_token_hint": {appToken}, "post_logout_redirect_uri": {spaRedirect}}, 400, "", false, false},
+		{"hint and other client_id", url.Values{"id_token_hint": {idToken}, "client_id": {webApp}, "post_logout_redirect_uri": {webRedirect}}, 400, "", false, false},
+	}
+	u := f.srv.URL + "/" + tenantA + "/oauth2/v2.0/logout"
+	send := func(t *testing.T, method string, params url.Values) (*http.Response, string, bool) {
+		t.Helper()
+		before := f.sessions.count()
+		var resp *http.Response
+		var err error
+		if method == http.MethodGet {
+			resp, err = noRedirects.Get(u + "?" + params.Encode())
+		} else {
+			resp, err = noRedirects.PostForm(u, params)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(body), f.sessions.count() > before
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// What the confirmation posts back: the request without the
+			// hint, which proved nothing.
+			carried := url.Values{}
+			for _, k := range []string{"client_id", "post_logout_redirect_uri", "state"} {
+				if v := tt.params.Get(k); v != "" {
+					carried.Set(k, v)
+				}
+			}
 			for _, method := range []string{http.MethodGet, http.MethodPost} {
-				before := f.sessions.count()
-				var resp *http.Response
-				var err error
-				u := f.srv.URL + "/" + tenantA + "/oauth2/v2.0/logout"
-				if method == http.MethodGet {
-					resp, err = noRedirects.Get(u + "?" + tt.params.Encode())
-				} else {
-					resp, err = noRedirects.PostForm(u, tt.params)
+				resp, body, signedOut := send(t, method, tt.params)
+				if tt.confirm {
+					// Any site can send the browser here: nothing happens
+					// until the user confirms.
+					if resp.StatusCode != http.StatusOK || signedOut || body != "confirm sign-out of "+tenantA+": post "+carried.Encode()+" to "+u {
+						t.Fatalf("%s: %d signed out %v: %s", method, resp.StatusCode, signedOut, body)
+					}
+					continue
 				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
 				if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location {
 					t.Fatalf("%s: %d Location %q, want %d %q\n%s", method, resp.StatusCode, resp.Header.Get("Location"), tt.status, tt.location, body)
 				}
-				if signedOut := f.sessions.count() > before; signedOut != tt.signOut {
+				if signedOut != tt.signOut {
 					t.Fatalf("%s: signed out %v, want %v", method, signedOut, tt.signOut)
 				}
 				if tt.signOut && !strings.Contains(resp.Header.Get("Set-Cookie"), "gh_session=;") {
 					t.Fatalf("%s: session cookie not cleared: %q", method, resp.Header.Get("Set-Cookie"))
 				}
+			}
+			if !tt.confirm {
+				return
+			}
+			carried.Set("csrf", fakeConfirmToken)
+			resp, body, signedOut := send(t, http.MethodPost, carried)
+			if resp.StatusCode != tt.status || resp.Header.Get("Location") != tt.location || signedOut != tt.signOut {
+				t.Fatalf("confirmed: %d Location %q signed out %v, want %d %q %v\n%s", resp.StatusCode, resp.Header.Get("Location"), signedOut, tt.status, tt.location, tt.signOut, body)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -413,6 +414,19 @@ func (s *fakeSessions) SignOut(w http.ResponseWriter, _ *http.Request, tenantID 
 	return nil
 }
 
+// fakeConfirmToken is what the fake confirmation page puts in its form.
+const fakeConfirmToken = "confirmed-in-this-browser"
+
+// ConfirmSignOut shows the fields the form would post back, and its action.
+func (s *fakeSessions) ConfirmSignOut(w http.ResponseWriter, _ *http.Request, tenantID, action string, fields url.Values) {
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "confirm sign-out of %s: post %s to %s", tenantID, fields.Encode(), action)
+}
+
+func (s *fakeSessions) SignOutConfirmed(r *http.Request) bool {
+	return r.PostForm.Get("csrf") == fakeConfirmToken
+}
+
 func (s *fakeSessions) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -541,7 +555,7 @@ func (e *env) nodeAt(t testing.TB, publicURL string) *Provider {
 }
 
 func (e *env) config(publicURL string) Config {
-	return Config{PublicURL: publicURL, Now: e.clock.now, Sessions: SessionsFunc(e.sessions.SignOut)}
+	return Config{PublicURL: publicURL, Now: e.clock.now, Sessions: e.sessions}
 }
 
 // TestMain silences the default logger: op logs every route it registers and

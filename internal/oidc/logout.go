@@ -13,7 +13,10 @@ import (
 // logout serves RP-initiated logout (OpenID Connect RP-Initiated Logout
 // 1.0) at GET and POST /{tenant}/oauth2/v2.0/logout. The client is named by
 // id_token_hint (an ID token this tenant issued, expired or not) and/or
-// client_id. The browser's sessions in the tenant end in any case; it is
+// client_id. Without a verified id_token_hint any site could send the
+// browser here, so the user is asked first (RP-Initiated Logout §2) on a
+// page whose form posts back with a token bound to the browser, and only
+// that post signs out. The browser's sessions in the tenant then end; it is
 // sent on to post_logout_redirect_uri with state only when that URI is,
 // byte for byte, one of the client's registered redirect URIs, and
 // otherwise shown a signed-out page.
@@ -24,10 +27,12 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request, tid string) {
 		return
 	}
 	clientID := params.Get("client_id")
+	hinted := false
 	if hint := params.Get("id_token_hint"); hint != "" {
 		aud, err := p.verifyIDTokenHint(r.Context(), tid, hint)
-		// A hint signed by a key retired since cannot be verified any more;
-		// it names no client then, so the browser is signed out and sent
+		hinted = err == nil
+		// A hint signed by a key retired since cannot be verified any more:
+		// it is as good as none, and names no client, so the browser is sent
 		// back only to a URI registered by a client_id given alongside.
 		if errors.Is(err, errUnknownKey) {
 			aud, err = clientID, nil
@@ -45,6 +50,16 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request, tid string) {
 			return
 		}
 		clientID = aud
+	}
+	if !hinted && !(r.Method == http.MethodPost && p.cfg.Sessions.SignOutConfirmed(r)) {
+		fields := url.Values{}
+		for _, k := range []string{"client_id", "post_logout_redirect_uri", "state"} {
+			if v := params.Get(k); v != "" {
+				fields.Set(k, v)
+			}
+		}
+		p.cfg.Sessions.ConfirmSignOut(w, r, tid, p.tenantBase(tid)+pathLogout, fields)
+		return
 	}
 	var back string
 	if uri := params.Get("post_logout_redirect_uri"); uri != "" && clientID != "" {

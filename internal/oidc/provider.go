@@ -67,24 +67,18 @@ type Config struct {
 	Codes lockout.CodePolicy
 	// Sessions ends browser sign-in sessions on RP-initiated logout.
 	// Required. The sign-in pages that implement it also need the Provider
-	// (as their authn.Protocol); SessionsFunc breaks that cycle.
+	// (as their authn.Protocol); LateSessions breaks that cycle.
 	Sessions authn.Sessions
 }
 
-// SessionsFunc adapts a function to authn.Sessions, so a Provider can be
-// built before the pages it signs out through, e.g.
+// LateSessions lets a Provider be built before the pages it signs out
+// through, which need the Provider themselves: set Sessions once they
+// exist, before serving, e.g.
 //
-//	var pages *login.Pages
-//	p, _ := oidc.New(oidc.Config{Sessions: oidc.SessionsFunc(func(w http.ResponseWriter, r *http.Request, tid string) error {
-//		return pages.SignOut(w, r, tid)
-//	})}, …)
-//	pages = login.New(login.Config{Protocol: p, …})
-type SessionsFunc func(w http.ResponseWriter, r *http.Request, tenantID string) error
-
-// SignOut calls f.
-func (f SessionsFunc) SignOut(w http.ResponseWriter, r *http.Request, tenantID string) error {
-	return f(w, r, tenantID)
-}
+//	late := &oidc.LateSessions{}
+//	p, _ := oidc.New(oidc.Config{Sessions: late}, …)
+//	late.Sessions, _ = login.New(login.Config{Protocol: p, …})
+type LateSessions struct{ authn.Sessions }
 
 const (
 	defaultAccessTokenLifetime  = time.Hour
