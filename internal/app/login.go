@@ -72,6 +72,10 @@ func toLoginPermissions(perms []directory.DelegatedPermission) []login.Permissio
 	return out
 }
 
+func (d loginDirectory) CheckConsent(ctx context.Context, tenantID, userID string, scopes []string) error {
+	return d.dir.CheckUserConsent(ctx, tenantID, userID, scopes)
+}
+
 func (d loginDirectory) GrantConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) error {
 	return d.dir.GrantConsent(ctx, tenantID, userID, clientID, scopes)
 }

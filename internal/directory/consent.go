@@ -186,21 +186,8 @@ func (s *Service) GrantConsent(ctx context.Context, tenantID, userID, appID stri
 		return err
 	}
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		admin, err := holdsRole(ctx, tx, tenantID, userID, RoleGlobalAdministrator, RoleApplicationAdministrator)
-		if err != nil {
+		if err := mayConsent(ctx, tx, tenantID, userID, wanted); err != nil {
 			return err
-		}
-		if !admin {
-			if slices.ContainsFunc(wanted, func(p DelegatedPermission) bool { return p.AdminOnly }) {
-				return ErrAdminConsentRequired
-			}
-			policy, err := authorizationPolicy(ctx, tx, tenantID)
-			if err != nil {
-				return err
-			}
-			if !userConsentAllowed(policy.Doc) {
-				return ErrUserConsentDisabled
-			}
 		}
 		sp, err := s.ensureServicePrincipal(ctx, tx, tenantID, appID)
 		if err != nil {
@@ -208,6 +195,49 @@ func (s *Service) GrantConsent(ctx context.Context, tenantID, userID, appID stri
 		}
 		return s.upsertGrant(ctx, tx, tenantID, sp, "Principal", userID, wanted)
 	})
+}
+
+// CheckUserConsent tells, before the user is asked, whether GrantConsent
+// would accept their consent to scopes: nil, or ErrAdminConsentRequired or
+// ErrUserConsentDisabled, so the pages say an administrator must approve
+// rather than offer a consent that would be refused.
+func (s *Service) CheckUserConsent(ctx context.Context, tenantID, userID string, scopes []string) error {
+	wanted, err := resolveScopes(scopes)
+	if err != nil {
+		return err
+	}
+	return s.st.View(ctx, func(tx store.Tx) error {
+		return mayConsent(ctx, tx, tenantID, userID, wanted)
+	})
+}
+
+// mayConsent reads what userConsent decides on.
+func mayConsent(ctx context.Context, tx store.Tx, tenantID, userID string, wanted []DelegatedPermission) error {
+	admin, err := holdsRole(ctx, tx, tenantID, userID, RoleGlobalAdministrator, RoleApplicationAdministrator)
+	if err != nil {
+		return err
+	}
+	policy, err := authorizationPolicy(ctx, tx, tenantID)
+	if err != nil {
+		return err
+	}
+	return userConsent(admin, userConsentAllowed(policy.Doc), wanted)
+}
+
+// userConsent decides whether a user may consent to permissions for
+// themselves: a Global or Application Administrator (admin) always; anyone
+// else only to permissions that need no administrator, and only while the
+// tenant's authorization policy lets users consent (allowed).
+func userConsent(admin, allowed bool, wanted []DelegatedPermission) error {
+	switch {
+	case admin:
+		return nil
+	case slices.ContainsFunc(wanted, func(p DelegatedPermission) bool { return p.AdminOnly }):
+		return ErrAdminConsentRequired
+	case !allowed:
+		return ErrUserConsentDisabled
+	}
+	return nil
 }
 
 // upsertGrant adds permissions to the application's grant of a consent type

@@ -131,3 +131,27 @@ func TestMultitenantApplicationFromAnotherTenant(t *testing.T) {
 		t.Fatalf("a grant leaked into the publisher tenant: %v", got)
 	}
 }
+
+func TestUserConsentDecision(t *testing.T) {
+	basic := DelegatedPermission{Value: "User.Read"}
+	adminOnly := DelegatedPermission{Value: "User.Read.All", AdminOnly: true}
+	tests := []struct {
+		name           string
+		admin, allowed bool
+		wanted         []DelegatedPermission
+		want           error
+	}{
+		{"member, basic permission", false, true, []DelegatedPermission{basic}, nil},
+		{"member, nothing but sign-in", false, true, nil, nil},
+		{"member, admin-only permission", false, true, []DelegatedPermission{basic, adminOnly}, ErrAdminConsentRequired},
+		{"member, user consent off", false, false, []DelegatedPermission{basic}, ErrUserConsentDisabled},
+		{"member, admin-only and user consent off", false, false, []DelegatedPermission{adminOnly}, ErrAdminConsentRequired},
+		{"administrator, admin-only permission", true, true, []DelegatedPermission{adminOnly}, nil},
+		{"administrator, user consent off", true, false, []DelegatedPermission{basic, adminOnly}, nil},
+	}
+	for _, tt := range tests {
+		if got := userConsent(tt.admin, tt.allowed, tt.wanted); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -287,7 +287,20 @@ func (d *fakeDirectory) MissingConsent(ctx context.Context, tenant, userID, clie
 	return missing, nil
 }
 
+// CheckConsent: like Graph's, permissions ending in .All need an administrator.
+func (d *fakeDirectory) CheckConsent(ctx context.Context, tenant, userID string, scopes []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.admins[tenant+"/"+userID] && slices.ContainsFunc(scopes, func(s string) bool { return strings.HasSuffix(s, ".All") }) {
+		return usererr.New(usererr.Forbidden, "Only an admin can grant this permission.")
+	}
+	return nil
+}
+
 func (d *fakeDirectory) GrantConsent(ctx context.Context, tenant, userID, client string, scopes []string) error {
+	if err := d.CheckConsent(ctx, tenant, userID, scopes); err != nil {
+		return err
+	}
 	d.grant(tenant, userID, client, scopes...)
 	return nil
 }
@@ -326,9 +339,10 @@ func (d *fakeDirectory) RecordSignIn(ctx context.Context, tenant, userID, reques
 
 // outcome is how a fake request ended.
 type outcome struct {
-	finished bool
-	auth     authn.Authentication
-	code     string
+	finished    bool
+	auth        authn.Authentication
+	code        string
+	description string
 }
 
 // fakeProtocol holds pending requests and records how they end. Like the
@@ -407,7 +421,7 @@ func (f *fakeProtocol) Rehome(ctx context.Context, tenant, id, userTenant string
 
 func (f *fakeProtocol) Deny(w http.ResponseWriter, r *http.Request, tenant, id, code, description string) {
 	f.mu.Lock()
-	f.outcomes[id] = outcome{code: code}
+	f.outcomes[id] = outcome{code: code, description: description}
 	f.mu.Unlock()
 	fmt.Fprintf(w, "DENIED %s %s", id, code)
 }

@@ -541,9 +541,32 @@ func (v *visit) postConsent(f flow) {
 		v.finish(f)
 	case "cancel":
 		v.deny("access_denied", "AADSTS65004: User declined to consent to access the app.")
+	case "return":
+		// Back to the app from "Need admin approval", which is checked
+		// again rather than taken from the form.
+		err := v.p.cfg.Directory.CheckConsent(v.ctx, v.req.TenantID, f.UserID, v.req.Scopes)
+		if ue, ok := usererr.As(err); ok && ue.Kind == usererr.Forbidden {
+			v.deny("access_denied", "AADSTS90094: "+ue.Message)
+			return
+		}
+		if err != nil {
+			v.fail(err)
+			return
+		}
+		v.show(f, "")
 	default:
 		v.show(f, "")
 	}
+}
+
+// needsAdmin tells whether only an administrator may grant what the user
+// is asked to consent to.
+func (v *visit) needsAdmin(f flow) (bool, error) {
+	err := v.p.cfg.Directory.CheckConsent(v.ctx, v.req.TenantID, f.UserID, v.req.Scopes)
+	if ue, ok := usererr.As(err); ok && ue.Kind == usererr.Forbidden {
+		return true, nil
+	}
+	return false, err
 }
 
 // finish ends the flow and hands the authentication to the provider.

@@ -58,7 +58,12 @@ type Directory interface {
 	// MissingConsent returns the permissions among scopes that the user has
 	// not yet granted to the client; none when consent is complete.
 	MissingConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) ([]Permission, error)
-	// GrantConsent records the user's consent to scopes for the client.
+	// CheckConsent tells whether the user may consent to scopes for
+	// themselves: nil, or a *usererr.Error of kind Forbidden when only an
+	// administrator may grant them, which the pages say before asking.
+	CheckConsent(ctx context.Context, tenantID, userID string, scopes []string) error
+	// GrantConsent records the user's consent to scopes for the client,
+	// refused as CheckConsent would.
 	GrantConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) error
 	// ConsentPermissions describes the permissions scopes ask the tenant
 	// for on the client's behalf, ".default" standing for those the

@@ -782,3 +782,50 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// A member asking for a permission only an administrator may grant is told
+// so before any decision, with no Accept to press, as Entra's "Need admin
+// approval" page does; the way back to the app tells it why. An
+// administrator asked for the same gets the usual consent page.
+func TestConsentNeedingAnAdminSaysSoFirst(t *testing.T) {
+	h := newHarness(t, false)
+	h.dir.admins[tenantA+"/u-alice"] = true
+	scopes := withScopes("openid", "User.Read.All")
+
+	b := h.browser()
+	id := h.request(scopes)
+	b.expect(b.open(id), "username")
+	b.expect(b.submit("username", "bob@contoso.com"), "password")
+	b.expect(b.submit("password", "bob's secret"), "kmsi")
+	b.expect(b.submit("stay", "no"), "consent")
+	for _, want := range []string{"Need admin approval", "Contoso Notes needs permission", "Directory says: User.Read.All", `value="return"`} {
+		if !strings.Contains(b.last.body, want) {
+			t.Errorf("needs-admin page lacks %q:\n%s", want, b.last.body)
+		}
+	}
+	if strings.Contains(b.last.body, `value="accept"`) || strings.Contains(b.last.body, "Accept") {
+		t.Fatalf("needs-admin page offers to accept:\n%s", b.last.body)
+	}
+	b.expect(b.submit("decision", "return"), "DENIED "+id+" access_denied")
+	if o := b.outcome(id); !strings.HasPrefix(o.description, "AADSTS90094: ") {
+		t.Fatalf("denied with %q, want AADSTS90094", o.description)
+	}
+	// An accept posted anyway grants nothing.
+	id2 := h.request(scopes)
+	b.expect(b.open(id2), "consent")
+	b.expect(b.submit("decision", "accept"), "DENIED "+id2+" access_denied")
+	if missing, _ := h.dir.MissingConsent(t.Context(), tenantA, "u-bob", client, []string{"User.Read.All"}); len(missing) != 1 {
+		t.Fatal("a member granted an admin-only permission")
+	}
+
+	a := h.browser()
+	id3 := h.request(scopes)
+	a.expect(a.open(id3), "username")
+	a.expect(a.submit("username", "alice@contoso.com"), "password")
+	a.expect(a.submit("password", alicePW), "kmsi")
+	a.expect(a.submit("stay", "no"), "consent")
+	if !strings.Contains(a.last.body, `value="accept"`) || strings.Contains(a.last.body, "Need admin approval") {
+		t.Fatalf("administrator's consent page:\n%s", a.last.body)
+	}
+	a.expect(a.submit("decision", "accept"), "FINISHED "+id3)
+}

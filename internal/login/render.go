@@ -28,7 +28,10 @@ type view struct {
 	Permissions []Permission
 	// AdminConsent: the consent asked is for the whole organization.
 	AdminConsent bool
-	Error        string
+	// NeedsAdmin: the user may not consent to what is asked, only an
+	// administrator can; the page says so and offers no Accept.
+	NeedsAdmin bool
+	Error      string
 	// Fields are posted back as they came (the sign-out confirmation's).
 	Fields []postField
 }
@@ -114,6 +117,13 @@ func (v *visit) render(status int, f flow, errMsg string) {
 			return
 		}
 		vw.Permissions = consentList(v.loc, v.req.Scopes, missing)
+		if vw.NeedsAdmin, err = v.needsAdmin(f); err != nil {
+			v.fail(err)
+			return
+		}
+		if vw.NeedsAdmin {
+			vw.Title = v.loc.T("title.needsAdmin")
+		}
 	}
 	p.renderPage(v.w, status, vw)
 }
