@@ -121,10 +121,7 @@ func TestAdminConsentPage(t *testing.T) {
 	// Bob is no administrator: his acceptance ends the request, granting nothing.
 	b := h.browser()
 	id := h.request(scopes)
-	b.expect(b.open(id), "username")
-	b.expect(b.submit("username", "bob@contoso.com"), "password")
-	b.expect(b.submit("password", "bob's secret"), "kmsi")
-	b.expect(b.submit("stay", "no"), "consent")
+	b.toConsent(id, "bob@contoso.com", "bob's secret")
 	b.expect(b.submit("decision", "accept"), "DENIED "+id+" access_denied")
 	if len(h.dir.orgWide) != 0 {
 		t.Fatalf("a member granted %v", h.dir.orgWide)
@@ -134,10 +131,7 @@ func TestAdminConsentPage(t *testing.T) {
 	// for the organization anyway, and grants it.
 	a := h.browser()
 	id = h.request(scopes)
-	a.expect(a.open(id), "username")
-	a.expect(a.submit("username", "alice@contoso.com"), "password")
-	a.expect(a.submit("password", alicePW), "kmsi")
-	a.expect(a.submit("stay", "no"), "consent")
+	a.toConsent(id, "alice@contoso.com", alicePW)
 	if !strings.Contains(a.last.body, "on behalf of your organization") {
 		t.Fatalf("the consent page does not say it is for the organization:\n%s", a.last.body)
 	}

@@ -250,6 +250,16 @@ func (b *browser) continueAtUsername(requestID, username, password string, stay 
 	return b.outcome(requestID)
 }
 
+// toConsent signs in through the pages, not staying signed in, up to the
+// consent page.
+func (b *browser) toConsent(requestID, username, password string) {
+	b.t.Helper()
+	b.expect(b.open(requestID), "username")
+	b.expect(b.submit("username", username), "password")
+	b.expect(b.submit("password", password), "kmsi")
+	b.expect(b.submit("stay", "no"), "consent")
+}
+
 func (b *browser) outcome(requestID string) outcome {
 	b.t.Helper()
 	o, ok := b.h.proto.outcome(requestID)

@@ -90,10 +90,7 @@ func TestConsentCancelDenies(t *testing.T) {
 	h := newHarness(t, false)
 	b := h.browser()
 	id := h.request(withScopes("openid", "Notes.Read"))
-	b.expect(b.open(id), "username")
-	b.expect(b.submit("username", "alice@contoso.com"), "password")
-	b.expect(b.submit("password", alicePW), "kmsi")
-	b.expect(b.submit("stay", "no"), "consent")
+	b.toConsent(id, "alice@contoso.com", alicePW)
 	b.expect(b.submit("decision", "cancel"), "DENIED "+id+" access_denied")
 	if missing, _ := h.dir.MissingConsent(t.Context(), tenantA, "u-alice", client, []string{"Notes.Read"}); len(missing) != 1 {
 		t.Fatal("cancel granted consent")
@@ -794,10 +791,7 @@ func TestConsentNeedingAnAdminSaysSoFirst(t *testing.T) {
 
 	b := h.browser()
 	id := h.request(scopes)
-	b.expect(b.open(id), "username")
-	b.expect(b.submit("username", "bob@contoso.com"), "password")
-	b.expect(b.submit("password", "bob's secret"), "kmsi")
-	b.expect(b.submit("stay", "no"), "consent")
+	b.toConsent(id, "bob@contoso.com", "bob's secret")
 	for _, want := range []string{"Need admin approval", "Contoso Notes needs permission", "Directory says: User.Read.All", `value="return"`} {
 		if !strings.Contains(b.last.body, want) {
 			t.Errorf("needs-admin page lacks %q:\n%s", want, b.last.body)
@@ -820,10 +814,7 @@ func TestConsentNeedingAnAdminSaysSoFirst(t *testing.T) {
 
 	a := h.browser()
 	id3 := h.request(scopes)
-	a.expect(a.open(id3), "username")
-	a.expect(a.submit("username", "alice@contoso.com"), "password")
-	a.expect(a.submit("password", alicePW), "kmsi")
-	a.expect(a.submit("stay", "no"), "consent")
+	a.toConsent(id3, "alice@contoso.com", alicePW)
 	if !strings.Contains(a.last.body, `value="accept"`) || strings.Contains(a.last.body, "Need admin approval") {
 		t.Fatalf("administrator's consent page:\n%s", a.last.body)
 	}
