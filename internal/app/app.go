@@ -23,7 +23,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
+	"github.com/gatehouse-id/gatehouse/internal/revocation"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
@@ -146,13 +148,15 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// provider's authorization requests, the provider ends the pages'
 	// sessions on logout.
 	sessions := &oidc.LateSessions{}
-	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions}, st, oidcDirectory{dir}, keys)
+	// One view of the revocations per node, for tokens and sessions alike.
+	revocations := revocation.NewView(st, nil)
+	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions, Revocations: revocations}, st, oidcDirectory{dir}, keys)
 	if err != nil {
 		return nil, err
 	}
 	pages, err := login.New(login.Config{
 		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
-		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger,
+		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations,
 	})
 	if err != nil {
 		return nil, err
@@ -338,6 +342,10 @@ func (d oidcDirectory) GrantedScopes(ctx context.Context, tenantID, userID, clie
 		}
 	}
 	return out, nil
+}
+
+func (d oidcDirectory) SessionPolicy(ctx context.Context, tenantID string) (sessionpolicy.Policy, error) {
+	return d.dir.SessionPolicy(ctx, tenantID)
 }
 
 // tokenVerifier adapts the provider's access-token checks to the Graph API.

@@ -39,9 +39,15 @@ type tenant struct {
 
 func newEnv(t testing.TB, st store.Store) *env {
 	t.Helper()
+	return newEnvIn(t, st, t.TempDir())
+}
+
+// newEnvIn starts a node whose data directory (its master key) is dataDir.
+func newEnvIn(t testing.TB, st store.Store, dataDir string) *env {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	a, err := app.NewWithStore(app.Config{PublicURL: base, DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)}, st)
+	a, err := app.NewWithStore(app.Config{PublicURL: base, DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/login"
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
@@ -102,4 +103,8 @@ func (d loginDirectory) Branding(ctx context.Context, tenantID, locale string) (
 
 func (d loginDirectory) RecordSignIn(ctx context.Context, tenantID, userID, requestID string) error {
 	return d.dir.RecordSignIn(ctx, tenantID, userID, requestID, directory.Interactive)
+}
+
+func (d loginDirectory) SessionPolicy(ctx context.Context, tenantID string) (sessionpolicy.Policy, error) {
+	return d.dir.SessionPolicy(ctx, tenantID)
 }

@@ -353,15 +353,28 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, tenantID, id strin
 	if _, ok := patch["appId"]; ok {
 		return usererr.New(usererr.Invalid, "Property 'appId' cannot be changed.")
 	}
-	return s.patch(ctx, tenantID, KindServicePrincipal, id, ifMatch, patch, func(tx store.Tx, cur Object, _ Doc) error {
+	return s.patch(ctx, tenantID, KindServicePrincipal, id, ifMatch, patch, func(tx store.Tx, cur Object, next Doc) error {
 		if err := s.checkAppManagement(ctx, tx, tenantID, cur, false); err != nil {
 			return err
 		}
-		return checkPrincipalChange(str(cur.Doc, "appId"), patch, false)
+		if err := checkPrincipalChange(str(cur.Doc, "appId"), patch, false); err != nil {
+			return err
+		}
+		if next["accountEnabled"] == false && cur.Doc["accountEnabled"] != false {
+			return s.revokeClient(ctx, tx, tenantID, cur.Doc)
+		}
+		return nil
 	}, nil)
 }
 
 func (s *Service) deleteServicePrincipal(ctx context.Context, tx store.Tx, tenantID, id string) error {
+	sp, err := s.load(ctx, tx, tenantID, KindServicePrincipal, id)
+	if err != nil {
+		return err
+	}
+	if err := s.revokeClient(ctx, tx, tenantID, sp.Doc); err != nil {
+		return err
+	}
 	if err := s.deleteAssignmentsOf(ctx, tx, tenantID, id); err != nil {
 		return err
 	}

@@ -47,6 +47,7 @@ var GraphPermissions = []Permission{
 	{"cc117bb9-00cf-4eb8-b580-ea2a878fe8f7", "User-PasswordProfile.ReadWrite.All", "Read and write all password profiles and reset user passwords"},
 	{"06b708a9-e830-4db3-a914-8e69da51d44f", "AppRoleAssignment.ReadWrite.All", "Manage app permission grants and app role assignments"},
 	{"18a4783c-866b-4cc7-a460-3d5e5662c884", "Application.ReadWrite.OwnedBy", "Manage apps that this app creates or owns"},
+	{"be74164b-cff1-491c-8741-e671cb536e13", "Policy.ReadWrite.ApplicationConfiguration", "Read and write your organization's application configuration policies"},
 }
 
 // AutomationPermissions are granted to the automation app made with a tenant.
@@ -55,6 +56,7 @@ var AutomationPermissions = []string{
 	"RoleManagement.ReadWrite.Directory", "Directory.Read.All",
 	"Domain.ReadWrite.All", "Organization.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All",
 	"Policy.Read.All", "Policy.ReadWrite.Authorization", "User-PasswordProfile.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
+	"Policy.ReadWrite.ApplicationConfiguration",
 }
 
 func graphAppRoles() []any {

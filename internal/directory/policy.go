@@ -66,19 +66,25 @@ func defaultAuthorizationPolicy() Doc {
 
 // AuthorizationPolicy returns the tenant's policy; it always exists.
 func (s *Service) AuthorizationPolicy(ctx context.Context, tenantID string) (Object, error) {
-	var out Object
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		out, err = authorizationPolicy(ctx, tx, tenantID)
-		return err
-	})
-	return out, err
+	return s.readSingleton(ctx, tenantID, authorizationPolicy)
 }
 
 func authorizationPolicy(ctx context.Context, tx store.Tx, tenantID string) (Object, error) {
-	o, err := tx.GetObject(ctx, tenantID, KindAuthorizationPolicy, authorizationPolicyID)
+	return singleton(ctx, tx, tenantID, KindAuthorizationPolicy, authorizationPolicyID, defaultAuthorizationPolicy)
+}
+
+// UpdateAuthorizationPolicy applies PATCH /policies/authorizationPolicy; the
+// first change stores the policy, which until then is the default.
+func (s *Service) UpdateAuthorizationPolicy(ctx context.Context, tenantID string, body Doc) error {
+	return s.updateSingleton(ctx, tenantID, authorizationPolicySpec, authorizationPolicy, body, nil)
+}
+
+// A singleton is a tenant's one object of a kind (a policy), which reads as
+// its default until first changed.
+func singleton(ctx context.Context, tx store.Tx, tenantID, kind, id string, defaults func() Doc) (Object, error) {
+	o, err := tx.GetObject(ctx, tenantID, kind, id)
 	if isNotFound(err) {
-		return Object{Kind: KindAuthorizationPolicy, ID: authorizationPolicyID, Doc: defaultAuthorizationPolicy()}, nil
+		return Object{Kind: kind, ID: id, Doc: defaults()}, nil
 	}
 	if err != nil {
 		return Object{}, err
@@ -86,23 +92,39 @@ func authorizationPolicy(ctx context.Context, tx store.Tx, tenantID string) (Obj
 	return toObject(o)
 }
 
-// UpdateAuthorizationPolicy applies PATCH /policies/authorizationPolicy; the
-// first change stores the policy, which until then is the default.
-func (s *Service) UpdateAuthorizationPolicy(ctx context.Context, tenantID string, body Doc) error {
-	patch, err := authorizationPolicySpec.normalize(body)
+func (s *Service) readSingleton(ctx context.Context, tenantID string, read func(context.Context, store.Tx, string) (Object, error)) (Object, error) {
+	var out Object
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = read(ctx, tx, tenantID)
+		return err
+	})
+	return out, err
+}
+
+// updateSingleton applies a PATCH body to a singleton; the first change
+// stores it. check, when set, judges the whole document as it would be.
+func (s *Service) updateSingleton(ctx context.Context, tenantID string, spec *kindSpec, read func(context.Context, store.Tx, string) (Object, error), body Doc, check func(Doc) error) error {
+	patch, err := spec.normalize(body)
 	if err != nil {
 		return err
 	}
 	return s.updateWithRetry(ctx, 0, func(tx store.Tx) error {
-		cur, err := authorizationPolicy(ctx, tx, tenantID)
+		cur, err := read(ctx, tx, tenantID)
 		if err != nil {
 			return err
 		}
+		next := merge(cur.Doc, patch)
+		if check != nil {
+			if err := check(next); err != nil {
+				return err
+			}
+		}
 		if cur.Version == 0 {
-			_, err = s.insert(ctx, tx, tenantID, KindAuthorizationPolicy, merge(cur.Doc, patch))
+			_, err = s.insert(ctx, tx, tenantID, spec.kind, next)
 			return err
 		}
-		_, err = s.replace(ctx, tx, tenantID, cur, merge(cur.Doc, patch))
+		_, err = s.replace(ctx, tx, tenantID, cur, next)
 		return err
 	})
 }

@@ -341,9 +341,19 @@ func (s *Service) beforeDelete(ctx context.Context, tx store.Tx, tenantID string
 		if err := checkPrincipalChange(str(cur.Doc, "appId"), nil, true); err != nil {
 			return err
 		}
+		if err := s.revokeClient(ctx, tx, tenantID, cur.Doc); err != nil {
+			return err
+		}
 		return s.deleteAssignmentsOf(ctx, tx, tenantID, cur.ID)
-	case KindUser, KindGroup:
+	case KindUser:
+		if err := s.revokeUser(ctx, tx, tenantID, cur.ID, nil, reasonUserDisabled); err != nil {
+			return err
+		}
 		return s.deleteAssignmentsOf(ctx, tx, tenantID, cur.ID)
+	case KindGroup:
+		return s.deleteAssignmentsOf(ctx, tx, tenantID, cur.ID)
+	case KindPermissionGrant:
+		return s.revokeGrant(ctx, tx, tenantID, cur.Doc)
 	}
 	return nil
 }

@@ -384,11 +384,11 @@ func (s *Service) RevokeSignInSessions(ctx context.Context, tenantID, key string
 		if err := s.checkUserChange(ctx, tx, tenantID, cur.ID, authz.UserChange{RevokeSessions: true}); err != nil {
 			return err
 		}
-		next := merge(cur.Doc, Doc{"signInSessionsValidFromDateTime": s.timestamp()})
-		if _, err := s.replace(ctx, tx, tenantID, cur, next); err != nil {
+		next := merge(cur.Doc, Doc{})
+		if err := s.revokeUser(ctx, tx, tenantID, cur.ID, next, reasonSessionsRevoked); err != nil {
 			return err
 		}
-		_, err = tx.DeleteStates(ctx, tenantID, store.StateFilter{Subject: cur.ID})
+		_, err = s.replace(ctx, tx, tenantID, cur, next)
 		return err
 	})
 }

@@ -32,6 +32,8 @@ var specs = map[string]*kindSpec{
 	KindDirectoryRole:       directoryRoleSpec,
 	KindRoleDefinition:      roleDefinitionSpec,
 	KindDomain:              domainSpec,
+
+	KindSessionLifetimePolicy: sessionLifetimePolicySpec,
 }
 
 var organizationSpec = (&kindSpec{

@@ -413,8 +413,18 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, key string, body Doc
 			}
 		}
 		setProxyAddresses(next)
+		if next["accountEnabled"] == false && cur.Doc["accountEnabled"] != false {
+			if err := s.revokeUser(ctx, tx, tenantID, cur.ID, nil, reasonUserDisabled); err != nil {
+				return err
+			}
+		}
 		if hash == nil {
 			return nil
+		}
+		// A new password, set by the user or reset by an administrator,
+		// ends every sign-in made with the old one.
+		if err := s.revokeUser(ctx, tx, tenantID, cur.ID, next, reasonPasswordSet); err != nil {
+			return err
 		}
 		next["lastPasswordChangeDateTime"] = s.timestamp()
 		return tx.PutCredential(ctx, store.Credential{TenantID: tenantID, ObjectID: cur.ID, KeyID: CredKeyPassword, Type: store.CredPassword, Hash: hash, CreatedAt: s.now().UTC()})

@@ -104,7 +104,10 @@ var (
 	readObjects         = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
 	readPolicy          = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}, area: authz.AreaPolicies}
 	writePolicy         = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readMe              = permSet{delegated: []string{"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}}
+	// The session lifetime policy is application configuration, as Graph's
+	// token lifetime policies are.
+	writeAppConfigPolicy = permSet{app: []string{"Policy.ReadWrite.ApplicationConfiguration"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readMe               = permSet{delegated: []string{"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}}
 )
 
 // allowed decides whether a caller may use a route (see permSet).

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -109,23 +110,33 @@ func (a *API) registerTenantRoutes(mux *http.ServeMux) {
 	})))
 
 	a.registerBrandingRoutes(mux)
-	mux.Handle("GET /v1.0/policies/authorizationPolicy", a.require(readPolicy, func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.dir.AuthorizationPolicy(r.Context(), tenantOf(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		doc, err := directory.Present(p, nil)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#policies/authorizationPolicy/$entity"
-		writeJSON(w, http.StatusOK, doc)
-	}))
-	mux.Handle("PATCH /v1.0/policies/authorizationPolicy", a.require(writePolicy, a.bodyAction(func(r *http.Request, body directory.Doc) error {
-		return a.dir.UpdateAuthorizationPolicy(r.Context(), tenantOf(r), body)
-	})))
+	for _, pol := range []struct {
+		name        string
+		read, write permSet
+		get         func(ctx context.Context, tenantID string) (directory.Object, error)
+		update      func(ctx context.Context, tenantID string, body directory.Doc) error
+	}{
+		{"authorizationPolicy", readPolicy, writePolicy, a.dir.AuthorizationPolicy, a.dir.UpdateAuthorizationPolicy},
+		{"sessionLifetimePolicy", readPolicy, writeAppConfigPolicy, a.dir.SessionLifetimePolicy, a.dir.UpdateSessionLifetimePolicy},
+	} {
+		mux.Handle("GET /v1.0/policies/"+pol.name, a.require(pol.read, func(w http.ResponseWriter, r *http.Request) {
+			p, err := pol.get(r.Context(), tenantOf(r))
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			doc, err := directory.Present(p, nil)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			doc["@odata.context"] = a.publicURL + "/v1.0/$metadata#policies/" + pol.name + "/$entity"
+			writeJSON(w, http.StatusOK, doc)
+		}))
+		mux.Handle("PATCH /v1.0/policies/"+pol.name, a.require(pol.write, a.bodyAction(func(r *http.Request, body directory.Doc) error {
+			return pol.update(r.Context(), tenantOf(r), body)
+		})))
+	}
 
 	writeDomain := func(w http.ResponseWriter, r *http.Request, status int, d store.Domain) {
 		doc := directory.DomainDoc(d)

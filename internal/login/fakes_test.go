@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"maps"
 	"net/http"
 	"slices"
@@ -173,6 +174,16 @@ func (t *memTx) DeleteStates(ctx context.Context, tenant string, f store.StateFi
 	return n, nil
 }
 
+func (t *memTx) ListStates(ctx context.Context, tenant string, f store.StateFilter) ([]store.State, error) {
+	var out []store.State
+	for k, s := range t.m.states {
+		if _, live := t.live(k.tenant, k.kind, k.id); live && k.tenant == tenant && matches(s, f) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 func matches(s store.State, f store.StateFilter) bool {
 	return (f.Kind == "" || s.Kind == f.Kind) && (f.Family == "" || s.Family == f.Family) && (f.Subject == "" || s.Subject == f.Subject)
 }
@@ -197,6 +208,7 @@ type fakeDirectory struct {
 	orgWide  map[string][]string  // tenant/client → scopes granted for everyone
 	// checking, when set, runs as each password is checked.
 	checking func()
+	policy   sessionpolicy.Policy // every tenant's; zero: sessionpolicy.Default
 }
 
 func newFakeDirectory() *fakeDirectory {
@@ -335,6 +347,21 @@ func (d *fakeDirectory) RecordSignIn(ctx context.Context, tenant, userID, reques
 	defer d.mu.Unlock()
 	d.signIns = append(d.signIns, tenant+"/"+userID)
 	return nil
+}
+
+func (d *fakeDirectory) SessionPolicy(context.Context, string) (sessionpolicy.Policy, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.policy == (sessionpolicy.Policy{}) {
+		return sessionpolicy.Default, nil
+	}
+	return d.policy, nil
+}
+
+func (d *fakeDirectory) setPolicy(p sessionpolicy.Policy) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.policy = p
 }
 
 // outcome is how a fake request ended.

@@ -184,7 +184,7 @@ func (p *Pages) open(w http.ResponseWriter, r *http.Request, browser, requestID 
 // start decides where a request begins: silently from an SSO session when
 // the prompt and max_age allow it, else at the account picker or username.
 func (v *visit) start() {
-	sessions, err := v.p.sessions(v.ctx, v.r, v.req.TenantID)
+	sessions, err := v.p.sessions(v.ctx, v.r, v.req.TenantID, v.req.ClientID)
 	if err != nil {
 		v.fail(err)
 		return
@@ -248,7 +248,7 @@ func (v *visit) hintedTenant() (string, error) {
 	}
 	var live []string
 	for _, t := range v.p.readJar(v.r).tenants() {
-		sessions, err := v.p.sessions(v.ctx, v.r, t)
+		sessions, err := v.p.sessions(v.ctx, v.r, t, v.req.ClientID)
 		if err != nil {
 			return "", err
 		}
@@ -404,7 +404,7 @@ func (v *visit) postAccounts(f flow) {
 		v.advance(flow{Step: stepUsername, Username: v.req.LoginHint})
 		return
 	}
-	sessions, err := v.p.sessions(v.ctx, v.r, v.req.TenantID)
+	sessions, err := v.p.sessions(v.ctx, v.r, v.req.TenantID, v.req.ClientID)
 	if err != nil {
 		v.fail(err)
 		return

@@ -28,6 +28,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/revocation"
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -80,6 +82,8 @@ type Directory interface {
 	// RecordSignIn notes a completed interactive sign-in (Graph's
 	// signInActivity); requestID names the authorization request.
 	RecordSignIn(ctx context.Context, tenantID, userID, requestID string) error
+	// SessionPolicy returns the tenant's session lifetime policy.
+	SessionPolicy(ctx context.Context, tenantID string) (sessionpolicy.Policy, error)
 }
 
 // User is a user as the pages need it.
@@ -114,6 +118,9 @@ type Config struct {
 	Store     store.Store
 	Directory Directory
 	Protocol  authn.Protocol
+	// Revocations is the node's view of revocation facts, which end SSO
+	// sessions for the clients they cover; nil: a view of the pages' own.
+	Revocations *revocation.View
 
 	Lockout lockout.Policy      // zero: lockout.DefaultPolicy()
 	Spray   lockout.SprayPolicy // zero: lockout.DefaultSprayPolicy()
@@ -159,6 +166,9 @@ func New(cfg Config) (*Pages, error) {
 	}
 	if cfg.Store == nil || cfg.Directory == nil || cfg.Protocol == nil {
 		return nil, errors.New("login: store, directory and protocol are required")
+	}
+	if cfg.Revocations == nil {
+		cfg.Revocations = revocation.NewView(cfg.Store, nil)
 	}
 	if cfg.Lockout == (lockout.Policy{}) {
 		cfg.Lockout = lockout.DefaultPolicy()

@@ -287,8 +287,9 @@ func TestStaySignedInCookies(t *testing.T) {
 					t.Errorf("cookie %s: %v", c.Name, c)
 				}
 			}
-			// The session works and, when persistent, its cookie slides.
-			h.clock.Advance(80 * 24 * time.Hour)
+			// The session works and, when persistent, its cookie slides,
+			// until the tenant's session policy (30 days by default) ends it.
+			h.clock.Advance(20 * 24 * time.Hour)
 			id := h.request()
 			p := b.open(id)
 			if !tc.stay {
@@ -299,9 +300,11 @@ func TestStaySignedInCookies(t *testing.T) {
 			if c := p.cookie(tc.persistent); c == nil || c.MaxAge != tc.persistentMaxAge {
 				t.Fatalf("persistent cookie not slid: %v", c)
 			}
-			h.clock.Advance(80 * 24 * time.Hour)
+			h.clock.Advance(9 * 24 * time.Hour)
 			id = h.request()
 			b.expect(b.open(id), "FINISHED "+id)
+			h.clock.Advance(2 * 24 * time.Hour)
+			b.expect(b.open(h.request()), "username")
 		})
 	}
 }

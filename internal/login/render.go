@@ -91,7 +91,7 @@ func (v *visit) render(status int, f flow, errMsg string) {
 	vw.Brand = newBrandView(b)
 	switch {
 	case f.Step == stepAccounts:
-		sessions, err := p.sessions(v.ctx, v.r, v.req.TenantID)
+		sessions, err := p.sessions(v.ctx, v.r, v.req.TenantID, v.req.ClientID)
 		if err != nil {
 			v.fail(err)
 			return

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/revocation"
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -31,6 +33,9 @@ type sessionData struct {
 	AuthTime    time.Time `json:"authTime"`
 	AMR         []string  `json:"amr"`
 	Persistent  bool      `json:"persistent,omitempty"`
+	// LastUsed is when the session last signed the user in, for the
+	// tenant's idle timeout.
+	LastUsed time.Time `json:"lastUsed,omitzero"`
 }
 
 // session is a live SSO session found through this browser's cookies.
@@ -38,6 +43,7 @@ type session struct {
 	sid   string // the session id, Family of its state
 	state string // the state id
 	data  sessionData
+	limit sessionpolicy.Lifetime // the tenant's policy for SSO sessions
 }
 
 // ssoToken is one cookie entry: the tenant and the session's secret.
@@ -144,10 +150,11 @@ func (j jar) without(drop func(ssoToken) bool) jar {
 
 func sessionStateID(secret string) string { return hashID("sso session", secret) }
 
-// sessions returns the browser's usable sessions in the tenant, most
-// recently authenticated first, one per user. Sessions of users that are
-// gone or disabled end here.
-func (p *Pages) sessions(ctx context.Context, r *http.Request, tenantID string) ([]session, error) {
+// sessions returns the browser's usable sessions in the tenant for a sign-in
+// to clientID, most recently authenticated first, one per user. Sessions
+// end here when their users are gone or disabled, when they are past the
+// tenant's session policy, or when a revocation covers them for the client.
+func (p *Pages) sessions(ctx context.Context, r *http.Request, tenantID, clientID string) ([]session, error) {
 	var found []session
 	err := p.cfg.Store.View(ctx, func(tx store.Tx) error {
 		for _, t := range p.readJar(r).tenantTokens(tenantID) {
@@ -162,6 +169,9 @@ func (p *Pages) sessions(ctx context.Context, r *http.Request, tenantID string) 
 			if err := json.Unmarshal(st.Data, &d); err != nil {
 				return fmt.Errorf("login: session %s: %w", st.Family, err)
 			}
+			if d.LastUsed.IsZero() {
+				d.LastUsed = st.CreatedAt
+			}
 			found = append(found, session{sid: st.Family, state: st.ID, data: d})
 		}
 		return nil
@@ -169,13 +179,33 @@ func (p *Pages) sessions(ctx context.Context, r *http.Request, tenantID string) 
 	if err != nil {
 		return nil, err
 	}
+	if len(found) == 0 {
+		return nil, nil
+	}
 	slices.SortStableFunc(found, func(a, b session) int { return b.data.AuthTime.Compare(a.data.AuthTime) })
+	policy, err := p.cfg.Directory.SessionPolicy(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	// A person is waiting, not a program: the facts are read as they are
+	// now, so a revocation on any node ends the session at once.
+	facts, err := p.cfg.Revocations.Current(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	now := p.cfg.Now()
 	var usable []session
 	for _, s := range found {
 		if slices.ContainsFunc(usable, func(u session) bool { return u.data.UserID == s.data.UserID }) {
 			continue
 		}
-		u, err := p.cfg.Directory.User(ctx, tenantID, s.data.UserID)
+		_, revoked := facts.Covering(revocation.Subject{UserID: s.data.UserID, ClientID: clientID, SessionID: s.sid, IssuedAt: s.data.AuthTime})
+		var u User
+		if !revoked && policy.Session.Allows(s.data.AuthTime, s.data.LastUsed, now) {
+			u, err = p.cfg.Directory.User(ctx, tenantID, s.data.UserID)
+		} else {
+			err = ErrNoUser
+		}
 		if errors.Is(err, ErrNoUser) {
 			if err := p.endSessions(ctx, tenantID, []string{s.sid}); err != nil {
 				return nil, err
@@ -185,6 +215,7 @@ func (p *Pages) sessions(ctx context.Context, r *http.Request, tenantID string) 
 		if err != nil {
 			return nil, err
 		}
+		s.limit = policy.Session
 		s.data.UPN, s.data.DisplayName = u.UserPrincipalName, u.DisplayName
 		usable = append(usable, s)
 	}
@@ -206,11 +237,17 @@ func (p *Pages) endSessions(ctx context.Context, tenantID string, sids []string)
 	})
 }
 
-func (p *Pages) sessionLifetime(persistent bool) time.Duration {
-	if persistent {
-		return p.cfg.PersistentSession
+// sessionExpiry is when a session used at now lapses unless used again:
+// its sliding lifetime, never past the tenant's policy.
+func (p *Pages) sessionExpiry(d sessionData, limit sessionpolicy.Lifetime, now time.Time) time.Time {
+	lifetime := p.cfg.BrowserSession
+	if d.Persistent {
+		lifetime = p.cfg.PersistentSession
 	}
-	return p.cfg.BrowserSession
+	if policy := limit.Expiry(d.AuthTime, now); policy.Before(now.Add(lifetime)) {
+		return policy
+	}
+	return now.Add(lifetime)
 }
 
 // startSession creates a session for a user who has just entered their
@@ -225,13 +262,18 @@ func (p *Pages) startSession(ctx context.Context, w http.ResponseWriter, r *http
 	if err != nil {
 		return "", err
 	}
+	policy, err := p.cfg.Directory.SessionPolicy(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	now := p.cfg.Now()
+	d.LastUsed = now
 	data, err := json.Marshal(d)
 	if err != nil {
 		return "", err
 	}
 	j := p.readJar(r)
 	stale := map[ssoToken]bool{}
-	now := p.cfg.Now()
 	err = p.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		for _, t := range j.tenantTokens(tenantID) {
 			st, err := tx.GetState(ctx, tenantID, kindSession, sessionStateID(t.secret))
@@ -252,7 +294,7 @@ func (p *Pages) startSession(ctx context.Context, w http.ResponseWriter, r *http
 		}
 		return tx.PutState(ctx, store.State{
 			TenantID: tenantID, Kind: kindSession, ID: sessionStateID(secret), Family: sid, Subject: d.UserID,
-			Data: data, CreatedAt: now, ExpiresAt: now.Add(p.sessionLifetime(d.Persistent)),
+			Data: data, CreatedAt: now, ExpiresAt: p.sessionExpiry(d, policy.Session, now),
 		})
 	})
 	if err != nil {
@@ -274,17 +316,18 @@ func keepNewest(toks []ssoToken) []ssoToken { return toks[max(0, len(toks)-maxSe
 // touchSession slides a session's lifetime when it is used, and with it
 // the persistent cookie's.
 func (p *Pages) touchSession(ctx context.Context, w http.ResponseWriter, r *http.Request, tenantID string, s session) error {
+	now := p.cfg.Now()
+	s.data.LastUsed = now
 	data, err := json.Marshal(s.data)
 	if err != nil {
 		return err
 	}
-	now := p.cfg.Now()
 	err = p.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		st, err := tx.GetState(ctx, tenantID, kindSession, s.state)
 		if err != nil {
 			return err
 		}
-		st.Data, st.ExpiresAt = data, now.Add(p.sessionLifetime(s.data.Persistent))
+		st.Data, st.ExpiresAt = data, p.sessionExpiry(s.data, s.limit, now)
 		return tx.UpdateState(ctx, st)
 	})
 	if err != nil {

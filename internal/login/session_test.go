@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/revocation"
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -92,4 +94,81 @@ func TestSignOutKeepsOtherTenants(t *testing.T) {
 	}
 	id := h.request()
 	b.expect(b.open(id), "FINISHED "+id)
+}
+
+// aal2 is NIST SP 800-63B's AAL2 reauthentication: 12 hours, 30 minutes idle.
+var aal2 = sessionpolicy.Policy{
+	Session: sessionpolicy.Lifetime{MaxAge: 12 * time.Hour, IdleTimeout: 30 * time.Minute},
+	Refresh: sessionpolicy.Lifetime{MaxAge: 12 * time.Hour, IdleTimeout: 30 * time.Minute},
+}
+
+// TestSessionPolicy: an SSO session used within its idle timeout signs the
+// user in silently, with the original auth_time, until its maximum age and
+// not after, however often it is used; an idle one asks for sign-in.
+func TestSessionPolicy(t *testing.T) {
+	h := newHarness(t, false)
+	h.dir.setPolicy(aal2)
+	b := h.browser()
+	first := b.signIn(h.request(), "alice@contoso.com", alicePW, true)
+	for h.clock.Now().Sub(first.auth.AuthTime) < 12*time.Hour-20*time.Minute {
+		h.clock.Advance(20 * time.Minute)
+		id := h.request()
+		b.expect(b.open(id), "FINISHED "+id)
+		if o := b.outcome(id); !o.auth.AuthTime.Equal(first.auth.AuthTime) {
+			t.Fatalf("SSO auth time %v, want the sign-in's %v", o.auth.AuthTime, first.auth.AuthTime)
+		}
+		for _, st := range h.store.statesOf(kindSession) {
+			if st.ExpiresAt.After(first.auth.AuthTime.Add(12 * time.Hour)) {
+				t.Fatalf("the session expires %s after sign-in, past its maximum age", st.ExpiresAt.Sub(first.auth.AuthTime))
+			}
+		}
+	}
+	h.clock.Advance(first.auth.AuthTime.Add(12*time.Hour + time.Second).Sub(h.clock.Now()))
+	b.expect(b.open(h.request()), "username")
+
+	// A policy tightened after the session began applies at its next use.
+	h.dir.setPolicy(sessionpolicy.Default)
+	idle := h.browser()
+	idle.signIn(h.request(), "bob@contoso.com", "bob's secret", true)
+	h.dir.setPolicy(aal2)
+	h.clock.Advance(31 * time.Minute)
+	idle.expect(idle.open(h.request()), "username")
+}
+
+// TestRevocationEndsSessionForClient: a revocation of the user at the
+// client (a deleted grant, a deleted service principal, a replayed code)
+// ends the SSO sessions it covers, so the client's next request asks the
+// user to sign in instead of completing silently.
+func TestRevocationEndsSessionForClient(t *testing.T) {
+	h := newHarness(t, false, func(c *Config) { c.Revocations = revocation.NewView(c.Store, c.Now) })
+	b := h.browser()
+	b.signIn(h.request(), "alice@contoso.com", alicePW, false)
+	id := h.request()
+	b.expect(b.open(id), "FINISHED "+id)
+
+	h.clock.Advance(time.Millisecond)
+	err := h.store.Update(t.Context(), func(tx store.Tx) error {
+		return revocation.Record(t.Context(), tx, tenantA, revocation.Fact{At: h.clock.Now(), UserID: "u-alice", ClientID: client, Reason: "grant deleted"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(revocation.RefreshAfter)
+	b.expect(b.open(h.request()), "username")
+	if n := len(h.store.statesOf(kindSession)); n != 0 {
+		t.Fatalf("%d sessions left", n)
+	}
+}
+
+// statesOf lists the live states of a kind.
+func (m *memStore) statesOf(kind string) []store.State {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []store.State
+	for k, s := range m.states {
+		if k.kind == kind && m.clock.Now().Before(s.ExpiresAt) {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -18,6 +18,7 @@ import (
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/revocation"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -568,6 +569,18 @@ func (p *Provider) checkSignIn(ctx context.Context, tenantID string, req authReq
 	}
 	if u.SessionsValidFrom.After(a.AuthTime) {
 		return grant{}, authErr("login_required", "AADSTS50133: the session was revoked; the user must sign in again")
+	}
+	if _, revoked, err := p.revocations.Revoked(ctx, tenantID, revocation.Subject{UserID: a.UserID, ClientID: req.ClientID, SessionID: a.SessionID, IssuedAt: a.AuthTime}); err != nil {
+		return grant{}, unavailableAuth(err)
+	} else if revoked {
+		return grant{}, authErr("login_required", "AADSTS50133: the session was revoked; the user must sign in again")
+	}
+	policy, err := p.dir.SessionPolicy(ctx, tenantID)
+	if err != nil {
+		return grant{}, unavailableAuth(err)
+	}
+	if now.Sub(a.AuthTime) > policy.Session.MaxAge {
+		return grant{}, authErr("login_required", "AADSTS50133: the sign-in is older than the organization's session policy allows; the user must sign in again")
 	}
 	if req.AnyOrg != "" {
 		// The client was found without a tenant; whether the user's tenant

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 )
 
 var (
@@ -70,6 +72,9 @@ type Directory interface {
 	// are bare permission values such as "User.Read", without the resource
 	// prefix and without the OpenID scopes; nil when nothing is granted.
 	GrantedScopes(ctx context.Context, tenantID, userID, clientID string) ([]string, error)
+	// SessionPolicy returns the tenant's session lifetime policy, asked at
+	// every code redemption and refresh.
+	SessionPolicy(ctx context.Context, tenantID string) (sessionpolicy.Policy, error)
 }
 
 // App is an authenticated application as seen in one tenant.

@@ -157,6 +157,11 @@ func (p *Provider) introspect(ctx context.Context, tid, clientID, token string) 
 		if g.ClientID != clientID {
 			return introspection{}, nil
 		}
+		if _, revoked, err := p.grantRevoked(ctx, tid, g); err != nil {
+			return introspection{}, fmt.Errorf("%w: reading revocations: %w", errUnavailable, err)
+		} else if revoked {
+			return introspection{}, nil
+		}
 		return introspection{
 			Active: true, TokenType: "refresh_token", ClientID: g.ClientID,
 			Scope:    strings.Join(append(tokenScopes(g.OIDC, g.Permissions), scopeOfflineAccess), " "),

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -266,7 +267,9 @@ type fakeDir struct {
 	grants  map[string][]string // tenant id + "/" + user id + "/" + client id
 	// multi maps multitenant client ids to their home tenant.
 	multi map[string]string
-	fail  error
+	// policy is every tenant's session policy; zero: sessionpolicy.Default.
+	policy sessionpolicy.Policy
+	fail   error
 }
 
 type fakeUser struct {
@@ -380,6 +383,24 @@ func (d *fakeDir) GrantedScopes(_ context.Context, tenantID, userID, clientID st
 		return nil, d.fail
 	}
 	return slices.Clone(d.grants[tenantID+"/"+userID+"/"+clientID]), nil
+}
+
+func (d *fakeDir) SessionPolicy(context.Context, string) (sessionpolicy.Policy, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail != nil {
+		return sessionpolicy.Policy{}, d.fail
+	}
+	if d.policy == (sessionpolicy.Policy{}) {
+		return sessionpolicy.Default, nil
+	}
+	return d.policy, nil
+}
+
+func (d *fakeDir) setPolicy(p sessionpolicy.Policy) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.policy = p
 }
 
 func (d *fakeDir) setUser(tenantID string, mod func(*fakeUser)) {

@@ -15,6 +15,7 @@ import (
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gatehouse-id/gatehouse/internal/revocation"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -115,7 +116,7 @@ func (p *Provider) readGrant(ctx context.Context, tid, kind, secret string, clie
 	}
 	if st.ConsumedAt != nil {
 		slog.WarnContext(ctx, "oidc: replayed grant; revoking its family", "tenant", tid, "kind", kind, "subject", st.Subject)
-		if err := p.revokeFamily(ctx, tid, st.Family); err != nil {
+		if err := p.revokeReplayed(ctx, tid, st); err != nil {
 			return st, grant{}, serverError(err)
 		}
 		return st, grant{}, invalidGrant(replayed)
@@ -172,14 +173,30 @@ func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, 
 	case u.SessionsValidFrom.After(issue.AuthTime):
 		return nil, p.revokeWith(ctx, tid, from.Family, "AADSTS50173: The provided grant has expired due to it being revoked; the user must sign in again.")
 	}
+	if _, revoked, err := p.grantRevoked(ctx, tid, issue); err != nil {
+		return nil, serverError(fmt.Errorf("%w: reading revocations: %w", errUnavailable, err))
+	} else if revoked {
+		return nil, p.revokeWith(ctx, tid, from.Family, "AADSTS50173: The provided grant has expired due to it being revoked; the user must sign in again.")
+	}
+	policy, err := p.dir.SessionPolicy(ctx, tid)
+	if err != nil {
+		return nil, serverError(fmt.Errorf("%w: reading the session policy: %w", errUnavailable, err))
+	}
+	now := p.cfg.Now()
+	// A refresh token was last used when it was issued: each use replaces it.
+	if from.Kind == kindRefresh && !policy.Refresh.Allows(issue.AuthTime, from.CreatedAt, now) {
+		return nil, p.revokeWith(ctx, tid, from.Family, "AADSTS700082: The refresh token has expired due to inactivity or its sign-in is older than the organization's session policy allows; the user must sign in again.")
+	}
 	tokens, err := p.issueUserTokens(ctx, tid, alg, issue, u, nonce)
 	if err != nil {
 		return nil, serverError(err)
 	}
 	resp := tokenResponse{AccessToken: tokens.AccessToken, IDToken: tokens.IDToken, Scope: strings.Join(tokenScopes(issue.OIDC, issue.Permissions), " ")}
-	if slices.Contains(next.OIDC, scopeOfflineAccess) {
+	// The family ends at its maximum age however often it is refreshed; a
+	// sign-in already that old gets no refresh token.
+	if ttl := min(p.cfg.RefreshTokenLifetime, policy.Refresh.Expiry(next.AuthTime, now).Sub(now)); slices.Contains(next.OIDC, scopeOfflineAccess) && ttl > 0 {
 		rt := newGrantSecret(tid)
-		if err := p.putState(ctx, tid, kindRefresh, secretID(rt), from.Family, next.UserID, next, p.cfg.RefreshTokenLifetime); err != nil {
+		if err := p.putState(ctx, tid, kindRefresh, secretID(rt), from.Family, next.UserID, next, ttl); err != nil {
 			return nil, serverError(err)
 		}
 		resp.RefreshToken = rt
@@ -188,7 +205,10 @@ func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, 
 	if _, err := p.consumeState(ctx, tid, from.Kind, from.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConsumed) {
 			// Another redemption of the same secret got there first.
-			return nil, p.revokeWith(ctx, tid, from.Family, "AADSTS54005: The grant was already redeemed; every token issued from it is revoked.")
+			if err := p.revokeReplayed(ctx, tid, from); err != nil {
+				return nil, serverError(err)
+			}
+			return nil, invalidGrant("AADSTS54005: The grant was already redeemed; every token issued from it is revoked.")
 		}
 		return nil, serverError(err)
 	}
@@ -196,6 +216,38 @@ func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, 
 		resp.ClientInfo = clientInfo(u)
 	}
 	return p.tokenResponse(resp), nil
+}
+
+// grantRevoked finds the revocation, if any, of what a code or refresh
+// token stands for: its user, client or session, after the user
+// authenticated.
+func (p *Provider) grantRevoked(ctx context.Context, tid string, g grant) (revocation.Fact, bool, error) {
+	return p.revocations.Revoked(ctx, tid, revocation.Subject{UserID: g.UserID, ClientID: g.ClientID, SessionID: g.SessionID, IssuedAt: g.AuthTime})
+}
+
+// revokeReplayed answers a code or refresh token presented twice: its
+// family goes. A replayed code means the code was stolen, so the sign-in it
+// came from ends too: its SSO session, and the access tokens issued to the
+// client through that session (package revocation), in one transaction.
+func (p *Provider) revokeReplayed(ctx context.Context, tid string, st store.State) error {
+	if st.Kind != kindCode {
+		return p.revokeFamily(ctx, tid, st.Family)
+	}
+	g, err := decodeState[grant](st)
+	if err != nil {
+		return err
+	}
+	err = p.st.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.DeleteStates(ctx, tid, store.StateFilter{Family: st.Family}); err != nil {
+			return err
+		}
+		return revocation.Record(ctx, tx, tid, revocation.Fact{At: p.cfg.Now(), UserID: g.UserID, ClientID: g.ClientID, SessionID: g.SessionID, Reason: "authorization code replayed"})
+	})
+	if err != nil {
+		return storeErr(err)
+	}
+	p.revocations.Forget(tid)
+	return nil
 }
 
 // revokeWith revokes a family and returns the invalid_grant saying why.

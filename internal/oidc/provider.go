@@ -30,6 +30,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/revocation"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -65,6 +66,9 @@ type Config struct {
 	KeyRotation KeyRotation
 	// Codes limits wrong device user codes; zero: lockout.DefaultCodePolicy().
 	Codes lockout.CodePolicy
+	// Revocations is the node's view of revocation facts, consulted by every
+	// access-token check; nil: a view of the provider's own.
+	Revocations *revocation.View
 	// Sessions ends browser sign-in sessions on RP-initiated logout.
 	// Required. The sign-in pages that implement it also need the Provider
 	// (as their authn.Protocol); LateSessions breaks that cycle.
@@ -100,6 +104,8 @@ type Provider struct {
 	st   store.Store
 	dir  Directory
 	keys *keyManager
+	// revocations is Config.Revocations, defaulted.
+	revocations *revocation.View
 	// defaultAlg is Config.SigningAlg, defaulted.
 	defaultAlg jose.SignatureAlgorithm
 	pairwise   []byte // HMAC key of pairwise subjects
@@ -147,6 +153,9 @@ func New(cfg Config, st store.Store, dir Directory, keys *secrets.Keyring) (*Pro
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Revocations == nil {
+		cfg.Revocations = revocation.NewView(st, nil)
+	}
 	alg, err := parseSigningAlg(cfg.SigningAlg)
 	if err != nil {
 		return nil, fmt.Errorf("oidc: Config.SigningAlg: %w", err)
@@ -155,10 +164,11 @@ func New(cfg Config, st store.Store, dir Directory, keys *secrets.Keyring) (*Pro
 		alg = jose.RS256
 	}
 	p := &Provider{
-		cfg:        cfg,
-		defaultAlg: alg,
-		st:         st,
-		dir:        dir,
+		cfg:         cfg,
+		defaultAlg:  alg,
+		st:          st,
+		dir:         dir,
+		revocations: cfg.Revocations,
 		keys: newKeyManager(st, keys, cfg.Now, keyPolicy{
 			ttl: cfg.KeyCacheTTL,
 			// Tokens a key signed verify until they expire: the longest

@@ -182,13 +182,17 @@ func TestVerifyAccessTokenStoreDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := issuer.VerifyAccessToken(t.Context(), raw); err != nil {
+		t.Fatal(err)
+	}
 	verifier := e.nodeAt(t, testPublicURL) // a node that has not cached tenant A's keys
 	e.st.fail = errors.New("db gone")
 	_, err = verifier.VerifyAccessToken(t.Context(), raw)
 	if err == nil || errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("err = %v; a store outage must not look like a bad token", err)
 	}
-	// A node that cached the keys keeps verifying.
+	// A node that cached the keys, and read the revocations moments ago,
+	// keeps verifying (for revocation.MaxStale at most).
 	if _, err := issuer.VerifyAccessToken(t.Context(), raw); err != nil {
 		t.Fatalf("cached keys: %v", err)
 	}

@@ -42,8 +42,10 @@ var (
 	hiddenIn   = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 )
 
-// fields are the inputs the walker can answer, in the order they are looked for.
-var fields = []string{"code", "username", "password", "stay", "decision"}
+// fields are the inputs the walker can answer, in the order they are looked
+// for; a step takes a group, named by its first (the password change of a
+// first sign-in takes three).
+var fields = [][]string{{"code"}, {"username"}, {"password"}, {"current", "new", "confirm"}, {"stay"}, {"decision"}}
 
 // Final is how a walk ends on a page it cannot move on from: one with
 // nothing to fill in and no redirect, such as the device sign-in's "you can
@@ -90,10 +92,12 @@ func (b *Browser) SignIn(authURL string, answers map[string]string) (*url.URL, e
 			form.Set(m[1], html.UnescapeString(m[2]))
 		}
 		step := ""
-		for _, f := range fields {
-			if strings.Contains(page, `name="`+f+`"`) {
-				form.Set(f, answers[f])
-				step = f
+		for _, group := range fields {
+			if strings.Contains(page, `name="`+group[0]+`"`) {
+				for _, f := range group {
+					form.Set(f, answers[f])
+				}
+				step = group[0]
 				break
 			}
 		}

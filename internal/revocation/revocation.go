@@ -113,14 +113,14 @@ func Record(ctx context.Context, tx store.Tx, tenantID string, f Fact) error {
 }
 
 // load reads a tenant's live facts.
-func load(ctx context.Context, st store.Store, tenantID string) ([]Fact, error) {
-	var facts []Fact
+func load(ctx context.Context, st store.Store, tenantID string) (Facts, error) {
+	var facts Facts
 	err := st.View(ctx, func(tx store.Tx) error {
 		states, err := tx.ListStates(ctx, tenantID, store.StateFilter{Kind: Kind})
 		if err != nil {
 			return err
 		}
-		facts = make([]Fact, 0, len(states))
+		facts = make(Facts, 0, len(states))
 		for _, s := range states {
 			var f Fact
 			if err := json.Unmarshal(s.Data, &f); err != nil {

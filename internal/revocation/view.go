@@ -38,7 +38,7 @@ type tenantFacts struct {
 }
 
 type snapshot struct {
-	facts  []Fact
+	facts  Facts
 	readAt time.Time
 }
 
@@ -58,20 +58,50 @@ func (v *View) Revoked(ctx context.Context, tenantID string, s Subject) (Fact, b
 	if err != nil {
 		return Fact{}, false, err
 	}
-	for _, f := range facts {
-		if f.Covers(s) {
-			return f, true, nil
-		}
-	}
-	return Fact{}, false, nil
+	f, revoked := facts.Covering(s)
+	return f, revoked, nil
 }
 
-func (v *View) facts(ctx context.Context, tenantID string) ([]Fact, error) {
+// Current reads the tenant's facts as they are now, for the paths that must
+// end a revoked sign-in at once on every node and can afford a read (an SSO
+// session's use by a person); the node's copy is refreshed with them.
+func (v *View) Current(ctx context.Context, tenantID string) (Facts, error) {
+	readAt := v.now()
+	facts, err := load(ctx, v.st, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("revocation: reading the facts of tenant %s: %w", tenantID, err)
+	}
+	v.entry(tenantID).snap.Store(&snapshot{facts: facts, readAt: readAt})
+	return facts, nil
+}
+
+// Facts are a tenant's facts at one moment.
+type Facts []Fact
+
+// Covering returns the fact that covers s, if any.
+func (fs Facts) Covering(s Subject) (Fact, bool) {
+	for _, f := range fs {
+		if f.Covers(s) {
+			return f, true
+		}
+	}
+	return Fact{}, false
+}
+
+func (v *View) entry(tenantID string) *tenantFacts {
 	e, ok := v.tenants.Load(tenantID)
 	if !ok {
 		e, _ = v.tenants.LoadOrStore(tenantID, &tenantFacts{})
 	}
-	t := e.(*tenantFacts)
+	return e.(*tenantFacts)
+}
+
+// Forget drops the tenant's copy, so the next check reads the facts: a node
+// that has just recorded a fact sees it at once.
+func (v *View) Forget(tenantID string) { v.tenants.Delete(tenantID) }
+
+func (v *View) facts(ctx context.Context, tenantID string) (Facts, error) {
+	t := v.entry(tenantID)
 	snap := t.snap.Load()
 	if snap != nil && v.now().Sub(snap.readAt) < RefreshAfter {
 		return snap.facts, nil
