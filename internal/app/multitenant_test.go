@@ -210,11 +210,11 @@ func TestMultitenantSignInThroughOrganizations(t *testing.T) {
 			t.Fatalf("refresh after the grant was revoked: %v", err)
 		}
 
-		// The browser's session is in Fabrikam: organizations goes straight
-		// there and asks only for consent again.
-		app.signIn(t, br, map[string]string{"decision": "accept"})
-		if !slices.Equal(br.pages, []string{"decision"}) {
-			t.Errorf("SSO through organizations showed %v", br.pages)
+		// The revocation ended the browser's session for the app too: Bea
+		// signs in again, through organizations, and consents again.
+		app.signIn(t, br, answersFor("bea@"+b.domain, "correct horse battery bea"))
+		if !slices.Equal(br.pages, []string{"username", "password", "stay", "decision"}) {
+			t.Errorf("sign-in after the revocation showed %v", br.pages)
 		}
 	})
 }
