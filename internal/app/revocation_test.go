@@ -200,3 +200,61 @@ func TestRevocationEndsTokensAndSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionLifetimePolicy: the tenant's policy is read and changed through
+// Graph, refused when out of bounds, and bounds the refresh tokens issued
+// after it: a refresh token lives no longer than the idle timeout.
+func TestSessionLifetimePolicy(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		const path = "/v1.0/policies/sessionLifetimePolicy"
+		got := e.mustCall(200, "GET", path, a.token, nil).body
+		for k, want := range map[string]string{"signInSessionMaxAge": "P30D", "signInSessionIdleTimeout": "P30D", "refreshTokenMaxAge": "P30D", "refreshTokenIdleTimeout": "P30D"} {
+			if got[k] != want {
+				t.Errorf("default %s = %v, want %s", k, got[k], want)
+			}
+		}
+		for _, bad := range []map[string]any{
+			{"refreshTokenIdleTimeout": "P31D"}, // idle beyond the maximum age
+			{"signInSessionMaxAge": "P1Y"},      // years vary in length
+			{"refreshTokenMaxAge": "PT1M"},      // shorter than anyone can sign in
+			{"signInSessionMaxAge": "P91D"},     // beyond what revocations are kept for
+			{"refreshTokenMaxAge": 3600},        // not a duration
+			{"signInSessionIdleTimeout": nil},   // required
+			{"displayName": "Mine"},             // read-only
+		} {
+			if r := e.call("PATCH", path, a.token, bad); r.status != 400 {
+				t.Errorf("PATCH %v: %d %s", bad, r.status, r.raw)
+			}
+		}
+		aal2 := map[string]any{"signInSessionMaxAge": "PT12H", "signInSessionIdleTimeout": "PT30M", "refreshTokenMaxAge": "PT12H", "refreshTokenIdleTimeout": "PT30M"}
+		e.mustCall(204, "PATCH", path, a.token, aal2)
+		got = e.mustCall(200, "GET", path, a.token, nil).body
+		for k, want := range aal2 {
+			if got[k] != want {
+				t.Errorf("%s = %v, want %s", k, got[k], want)
+			}
+		}
+
+		e.addUser(a, "alice")
+		app := e.registerApp(t, a, "Notes", revocationCallback, "openid", "offline_access", "User.Read")
+		tok, _ := app.codeFlow(t, newBrowser(t, revocationCallback), answersFor("alice@"+a.domain, "correct horse battery alice"))
+		form := url.Values{"token": {tok.RefreshToken}, "client_id": {app.conf.ClientID}, "client_secret": {app.conf.ClientSecret}}
+		resp, err := http.PostForm(e.url+"/"+a.id+"/oauth2/v2.0/introspect", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var in struct {
+			Active   bool  `json:"active"`
+			IssuedAt int64 `json:"iat"`
+			Expiry   int64 `json:"exp"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&in); err != nil || !in.Active {
+			t.Fatalf("introspection: %d %+v %v", resp.StatusCode, in, err)
+		}
+		if life := time.Duration(in.Expiry-in.IssuedAt) * time.Second; life > 30*time.Minute {
+			t.Errorf("the refresh token lives %s, past the 30-minute idle timeout", life)
+		}
+	})
+}

@@ -103,30 +103,62 @@ func Record(ctx context.Context, tx store.Tx, tenantID string, f Fact) error {
 		return err
 	}
 	key := f.key()
-	if _, err := tx.DeleteStates(ctx, tenantID, store.StateFilter{Kind: Kind, Family: key}); err != nil {
-		return err
+	st := store.State{TenantID: tenantID, Kind: Kind, ID: key, Family: key, Data: data, CreatedAt: f.At, ExpiresAt: f.At.Add(f.retention())}
+	// The earlier fact of the scope goes; one committed by a concurrent
+	// transaction after this one's delete is found by the second.
+	for range 2 {
+		if _, err := tx.DeleteStates(ctx, tenantID, store.StateFilter{Kind: Kind, Family: key}); err != nil {
+			return err
+		}
+		if err = tx.PutState(ctx, st); !errors.Is(err, store.ErrConflict) {
+			return err
+		}
 	}
-	return tx.PutState(ctx, store.State{
-		TenantID: tenantID, Kind: Kind, ID: key, Family: key, Data: data,
-		CreatedAt: f.At, ExpiresAt: f.At.Add(f.retention()),
-	})
+	return err
+}
+
+// Facts are a tenant's facts at one moment, indexed by scope: only facts
+// whose scope fields are empty or the subject's can cover it, so a check
+// costs a few map lookups however many facts there are.
+type Facts struct{ byScope map[scope]Fact }
+
+type scope struct{ user, client, session string }
+
+// Covering returns the fact that covers s, if any.
+func (fs Facts) Covering(s Subject) (Fact, bool) {
+	if len(fs.byScope) == 0 {
+		return Fact{}, false
+	}
+	for _, user := range [2]string{s.UserID, ""} {
+		for _, client := range [2]string{s.ClientID, ""} {
+			for _, session := range [2]string{s.SessionID, ""} {
+				if f, ok := fs.byScope[scope{user, client, session}]; ok && f.Covers(s) {
+					return f, true
+				}
+			}
+		}
+	}
+	return Fact{}, false
 }
 
 // load reads a tenant's live facts.
 func load(ctx context.Context, st store.Store, tenantID string) (Facts, error) {
-	var facts Facts
+	facts := Facts{byScope: map[scope]Fact{}}
 	err := st.View(ctx, func(tx store.Tx) error {
 		states, err := tx.ListStates(ctx, tenantID, store.StateFilter{Kind: Kind})
 		if err != nil {
 			return err
 		}
-		facts = make(Facts, 0, len(states))
 		for _, s := range states {
 			var f Fact
 			if err := json.Unmarshal(s.Data, &f); err != nil {
 				return fmt.Errorf("revocation: fact %s: %w", s.ID, err)
 			}
-			facts = append(facts, f)
+			// A scope has one fact; of two (a moment's race), the later covers more.
+			k := scope{f.UserID, f.ClientID, f.SessionID}
+			if cur, ok := facts.byScope[k]; !ok || cur.At.Before(f.At) {
+				facts.byScope[k] = f
+			}
 		}
 		return nil
 	})

@@ -40,27 +40,28 @@ func TestCovers(t *testing.T) {
 	}
 }
 
-func newStore(t *testing.T) store.Store {
-	t.Helper()
-	st := storetest.SQLite(t, "")
-	err := st.Update(t.Context(), func(tx store.Tx) error {
-		return tx.CreateTenant(t.Context(), store.Tenant{ID: "t", DisplayName: "T", Type: store.TenantWorkforce, CreatedAt: time.Now()})
+// storeFor opens a SQLite store with tenant "t".
+func storeFor(tb testing.TB) store.Store {
+	tb.Helper()
+	st := storetest.SQLite(tb, "")
+	err := st.Update(tb.Context(), func(tx store.Tx) error {
+		return tx.CreateTenant(tb.Context(), store.Tenant{ID: "t", DisplayName: "T", Type: store.TenantWorkforce, CreatedAt: time.Now()})
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return st
 }
 
-func record(t *testing.T, st store.Store, f Fact) {
-	t.Helper()
-	if err := st.Update(t.Context(), func(tx store.Tx) error { return Record(t.Context(), tx, "t", f) }); err != nil {
-		t.Fatal(err)
+func recordIn(tb testing.TB, st store.Store, f Fact) {
+	tb.Helper()
+	if err := st.Update(tb.Context(), func(tx store.Tx) error { return Record(tb.Context(), tx, "t", f) }); err != nil {
+		tb.Fatal(err)
 	}
 }
 
 func TestRecordDeletesWhatItNames(t *testing.T) {
-	st := newStore(t)
+	st := storeFor(t)
 	now := time.Now()
 	put := func(kind, id, family, subject string) {
 		err := st.Update(t.Context(), func(tx store.Tx) error {
@@ -75,9 +76,9 @@ func TestRecordDeletesWhatItNames(t *testing.T) {
 	put("refresh", "r2", "f2", "v")
 	put("session", "s2", "sid2", "v")
 
-	record(t, st, Fact{At: now, UserID: "u", Reason: "password reset"})
-	record(t, st, Fact{At: now, UserID: "v", ClientID: "c", SessionID: "sid2", Reason: "code replayed"})
-	record(t, st, Fact{At: now.Add(time.Second), UserID: "u", Reason: "password changed"}) // supersedes the first
+	recordIn(t, st, Fact{At: now, UserID: "u", Reason: "password reset"})
+	recordIn(t, st, Fact{At: now, UserID: "v", ClientID: "c", SessionID: "sid2", Reason: "code replayed"})
+	recordIn(t, st, Fact{At: now.Add(time.Second), UserID: "u", Reason: "password changed"}) // supersedes the first
 
 	var left []string
 	err := st.View(t.Context(), func(tx store.Tx) error {
@@ -104,7 +105,7 @@ func TestRecordDeletesWhatItNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(facts) != 2 {
+	if len(facts.byScope) != 2 {
 		t.Fatalf("facts = %+v, want 2 (the later fact about u replaces the earlier)", facts)
 	}
 	if err := st.Update(t.Context(), func(tx store.Tx) error { return Record(t.Context(), tx, "t", Fact{At: now}) }); err == nil {
@@ -117,7 +118,7 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 func TestViewSeesNewFactsWithinASecondAndFailsClosed(t *testing.T) {
-	st := newStore(t)
+	st := storeFor(t)
 	c := &clock{t: time.Now()}
 	v := NewView(st, c.now)
 	ctx := context.Background()
@@ -126,7 +127,7 @@ func TestViewSeesNewFactsWithinASecondAndFailsClosed(t *testing.T) {
 	if _, revoked, err := v.Revoked(ctx, "t", token); err != nil || revoked {
 		t.Fatalf("before any fact: revoked %v, %v", revoked, err)
 	}
-	record(t, st, Fact{At: time.Now(), UserID: "u", Reason: "password reset"})
+	recordIn(t, st, Fact{At: time.Now(), UserID: "u", Reason: "password reset"})
 	// Within RefreshAfter the copy answers without reading the store.
 	if _, revoked, _ := v.Revoked(ctx, "t", token); revoked {
 		t.Fatal("the copy was read again before RefreshAfter")

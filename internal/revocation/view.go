@@ -69,23 +69,10 @@ func (v *View) Current(ctx context.Context, tenantID string) (Facts, error) {
 	readAt := v.now()
 	facts, err := load(ctx, v.st, tenantID)
 	if err != nil {
-		return nil, fmt.Errorf("revocation: reading the facts of tenant %s: %w", tenantID, err)
+		return Facts{}, fmt.Errorf("revocation: reading the facts of tenant %s: %w", tenantID, err)
 	}
 	v.entry(tenantID).snap.Store(&snapshot{facts: facts, readAt: readAt})
 	return facts, nil
-}
-
-// Facts are a tenant's facts at one moment.
-type Facts []Fact
-
-// Covering returns the fact that covers s, if any.
-func (fs Facts) Covering(s Subject) (Fact, bool) {
-	for _, f := range fs {
-		if f.Covers(s) {
-			return f, true
-		}
-	}
-	return Fact{}, false
 }
 
 func (v *View) entry(tenantID string) *tenantFacts {
@@ -127,7 +114,7 @@ func (v *View) facts(ctx context.Context, tenantID string) (Facts, error) {
 		if fresh {
 			return snap.facts, nil
 		}
-		return nil, fmt.Errorf("revocation: reading the facts of tenant %s: %w", tenantID, err)
+		return Facts{}, fmt.Errorf("revocation: reading the facts of tenant %s: %w", tenantID, err)
 	}
 	t.snap.Store(&snapshot{facts: facts, readAt: readAt})
 	return facts, nil
