@@ -30,10 +30,13 @@ const day = 24 * time.Hour
 // Default is the policy of a tenant that has not set one. Gatehouse signs
 // users in with a password alone, which is NIST SP 800-63B's AAL1: the
 // subscriber must reauthenticate at least once every 30 days, with no
-// inactivity bound of its own. Entra keeps refresh tokens for 90 days of
-// inactivity, rolling, until revoked, and SSO sessions likewise; the 30-day
-// age is the stricter bound, so it is the default for both, and the idle
-// timeout matches it. A tenant that needs AAL2 sets 12 hours and 30 minutes.
+// inactivity bound of its own. Entra's defaults keep refresh tokens for 90
+// days of inactivity, rolling, and SSO session tokens for 24 hours of
+// inactivity (90 days when persistent), both until revoked, with no maximum
+// age. The 30-day age is the stricter bound, so it is the default for both,
+// with an idle timeout as long; the sign-in pages' own sliding lifetimes
+// (24 hours, or 90 days for "stay signed in") still apply within it. A
+// tenant that needs AAL2 sets 12 hours and 30 minutes.
 var Default = Policy{
 	Session: Lifetime{MaxAge: 30 * day, IdleTimeout: 30 * day},
 	Refresh: Lifetime{MaxAge: 30 * day, IdleTimeout: 30 * day},
