@@ -151,6 +151,13 @@ func TestRevocationEndsTokensAndSessions(t *testing.T) {
 				}
 			}
 		}},
+		{"delegated grant narrowed", func(t *testing.T, e *env, s signedIn) {
+			for _, g := range e.mustCall(200, "GET", "/v1.0/oauth2PermissionGrants", s.a.token, nil).values() {
+				if g["principalId"] == s.userID {
+					e.mustCall(204, "PATCH", "/v1.0/oauth2PermissionGrants/"+g["id"].(string), s.a.token, map[string]any{"scope": "openid profile offline_access"})
+				}
+			}
+		}},
 		{"service principal deleted", func(t *testing.T, e *env, s signedIn) {
 			sp := e.servicePrincipal(s.a, s.app.conf.ClientID)
 			e.mustCall(204, "DELETE", "/v1.0/servicePrincipals/"+sp["id"].(string), s.a.token, nil)

@@ -377,5 +377,15 @@ func (s *Service) UpdatePermissionGrant(ctx context.Context, tenantID, id string
 	if _, err := resolveScopes(strings.Fields(str(patch, "scope"))); err != nil {
 		return err
 	}
-	return s.patch(ctx, tenantID, KindPermissionGrant, id, ifMatch, patch, nil, nil)
+	return s.patch(ctx, tenantID, KindPermissionGrant, id, ifMatch, patch, func(tx store.Tx, cur Object, next Doc) error {
+		// Taking a permission away ends what was issued with it, as
+		// deleting the grant does.
+		kept := strings.Fields(str(next, "scope"))
+		for _, had := range strings.Fields(str(cur.Doc, "scope")) {
+			if !slices.Contains(kept, had) {
+				return s.revokeGrant(ctx, tx, tenantID, cur.Doc)
+			}
+		}
+		return nil
+	}, nil)
 }

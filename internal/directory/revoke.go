@@ -13,7 +13,7 @@ const (
 	reasonPasswordSet     = "password set"
 	reasonSessionsRevoked = "sign-in sessions revoked"
 	reasonUserDisabled    = "user disabled or deleted"
-	reasonGrantDeleted    = "delegated permission grant deleted"
+	reasonGrantDeleted    = "delegated permission grant deleted or narrowed"
 	reasonClientRemoved   = "service principal disabled or deleted"
 )
 
@@ -37,8 +37,8 @@ func (s *Service) revokeClient(ctx context.Context, tx store.Tx, tenantID string
 	return revocation.Record(ctx, tx, tenantID, revocation.Fact{At: s.now(), ClientID: str(sp, "appId"), Reason: reasonClientRemoved})
 }
 
-// revokeGrant ends what a deleted delegated permission grant allowed: the
-// tokens and refresh tokens of its user (of every user, for an
+// revokeGrant ends what a deleted or narrowed delegated permission grant
+// allowed: the tokens and refresh tokens of its user (of every user, for an
 // AllPrincipals grant) at its client, and their SSO sessions' silent
 // sign-ins to it.
 func (s *Service) revokeGrant(ctx context.Context, tx store.Tx, tenantID string, grant Doc) error {
