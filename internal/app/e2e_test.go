@@ -39,15 +39,20 @@ type tenant struct {
 
 func newEnv(t testing.TB, st store.Store) *env {
 	t.Helper()
-	return newEnvIn(t, st, t.TempDir())
+	return newEnvIn(t, st, t.TempDir(), "")
 }
 
-// newEnvIn starts a node whose data directory (its master key) is dataDir.
-func newEnvIn(t testing.TB, st store.Store, dataDir string) *env {
+// newEnvIn starts a node whose data directory (its master key) is dataDir,
+// reached at its own address; publicURL, when set, is the deployment's
+// address instead of that one, as for a second node behind one name.
+func newEnvIn(t testing.TB, st store.Store, dataDir, publicURL string) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	a, err := app.NewWithStore(app.Config{PublicURL: base, DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}, st)
+	if publicURL == "" {
+		publicURL = base
+	}
+	a, err := app.NewWithStore(app.Config{PublicURL: publicURL, DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,8 +11,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/gatehouse-id/gatehouse/internal/app"
-	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
 
@@ -103,22 +99,6 @@ func (n *env) waitRefused(t *testing.T, s signedIn, token, node string) {
 	}
 }
 
-// secondNode starts another node of first's deployment over the same store,
-// as a second process behind the same public URL would be: its own caches,
-// the same master key.
-func secondNode(t *testing.T, st store.Store, first *env, dataDir string) *env {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	a, err := app.NewWithStore(app.Config{PublicURL: first.url, DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}, nopClose{st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = a.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, app: a}
-}
-
 // TestRevocationEndsTokensAndSessions: each cause of revocation ends, at
 // once, the refresh token and the silent use of the SSO session, and within
 // seconds the access token issued before it on every resource surface of
@@ -172,10 +152,12 @@ func TestRevocationEndsTokensAndSessions(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			st := open(t)
 			dataDir := t.TempDir()
-			e := newEnvIn(t, st, dataDir)
+			e := newEnvIn(t, nopClose{st}, dataDir, "")
 			var other *env
 			if backend == "postgres" {
-				other = secondNode(t, st, e, dataDir)
+				// A second node of the deployment: its own caches, the
+				// same store, master key and public URL.
+				other = newEnvIn(t, nopClose{st}, dataDir, e.url)
 			}
 			for i, c := range causes {
 				t.Run(c.name, func(t *testing.T) {
