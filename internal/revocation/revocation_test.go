@@ -155,3 +155,16 @@ func TestViewSeesNewFactsWithinASecondAndFailsClosed(t *testing.T) {
 		t.Fatal("a second check allowed from the stale copy")
 	}
 }
+
+// TestViewWaitHonoursTheContext: while another request reads a hung store,
+// a request that has no recent copy to answer from gives up with its
+// context instead of queueing behind it.
+func TestViewWaitHonoursTheContext(t *testing.T) {
+	v := NewView(storeFor(t), nil)
+	v.entry("t").refreshing <- struct{}{} // a read under way
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := v.Revoked(ctx, "t", Subject{UserID: "u", IssuedAt: time.Now()}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want the context's", err)
+	}
+}

@@ -33,7 +33,10 @@ const (
 )
 
 type tenantFacts struct {
-	refreshing sync.Mutex // held by the one request reading the store
+	// refreshing holds a token while one request reads the store; waiting
+	// for it honours the request's context, so requests do not pile up
+	// behind a store that hangs.
+	refreshing chan struct{}
 	snap       atomic.Pointer[snapshot]
 }
 
@@ -78,7 +81,7 @@ func (v *View) Current(ctx context.Context, tenantID string) (Facts, error) {
 func (v *View) entry(tenantID string) *tenantFacts {
 	e, ok := v.tenants.Load(tenantID)
 	if !ok {
-		e, _ = v.tenants.LoadOrStore(tenantID, &tenantFacts{})
+		e, _ = v.tenants.LoadOrStore(tenantID, &tenantFacts{refreshing: make(chan struct{}, 1)})
 	}
 	return e.(*tenantFacts)
 }
@@ -95,19 +98,25 @@ func (v *View) facts(ctx context.Context, tenantID string) (Facts, error) {
 	}
 	fresh := snap != nil && v.now().Sub(snap.readAt) < MaxStale
 	if fresh {
-		if !t.refreshing.TryLock() {
+		select {
+		case t.refreshing <- struct{}{}:
+		default:
 			// Another request is reading; this one answers from the copy.
 			return snap.facts, nil
 		}
 	} else {
-		t.refreshing.Lock()
+		select {
+		case t.refreshing <- struct{}{}:
+		case <-ctx.Done():
+			return Facts{}, fmt.Errorf("revocation: waiting for the facts of tenant %s: %w", tenantID, ctx.Err())
+		}
 		// The request this one waited for may have refreshed the copy.
 		if cur := t.snap.Load(); cur != nil && v.now().Sub(cur.readAt) < RefreshAfter {
-			t.refreshing.Unlock()
+			<-t.refreshing
 			return cur.facts, nil
 		}
 	}
-	defer t.refreshing.Unlock()
+	defer func() { <-t.refreshing }()
 	readAt := v.now()
 	facts, err := load(ctx, v.st, tenantID)
 	if err != nil {
