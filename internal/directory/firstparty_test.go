@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -171,5 +173,35 @@ func TestCheckIdentifierURI(t *testing.T) {
 		if (err == nil) != allowed || err != nil && !usererr.IsKind(err, usererr.Invalid) {
 			t.Errorf("%s: %v, want allowed %v", uri, err, allowed)
 		}
+	}
+}
+
+// TestStoredScriptRedirectURIsAreNotOffered: a redirect URI written before
+// registration refused script schemes is not one sign-in sends a code to.
+func TestStoredScriptRedirectURIsAreNotOffered(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	ten := mustTenant(t, s, "old.example")
+	app, err := s.CreateApplication(ctx, ten.TenantID, Doc{"displayName": "Old", "web": map[string]any{"redirectUris": []any{"https://old.example/cb"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.GetObject(ctx, ten.TenantID, KindApplication, app.ID)
+		if err != nil {
+			return err
+		}
+		o.Data = []byte(strings.Replace(string(o.Data), `"https://old.example/cb"`, `"https://old.example/cb","javascript://x/%0aalert(1)"`, 1))
+		return tx.UpdateObject(ctx, &o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.ClientByAppID(ctx, ten.TenantID, str(app.Doc, "appId"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.WebRedirectURIs, []string{"https://old.example/cb"}) {
+		t.Fatalf("web redirect URIs offered to sign-in: %q", c.WebRedirectURIs)
 	}
 }

@@ -230,15 +230,28 @@ func clientOf(ctx context.Context, tx store.Tx, appID string, app Object, home s
 	return Client{
 		AppID: appID, DisplayName: str(app.Doc, "displayName"), PublisherDomain: str(app.Doc, "publisherDomain"),
 		SignInAudience:     str(app.Doc, "signInAudience"),
-		WebRedirectURIs:    stringList(mapOf(app.Doc["web"])["redirectUris"]),
-		SPARedirectURIs:    stringList(mapOf(app.Doc["spa"])["redirectUris"]),
-		PublicRedirectURIs: stringList(mapOf(app.Doc["publicClient"])["redirectUris"]),
+		WebRedirectURIs:    redirectURIs(app.Doc["web"], false),
+		SPARedirectURIs:    redirectURIs(app.Doc["spa"], false),
+		PublicRedirectURIs: redirectURIs(app.Doc["publicClient"], true),
 		Confidential:       len(creds) > 0,
 		PKCEOptional:       slices.Contains(stringList(app.Doc["tags"]), PKCEOptionalTag),
 		HomeTenantID:       home,
 		AllowPublicClient:  app.Doc["isFallbackPublicClient"] == true,
 		SigningAlg:         signingAlgOf(app.Doc),
 	}, nil
+}
+
+// redirectURIs are a platform's registered redirect URIs that today's
+// registration rules admit: one stored before a rule was tightened (a
+// javascript: URI, say) is never a place a code is sent.
+func redirectURIs(platform any, custom bool) []string {
+	var out []string
+	for _, u := range stringList(mapOf(platform)["redirectUris"]) {
+		if checkRedirectURI(u, custom) == nil {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // multitenantAudiences are the signInAudience values that admit users of
