@@ -94,7 +94,9 @@ func (p Params) check() error {
 func (h *PasswordHasher) Hash(ctx context.Context, password string) ([]byte, error) {
 	salt := make([]byte, h.params.SaltLen)
 	rand.Read(salt)
-	key, err := h.derive(ctx, password, salt, h.params)
+	// NFKC (NIST SP 800-63B 5.1.1.2), so one password typed with composed or
+	// decomposed accents, or full-width forms, is one password.
+	key, err := h.derive(ctx, norm.NFKC.String(password), salt, h.params)
 	if err != nil {
 		return nil, err
 	}
@@ -110,14 +112,24 @@ func (h *PasswordHasher) Verify(ctx context.Context, encoded []byte, password st
 	if err != nil {
 		return false, false, err
 	}
-	got, err := h.derive(ctx, password, salt, p)
+	normalised := norm.NFKC.String(password)
+	got, err := h.derive(ctx, normalised, salt, p)
 	if err != nil {
 		return false, false, err
 	}
-	if subtle.ConstantTimeCompare(got, want) != 1 {
+	if subtle.ConstantTimeCompare(got, want) == 1 {
+		return true, p.weakerThan(h.params), nil
+	}
+	if normalised == password {
 		return false, false, nil
 	}
-	return true, p.weakerThan(h.params), nil
+	// A hash stored before passwords were normalised holds a non-NFKC
+	// password as it was typed: it still verifies, once more, and is
+	// replaced by the normalised form's hash.
+	if got, err = h.derive(ctx, password, salt, p); err != nil {
+		return false, false, err
+	}
+	return subtle.ConstantTimeCompare(got, want) == 1, true, nil
 }
 
 func (p Params) weakerThan(q Params) bool {
@@ -132,10 +144,7 @@ func (h *PasswordHasher) derive(ctx context.Context, password string, salt []byt
 		return nil, ctx.Err()
 	}
 	defer func() { <-h.slots }()
-	// NFKC (NIST SP 800-63B 5.1.1.2), so one password typed with composed or
-	// decomposed accents, or full-width forms, is one password. ASCII is its
-	// own NFKC form, so hashes stored before normalisation still verify.
-	return argon2.IDKey([]byte(norm.NFKC.String(password)), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 
 var b64 = base64.RawStdEncoding

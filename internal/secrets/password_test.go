@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 )
 
 func TestClientSecret(t *testing.T) {
@@ -212,5 +214,34 @@ func TestPasswordsAreNFKCNormalised(t *testing.T) {
 				t.Fatalf("Verify = %v, %v; want %v", ok, err, tt.ok)
 			}
 		})
+	}
+}
+
+// A hash stored before normalisation of a password that is not its own NFKC
+// form (typed with a decomposed accent) still verifies as typed, and asks to
+// be replaced; the normalised spelling does not match it, nor does a wrong
+// password that happens to be non-NFKC.
+func TestStoredNonNFKCHashStillVerifies(t *testing.T) {
+	ctx := t.Context()
+	h, err := NewPasswordHasher(DefaultParams, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const typed = "Cafe\u0301 crème 42"
+	salt := bytes.Repeat([]byte{7}, 16)
+	stored := encodeHash(DefaultParams, salt, argon2.IDKey([]byte(typed), salt, DefaultParams.Time, DefaultParams.Memory, DefaultParams.Threads, DefaultParams.KeyLen))
+	ok, rehash, err := h.Verify(ctx, stored, typed)
+	if err != nil || !ok || !rehash {
+		t.Fatalf("as typed: ok %v rehash %v err %v; want a match that asks to be rehashed", ok, rehash, err)
+	}
+	if ok, _, err := h.Verify(ctx, stored, "Cafe\u0301 crème 43"); err != nil || ok {
+		t.Fatalf("a wrong non-NFKC password: %v, %v", ok, err)
+	}
+	fresh, err := h.Hash(ctx, typed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, rehash, err := h.Verify(ctx, fresh, "Caf\u00e9 crème 42"); err != nil || !ok || rehash {
+		t.Fatalf("the rehashed password in its composed spelling: %v %v %v", ok, rehash, err)
 	}
 }
