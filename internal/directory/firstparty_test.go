@@ -205,3 +205,53 @@ func TestStoredScriptRedirectURIsAreNotOffered(t *testing.T) {
 		t.Fatalf("web redirect URIs offered to sign-in: %q", c.WebRedirectURIs)
 	}
 }
+
+// TestGraphPermissionsAddedLaterCanBeGranted: a tenant made before a Graph
+// permission existed (its principal's stored appRoles lack it) can still be
+// granted it, since a first-party application's roles are the deployment's.
+func TestGraphPermissionsAddedLaterCanBeGranted(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	ten := mustTenant(t, s, "old.example")
+	var graphSP string
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		o, err := tx.GetObjectByAppID(ctx, ten.TenantID, KindServicePrincipal, GraphAppID)
+		if err != nil {
+			return err
+		}
+		graphSP = o.ID
+		d, err := decodeDoc(o.Data)
+		if err != nil {
+			return err
+		}
+		d["appRoles"] = []any{} // as stored before any of today's permissions
+		if err := stamp(&o, d); err != nil {
+			return err
+		}
+		return tx.UpdateObject(ctx, &o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := s.CreateApplication(ctx, ten.TenantID, Doc{"displayName": "Reporter"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := s.CreateServicePrincipal(ctx, ten.TenantID, Doc{"appId": app.Doc["appId"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.AssignAppRole(ctx, ten.TenantID, graphSP, Doc{"principalId": sp.ID, "resourceId": graphSP,
+		"appRoleId": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"}) // Application.ReadWrite.All
+	if err != nil {
+		t.Fatalf("granting a current Graph permission in an older tenant: %v", err)
+	}
+	var roles []string
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		roles, err = s.grantedGraphRoles(ctx, tx, ten.TenantID, sp.ID)
+		return err
+	})
+	if err != nil || !slices.Equal(roles, []string{"Application.ReadWrite.All"}) {
+		t.Fatalf("granted roles %v, %v", roles, err)
+	}
+}

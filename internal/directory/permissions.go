@@ -31,7 +31,7 @@ var GraphPermissions = []Permission{
 	{"5b567255-7703-4780-807c-7be8301ae99b", "Group.Read.All", "Read all groups"},
 	{"62a82d76-70ea-41e2-9197-370581804d09", "Group.ReadWrite.All", "Read and write all groups"},
 	{"9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30", "Application.Read.All", "Read all applications"},
-	{"1bfefb4e-e0b5-418b-a88f-73c6d2cf09a6", "Application.ReadWrite.All", "Read and write all applications"},
+	{"1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", "Application.ReadWrite.All", "Read and write all applications"},
 	{"7ab1d382-f21e-4acd-a863-ba3e13f7da61", "Directory.Read.All", "Read directory data"},
 	{"19dbc75e-c2e2-444c-a770-ec69d8559fc7", "Directory.ReadWrite.All", "Read and write directory data"},
 	{"483bed4a-2ad3-4361-a73b-c83ccdbdc53c", "RoleManagement.Read.Directory", "Read all directory RBAC settings"},
@@ -184,7 +184,14 @@ func (s *Service) assignAppRole(ctx context.Context, tx store.Tx, tenantID, prin
 	})
 }
 
+// roleAllows reports whether the resource principal sp defines an enabled
+// app role appRoleID for memberType. A first-party application's roles are
+// the deployment's current ones, not those its principal stored when the
+// tenant was made, so a permission added since can be granted everywhere.
 func roleAllows(sp Doc, appRoleID, memberType string) bool {
+	if app, ok := firstPartyApp(str(sp, "appId")); ok {
+		sp = app.Doc
+	}
 	for _, r := range sliceOf(sp["appRoles"]) {
 		m := mapOf(r)
 		if str(m, "id") != appRoleID || m["isEnabled"] == false {

@@ -21,7 +21,7 @@ const (
 	firstPartyOwnerID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 )
 
-// RunFirstPartyMigration checks migration 00004 on a database that the
+// RunFirstPartyMigration checks migrations 00004 and 00006 on a database that the
 // earlier schema filled as tenants had it: each tenant held an editable
 // copy of the CLI's registration (one made multitenant with an attacker's
 // redirect URI and a secret, one deleted), and two tenants' applications
@@ -48,6 +48,10 @@ func RunFirstPartyMigration(t *testing.T, db *sql.DB, m sqlstore.Migrations, ope
 		obj + `('t2', 'cli2', 'application', 2, ` + at + `, ` + at + `, ` + at + `, '` + cliAppID + `', '{}')`,
 		obj + `('t2', 'older', 'application', 1, '2026-01-01T00:00:00.000000Z', ` + at + `, NULL, 'app-older', '{"identifierUris": ["api://dup"]}')`,
 		obj + `('t1', 'newer', 'application', 1, ` + at + `, ` + at + `, NULL, 'app-newer', '{"identifierUris": ["API://Dup", "api://mine"]}')`,
+		obj + `('t1', 'ara1', 'appRoleAssignment', 1, ` + at + `, ` + at + `, NULL, NULL,
+			'{"appRoleId": "1bfefb4e-e0b5-418b-a88f-73c6d2cf09a6", "resourceId": "graph1", "principalId": "newer"}')`,
+		obj + `('t1', 'ara2', 'appRoleAssignment', 1, ` + at + `, ` + at + `, NULL, NULL,
+			'{"appRoleId": "df021288-bdef-4463-88db-98f22de89214", "resourceId": "graph1", "principalId": "newer"}')`,
 		`UPDATE tenants SET seq = 5 WHERE id = 't1'`,
 	} {
 		if err := exec(q); err != nil {
@@ -82,6 +86,18 @@ func RunFirstPartyMigration(t *testing.T, db *sql.DB, m sqlstore.Migrations, ope
 		graph, err := tx.GetObject(ctx, "t1", kindSP, "graph1")
 		if err != nil || !json.Valid(graph.Data) || json.Unmarshal(graph.Data, &doc) != nil || doc["appOwnerOrganizationId"] != firstPartyOwnerID {
 			t.Errorf("Graph's principal: %s, %v", graph.Data, err)
+		}
+		// Migration 00006: Application.ReadWrite.All grants carry Graph's
+		// real app role id; other grants are untouched.
+		for id, want := range map[string]string{"ara1": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9", "ara2": "df021288-bdef-4463-88db-98f22de89214"} {
+			a, err := tx.GetObject(ctx, "t1", "appRoleAssignment", id)
+			var ad map[string]any
+			if err == nil {
+				err = json.Unmarshal(a.Data, &ad)
+			}
+			if err != nil || ad["appRoleId"] != want {
+				t.Errorf("assignment %s: %s, %v; want appRoleId %s", id, a.Data, err, want)
+			}
 		}
 		// The tenant's delta clients learn of all three after its earlier changes.
 		cs, err := tx.Changes(ctx, "t1", nil, 0, 10)
