@@ -7,7 +7,7 @@
 // Tenant isolation is part of this API: every read and write of tenant data
 // names its tenant, and no method lists across tenants except the few whose
 // names say why they cross (LookupDomain, LookupApplication, CountTenants,
-// PurgeExpiredStates, PurgeDeletedObjects).
+// ListTenants, PurgeExpiredStates, PurgeDeletedObjects).
 package store
 
 import (
@@ -34,6 +34,11 @@ var (
 	// ErrConsumed: a single-use state was already consumed. ConsumeState
 	// returns the state with it, so a replay can be traced to what it issued.
 	ErrConsumed = errors.New("store: already consumed")
+	// ErrUnavailable: the database failed rather than answered — it is
+	// unreachable, restarting, out of connections, locked by another
+	// process, or did not answer within the store's timeout. It is the
+	// server's fault and passes: surfaces answer 503 with Retry-After.
+	ErrUnavailable = errors.New("store: unavailable")
 )
 
 // ConflictError reports which unique key collided, e.g. "userPrincipalName".
@@ -46,7 +51,9 @@ func (e *ConflictError) Is(t error) bool { return t == ErrConflict }
 type Store interface {
 	// Update runs fn in one read-write transaction: all of fn's writes, their
 	// change-feed entries and outbox messages commit together or not at all.
-	// fn's error rolls back and is returned unchanged.
+	// fn's error rolls back and is returned unchanged, but marked with
+	// ErrUnavailable when the database failed. Every transaction has a
+	// deadline (the store's timeout), so a hung database cannot pin callers.
 	Update(ctx context.Context, fn func(Tx) error) error
 	// View runs fn in a read-only transaction that sees one consistent snapshot.
 	View(ctx context.Context, fn func(Tx) error) error
@@ -63,6 +70,10 @@ type Tx interface {
 	GetTenant(ctx context.Context, id string) (Tenant, error)
 	// CountTenants crosses tenants to decide whether a deployment is new.
 	CountTenants(ctx context.Context) (int, error)
+	// ListTenants crosses tenants for work that visits each in turn
+	// (housekeeping, start-up checks): up to limit tenants with ids after
+	// after ("" for the first), in id order.
+	ListTenants(ctx context.Context, after string, limit int) ([]Tenant, error)
 
 	// LockTenant makes this transaction wait for, and then hold off until it
 	// ends, every other transaction that locks the same tenant. Writes that

@@ -14,7 +14,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc64"
+	"io"
 	"io/fs"
+	"net"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -75,21 +79,30 @@ func Open(ctx context.Context, url string, opts ...Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDB(url, o)
+	// Migrations run on a pool of their own, free of the statement
+	// timeout: building an index can rightly take longer than any request.
+	if !o.SkipMigrations {
+		if err := Migrate(ctx, url); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openDB(url, o, true)
 	if err != nil {
 		return nil, err
 	}
+	o.SkipMigrations = true
 	s, err := sqlstore.New(ctx, sqlstore.Backend{
-		Dialect:    sqlq.Postgres,
-		Write:      db,
-		Read:       db,
-		WriteTx:    sql.TxOptions{Isolation: sql.LevelReadCommitted},
-		ReadTx:     sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
-		ShareLock:  "FOR SHARE",
-		UpdateLock: "FOR UPDATE",
-		SkipLocked: "FOR UPDATE SKIP LOCKED",
-		Classify:   classify,
-		Migrations: m,
+		Dialect:     sqlq.Postgres,
+		Write:       db,
+		Read:        db,
+		WriteTx:     sql.TxOptions{Isolation: sql.LevelReadCommitted},
+		ReadTx:      sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+		ShareLock:   "FOR SHARE",
+		UpdateLock:  "FOR UPDATE",
+		SkipLocked:  "FOR UPDATE SKIP LOCKED",
+		Classify:    classify,
+		Unavailable: unavailable,
+		Migrations:  m,
 	}, o)
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
@@ -104,14 +117,16 @@ func Migrate(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openDB(url, Options{MaxConns: 2})
+	db, err := openDB(url, Options{MaxConns: 2}, false)
 	if err != nil {
 		return err
 	}
 	return errors.Join(m.Up(ctx, db), db.Close())
 }
 
-func openDB(url string, opts Options) (*sql.DB, error) {
+// openDB opens a pool; with serverTimeouts, its sessions have the
+// statement and idle-transaction timeouts of opts.
+func openDB(url string, opts Options, serverTimeouts bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -121,6 +136,18 @@ func openDB(url string, opts Options) (*sql.DB, error) {
 	if _, ok := cfg.RuntimeParams["timezone"]; !ok {
 		cfg.RuntimeParams["timezone"] = "UTC"
 	}
+	// The server ends what the client's deadline cannot reach: a statement
+	// still running, or a transaction left open, after the client gave up
+	// (a cut connection is noticed by the server only when it next writes).
+	timeout := opts.TimeoutOf()
+	for param, v := range map[string]time.Duration{"statement_timeout": timeout, "idle_in_transaction_session_timeout": 2 * timeout} {
+		if _, ok := cfg.RuntimeParams[param]; !ok && serverTimeouts {
+			cfg.RuntimeParams[param] = strconv.FormatInt(v.Milliseconds(), 10)
+		}
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > timeout {
+		cfg.ConnectTimeout = timeout
+	}
 	db := stdlib.OpenDB(*cfg)
 	n := opts.MaxConns
 	if n <= 0 {
@@ -128,6 +155,7 @@ func openDB(url string, opts Options) (*sql.DB, error) {
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(opts.ConnLifetime)
 	return db, nil
 }
 
@@ -150,6 +178,24 @@ const (
 	uniqueViolation     = "23505"
 	foreignKeyViolation = "23503"
 )
+
+// unavailable: the server could not be reached or talked to, is starting or
+// shutting down, is out of connections or resources, or cancelled the
+// statement at its timeout or for a lock it could not get.
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code[:2] {
+		case "08", "53", "57", "58": // connection exception, insufficient resources, operator intervention, system error
+			return true
+		}
+		return pe.Code == "55P03" // lock_not_available
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
 
 func classify(err error) error {
 	var e *pgconn.PgError

@@ -47,10 +47,6 @@ func migrations() (sqlstore.Migrations, error) {
 	return sqlstore.Migrations{Dialect: goose.DialectSQLite3, FS: fsys}, nil
 }
 
-// busyTimeoutMS bounds how long a connection waits for a lock held by
-// another process (a backup, the CLI) before failing.
-const busyTimeoutMS = 10000
-
 // Open opens (creating it and its directory if needed) the database at path
 // and, unless SkipMigrations, migrates it. opts is at most one Options.
 func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
@@ -67,12 +63,13 @@ func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
 		return nil, err
 	}
 	s, err := sqlstore.New(ctx, sqlstore.Backend{
-		Dialect:    sqlq.SQLite,
-		Write:      write,
-		Read:       read,
-		ReadTx:     sql.TxOptions{ReadOnly: true},
-		Classify:   classify,
-		Migrations: m,
+		Dialect:     sqlq.SQLite,
+		Write:       write,
+		Read:        read,
+		ReadTx:      sql.TxOptions{ReadOnly: true},
+		Classify:    classify,
+		Unavailable: unavailable,
+		Migrations:  m,
 	}, o)
 	if err != nil {
 		return nil, errors.Join(err, write.Close(), read.Close())
@@ -105,8 +102,11 @@ func open(ctx context.Context, path string, opts Options) (write, read *sql.DB, 
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("store: %w", err)
 	}
+	// A lock held by another process (a backup, the CLI) is waited for as
+	// long as the store's timeout allows, then the store is unavailable.
+	busy := strconv.FormatInt(opts.TimeoutOf().Milliseconds(), 10)
 	q := url.Values{}
-	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
+	q.Set("_busy_timeout", busy)
 	q.Set("_foreign_keys", "1")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
@@ -122,7 +122,7 @@ func open(ctx context.Context, path string, opts Options) (write, read *sql.DB, 
 		return nil, nil, errors.Join(fmt.Errorf("store: open %s: %w", path, err), write.Close())
 	}
 	q = url.Values{}
-	q.Set("_busy_timeout", strconv.Itoa(busyTimeoutMS))
+	q.Set("_busy_timeout", busy)
 	q.Set("_query_only", "1")
 	read = sql.OpenDB(connector{drv: drv, dsn: dsn(abs, q)})
 	n := opts.MaxConns
@@ -193,6 +193,20 @@ var conflictKeys = map[string]string{
 	"domains.name": "id",
 	"outbox.id":    "id",
 	"signing_keys.tenant_id, signing_keys.kid": "kid",
+}
+
+// unavailable: the file is locked by another process beyond the busy
+// timeout, or cannot be read, written or opened.
+func unavailable(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL:
+		return true
+	}
+	return false
 }
 
 func classify(err error) error {

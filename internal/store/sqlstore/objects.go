@@ -203,9 +203,17 @@ func (t *txn) LookupApplication(ctx context.Context, appID string) (store.Object
 	if appID == "" {
 		return store.Object{}, store.ErrNotFound
 	}
-	row := t.tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects o
+	return t.oneObject(ctx, `SELECT `+objectColumns+` FROM objects o
 		WHERE o.kind = '`+kindApplication+`' AND o.app_id = $1 AND o.deleted_at IS NULL`, appID)
-	o, err := scanObject(row)
+}
+
+// oneObject runs q, which selects objectColumns of at most one object.
+func (t *txn) oneObject(ctx context.Context, q string, args ...any) (store.Object, error) {
+	var o store.Object
+	err := t.row(ctx, q, args, func(r *sql.Row) (err error) {
+		o, err = scanObject(r)
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Object{}, store.ErrNotFound
 	}
@@ -213,13 +221,8 @@ func (t *txn) LookupApplication(ctx context.Context, appID string) (store.Object
 }
 
 func (t *txn) object(ctx context.Context, cond string, args ...any) (store.Object, error) {
-	row := t.tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects o
+	return t.oneObject(ctx, `SELECT `+objectColumns+` FROM objects o
 		WHERE o.tenant_id = $1 AND o.kind = $2 AND `+cond+` AND o.deleted_at IS NULL`, args...)
-	o, err := scanObject(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Object{}, store.ErrNotFound
-	}
-	return o, err
 }
 
 func (t *txn) UpdateObject(ctx context.Context, o *store.Object) error {
@@ -325,13 +328,8 @@ func (t *txn) ListDeletedObjects(ctx context.Context, tenantID, kind string, q s
 }
 
 func (t *txn) GetDeletedObject(ctx context.Context, tenantID, kind, id string) (store.Object, error) {
-	row := t.tx.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM objects o
+	return t.oneObject(ctx, `SELECT `+objectColumns+` FROM objects o
 		WHERE o.tenant_id = $1 AND o.kind = $2 AND o.id = $3 AND o.deleted_at IS NOT NULL`, tenantID, kind, id)
-	o, err := scanObject(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Object{}, store.ErrNotFound
-	}
-	return o, err
 }
 
 func (t *txn) RestoreObject(ctx context.Context, tenantID, kind, id string) (store.Object, error) {

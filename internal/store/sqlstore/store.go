@@ -7,6 +7,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -30,6 +31,25 @@ type Options struct {
 	// MaxConns bounds the connections of the backend's (read) pool; a
 	// backend default when 0.
 	MaxConns int
+	// ConnLifetime closes pooled connections older than this (0: never), so
+	// that a pool moves to a restarted or failed-over server in time.
+	ConnLifetime time.Duration
+	// Timeout bounds every transaction, from waiting for a connection to
+	// commit, so that a hung database fails requests with
+	// store.ErrUnavailable instead of pinning them; DefaultTimeout when 0.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is how long a transaction may take when Options.Timeout is
+// not set: far above any healthy transaction, far below a client's patience.
+const DefaultTimeout = 5 * time.Second
+
+// TimeoutOf is opts.Timeout or its default.
+func (o Options) TimeoutOf() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultTimeout
 }
 
 // OptionsOf returns the one Options a backend's Open was given, or the zero
@@ -61,6 +81,10 @@ type Backend struct {
 	// Classify maps a driver error to a store error (*store.ConflictError,
 	// store.ErrNotFound) and returns other errors unchanged.
 	Classify func(error) error
+	// Unavailable reports whether a driver error is a failure of the
+	// database itself (unreachable, restarting, out of connections or
+	// locks) rather than an answer to the statement.
+	Unavailable func(error) bool
 	// Migrations is the backend's schema.
 	Migrations Migrations
 }
@@ -70,6 +94,7 @@ type Store struct {
 	b        Backend
 	now      func() time.Time
 	newID    func() string
+	timeout  time.Duration
 	migrated atomic.Bool
 }
 
@@ -78,7 +103,7 @@ var _ store.Store = (*Store)(nil)
 // New returns a store over b. Unless opts.SkipMigrations, b's migrations are
 // applied first.
 func New(ctx context.Context, b Backend, opts Options) (*Store, error) {
-	s := &Store{b: b, now: opts.Now, newID: opts.NewID}
+	s := &Store{b: b, now: opts.Now, newID: opts.NewID, timeout: opts.TimeoutOf()}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -105,13 +130,19 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) run(ctx context.Context, db *sql.DB, opts sql.TxOptions, readOnly bool, fn func(store.Tx) error) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.outage(s.runTx(ctx, db, opts, readOnly, fn))
+}
+
+func (s *Store) runTx(ctx context.Context, db *sql.DB, opts sql.TxOptions, readOnly bool, fn func(store.Tx) error) error {
 	stx, err := db.BeginTx(ctx, &opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	// Rollback after Commit is a no-op; deferring it also covers a panicking fn.
 	defer stx.Rollback()
-	t := &txn{s: s, tx: stx, readOnly: readOnly}
+	t := &txn{s: s, tx: stx, deadline: ctx, readOnly: readOnly}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -124,10 +155,26 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts sql.TxOptions, readOnl
 	return nil
 }
 
+// outage marks err with store.ErrUnavailable when the database failed
+// rather than answered: the deadline passed (waiting for a connection, a
+// lock or a reply), the connection broke, or the backend says so. Answers
+// (not found, conflict, the caller's own errors) pass unchanged.
+func (s *Store) outage(err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || s.b.Unavailable(err) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
 // Ping reports whether the database answers and its schema is current.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	if err := s.b.Read.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: ping: %w", err)
+		return s.outage(fmt.Errorf("store: ping: %w", err))
 	}
 	if s.migrated.Load() {
 		return nil

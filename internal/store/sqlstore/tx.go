@@ -16,8 +16,11 @@ var errReadOnly = errors.New("store: write in a read-only transaction")
 
 // txn is a store.Tx over one database/sql transaction.
 type txn struct {
-	s        *Store
-	tx       *sql.Tx
+	s  *Store
+	tx *sql.Tx
+	// deadline is the context the transaction began under; it ends when
+	// the store's timeout does.
+	deadline context.Context
 	readOnly bool
 	// pending are the change-feed entries of this transaction not yet
 	// numbered; see flush.
@@ -33,8 +36,21 @@ func (t *txn) writable() error {
 	return nil
 }
 
+// bound is the context a statement runs under: ctx, ending no later than
+// the transaction. database/sql cannot roll a transaction back while one of
+// its statements runs, so a statement on a hung connection must be stopped
+// by its own context or it would pin the request and the connection.
+func (t *txn) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := t.deadline.Deadline(); ok {
+		return context.WithDeadline(ctx, d)
+	}
+	return context.WithCancel(ctx)
+}
+
 // exec runs a statement and returns how many rows it changed.
 func (t *txn) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	res, err := t.tx.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, t.s.b.Classify(err)
@@ -44,7 +60,7 @@ func (t *txn) exec(ctx context.Context, q string, args ...any) (int64, error) {
 
 // get scans the single row of q into dest; no row is store.ErrNotFound.
 func (t *txn) get(ctx context.Context, q string, args []any, dest ...any) error {
-	err := t.tx.QueryRowContext(ctx, q, args...).Scan(dest...)
+	err := t.row(ctx, q, args, func(r *sql.Row) error { return r.Scan(dest...) })
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
@@ -52,6 +68,13 @@ func (t *txn) get(ctx context.Context, q string, args []any, dest ...any) error 
 		return t.s.b.Classify(err)
 	}
 	return nil
+}
+
+// row runs q, which returns at most one row, and scans that row with scan.
+func (t *txn) row(ctx context.Context, q string, args []any, scan func(*sql.Row) error) error {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
+	return scan(t.tx.QueryRowContext(ctx, q, args...))
 }
 
 // exists reports whether q returns a row.
@@ -66,6 +89,8 @@ func (t *txn) exists(ctx context.Context, q string, args ...any) (bool, error) {
 
 // query runs q and calls scan for every row.
 func (t *txn) query(ctx context.Context, q string, args []any, scan func(*sql.Rows) error) error {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	rows, err := t.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return t.s.b.Classify(err)
@@ -153,11 +178,27 @@ func (t *txn) CreateTenant(ctx context.Context, tn store.Tenant) error {
 	return err
 }
 
+const tenantColumns = `id, display_name, type, created_at`
+
+func tenantDest(tn *store.Tenant) []any {
+	return []any{&tn.ID, &tn.DisplayName, &tn.Type, timeScan{&tn.CreatedAt}}
+}
+
 func (t *txn) GetTenant(ctx context.Context, id string) (store.Tenant, error) {
 	var tn store.Tenant
-	err := t.get(ctx, `SELECT id, display_name, type, created_at FROM tenants WHERE id = $1`, []any{id},
-		&tn.ID, &tn.DisplayName, &tn.Type, timeScan{&tn.CreatedAt})
+	err := t.get(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, []any{id}, tenantDest(&tn)...)
 	return tn, err
+}
+
+func (t *txn) ListTenants(ctx context.Context, after string, limit int) ([]store.Tenant, error) {
+	var out []store.Tenant
+	err := t.query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id > $1 ORDER BY id LIMIT $2`, []any{after, limit}, func(r *sql.Rows) error {
+		var tn store.Tenant
+		err := r.Scan(tenantDest(&tn)...)
+		out = append(out, tn)
+		return err
+	})
+	return out, err
 }
 
 func (t *txn) LockTenant(ctx context.Context, tenantID string) error {
@@ -216,7 +257,11 @@ func (t *txn) LookupDomain(ctx context.Context, name string) (store.Domain, erro
 }
 
 func (t *txn) domain(ctx context.Context, q string, args ...any) (store.Domain, error) {
-	d, err := scanDomain(t.tx.QueryRowContext(ctx, q, args...))
+	var d store.Domain
+	err := t.row(ctx, q, args, func(r *sql.Row) (err error) {
+		d, err = scanDomain(r)
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Domain{}, store.ErrNotFound
 	}

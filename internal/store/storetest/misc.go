@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -262,4 +263,32 @@ func sameKey(a, b store.SigningKey) bool {
 	return a.TenantID == b.TenantID && a.KID == b.KID && a.Alg == b.Alg && string(a.PublicJWK) == string(b.PublicJWK) &&
 		slices.Equal(a.PrivateSealed, b.PrivateSealed) && a.CreatedAt.Equal(b.CreatedAt) &&
 		a.ActiveAt.Equal(b.ActiveAt) && a.RetireAt.Equal(b.RetireAt)
+}
+
+// testUnavailable: a transaction the database cannot run in time fails with
+// store.ErrUnavailable, while the store's answers and fn's own errors do
+// not carry it.
+func testUnavailable(t *testing.T, s store.Store) {
+	expired, cancel := context.WithDeadline(t.Context(), time.Unix(0, 0))
+	defer cancel()
+	for name, run := range map[string]func(context.Context, func(store.Tx) error) error{"Update": s.Update, "View": s.View} {
+		err := run(expired, func(tx store.Tx) error { return nil })
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s past its deadline: %v, want store.ErrUnavailable", name, err)
+		}
+		err = run(t.Context(), func(tx store.Tx) error {
+			_, err := tx.GetTenant(t.Context(), "nope")
+			return err
+		})
+		if !errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s of a missing tenant: %v, want store.ErrNotFound only", name, err)
+		}
+		mine := errors.New("mine")
+		if err := run(t.Context(), func(store.Tx) error { return mine }); err != mine {
+			t.Errorf("%s returning its own error: %v, want it unchanged", name, err)
+		}
+	}
+	if err := s.Ping(expired); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Ping past its deadline: %v, want store.ErrUnavailable", err)
+	}
 }

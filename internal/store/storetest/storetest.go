@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeploymentKeysConcurrent", testDeploymentKeysConcurrent},
 		{"LockTenant", testLockTenant},
 		{"DeletedObjects", testDeletedObjects},
+		{"Unavailable", testUnavailable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -271,6 +272,32 @@ func testTenants(t *testing.T, s store.Store) {
 		n, err := tx.CountTenants(ctx)
 		if n != 2 {
 			t.Errorf("CountTenants = %d, want 2", n)
+		}
+		return err
+	})
+	// ListTenants pages through every tenant in id order.
+	newTenant(t, s, "t0")
+	view(t, s, func(tx store.Tx) error {
+		var ids []string
+		for after := ""; ; {
+			page, err := tx.ListTenants(ctx, after, 2)
+			if err != nil {
+				return err
+			}
+			for _, tn := range page {
+				ids = append(ids, tn.ID)
+			}
+			if len(page) < 2 {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		if !slices.Equal(ids, []string{"t0", "t1", "t2"}) {
+			t.Errorf("ListTenants pages = %v, want t0 t1 t2", ids)
+		}
+		got, err := tx.ListTenants(ctx, "t0", 1)
+		if len(got) != 1 || got[0].ID != "t1" || got[0].Type != store.TenantWorkforce || !got[0].CreatedAt.Equal(base) {
+			t.Errorf("ListTenants(after t0, 1) = %+v", got)
 		}
 		return err
 	})
