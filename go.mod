@@ -13,6 +13,7 @@ require (
 	github.com/zitadel/oidc/v3 v3.49.2
 	golang.org/x/crypto v0.53.0
 	golang.org/x/oauth2 v0.36.0
+	golang.org/x/sys v0.48.0
 	golang.org/x/text v0.40.0
 	modernc.org/sqlite v1.60.1
 )
@@ -44,7 +45,6 @@ require (
 	go.opentelemetry.io/otel/trace v1.44.0 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	golang.org/x/sync v0.23.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
 	modernc.org/libc v1.77.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect

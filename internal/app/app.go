@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -29,6 +31,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
@@ -45,6 +48,16 @@ type Config struct {
 	// Spray is how password sprays are slowed; zero: lockout.DefaultSprayPolicy().
 	Spray  lockout.SprayPolicy
 	Logger *slog.Logger
+	// StoreTimeout bounds every store transaction, so a hung database fails
+	// requests with 503 instead of holding them (0: the store's default, 5 s).
+	StoreTimeout time.Duration
+	// PostgresMaxConns and PostgresConnLifetime size a PostgreSQL store's
+	// pool on this node (0: 16 connections, kept until they fail).
+	PostgresMaxConns     int
+	PostgresConnLifetime time.Duration
+	// Now is the clock of tokens, keys, pages and housekeeping; time.Now
+	// when nil (tests move it).
+	Now func() time.Time
 }
 
 func (c *Config) defaults() {
@@ -61,26 +74,52 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 }
 
-// OpenStore opens (and migrates) the store a URL names.
-func OpenStore(ctx context.Context, storeURL, dataDir string) (store.Store, error) {
+// storeOptions are the settings of the store c names.
+func (c Config) storeOptions() sqlstore.Options {
+	return sqlstore.Options{Timeout: c.StoreTimeout, MaxConns: c.PostgresMaxConns, ConnLifetime: c.PostgresConnLifetime}
+}
+
+// OpenStore opens (and migrates) the store a URL names. opts is at most one
+// Options; the pool size applies to PostgreSQL only.
+func OpenStore(ctx context.Context, storeURL, dataDir string, opts ...sqlstore.Options) (store.Store, error) {
+	o, err := sqlstore.OptionsOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	path, err := sqlitePath(storeURL, dataDir)
+	switch {
+	case err != nil:
+		return nil, err
+	case path != "":
+		return sqlite.Open(ctx, path, sqlite.Options{Timeout: o.Timeout})
+	case strings.HasPrefix(storeURL, "postgres://"), strings.HasPrefix(storeURL, "postgresql://"):
+		return postgres.Open(ctx, storeURL, o)
+	}
+	return nil, fmt.Errorf("store: unsupported store URL %q (use sqlite:PATH or postgres://…)", redact(storeURL))
+}
+
+// sqlitePath is the database file a store URL names, or "" when it names
+// no SQLite store.
+func sqlitePath(storeURL, dataDir string) (string, error) {
 	if dataDir == "" {
 		dataDir = "gatehouse-data"
 	}
 	switch {
 	case storeURL == "":
-		return sqlite.Open(ctx, filepath.Join(dataDir, "gatehouse.db"))
+		return filepath.Join(dataDir, "gatehouse.db"), nil
 	case strings.HasPrefix(storeURL, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(storeURL, "sqlite:"), "//")
 		if path == "" {
-			return nil, errors.New("store: sqlite: needs a file path, e.g. sqlite:gatehouse-data/gatehouse.db")
+			return "", errors.New("store: sqlite: needs a file path, e.g. sqlite:gatehouse-data/gatehouse.db")
 		}
-		return sqlite.Open(ctx, path)
-	case strings.HasPrefix(storeURL, "postgres://"), strings.HasPrefix(storeURL, "postgresql://"):
-		return postgres.Open(ctx, storeURL)
+		return path, nil
 	}
-	return nil, fmt.Errorf("store: unsupported store URL %q (use sqlite:PATH or postgres://…)", redact(storeURL))
+	return "", nil
 }
 
 // redact drops credentials from a URL before it is shown.
@@ -112,25 +151,102 @@ func NewDirectory(st store.Store, blocklistFile string) (*directory.Service, err
 
 // Server is one node: its store, services and HTTP handler.
 type Server struct {
-	cfg     Config
-	st      store.Store
-	dir     *directory.Service
-	handler http.Handler
+	cfg      Config
+	st       store.Store
+	dir      *directory.Service
+	provider *oidc.Provider
+	handler  http.Handler
+	// draining: the node is shutting down and tells load balancers so.
+	draining atomic.Bool
+	// unlock releases the node's exclusive hold on a SQLite database.
+	unlock func() error
 }
 
-// New opens the store and assembles a node.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+// New opens the store and assembles a node that is fit to serve: it holds
+// its SQLite database alone, and its master key opens every stored signing
+// key. A node that could not sign would otherwise report ready and fail
+// every token request.
+func New(ctx context.Context, cfg Config) (srv *Server, err error) {
 	cfg.defaults()
-	st, err := OpenStore(ctx, cfg.Store, cfg.DataDir)
+	unlock := func() error { return nil }
+	if path, err := sqlitePath(cfg.Store, cfg.DataDir); err != nil {
+		return nil, err
+	} else if path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, err
+		}
+		if unlock, err = sqlite.Lock(path); err != nil {
+			return nil, err
+		}
+	}
+	st, err := OpenStore(ctx, cfg.Store, cfg.DataDir, cfg.storeOptions())
 	if err != nil {
+		return nil, errors.Join(err, unlock())
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, st.Close(), unlock())
+		}
+	}()
+	if srv, err = NewWithStore(cfg, st); err != nil {
 		return nil, err
 	}
-	srv, err := NewWithStore(cfg, st)
-	if err != nil {
-		_ = st.Close()
+	srv.unlock = unlock
+	if err := srv.checkSigningKeys(ctx); err != nil {
 		return nil, err
 	}
 	return srv, nil
+}
+
+// tenantBatch is how many tenants a pass over all of them reads at once.
+const tenantBatch = 500
+
+// eachTenant calls fn for every tenant, reading them in batches.
+func (s *Server) eachTenant(ctx context.Context, fn func(store.Tenant) error) error {
+	for after := ""; ; {
+		var page []store.Tenant
+		err := s.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			page, err = tx.ListTenants(ctx, after, tenantBatch)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, t := range page {
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+		if len(page) < tenantBatch {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// checkSigningKeys refuses a master key that cannot open the stored signing
+// keys, naming how many tenants are affected and one of them.
+func (s *Server) checkSigningKeys(ctx context.Context) error {
+	var bad int
+	var first error
+	err := s.eachTenant(ctx, func(t store.Tenant) error {
+		if err := s.provider.CheckSigningKeys(ctx, t.ID); errors.Is(err, oidc.ErrSealedKey) {
+			bad++
+			first = cmp.Or(first, err)
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("checking the stored signing keys: %w", err)
+	}
+	if bad > 0 {
+		return fmt.Errorf("the master key cannot open the signing keys of %d tenant(s), so this node could not issue tokens; "+
+			"start it with the master key the store was created with (GATEHOUSE_MASTER_KEY or master.key in --data-dir): %w", bad, first)
+	}
+	return nil
 }
 
 // NewWithStore assembles a node over an open store, which Close will close.
@@ -149,26 +265,31 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// sessions on logout.
 	sessions := &oidc.LateSessions{}
 	// One view of the revocations per node, for tokens and sessions alike.
-	revocations := revocation.NewView(st, nil)
-	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions, Revocations: revocations}, st, oidcDirectory{dir}, keys)
+	revocations := revocation.NewView(st, cfg.Now)
+	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions, Revocations: revocations, Now: cfg.Now}, st, oidcDirectory{dir}, keys)
 	if err != nil {
 		return nil, err
 	}
 	pages, err := login.New(login.Config{
 		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
-		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations,
+		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations, Now: cfg.Now,
 	})
 	if err != nil {
 		return nil, err
 	}
 	sessions.Sessions = pages
 	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver})
+	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if srv.draining.Load() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := st.Ping(ctx); err != nil {
@@ -192,8 +313,37 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	return &Server{cfg: cfg, st: st, dir: dir, handler: secureHeaders(root, strings.HasPrefix(cfg.PublicURL, "https://"))}, nil
+	srv.handler = secureHeaders(retryLater(root), strings.HasPrefix(cfg.PublicURL, "https://"))
+	return srv, nil
 }
+
+// retryAfter is what a 503 tells clients: a store outage or a draining node
+// passes, so come back after this many seconds rather than give up (or
+// throw away a good token).
+const retryAfter = "5"
+
+// retryLater adds Retry-After to every 503 a surface answers.
+func retryLater(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(retryAfterWriter{w}, r)
+	})
+}
+
+type retryAfterWriter struct{ http.ResponseWriter }
+
+func (w retryAfterWriter) WriteHeader(status int) {
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Drain makes /readyz answer 503 "draining" from now on, so load balancers
+// stop sending new work while in-flight requests finish.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 func loadKeyring(cfg Config) (*secrets.Keyring, error) {
 	if cfg.MasterKey != "" {
@@ -230,8 +380,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Directory is the node's directory service.
 func (s *Server) Directory() *directory.Service { return s.dir }
 
-// Close releases the store.
-func (s *Server) Close() error { return s.st.Close() }
+// Close releases the store and the node's hold on it.
+func (s *Server) Close() error { return errors.Join(s.st.Close(), s.unlock()) }
 
 // Bootstrap creates the first tenant when the deployment has none, and writes
 // how to use it to w, once: its secrets are not kept anywhere in clear.

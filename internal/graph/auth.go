@@ -2,18 +2,22 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/caller"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // Principal is the verified caller of a request.
 type Principal = caller.Caller
 
 // TokenVerifier validates a bearer access token issued for the Graph API.
+// An error marked store.ErrUnavailable means the token could not be checked
+// (503); any other refuses it (401).
 type TokenVerifier interface {
 	VerifyAccessToken(ctx context.Context, raw string) (Principal, error)
 }
@@ -36,6 +40,12 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		p, err := a.tokens.VerifyAccessToken(r.Context(), strings.TrimSpace(raw))
+		if errors.Is(err, store.ErrUnavailable) {
+			// The token could not be checked, which says nothing against
+			// it: a 401 would make clients throw a good token away.
+			a.unavailable(w, r, err)
+			return
+		}
 		if err != nil {
 			a.log.InfoContext(r.Context(), "graph: token rejected", "err", err)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="", error="invalid_token"`)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
@@ -49,6 +50,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusUnsupportedMediaType, "Request_BadRequest", "Request bodies must be JSON, sent plain or with Content-Encoding gzip.")
 		return
 	}
+	if errors.Is(err, store.ErrUnavailable) {
+		a.unavailable(w, r, err)
+		return
+	}
 	ue, ok := usererr.As(err)
 	if !ok {
 		a.log.ErrorContext(r.Context(), "graph request failed", "method", r.Method, "path", r.URL.Path, "request_id", w.Header().Get("request-id"), "err", err)
@@ -64,6 +69,14 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		details = append(details, errorDetail{Code: ue.Detail, Target: ue.Target})
 	}
 	writeError(w, r, status, code, ue.Message, details...)
+}
+
+// unavailable answers a store outage: the server's fault and passing, so
+// 503 (the node adds Retry-After) and never a status that blames the
+// client or its token.
+func (a *API) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.WarnContext(r.Context(), "graph: store unavailable", "method", r.Method, "path", r.URL.Path, "request_id", w.Header().Get("request-id"), "err", err)
+	writeError(w, r, http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Retry the request after the interval in the Retry-After header.")
 }
 
 func statusOf(k usererr.Kind) (int, string) {

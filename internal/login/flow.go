@@ -172,6 +172,10 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 // post, and renders the "expired" page when it is not pending.
 func (p *Pages) open(w http.ResponseWriter, r *http.Request, browser, requestID string) (*visit, bool) {
 	req, err := p.cfg.Protocol.PendingRequest(r.Context(), r.PathValue("tenant"), requestID)
+	if errors.Is(err, store.ErrUnavailable) {
+		p.internalError(w, r, err)
+		return nil, false
+	}
 	if err != nil {
 		p.cfg.Logger.DebugContext(r.Context(), "sign-in request not pending", "err", err)
 		p.errorPage(w, r, http.StatusBadRequest, "error.request")

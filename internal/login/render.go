@@ -2,11 +2,14 @@ package login
 
 import (
 	"bytes"
+	"errors"
 	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // view is what the page template renders.
@@ -160,10 +163,16 @@ func (p *Pages) forbidden(w http.ResponseWriter, r *http.Request) {
 	p.errorPage(w, r, http.StatusForbidden, "error.forbidden")
 }
 
-// internalError logs err and renders a page that says nothing about it.
+// internalError logs err and renders a page that says nothing about it:
+// 503 when the store is unavailable (trying again in a moment helps), 500
+// otherwise.
 func (p *Pages) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	p.cfg.Logger.ErrorContext(r.Context(), "sign-in page failed", "err", err)
-	p.errorPage(w, r, http.StatusInternalServerError, "error.internal")
+	status := http.StatusInternalServerError
+	if errors.Is(err, store.ErrUnavailable) {
+		status = http.StatusServiceUnavailable
+	}
+	p.errorPage(w, r, status, "error.internal")
 }
 
 // renderPage executes the template with a fresh CSP nonce.

@@ -589,6 +589,31 @@ func (m *keyManager) apply(ctx context.Context, tenantID string, plan keyPlan, w
 	return nil
 }
 
+// ErrSealedKey: a stored signing key does not open with this node's master
+// keyring (another deployment's key, or a damaged row).
+var ErrSealedKey = errors.New("oidc: a stored signing key does not open with this master key")
+
+// check unseals each of the tenant's stored keys.
+func (m *keyManager) check(ctx context.Context, tenantID string) error {
+	var rows []store.SigningKey
+	err := m.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		rows, err = tx.ListSigningKeys(ctx, tenantID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w: reading signing keys of tenant %s: %w", errUnavailable, tenantID, err)
+	}
+	for _, row := range rows {
+		der, err := m.ring.Open(row.PrivateSealed, keyAAD(row.TenantID, row.KID))
+		if err != nil {
+			return fmt.Errorf("%w: key %s of tenant %s: %w", ErrSealedKey, row.KID, tenantID, err)
+		}
+		clear(der)
+	}
+	return nil
+}
+
 // generateKey makes a private key for alg.
 func generateKey(alg jose.SignatureAlgorithm) (crypto.Signer, error) {
 	var (

@@ -212,6 +212,13 @@ func (p *Provider) RotateKeys(ctx context.Context, tenantID string) error {
 	return p.keys.rotate(ctx, tenantID)
 }
 
+// CheckSigningKeys unseals every stored signing key of the tenant with the
+// master keyring. ErrSealedKey names the first that does not open: a node
+// with that keyring could publish the tenant's keys but never sign.
+func (p *Provider) CheckSigningKeys(ctx context.Context, tenantID string) error {
+	return p.keys.check(ctx, tenantID)
+}
+
 func checkPublicURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
