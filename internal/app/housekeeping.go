@@ -18,9 +18,10 @@ const deletedRetention = 30 * 24 * time.Hour
 // Housekeep runs one pass of the node's housekeeping, in batches, safe on
 // every node at once: expired protocol state (authorization requests, codes,
 // refresh tokens, sessions, lockout counters) is deleted, and so are
-// directory objects deleted longer ago than the retention period.
+// directory objects deleted longer ago than the retention period; then every
+// tenant's signing keys are rotated if due.
 func (s *Server) Housekeep(ctx context.Context) (purged int, err error) {
-	cutoff := time.Now().Add(-deletedRetention)
+	cutoff := s.cfg.Now().Add(-deletedRetention)
 	passes := []func(tx store.Tx) (int, error){
 		func(tx store.Tx) (int, error) { return tx.PurgeExpiredStates(ctx, purgeBatch) },
 		func(tx store.Tx) (int, error) { return tx.PurgeDeletedObjects(ctx, cutoff, purgeBatch) },
@@ -42,7 +43,18 @@ func (s *Server) Housekeep(ctx context.Context) (purged int, err error) {
 			}
 		}
 	}
-	return purged, nil
+	return purged, s.rotateKeys(ctx)
+}
+
+// rotateKeys creates the successors that are due and deletes the keys past
+// publication of every tenant. Issuing a token does the same for its
+// tenant; this pass reaches tenants nobody requests tokens from, whose
+// keys would otherwise sign past their interval (up to their RetireAt) and
+// stay published after it.
+func (s *Server) rotateKeys(ctx context.Context) error {
+	return s.eachTenant(ctx, func(t store.Tenant) error {
+		return s.provider.RotateKeys(ctx, t.ID)
+	})
 }
 
 // RunHousekeeping runs Housekeep every interval until ctx ends.

@@ -8,10 +8,13 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
@@ -95,4 +98,41 @@ func TestSecondNodeOnOneSQLiteFileRefusesToStart(t *testing.T) {
 		t.Fatalf("after the first node stopped: %v", err)
 	}
 	second.Close()
+}
+
+// TestHousekeepingRotatesIdleTenantsKeys: a tenant nobody requests tokens
+// from still gets its signing key's successor on time, from housekeeping.
+func TestHousekeepingRotatesIdleTenantsKeys(t *testing.T) {
+	for name, open := range storetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			var ahead atomic.Int64
+			now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+			st := open(t)
+			e := newEnvWith(t, st, app.Config{Now: now})
+			a := e.tenant("Contoso", "contoso.example") // its token made the first key
+			keys := func() int {
+				var n int
+				err := st.View(t.Context(), func(tx store.Tx) error {
+					ks, err := tx.ListSigningKeys(t.Context(), a.id)
+					n = len(ks)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if _, err := e.app.Housekeep(t.Context()); err != nil || keys() != 1 {
+				t.Fatalf("housekeeping a fresh key: %v, %d keys, want 1", err, keys())
+			}
+			// 29 days on, a successor is due a day before it signs.
+			ahead.Store(int64(29*24*time.Hour + time.Minute))
+			if _, err := e.app.Housekeep(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if n := keys(); n != 2 {
+				t.Fatalf("after housekeeping at day 29: %d keys, want the successor too", n)
+			}
+		})
+	}
 }
