@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -92,9 +93,18 @@ type tlsFlags struct {
 	dev       bool
 }
 
+// stopFlags choose how serve stops.
+type stopFlags struct {
+	// drain is how long /readyz reports draining, with the listener still
+	// open, before the server stops accepting; timeout bounds the wait for
+	// in-flight requests after that.
+	drain, timeout time.Duration
+}
+
 func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 	var sf storeFlags
 	var tf tlsFlags
+	var stop stopFlags
 	var cfg app.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -103,7 +113,7 @@ func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 			cfg.Store, cfg.DataDir = sf.store, sf.dataDir
 			cfg.MasterKey = os.Getenv("GATEHOUSE_MASTER_KEY")
 			cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
-			return serve(cmd.Context(), cfg, tf, stdout)
+			return serve(cmd.Context(), cfg, tf, stop, stdout)
 		},
 	}
 	sf.add(cmd.Flags())
@@ -113,10 +123,15 @@ func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen address")
 	cmd.Flags().StringVar(&cfg.PublicURL, "public-url", "", "the URL clients use to reach this deployment (default http://ADDR)")
 	cmd.Flags().StringVar(&cfg.PasswordBlocklist, "password-blocklist", "", "a file of breached passwords (one per line) to refuse besides the built-in list")
+	cmd.Flags().DurationVar(&stop.drain, "drain-period", 5*time.Second, "on SIGTERM, how long /readyz reports draining while new requests are still served, so load balancers move away first")
+	cmd.Flags().DurationVar(&stop.timeout, "shutdown-timeout", 20*time.Second, "after draining, how long in-flight requests may take to finish")
+	cmd.Flags().DurationVar(&cfg.StoreTimeout, "store-timeout", 5*time.Second, "the longest a store transaction may take; past it (a hung database) requests answer 503")
+	cmd.Flags().IntVar(&cfg.PostgresMaxConns, "pg-max-conns", 16, "PostgreSQL connections this node may open")
+	cmd.Flags().DurationVar(&cfg.PostgresConnLifetime, "pg-conn-lifetime", 0, "replace PostgreSQL connections older than this, e.g. 30m (0: keep them until they fail)")
 	return cmd
 }
 
-func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stdout io.Writer) error {
+func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stop stopFlags, stdout io.Writer) error {
 	certFile, keyFile, err := tlsFiles(cfg, tf, stdout)
 	if err != nil {
 		return err
@@ -144,7 +159,13 @@ func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stdout io.Writer) e
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	go srv.RunHousekeeping(ctx, 5*time.Minute)
+	// Housekeeping outlives the signal until the requests are done, and the
+	// store closes only after it has stopped.
+	housekeeping, stopHousekeeping := context.WithCancel(context.WithoutCancel(ctx))
+	var background sync.WaitGroup
+	background.Go(func() { srv.RunHousekeeping(housekeeping, 5*time.Minute) })
+	defer background.Wait()
+	defer stopHousekeeping()
 	cfg.Logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", buildVersion())
 	errc := make(chan error, 1)
 	go func() {
@@ -160,10 +181,16 @@ func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stdout io.Writer) e
 		return err
 	case <-ctx.Done():
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// Load balancers see /readyz fail and move new work away while this
+	// node still serves whatever reaches it (closing each connection after
+	// its response, so keep-alive clients move too).
+	srv.Drain()
+	cfg.Logger.Info("draining", "period", stop.drain)
+	time.Sleep(stop.drain)
+	shutdown, cancel := context.WithTimeout(context.Background(), stop.timeout)
 	defer cancel()
 	if err := hs.Shutdown(shutdown); err != nil {
-		return err
+		return errors.Join(fmt.Errorf("requests still running after --shutdown-timeout %v were cut off: %w", stop.timeout, err), hs.Close())
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -102,7 +102,7 @@ func startServeWith(t *testing.T, dir string, client *http.Client, scheme string
 	stdout, stderr = &bytes.Buffer{}, &bytes.Buffer{}
 	done := make(chan error, 1)
 	root := newRoot(stdout, stderr)
-	root.SetArgs(append([]string{"serve", "--addr", addr, "--data-dir", dir}, extra...))
+	root.SetArgs(append([]string{"serve", "--addr", addr, "--data-dir", dir, "--drain-period", "0"}, extra...))
 	go func() { done <- root.ExecuteContext(ctx) }()
 	stopped := false
 	stop = func() {

@@ -307,6 +307,12 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	api.Register(apiMux)
 	apiHandler := graph.WithRequestID(apiMux)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if srv.draining.Load() {
+			// Answer, then close: keep-alive clients reconnect through the
+			// load balancer to another node. Closing idle connections
+			// outright would race with requests already on their way.
+			w.Header().Set("Connection", "close")
+		}
 		if strings.HasPrefix(r.URL.Path, "/v1.0/") {
 			apiHandler.ServeHTTP(w, r)
 			return

@@ -19,7 +19,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
 
-func masterKey() string { return base64.StdEncoding.EncodeToString([]byte(rand.Text() + rand.Text())[:32]) }
+func masterKey() string {
+	return base64.StdEncoding.EncodeToString([]byte(rand.Text() + rand.Text())[:32])
+}
 
 // TestWrongMasterKeyRefusesToStart: a node whose master key cannot open the
 // stored signing keys refuses to start, saying why, instead of reporting
