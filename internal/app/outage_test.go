@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"database/sql"
 	"io"
 	"log/slog"
 	"net"
@@ -273,25 +272,11 @@ func TestLockedSQLiteIsServiceUnavailable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	e := newEnvWith(t, storetest.SQLite(t, path, sqlite.Options{Timeout: 300 * time.Millisecond}), app.Config{})
 	a := e.tenant("Contoso", "contoso.example")
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	release := storetest.HoldSQLiteWriteLock(t, path)
 	r := e.call("POST", "/v1.0/users", a.token, newUser("alice", a.domain))
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || r.errorCode() != "serviceNotAvailable" {
 		t.Errorf("write while the file is locked: %d, Retry-After %q: %s", r.status, r.header.Get("Retry-After"), r.raw)
 	}
-	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	e.mustCall(201, "POST", "/v1.0/users", a.token, newUser("alice", a.domain))
 }

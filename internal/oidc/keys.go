@@ -325,14 +325,9 @@ func (m *keyManager) refresh(ctx context.Context, tenantID string, want jose.Sig
 // read loads the tenant's keys from the store into a new key set, returning
 // the rows too. Signers are decrypted only if they are not prev's.
 func (m *keyManager) read(ctx context.Context, tenantID string, prev *keySet) (*keySet, []store.SigningKey, error) {
-	var rows []store.SigningKey
-	err := m.st.View(ctx, func(tx store.Tx) error {
-		var err error
-		rows, err = tx.ListSigningKeys(ctx, tenantID)
-		return err
-	})
+	rows, err := m.rows(ctx, tenantID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: reading signing keys of tenant %s: %w", errUnavailable, tenantID, err)
+		return nil, nil, err
 	}
 	now := m.now()
 	slices.SortFunc(rows, newestFirst)
@@ -593,8 +588,8 @@ func (m *keyManager) apply(ctx context.Context, tenantID string, plan keyPlan, w
 // keyring (another deployment's key, or a damaged row).
 var ErrSealedKey = errors.New("oidc: a stored signing key does not open with this master key")
 
-// check unseals each of the tenant's stored keys.
-func (m *keyManager) check(ctx context.Context, tenantID string) error {
+// rows reads the tenant's stored keys.
+func (m *keyManager) rows(ctx context.Context, tenantID string) ([]store.SigningKey, error) {
 	var rows []store.SigningKey
 	err := m.st.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -602,7 +597,16 @@ func (m *keyManager) check(ctx context.Context, tenantID string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%w: reading signing keys of tenant %s: %w", errUnavailable, tenantID, err)
+		return nil, fmt.Errorf("%w: reading signing keys of tenant %s: %w", errUnavailable, tenantID, err)
+	}
+	return rows, nil
+}
+
+// check unseals each of the tenant's stored keys.
+func (m *keyManager) check(ctx context.Context, tenantID string) error {
+	rows, err := m.rows(ctx, tenantID)
+	if err != nil {
+		return err
 	}
 	for _, row := range rows {
 		der, err := m.ring.Open(row.PrivateSealed, keyAAD(row.TenantID, row.KID))

@@ -185,7 +185,7 @@ const (
 func unavailable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		switch pe.Code[:2] {
+		switch pe.Code[:min(2, len(pe.Code))] {
 		case "08", "53", "57", "58": // connection exception, insufficient resources, operator intervention, system error
 			return true
 		}

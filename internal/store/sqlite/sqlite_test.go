@@ -98,29 +98,15 @@ func TestTwoHandles(t *testing.T) {
 func TestLockedFileIsUnavailable(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	s := storetest.SQLite(t, path, sqlite.Options{Timeout: 100 * time.Millisecond})
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(t.Context(), "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
-	err = s.Update(t.Context(), func(tx store.Tx) error {
+	release := storetest.HoldSQLiteWriteLock(t, path)
+	err := s.Update(t.Context(), func(tx store.Tx) error {
 		return tx.CreateTenant(t.Context(), store.Tenant{ID: "t1", Type: store.TenantWorkforce})
 	})
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Update while another process holds the write lock: %v, want store.ErrUnavailable", err)
 	}
 	// Released, the same store writes again.
-	if _, err := conn.ExecContext(t.Context(), "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if err := s.Update(t.Context(), func(tx store.Tx) error {
 		return tx.CreateTenant(t.Context(), store.Tenant{ID: "t1", Type: store.TenantWorkforce})
 	}); err != nil {

@@ -65,6 +65,37 @@ func closeAtEnd(tb testing.TB, s store.Store) {
 	})
 }
 
+// HoldSQLiteWriteLock takes the write lock of the SQLite database at path
+// from a connection of its own, as another process would, and returns the
+// function that lets it go (also called when the test ends).
+func HoldSQLiteWriteLock(tb testing.TB, path string) (release func()) {
+	tb.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conn, err := db.Conn(tb.Context())
+	if err == nil {
+		_, err = conn.ExecContext(tb.Context(), "BEGIN EXCLUSIVE")
+	}
+	if err != nil {
+		db.Close()
+		tb.Fatalf("locking %s: %v", path, err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+				tb.Errorf("unlocking %s: %v", path, err)
+			}
+			conn.Close()
+			db.Close()
+		})
+	}
+	tb.Cleanup(release)
+	return release
+}
+
 // PostgresEnv names the database the PostgreSQL tests use.
 const PostgresEnv = "GATEHOUSE_TEST_POSTGRES"
 
