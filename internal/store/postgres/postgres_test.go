@@ -96,3 +96,31 @@ func TestFirstPartyMigration(t *testing.T) {
 	}
 	storetest.RunFirstPartyMigration(t, db, m, func() store.Store { return storetest.Postgres(t, url) })
 }
+
+// TestSessionLimits: the store's pool has the configured size and its
+// sessions end statements and idle transactions at the store's timeout on
+// the server too; the migrations' pool does not.
+func TestSessionLimits(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	for _, c := range []struct {
+		serverTimeouts bool
+		want           string
+	}{{true, "1500ms"}, {false, "0"}} {
+		db, err := postgres.OpenDB(url, postgres.Options{Timeout: 1500 * time.Millisecond, MaxConns: 3}, c.serverTimeouts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var statement, idle string
+		err = db.QueryRowContext(t.Context(), `SELECT current_setting('statement_timeout'), current_setting('idle_in_transaction_session_timeout')`).Scan(&statement, &idle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]string{true: "3s", false: "0"}[c.serverTimeouts]; statement != c.want || idle != want {
+			t.Errorf("server timeouts %v: statement_timeout %s, idle_in_transaction_session_timeout %s; want %s, %s", c.serverTimeouts, statement, idle, c.want, want)
+		}
+		if n := db.Stats().MaxOpenConnections; n != 3 {
+			t.Errorf("pool of %d connections, want 3", n)
+		}
+		db.Close()
+	}
+}
