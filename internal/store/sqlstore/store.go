@@ -130,23 +130,25 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 func (s *Store) run(ctx context.Context, db *sql.DB, opts sql.TxOptions, readOnly bool, fn func(store.Tx) error) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	bounded, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.outage(s.runTx(ctx, db, opts, readOnly, fn))
+	return s.outage(s.runTx(ctx, bounded, db, opts, readOnly, fn))
 }
 
-func (s *Store) runTx(ctx context.Context, db *sql.DB, opts sql.TxOptions, readOnly bool, fn func(store.Tx) error) error {
-	stx, err := db.BeginTx(ctx, &opts)
+// runTx runs fn in a transaction that begins under bounded, ctx with the
+// store's deadline.
+func (s *Store) runTx(ctx, bounded context.Context, db *sql.DB, opts sql.TxOptions, readOnly bool, fn func(store.Tx) error) error {
+	stx, err := db.BeginTx(bounded, &opts)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	// Rollback after Commit is a no-op; deferring it also covers a panicking fn.
 	defer stx.Rollback()
-	t := &txn{s: s, tx: stx, deadline: ctx, readOnly: readOnly}
+	t := &txn{s: s, tx: stx, caller: ctx, bounded: bounded, readOnly: readOnly}
 	if err := fn(t); err != nil {
 		return err
 	}
-	if err := t.flush(ctx, ""); err != nil {
+	if err := t.flush(bounded, ""); err != nil {
 		return err
 	}
 	if err := stx.Commit(); err != nil {

@@ -18,9 +18,9 @@ var errReadOnly = errors.New("store: write in a read-only transaction")
 type txn struct {
 	s  *Store
 	tx *sql.Tx
-	// deadline is the context the transaction began under; it ends when
-	// the store's timeout does.
-	deadline context.Context
+	// caller is the context Update or View was given; bounded is caller
+	// ending at the store's timeout, which the transaction began under.
+	caller, bounded context.Context
 	readOnly bool
 	// pending are the change-feed entries of this transaction not yet
 	// numbered; see flush.
@@ -41,10 +41,11 @@ func (t *txn) writable() error {
 // its statements runs, so a statement on a hung connection must be stopped
 // by its own context or it would pin the request and the connection.
 func (t *txn) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if d, ok := t.deadline.Deadline(); ok {
-		return context.WithDeadline(ctx, d)
+	if ctx == t.caller {
+		return t.bounded, func() {}
 	}
-	return context.WithCancel(ctx)
+	d, _ := t.bounded.Deadline()
+	return context.WithDeadline(ctx, d)
 }
 
 // exec runs a statement and returns how many rows it changed.
