@@ -31,8 +31,9 @@ type Options struct {
 	// MaxConns bounds the connections of the backend's (read) pool; a
 	// backend default when 0.
 	MaxConns int
-	// ConnLifetime closes pooled connections older than this (0: never), so
-	// that a pool moves to a restarted or failed-over server in time.
+	// ConnLifetime closes pooled connections of a server backend older
+	// than this (0: never), so that a pool moves to a restarted or
+	// failed-over server in time.
 	ConnLifetime time.Duration
 	// Timeout bounds every transaction, from waiting for a connection to
 	// commit, so that a hung database fails requests with
