@@ -140,7 +140,8 @@ func (g *gatehouse) serve(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("create server log: %v", err)
 	}
-	cmd := exec.Command(g.bin, "serve", "--store", g.store, "--data-dir", g.dataDir, "--addr", addr)
+	// No load balancer to drain away from: stop at once.
+	cmd := exec.Command(g.bin, "serve", "--store", g.store, "--data-dir", g.dataDir, "--addr", addr, "--drain-period", "0")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = serverSysProcAttr()
 	if err := cmd.Start(); err != nil {

@@ -218,7 +218,7 @@ async function main() {
     const addr = `127.0.0.1:${await freeLoopbackPort()}`;
     const base = `https://${addr}`;
     const caFile = join(dataDir, 'dev-ca.pem');
-    server = startServer(bin, ['serve', '--store', store, '--data-dir', dataDir, '--addr', addr, '--dev-tls'], tmp);
+    server = startServer(bin, ['serve', '--store', store, '--data-dir', dataDir, '--addr', addr, '--dev-tls', '--drain-period', '0'], tmp);
     await waitReady(server, base, caFile);
     if (!server.stdout().includes(caFile)) {
       throw new Error(`serve --dev-tls did not print its CA ${caFile} on stdout:\n${server.stdout()}`);
