@@ -21,7 +21,7 @@ type txn struct {
 	// caller is the context Update or View was given; bounded is caller
 	// ending at the store's timeout, which the transaction began under.
 	caller, bounded context.Context
-	readOnly bool
+	readOnly        bool
 	// pending are the change-feed entries of this transaction not yet
 	// numbered; see flush.
 	pending []pendingChange
