@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
 // Backends returns, per backend, a function that opens a fresh store for a
@@ -27,6 +29,26 @@ func Backends() map[string]func(t *testing.T) store.Store {
 	}
 }
 
+// testTimeout bounds a test store's transactions unless the test sets its
+// own: the race detector on a loaded 2-core machine makes a burst of
+// concurrent sign-ins wait for SQLite's one writer longer than production's
+// default, and those tests are about what the requests decide, not about
+// overload (the outage tests set short timeouts of their own).
+const testTimeout = time.Minute
+
+func withTestTimeout(opts []sqlstore.Options) []sqlstore.Options {
+	if len(opts) == 0 {
+		return []sqlstore.Options{{Timeout: testTimeout}}
+	}
+	out := slices.Clone(opts)
+	for i := range out {
+		if out[i].Timeout == 0 {
+			out[i].Timeout = testTimeout
+		}
+	}
+	return out
+}
+
 // SQLite opens the SQLite store at path, or at a new file in a directory
 // Open has to create when path is "", and closes it when the test ends.
 func SQLite(tb testing.TB, path string, opts ...sqlite.Options) store.Store {
@@ -34,7 +56,7 @@ func SQLite(tb testing.TB, path string, opts ...sqlite.Options) store.Store {
 	if path == "" {
 		path = filepath.Join(tb.TempDir(), "data", "gatehouse.db")
 	}
-	s, err := sqlite.Open(tb.Context(), path, opts...)
+	s, err := sqlite.Open(tb.Context(), path, withTestTimeout(opts)...)
 	if err != nil {
 		tb.Fatalf("opening SQLite: %v", err)
 	}
@@ -49,7 +71,7 @@ func Postgres(tb testing.TB, url string, opts ...postgres.Options) store.Store {
 	if url == "" {
 		url = PostgresURL(tb)
 	}
-	s, err := postgres.Open(tb.Context(), url, opts...)
+	s, err := postgres.Open(tb.Context(), url, withTestTimeout(opts)...)
 	if err != nil {
 		tb.Fatalf("opening PostgreSQL: %v", err)
 	}
