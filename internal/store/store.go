@@ -7,7 +7,7 @@
 // Tenant isolation is part of this API: every read and write of tenant data
 // names its tenant, and no method lists across tenants except the few whose
 // names say why they cross (LookupDomain, LookupApplication, CountTenants,
-// ListTenants, PurgeExpiredStates, PurgeDeletedObjects).
+// ListTenants, PurgeExpiredStates, PurgeDeletedObjects, PurgeAuditRecords).
 package store
 
 import (
@@ -204,6 +204,21 @@ type Tx interface {
 	// PurgeExpiredStates deletes up to limit expired states of any tenant
 	// (housekeeping crosses tenants) and reports how many.
 	PurgeExpiredStates(ctx context.Context, limit int) (int, error)
+
+	// Audit logs: a tenant's directory audit and sign-in records. They are
+	// not directory changes: appending one neither adds to the change feed
+	// nor moves its head (cached client authentications hang on the head).
+	//
+	// AppendAudit adds records, each naming its tenant (a batch of sign-ins
+	// may span tenants). *ConflictError{Key: "id"} if a record's id is taken.
+	AppendAudit(ctx context.Context, recs ...AuditRecord) error
+	// ListAudit returns one page of a tenant's log matching q, in q's order.
+	ListAudit(ctx context.Context, tenantID, log string, q Query) (AuditPage, error)
+	// GetAudit returns one record of a tenant's log.
+	GetAudit(ctx context.Context, tenantID, log, id string) (AuditRecord, error)
+	// PurgeAuditRecords removes up to limit records of any tenant older than
+	// cutoff (housekeeping crosses tenants) and reports how many.
+	PurgeAuditRecords(ctx context.Context, cutoff time.Time, limit int) (int, error)
 
 	// Signing keys of a tenant's token issuer; private halves sealed by the caller.
 	AddSigningKey(ctx context.Context, k SigningKey) error
@@ -403,4 +418,36 @@ func UpdateJSON(ctx context.Context, tx Tx, s State, v any, expires time.Time) e
 	}
 	s.Data, s.ExpiresAt = data, expires
 	return tx.UpdateState(ctx, s)
+}
+
+// Audit logs.
+const (
+	LogDirectoryAudit = "directoryAudit"
+	LogSignIn         = "signIn"
+)
+
+// AuditRecord is one entry of a tenant's directory audit or sign-in log: its
+// Graph document and the keys the store indexes for filtering. Which
+// document property each key holds is the log's business (internal/audit);
+// Category, Activity and UPN are stored lower-case. Data never contains
+// secrets.
+type AuditRecord struct {
+	TenantID  string
+	Log       string
+	ID        string
+	At        time.Time
+	Category  string
+	Activity  string
+	UserID    string
+	AppID     string
+	UPN       string
+	Result    string
+	ErrorCode int
+	Data      json.RawMessage
+}
+
+// AuditPage is one page of a log.
+type AuditPage struct {
+	Records []AuditRecord
+	Next    string // opaque cursor for the next page; "" on the last page
 }

@@ -1,8 +1,9 @@
 // Package sqlq translates OData filters and orderings (internal/odata) into SQL
-// over the objects table of Gatehouse's SQL backends, for SQLite and
+// over the objects table (and the audit log table, which has the same id,
+// created_at and data columns) of Gatehouse's SQL backends, for SQLite and
 // PostgreSQL, and pages through results with keyset cursors.
 //
-// The objects table is aliased "o" in every fragment. Properties with a
+// The table is aliased "o" in every fragment. Properties with a
 // Column are read from that typed column; the others from the JSON document
 // o.data by their Name ("a/b" names a nested property). Every literal and
 // every JSON path is bound as a parameter; column names come from a fixed

@@ -21,9 +21,10 @@ type column struct {
 	nullable, emptyUnset bool
 }
 
-// columns are the typed columns of the objects table. UPN and appId are NULL
-// when unset so that their unique indexes ignore them; mail and displayName
-// hold the empty string so that they sort without NULL handling.
+// columns are the typed columns of the objects table and of the audit log
+// table. UPN, appId and user id are NULL when unset so that unique indexes
+// ignore them; the other strings hold the empty string so that they sort
+// without NULL handling.
 var columns = map[string]column{
 	"id":           {typ: odata.TypeString},
 	"upn":          {typ: odata.TypeString, nullable: true},
@@ -31,6 +32,12 @@ var columns = map[string]column{
 	"app_id":       {typ: odata.TypeString, nullable: true},
 	"display_name": {typ: odata.TypeString, emptyUnset: true},
 	"created_at":   {typ: odata.TypeDateTime},
+	// Audit log only.
+	"category":   {typ: odata.TypeString, emptyUnset: true},
+	"activity":   {typ: odata.TypeString, emptyUnset: true},
+	"user_id":    {typ: odata.TypeString, nullable: true},
+	"result":     {typ: odata.TypeString, emptyUnset: true},
+	"error_code": {typ: odata.TypeInt},
 }
 
 func (c column) isNull(qualified string) string {
@@ -232,8 +239,11 @@ func (t *translator) compare(o operand, op string, lit odata.Literal) (string, e
 		if lit.Kind != odata.LitNumber {
 			return "", litError(o, lit)
 		}
-		if o.col != "" || o.elem {
-			return "", fmt.Errorf("sqlq: number %s must live in the document", o.name)
+		if o.elem {
+			return "", fmt.Errorf("sqlq: %s is not a number collection", o.name)
+		}
+		if o.col != "" {
+			return "o." + o.col + " " + sqlOp + " " + t.args.Add(number(lit.Number)), nil
 		}
 		return t.d.docNumber(o.doc, t.path(o)) + " " + sqlOp + " " + t.args.Add(number(lit.Number)), nil
 	case odata.TypeDateTime:

@@ -17,7 +17,7 @@ import (
 const objectColumns = `o.tenant_id, o.kind, o.id, o.version, o.created_at, o.updated_at, o.deleted_at, o.upn, o.mail, o.app_id, o.display_name, o.data`
 
 // scanObject reads objectColumns, then extra.
-func scanObject(sc interface{ Scan(...any) error }, extra ...any) (store.Object, error) {
+func scanObject(sc scanner, extra ...any) (store.Object, error) {
 	var (
 		o          store.Object
 		deletedAt  time.Time
@@ -428,27 +428,38 @@ const maxTop = 999
 
 // page runs q over the objects (alias o) of from that meet conds.
 func (t *txn) page(ctx context.Context, from string, conds []string, args *sqlq.Args, q store.Query) (store.Page, error) {
+	objs, next, err := pageRows(ctx, t, from, objectColumns, conds, args, q, scanObject, func(o store.Object) string { return o.ID })
+	return store.Page{Objects: objs, Next: next}, err
+}
+
+// scanner is a row to scan.
+type scanner interface{ Scan(...any) error }
+
+// pageRows runs q over the rows (alias o, with an id column) of from that
+// meet conds, reading cols and then the sort keys of each row with scan,
+// and returns the page and the cursor of the next one.
+func pageRows[T any](ctx context.Context, t *txn, from, cols string, conds []string, args *sqlq.Args, q store.Query,
+	scan func(sc scanner, extra ...any) (T, error), id func(T) string) ([]T, string, error) {
 	if q.Top < 1 || q.Top > maxTop {
-		return store.Page{}, fmt.Errorf("store: page size %d outside 1..%d", q.Top, maxTop)
+		return nil, "", fmt.Errorf("store: page size %d outside 1..%d", q.Top, maxTop)
 	}
 	d := t.s.b.Dialect
 	order, err := sqlq.NewOrder(d, q.Schema, q.OrderBy)
 	if err != nil {
-		return store.Page{}, err
+		return nil, "", err
 	}
 	where, err := sqlq.Filter(d, q.Schema, q.Filter, args)
 	if err != nil {
-		return store.Page{}, err
+		return nil, "", err
 	}
 	conds = append(conds, where)
 	after, err := order.After(q.Cursor, args)
 	if err != nil {
-		return store.Page{}, err
+		return nil, "", err
 	}
 	if after != "" {
 		conds = append(conds, after)
 	}
-	cols := objectColumns
 	keys := order.Select()
 	if len(keys) > 0 {
 		cols += ", " + strings.Join(keys, ", ")
@@ -457,7 +468,8 @@ func (t *txn) page(ctx context.Context, from string, conds []string, args *sqlq.
 		` ORDER BY ` + order.OrderBy() + ` LIMIT ` + args.Add(q.Top+1)
 
 	var (
-		page    store.Page
+		rows    []T
+		next    string
 		lastKey []any // sort values of the page's last row
 	)
 	err = t.query(ctx, stmt, args.Values(), func(r *sql.Rows) error {
@@ -466,23 +478,22 @@ func (t *txn) page(ctx context.Context, from string, conds []string, args *sqlq.
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
-		o, err := scanObject(r, ptrs...)
+		row, err := scan(r, ptrs...)
 		if err != nil {
 			return err
 		}
-		if len(page.Objects) < q.Top {
-			page.Objects = append(page.Objects, o)
+		if len(rows) < q.Top {
+			rows = append(rows, row)
 			lastKey = vals
 			return nil
 		}
 		// A row beyond the page: there is a next page, starting after
 		// the page's last row.
-		last := page.Objects[len(page.Objects)-1]
-		page.Next, err = order.Cursor(lastKey, last.ID)
+		next, err = order.Cursor(lastKey, id(rows[len(rows)-1]))
 		return err
 	})
 	if err != nil {
-		return store.Page{}, err
+		return nil, "", err
 	}
-	return page, nil
+	return rows, next, nil
 }

@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LockTenant", testLockTenant},
 		{"DeletedObjects", testDeletedObjects},
 		{"Unavailable", testUnavailable},
+		{"Audit", testAudit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -1,0 +1,82 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlq"
+)
+
+const auditColumns = `o.tenant_id, o.log, o.id, o.created_at, o.category, o.activity, o.user_id, o.app_id, o.upn, o.result, o.error_code, o.data`
+
+func scanAudit(sc scanner, extra ...any) (store.AuditRecord, error) {
+	var (
+		r                 store.AuditRecord
+		userID, appID, up sql.NullString
+		data              []byte
+	)
+	dest := append([]any{&r.TenantID, &r.Log, &r.ID, timeScan{&r.At}, &r.Category, &r.Activity, &userID, &appID, &up,
+		&r.Result, &r.ErrorCode, &data}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return store.AuditRecord{}, err
+	}
+	r.UserID, r.AppID, r.UPN, r.Data = userID.String, appID.String, up.String, data
+	return r, nil
+}
+
+// AppendAudit inserts the records as they are: no change-feed entry, so
+// the tenant's head stays where it is.
+func (t *txn) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if err := required("audit record tenant, log and id", r.TenantID, r.Log, r.ID); err != nil {
+			return err
+		}
+		n, err := t.exec(ctx, `INSERT INTO audit_records (tenant_id, log, id, created_at, category, activity, user_id, app_id, upn, result, error_code, data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
+			r.TenantID, r.Log, r.ID, t.at(r.At), strings.ToLower(r.Category), strings.ToLower(r.Activity),
+			key(r.UserID), key(r.AppID), key(strings.ToLower(r.UPN)), r.Result, r.ErrorCode, document(r.Data))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return &store.ConflictError{Key: "id"}
+		}
+	}
+	return nil
+}
+
+func (t *txn) ListAudit(ctx context.Context, tenantID, log string, q store.Query) (store.AuditPage, error) {
+	args := &sqlq.Args{}
+	conds := []string{"o.tenant_id = " + args.Add(tenantID), "o.log = " + args.Add(log)}
+	recs, next, err := pageRows(ctx, t, "audit_records o", auditColumns, conds, args, q, scanAudit,
+		func(r store.AuditRecord) string { return r.ID })
+	return store.AuditPage{Records: recs, Next: next}, err
+}
+
+func (t *txn) GetAudit(ctx context.Context, tenantID, log, id string) (store.AuditRecord, error) {
+	r, err := scanAudit(t.tx.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit_records o
+		WHERE o.tenant_id = $1 AND o.log = $2 AND o.id = $3`, tenantID, log, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.AuditRecord{}, store.ErrNotFound
+	}
+	return r, err
+}
+
+func (t *txn) PurgeAuditRecords(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	if err := t.writable(); err != nil {
+		return 0, err
+	}
+	if limit < 1 {
+		return 0, errors.New("store: purge limit must be positive")
+	}
+	n, err := t.exec(ctx, `DELETE FROM audit_records WHERE (tenant_id, id) IN
+		(SELECT tenant_id, id FROM audit_records WHERE created_at < $1 ORDER BY created_at LIMIT $2)`, t.at(cutoff), limit)
+	return int(n), err
+}
