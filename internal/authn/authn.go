@@ -115,3 +115,41 @@ type Sessions interface {
 	// carries that page's token for this browser.
 	SignOutConfirmed(r *http.Request) bool
 }
+
+// SignIn is one sign-in attempt for the tenant's sign-in log: a user at the
+// pages (Interactive) or a client at the token endpoint. ErrorCode is 0 for
+// success, else Entra's AADSTS code.
+type SignIn struct {
+	TenantID                                   string
+	UserID, UserPrincipalName, UserDisplayName string
+	// AppID and AppDisplayName name the client; ServicePrincipalID is set
+	// when the client signed in as itself (client credentials).
+	AppID, AppDisplayName, ServicePrincipalID string
+	IPAddress, UserAgent                      string
+	CorrelationID                             string // the authorization or token request
+	Interactive                               bool
+	ErrorCode                                 int
+	FailureReason                             string
+}
+
+// SignInLog records sign-ins, successful or not. Recording is a report,
+// never a gate: it cannot fail a sign-in, and reports its own errors.
+type SignInLog interface {
+	RecordSignIn(ctx context.Context, s SignIn)
+}
+
+// Failure is why a sign-in failed, with Entra's AADSTS code, for the
+// sign-in log; the pages show users nothing more than "incorrect".
+type Failure struct {
+	Code   int
+	Reason string
+}
+
+func (f *Failure) Error() string { return f.Reason }
+
+// FailureOf returns the Failure err carries, if any.
+func FailureOf(err error) (*Failure, bool) {
+	var f *Failure
+	ok := errors.As(err, &f)
+	return f, ok
+}

@@ -181,6 +181,7 @@ var ErrAdminConsentRequired = usererr.New(usererr.Forbidden, "This application n
 // Global Administrator or an Application Administrator, and other users may
 // consent only while the tenant's authorizationPolicy allows user consent.
 func (s *Service) GrantConsent(ctx context.Context, tenantID, userID, appID string, scopes []string) error {
+	ctx = actingUser(ctx, tenantID, userID)
 	wanted, err := resolveScopes(scopes)
 	if err != nil {
 		return err
@@ -264,6 +265,7 @@ func (s *Service) upsertGrant(ctx context.Context, tx store.Tx, tenantID string,
 			scope = append(scope, p.Value)
 		}
 	}
+	note(tx, tenantID, consentRecord(sp, consentType, strings.Join(scope, " ")))
 	if i >= 0 {
 		next := merge(grants[i].Doc, nil)
 		next["scope"] = strings.Join(scope, " ")

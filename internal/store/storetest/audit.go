@@ -60,7 +60,9 @@ func testAudit(t *testing.T, s store.Store) {
 	})
 	err := s.Update(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, recs[0]) })
 	wantConflict(t, "append a taken id", err, "id")
-	err = s.View(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, auditRecord("t1", store.LogSignIn, "s9", base, "", "u1", 0)) })
+	err = s.View(ctx, func(tx store.Tx) error {
+		return tx.AppendAudit(ctx, auditRecord("t1", store.LogSignIn, "s9", base, "", "u1", 0))
+	})
 	if err == nil {
 		t.Error("AppendAudit in View succeeded")
 	}

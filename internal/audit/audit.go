@@ -1,0 +1,221 @@
+// Package audit owns a tenant's directory audit log and sign-in log: the
+// record types in Microsoft Graph's shapes (directoryAudit, signIn), how
+// they are filtered and ordered ($filter, $orderby), reading them, and
+// writing sign-ins (interactive ones at once, non-interactive ones in
+// batches). Directory writes append their own audit records inside their
+// transactions (internal/directory); housekeeping purges old records.
+package audit
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Categories of directory audit records, as Entra names them.
+const (
+	CategoryUserManagement        = "UserManagement"
+	CategoryGroupManagement       = "GroupManagement"
+	CategoryApplicationManagement = "ApplicationManagement"
+	CategoryRoleManagement        = "RoleManagement"
+	CategoryPolicy                = "Policy"
+	CategoryDirectoryManagement   = "DirectoryManagement"
+	CategoryOther                 = "Other"
+)
+
+// LoggedByService is the service that writes directory audit records.
+const LoggedByService = "Core Directory"
+
+// SystemName initiates what no caller asked for: first start, tenant
+// creation from the command line, housekeeping.
+const SystemName = "Gatehouse"
+
+// DirectoryAudit is Graph's directoryAudit.
+type DirectoryAudit struct {
+	ID                  string           `json:"id"`
+	ActivityDateTime    time.Time        `json:"activityDateTime"`
+	ActivityDisplayName string           `json:"activityDisplayName"`
+	Category            string           `json:"category"`
+	CorrelationID       string           `json:"correlationId"`
+	InitiatedBy         Initiator        `json:"initiatedBy"`
+	LoggedByService     string           `json:"loggedByService"`
+	OperationType       string           `json:"operationType"`
+	Result              string           `json:"result"`
+	ResultReason        string           `json:"resultReason"`
+	TargetResources     []TargetResource `json:"targetResources"`
+	AdditionalDetails   []KeyValue       `json:"additionalDetails"`
+}
+
+// Initiator is Graph's auditActivityInitiator: a user or an app.
+type Initiator struct {
+	User *UserIdentity `json:"user"`
+	App  *AppIdentity  `json:"app"`
+}
+
+// UserIdentity is Graph's userIdentity.
+type UserIdentity struct {
+	ID                string `json:"id"`
+	DisplayName       string `json:"displayName"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	IPAddress         string `json:"ipAddress"`
+}
+
+// AppIdentity is Graph's appIdentity.
+type AppIdentity struct {
+	AppID                string `json:"appId"`
+	DisplayName          string `json:"displayName"`
+	ServicePrincipalID   string `json:"servicePrincipalId"`
+	ServicePrincipalName string `json:"servicePrincipalName"`
+}
+
+// TargetResource is Graph's targetResource.
+type TargetResource struct {
+	ID                 string             `json:"id"`
+	DisplayName        string             `json:"displayName"`
+	Type               string             `json:"type"`
+	UserPrincipalName  string             `json:"userPrincipalName"`
+	ModifiedProperties []ModifiedProperty `json:"modifiedProperties"`
+}
+
+// ModifiedProperty is Graph's modifiedProperty: values are JSON text, nil
+// when absent or withheld (secrets are named, never shown).
+type ModifiedProperty struct {
+	DisplayName string  `json:"displayName"`
+	OldValue    *string `json:"oldValue"`
+	NewValue    *string `json:"newValue"`
+}
+
+// KeyValue is Graph's keyValue.
+type KeyValue struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Record is the stored form of a directory audit entry of a tenant.
+func (a DirectoryAudit) Record(tenantID string) (store.AuditRecord, error) {
+	if a.TargetResources == nil {
+		a.TargetResources = []TargetResource{}
+	}
+	if a.AdditionalDetails == nil {
+		a.AdditionalDetails = []KeyValue{}
+	}
+	for i, t := range a.TargetResources {
+		if t.ModifiedProperties == nil {
+			a.TargetResources[i].ModifiedProperties = []ModifiedProperty{}
+		}
+	}
+	data, err := json.Marshal(a)
+	r := store.AuditRecord{TenantID: tenantID, Log: store.LogDirectoryAudit, ID: a.ID, At: a.ActivityDateTime,
+		Category: a.Category, Activity: a.ActivityDisplayName, Result: a.Result, Data: data}
+	if a.InitiatedBy.User != nil {
+		r.UserID, r.UPN = strings.ToLower(a.InitiatedBy.User.ID), a.InitiatedBy.User.UserPrincipalName
+	}
+	if a.InitiatedBy.App != nil {
+		r.AppID = strings.ToLower(a.InitiatedBy.App.AppID)
+	}
+	return r, err
+}
+
+// SignIn is Graph's signIn (v1.0), with the properties Gatehouse knows.
+type SignIn struct {
+	ID                               string       `json:"id"`
+	CreatedDateTime                  time.Time    `json:"createdDateTime"`
+	UserID                           string       `json:"userId"`
+	UserDisplayName                  string       `json:"userDisplayName"`
+	UserPrincipalName                string       `json:"userPrincipalName"`
+	AppID                            string       `json:"appId"`
+	AppDisplayName                   string       `json:"appDisplayName"`
+	ServicePrincipalID               string       `json:"servicePrincipalId"`
+	IPAddress                        string       `json:"ipAddress"`
+	UserAgent                        string       `json:"userAgent"`
+	ClientAppUsed                    string       `json:"clientAppUsed"`
+	CorrelationID                    string       `json:"correlationId"`
+	ConditionalAccessStatus          string       `json:"conditionalAccessStatus"`
+	AppliedConditionalAccessPolicies []any        `json:"appliedConditionalAccessPolicies"`
+	IsInteractive                    bool         `json:"isInteractive"`
+	ResourceDisplayName              string       `json:"resourceDisplayName"`
+	ResourceID                       string       `json:"resourceId"`
+	ResourceTenantID                 string       `json:"resourceTenantId"`
+	HomeTenantID                     string       `json:"homeTenantId"`
+	Status                           SignInStatus `json:"status"`
+	RiskDetail                       string       `json:"riskDetail"`
+	RiskLevelAggregated              string       `json:"riskLevelAggregated"`
+	RiskLevelDuringSignIn            string       `json:"riskLevelDuringSignIn"`
+	RiskState                        string       `json:"riskState"`
+}
+
+// SignInStatus is Graph's signInStatus: ErrorCode 0 is success, else
+// Entra's AADSTS code.
+type SignInStatus struct {
+	ErrorCode         int     `json:"errorCode"`
+	FailureReason     string  `json:"failureReason"`
+	AdditionalDetails *string `json:"additionalDetails"`
+}
+
+// Record is the stored form of a sign-in of a tenant.
+func (s SignIn) Record(tenantID string) (store.AuditRecord, error) {
+	if s.AppliedConditionalAccessPolicies == nil {
+		s.AppliedConditionalAccessPolicies = []any{}
+	}
+	result := "success"
+	if s.Status.ErrorCode != 0 {
+		result = "failure"
+	}
+	data, err := json.Marshal(s)
+	return store.AuditRecord{TenantID: tenantID, Log: store.LogSignIn, ID: s.ID, At: s.CreatedDateTime,
+		UserID: strings.ToLower(s.UserID), AppID: strings.ToLower(s.AppID), UPN: s.UserPrincipalName,
+		Result: result, ErrorCode: s.Status.ErrorCode, Data: data}, err
+}
+
+func ops(o ...string) []string { return o }
+
+// column is a property held in a typed column of the audit table.
+func column(name, col string, typ odata.PropType, o ...string) odata.Property {
+	return odata.Property{Name: name, Type: typ, Column: col, Folded: typ == odata.TypeString, Ops: o}
+}
+
+func docString(name string, o ...string) odata.Property {
+	return odata.Property{Name: name, Type: odata.TypeString, Ops: o}
+}
+
+var timeOps = ops("eq", "ge", "le", "gt", "lt")
+
+// DirectoryAuditSchema is what $filter and $orderby may use on directoryAudits.
+var DirectoryAuditSchema = &odata.Schema{Resource: "directoryAudit", Properties: map[string]odata.Property{
+	"activityDateTime":                   {Name: "activityDateTime", Type: odata.TypeDateTime, Column: "created_at", Sortable: true, Ops: timeOps},
+	"category":                           column("category", "category", odata.TypeString, "eq"),
+	"activityDisplayName":                column("activityDisplayName", "activity", odata.TypeString, "eq", "startsWith"),
+	"initiatedBy/user/id":                column("initiatedBy/user/id", "user_id", odata.TypeString, "eq"),
+	"initiatedBy/user/userPrincipalName": column("initiatedBy/user/userPrincipalName", "upn", odata.TypeString, "eq", "startsWith"),
+	"initiatedBy/app/appId":              column("initiatedBy/app/appId", "app_id", odata.TypeString, "eq"),
+	"initiatedBy/app/displayName":        docString("initiatedBy/app/displayName", "eq", "not", "startsWith"),
+	"result":                             column("result", "result", odata.TypeString, "eq"),
+	"correlationId":                      docString("correlationId", "eq"),
+	"loggedByService":                    docString("loggedByService", "eq"),
+	"operationType":                      docString("operationType", "eq"),
+	"targetResources": {Name: "targetResources", Type: odata.TypeComplexCollection, Ops: ops("any"), Fields: map[string]odata.Property{
+		"id":                docString("id", "eq"),
+		"displayName":       docString("displayName", "eq", "startsWith"),
+		"userPrincipalName": docString("userPrincipalName", "eq", "startsWith"),
+		"type":              docString("type", "eq"),
+	}},
+}}
+
+// SignInSchema is what $filter and $orderby may use on signIns.
+var SignInSchema = &odata.Schema{Resource: "signIn", Properties: map[string]odata.Property{
+	"createdDateTime":         {Name: "createdDateTime", Type: odata.TypeDateTime, Column: "created_at", Sortable: true, Ops: timeOps},
+	"userId":                  column("userId", "user_id", odata.TypeString, "eq"),
+	"userPrincipalName":       column("userPrincipalName", "upn", odata.TypeString, "eq", "startsWith"),
+	"userDisplayName":         docString("userDisplayName", "eq", "startsWith"),
+	"appId":                   column("appId", "app_id", odata.TypeString, "eq"),
+	"appDisplayName":          docString("appDisplayName", "eq", "startsWith"),
+	"ipAddress":               docString("ipAddress", "eq", "startsWith"),
+	"correlationId":           docString("correlationId", "eq"),
+	"clientAppUsed":           docString("clientAppUsed", "eq"),
+	"conditionalAccessStatus": docString("conditionalAccessStatus", "eq"),
+	"status/errorCode":        column("status/errorCode", "error_code", odata.TypeInt, "eq"),
+	"isInteractive":           {Name: "isInteractive", Type: odata.TypeBool, Ops: ops("eq")},
+}}

@@ -1,0 +1,180 @@
+package audit
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Recorder writes sign-ins to the sign-in log. Interactive sign-ins are
+// written at once, in their own request. Non-interactive ones (token
+// requests: refresh tokens, client credentials, device codes) are frequent
+// and on the token hot path, so they wait in a bounded buffer written in
+// one transaction every FlushEvery or as soon as it holds BatchSize
+// records; a request that finds the buffer at its bound writes the batch
+// itself, so a slow store slows token requests rather than losing records.
+// Close writes what is left. A node that dies loses at most its unwritten
+// batch.
+type Recorder struct {
+	st    store.Store
+	cfg   RecorderConfig
+	mu    sync.Mutex
+	buf   []store.AuditRecord
+	kick  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+	close sync.Once
+}
+
+// RecorderConfig tunes a Recorder; zero fields take the defaults.
+type RecorderConfig struct {
+	FlushEvery time.Duration // default 1 s
+	BatchSize  int           // default 500
+	Bound      int           // default 10 × BatchSize
+	Now        func() time.Time
+	NewID      func() string
+	Logger     *slog.Logger
+}
+
+// NewRecorder starts a recorder over st; Close stops it.
+func NewRecorder(st store.Store, cfg RecorderConfig) *Recorder {
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = time.Second
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 500
+	}
+	if cfg.Bound < cfg.BatchSize {
+		cfg.Bound = 10 * cfg.BatchSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = uuid.NewString
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	r := &Recorder{st: st, cfg: cfg, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+var _ authn.SignInLog = (*Recorder)(nil)
+
+// RecordSignIn notes a sign-in. Errors are logged: the sign-in itself has
+// already been decided.
+func (r *Recorder) RecordSignIn(ctx context.Context, s authn.SignIn) {
+	rec, err := r.record(s)
+	if err == nil {
+		if s.Interactive {
+			err = r.st.Update(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, rec) })
+		} else {
+			err = r.enqueue(ctx, rec)
+		}
+	}
+	if err != nil {
+		r.cfg.Logger.WarnContext(ctx, "audit: recording a sign-in", "tenant", s.TenantID, "err", err)
+	}
+}
+
+func (r *Recorder) record(s authn.SignIn) (store.AuditRecord, error) {
+	client := "Browser"
+	if !s.Interactive {
+		client = "Mobile Apps and Desktop clients"
+	}
+	return SignIn{
+		ID: r.cfg.NewID(), CreatedDateTime: r.cfg.Now().UTC(),
+		UserID: s.UserID, UserDisplayName: s.UserDisplayName, UserPrincipalName: s.UserPrincipalName,
+		AppID: s.AppID, AppDisplayName: s.AppDisplayName, ServicePrincipalID: s.ServicePrincipalID,
+		IPAddress: s.IPAddress, UserAgent: s.UserAgent, ClientAppUsed: client, CorrelationID: s.CorrelationID,
+		ConditionalAccessStatus: "notApplied", IsInteractive: s.Interactive,
+		ResourceDisplayName: "Microsoft Graph", ResourceID: graphAppID,
+		ResourceTenantID: s.TenantID, HomeTenantID: s.TenantID,
+		Status:     SignInStatus{ErrorCode: s.ErrorCode, FailureReason: failureReason(s)},
+		RiskDetail: "none", RiskLevelAggregated: "none", RiskLevelDuringSignIn: "none", RiskState: "none",
+	}.Record(s.TenantID)
+}
+
+// graphAppID is the resource every Gatehouse token is for: the API.
+const graphAppID = "00000003-0000-0000-c000-000000000000"
+
+func failureReason(s authn.SignIn) string {
+	if s.ErrorCode == 0 {
+		return "Other."
+	}
+	return s.FailureReason
+}
+
+// enqueue buffers a record; at the bound the caller writes the batch.
+func (r *Recorder) enqueue(ctx context.Context, rec store.AuditRecord) error {
+	r.mu.Lock()
+	r.buf = append(r.buf, rec)
+	n := len(r.buf)
+	r.mu.Unlock()
+	switch {
+	case n >= r.cfg.Bound:
+		return r.Flush(ctx)
+	case n >= r.cfg.BatchSize:
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// Flush writes every buffered record, in batches of BatchSize.
+func (r *Recorder) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	batch := r.buf
+	r.buf = nil
+	r.mu.Unlock()
+	for len(batch) > 0 {
+		n := min(len(batch), r.cfg.BatchSize)
+		if err := r.st.Update(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, batch[:n]...) }); err != nil {
+			// Put the rest back for the next flush rather than lose it.
+			r.mu.Lock()
+			r.buf = append(batch, r.buf...)
+			if over := len(r.buf) - r.cfg.Bound; over > 0 {
+				r.buf = r.buf[over:]
+				r.cfg.Logger.ErrorContext(ctx, "audit: sign-in records dropped: the store refuses them", "dropped", over)
+			}
+			r.mu.Unlock()
+			return err
+		}
+		batch = batch[n:]
+	}
+	return nil
+}
+
+func (r *Recorder) run() {
+	defer close(r.done)
+	t := time.NewTicker(r.cfg.FlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+		case <-r.kick:
+		}
+		if err := r.Flush(context.Background()); err != nil {
+			r.cfg.Logger.Warn("audit: writing sign-in records", "err", err)
+		}
+	}
+}
+
+// Close stops the background writer and writes what is buffered.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.close.Do(func() { close(r.stop) })
+	<-r.done
+	return r.Flush(ctx)
+}
