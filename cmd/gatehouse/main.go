@@ -128,6 +128,7 @@ func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().DurationVar(&cfg.StoreTimeout, "store-timeout", 5*time.Second, "the longest a store transaction may take; past it (a hung database) requests answer 503")
 	cmd.Flags().IntVar(&cfg.PostgresMaxConns, "pg-max-conns", 16, "PostgreSQL connections this node may open")
 	cmd.Flags().DurationVar(&cfg.PostgresConnLifetime, "pg-conn-lifetime", 0, "replace PostgreSQL connections older than this, e.g. 30m (0: keep them until they fail)")
+	cmd.Flags().DurationVar(&cfg.AuditRetention, "audit-retention", app.DefaultAuditRetention, "how long directory audit and sign-in records are kept")
 	return cmd
 }
 

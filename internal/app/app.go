@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/graph"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
@@ -46,8 +47,11 @@ type Config struct {
 	// refused in addition to the built-in list.
 	PasswordBlocklist string
 	// Spray is how password sprays are slowed; zero: lockout.DefaultSprayPolicy().
-	Spray  lockout.SprayPolicy
-	Logger *slog.Logger
+	Spray lockout.SprayPolicy
+	// AuditRetention is how long directory audit and sign-in records are
+	// kept before housekeeping purges them; default DefaultAuditRetention.
+	AuditRetention time.Duration
+	Logger         *slog.Logger
 	// StoreTimeout bounds every store transaction, so a hung database fails
 	// requests with 503 instead of holding them (0: the store's default, 5 s).
 	StoreTimeout time.Duration
@@ -59,6 +63,10 @@ type Config struct {
 	// when nil (tests move it).
 	Now func() time.Time
 }
+
+// DefaultAuditRetention is Entra's retention of audit and sign-in logs
+// (with a P1 licence).
+const DefaultAuditRetention = 30 * 24 * time.Hour
 
 func (c *Config) defaults() {
 	if c.DataDir == "" {
@@ -76,6 +84,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.AuditRetention <= 0 {
+		c.AuditRetention = DefaultAuditRetention
 	}
 }
 
@@ -155,6 +166,7 @@ type Server struct {
 	st       store.Store
 	dir      *directory.Service
 	provider *oidc.Provider
+	signIns  *audit.Recorder
 	handler  http.Handler
 	// draining: the node is shutting down and tells load balancers so.
 	draining atomic.Bool
@@ -266,20 +278,23 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	sessions := &oidc.LateSessions{}
 	// One view of the revocations per node, for tokens and sessions alike.
 	revocations := revocation.NewView(st, cfg.Now)
-	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions, Revocations: revocations, Now: cfg.Now}, st, oidcDirectory{dir}, keys)
+	signIns := audit.NewRecorder(st, audit.RecorderConfig{Logger: cfg.Logger, Now: cfg.Now})
+	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions, Revocations: revocations, Now: cfg.Now, SignInLog: signIns}, st, oidcDirectory{dir}, keys)
 	if err != nil {
+		_ = signIns.Close(context.Background())
 		return nil, err
 	}
 	pages, err := login.New(login.Config{
 		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
-		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations, Now: cfg.Now,
+		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations, Now: cfg.Now, SignInLog: signIns,
 	})
 	if err != nil {
+		_ = signIns.Close(context.Background())
 		return nil, err
 	}
 	sessions.Sessions = pages
 	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver})
-	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, unlock: func() error { return nil }}
+	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -386,8 +401,17 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Directory is the node's directory service.
 func (s *Server) Directory() *directory.Service { return s.dir }
 
-// Close releases the store and the node's hold on it.
-func (s *Server) Close() error { return errors.Join(s.st.Close(), s.unlock()) }
+// Close writes the sign-in records still buffered, then releases the store
+// and the node's hold on it.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(s.signIns.Close(ctx), s.st.Close(), s.unlock())
+}
+
+// FlushSignIns writes the buffered non-interactive sign-in records now
+// (they are otherwise written within a second).
+func (s *Server) FlushSignIns(ctx context.Context) error { return s.signIns.Flush(ctx) }
 
 // Bootstrap creates the first tenant when the deployment has none, and writes
 // how to use it to w, once: its secrets are not kept anywhere in clear.

@@ -18,13 +18,16 @@ const deletedRetention = 30 * 24 * time.Hour
 // Housekeep runs one pass of the node's housekeeping, in batches, safe on
 // every node at once: expired protocol state (authorization requests, codes,
 // refresh tokens, sessions, lockout counters) is deleted, and so are
-// directory objects deleted longer ago than the retention period; then every
-// tenant's signing keys are rotated if due.
+// directory objects deleted longer ago than the retention period, and audit
+// and sign-in records older than the audit retention; then every tenant's
+// signing keys are rotated if due.
 func (s *Server) Housekeep(ctx context.Context) (purged int, err error) {
-	cutoff := s.cfg.Now().Add(-deletedRetention)
+	now := s.cfg.Now()
+	cutoff, auditCutoff := now.Add(-deletedRetention), now.Add(-s.cfg.AuditRetention)
 	passes := []func(tx store.Tx) (int, error){
 		func(tx store.Tx) (int, error) { return tx.PurgeExpiredStates(ctx, purgeBatch) },
 		func(tx store.Tx) (int, error) { return tx.PurgeDeletedObjects(ctx, cutoff, purgeBatch) },
+		func(tx store.Tx) (int, error) { return tx.PurgeAuditRecords(ctx, auditCutoff, purgeBatch) },
 	}
 	for _, pass := range passes {
 		for {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
@@ -20,9 +21,10 @@ func toLoginUser(u directory.SignInUser) login.User {
 func (d loginDirectory) SignIn(ctx context.Context, tenantID, username, password string) (login.User, error) {
 	u, err := d.dir.SignIn(ctx, tenantID, username, password)
 	// A disabled account is refused like a wrong password: the pages say
-	// nothing about which accounts exist or in what state.
-	if errors.Is(err, directory.ErrBadCredentials) || errors.Is(err, directory.ErrAccountDisabled) {
-		return login.User{}, login.ErrBadCredentials
+	// nothing about which accounts exist or in what state. Only the sign-in
+	// log learns which it was.
+	if f := signInFailure(err); f != nil {
+		return login.User{}, errors.Join(login.ErrBadCredentials, f)
 	}
 	if err != nil {
 		return login.User{}, err
@@ -107,4 +109,18 @@ func (d loginDirectory) RecordSignIn(ctx context.Context, tenantID, userID, requ
 
 func (d loginDirectory) SessionPolicy(ctx context.Context, tenantID string) (sessionpolicy.Policy, error) {
 	return d.dir.SessionPolicy(ctx, tenantID)
+}
+
+// signInFailure is the AADSTS failure of a password sign-in, nil when err
+// is none.
+func signInFailure(err error) *authn.Failure {
+	switch {
+	case errors.Is(err, directory.ErrUnknownAccount):
+		return &authn.Failure{Code: 50034, Reason: "The user account does not exist in the directory."}
+	case errors.Is(err, directory.ErrBadCredentials):
+		return &authn.Failure{Code: 50126, Reason: "Invalid username or password or Invalid on-premise username or password."}
+	case errors.Is(err, directory.ErrAccountDisabled):
+		return &authn.Failure{Code: 50057, Reason: "The user account is disabled."}
+	}
+	return nil
 }

@@ -42,6 +42,7 @@ const (
 	GlobalReader                          = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
 	MessageCenterReader                   = "790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b"
 	ReportsReader                         = "4a5d8f65-41da-4de4-8968-e035b65339cf"
+	SecurityReader                        = "5d6b6bb7-de71-4623-b4af-96380a352509"
 )
 
 // Graph permission names the rules check.

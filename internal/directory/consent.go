@@ -36,6 +36,7 @@ var DelegatedPermissions = []DelegatedPermission{
 	{"06da0dbc-49e2-44d2-8312-53f166ab848a", "Directory.Read.All", "Read directory data", true},
 	{"0e263e50-5827-48a4-b97c-d940288653c7", "Directory.AccessAsUser.All", "Access the directory as you", true},
 	{"84bccea3-f856-4a8a-967b-dbe0a3d53a64", "AppRoleAssignment.ReadWrite.All", "Manage app permission grants and app role assignments", true},
+	{"e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20", "AuditLog.Read.All", "Read audit log data", true},
 }
 
 // OpenIDScopes are the delegated permissions that concern sign-in itself, not

@@ -48,6 +48,7 @@ var GraphPermissions = []Permission{
 	{"06b708a9-e830-4db3-a914-8e69da51d44f", "AppRoleAssignment.ReadWrite.All", "Manage app permission grants and app role assignments"},
 	{"18a4783c-866b-4cc7-a460-3d5e5662c884", "Application.ReadWrite.OwnedBy", "Manage apps that this app creates or owns"},
 	{"be74164b-cff1-491c-8741-e671cb536e13", "Policy.ReadWrite.ApplicationConfiguration", "Read and write your organization's application configuration policies"},
+	{"b0afded3-3588-46d8-8b3d-9842eff778da", "AuditLog.Read.All", "Read all audit log data"},
 }
 
 // AutomationPermissions are granted to the automation app made with a tenant.
@@ -57,6 +58,7 @@ var AutomationPermissions = []string{
 	"Domain.ReadWrite.All", "Organization.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All",
 	"Policy.Read.All", "Policy.ReadWrite.Authorization", "User-PasswordProfile.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
 	"Policy.ReadWrite.ApplicationConfiguration",
+	"AuditLog.Read.All",
 }
 
 func graphAppRoles() []any {

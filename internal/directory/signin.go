@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,11 @@ type SignInUser struct {
 // ErrBadCredentials is every password sign-in failure alike, so a caller
 // learns nothing about which accounts exist.
 var ErrBadCredentials = usererr.New(usererr.Forbidden, "Your account or password is incorrect.")
+
+// ErrUnknownAccount is the ErrBadCredentials of a username that names no
+// account with a password, for the sign-in log; users see only
+// ErrBadCredentials.
+var ErrUnknownAccount = fmt.Errorf("%w (no such account)", ErrBadCredentials)
 
 // ErrAccountDisabled is reported only after the correct password.
 var ErrAccountDisabled = usererr.New(usererr.Forbidden, "Your account has been disabled. Contact your administrator.")
@@ -67,7 +73,7 @@ func (s *Service) SignIn(ctx context.Context, tenantID, username, password strin
 			return SignInUser{}, err
 		}
 		_, _, _ = s.passwords.Verify(ctx, d, password)
-		return SignInUser{}, ErrBadCredentials
+		return SignInUser{}, ErrUnknownAccount
 	}
 	ok, rehash, err := s.passwords.Verify(ctx, hash, password)
 	if err != nil {

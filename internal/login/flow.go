@@ -445,6 +445,7 @@ func (v *visit) postPassword(f flow) {
 	}
 	if !d.Allowed {
 		v.p.cfg.Logger.InfoContext(v.ctx, "sign-in refused by smart lockout", "tenant", tenant, "reason", d.Reason)
+		v.noteFailure(f.Username, &authn.Failure{Code: 50053, Reason: "The account is locked: too many sign-in attempts with a wrong password."})
 		if spray {
 			v.tooMany(f, d.RetryAt.Sub(v.p.cfg.Now()), "error.spray")
 			return
@@ -453,9 +454,10 @@ func (v *visit) postPassword(f flow) {
 		return
 	}
 	// The attempt is already counted as a failure: a wrong password has
-	// nothing more to record in the store.
+	// nothing more to count (the sign-in log still records it).
 	u, err := v.p.cfg.Directory.SignIn(v.ctx, tenant, f.Username, password)
 	if errors.Is(err, ErrBadCredentials) {
+		v.noteFailure(f.Username, err)
 		v.p.chargeFailure(v.r)
 		v.show(f, v.loc.T("error.credentials"))
 		return
@@ -584,6 +586,7 @@ func (v *visit) finish(f flow) {
 		// never a reason to refuse a sign-in that succeeded.
 		v.p.cfg.Logger.WarnContext(v.ctx, "recording sign-in activity", "tenant", v.req.TenantID, "err", err)
 	}
+	v.noteSignIn(authn.SignIn{UserID: f.UserID, UserPrincipalName: f.UPN, UserDisplayName: f.DisplayName})
 	v.p.cfg.Protocol.Finish(v.w, v.r, v.req.TenantID, v.req.ID, authn.Authentication{
 		TenantID: v.req.TenantID, UserID: f.UserID, AuthTime: f.AuthTime, AMR: f.AMR, SessionID: f.SessionID,
 	})

@@ -130,6 +130,9 @@ type Config struct {
 	// ClientIP names the client of a request; default the connection's
 	// remote address. Behind a reverse proxy, supply one that trusts it.
 	ClientIP func(*http.Request) string
+	// SignInLog records every interactive sign-in, successful or failed;
+	// nil records none.
+	SignInLog authn.SignInLog
 
 	PersistentSession time.Duration // "stay signed in": sliding lifetime, default 90 days
 	BrowserSession    time.Duration // otherwise: sliding lifetime, default 24 hours

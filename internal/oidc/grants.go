@@ -62,7 +62,9 @@ func (s *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[zoidc.A
 // RefreshToken redeems and rotates a refresh token. The user must still be
 // allowed to sign in, with no session revocation since the sign-in, and the
 // delegated permissions must still be granted.
-func (s *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[zoidc.RefreshTokenRequest]) (*op.Response, error) {
+func (s *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[zoidc.RefreshTokenRequest]) (_ *op.Response, err error) {
+	var g grant
+	defer func() { s.p.noteGrant(ctx, r.Client.GetID(), g.UserID, err) }()
 	tid, client, err := s.grantContext(ctx, r.Client)
 	if err != nil {
 		return nil, err

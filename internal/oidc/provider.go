@@ -73,6 +73,10 @@ type Config struct {
 	// Required. The sign-in pages that implement it also need the Provider
 	// (as their authn.Protocol); LateSessions breaks that cycle.
 	Sessions authn.Sessions
+	// SignInLog records non-interactive sign-ins (client credentials,
+	// refresh tokens, device codes), successful or failed. It is called on
+	// the token path, so it must not write synchronously; nil records none.
+	SignInLog authn.SignInLog
 }
 
 // LateSessions lets a Provider be built before the pages it signs out
@@ -410,7 +414,7 @@ func (p *Provider) tenantRoute(opPath string, unknown func() *zoidc.Error) http.
 // forward hands a request, its tenant and issuer in its context, to op's
 // endpoint at opPath.
 func (p *Provider) forward(w http.ResponseWriter, r *http.Request, opPath string) {
-	r = r.WithContext(r.Context()) // a shallow copy: its URL may be replaced without touching the caller's
+	r = r.WithContext(withPeer(r)) // a shallow copy: its URL may be replaced without touching the caller's
 	u := *r.URL
 	u.Path, u.RawPath = opPath, ""
 	// OAuth parameters travel in the body (RFC 6749 §3.2), but op reads

@@ -11,6 +11,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gatehouse-id/gatehouse/internal/authn"
 )
 
 // opServer implements op.Server for the machine-facing endpoints:
@@ -154,6 +156,7 @@ func (s *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 	}
 	app, err := s.p.dir.AuthenticateApp(ctx, tid, cc.ClientID, cc.ClientSecret)
 	if errors.Is(err, ErrInvalidClient) {
+		s.p.noteSignIn(ctx, authn.SignIn{TenantID: tid, AppID: cc.ClientID}, invalidClient("AADSTS7000215: Invalid client secret provided.", nil))
 		return nil, invalidClient("client authentication failed", err)
 	}
 	if err != nil {
@@ -184,6 +187,8 @@ func (s *opServer) ClientCredentialsExchange(ctx context.Context, r *op.ClientRe
 	if err != nil {
 		return nil, serverError(err)
 	}
+	app := client.app
+	s.p.noteSignIn(ctx, authn.SignIn{TenantID: tid, AppID: app.AppID, AppDisplayName: app.DisplayName, ServicePrincipalID: app.ServicePrincipalID}, nil)
 	return s.p.tokenResponse(tokenResponse{AccessToken: token}), nil
 }
 
