@@ -184,9 +184,15 @@ func (s *Service) CreateUser(ctx context.Context, tenantID string, body Doc) (Ob
 	if err != nil {
 		return Object{}, err
 	}
+	return s.storeNewUser(ctx, tenantID, d, profile, hash)
+}
+
+// storeNewUser writes a validated new user and its password hash in one
+// transaction.
+func (s *Service) storeNewUser(ctx context.Context, tenantID string, d Doc, profile map[string]any, hash []byte) (Object, error) {
 	now := s.timestamp()
 	var out Object
-	err = s.st.Update(ctx, func(tx store.Tx) error {
+	err := s.st.Update(ctx, func(tx store.Tx) error {
 		if err := s.checkUserChange(ctx, tx, tenantID, "", authz.UserChange{Create: true}); err != nil {
 			return err
 		}
