@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -85,7 +86,21 @@ func (r *Recorder) RecordSignIn(ctx context.Context, s authn.SignIn) {
 	}
 }
 
+// maxField bounds what a sign-in record keeps of a value its requester
+// chose (a typed username, a client_id, a user agent).
+const maxField = 256
+
+func clip(v string) string {
+	if len(v) <= maxField {
+		return v
+	}
+	return strings.ToValidUTF8(v[:maxField], "")
+}
+
 func (r *Recorder) record(s authn.SignIn) (store.AuditRecord, error) {
+	for _, f := range []*string{&s.UserPrincipalName, &s.UserDisplayName, &s.AppID, &s.AppDisplayName, &s.UserAgent, &s.FailureReason} {
+		*f = clip(*f)
+	}
 	client := "Browser"
 	if !s.Interactive {
 		client = "Mobile Apps and Desktop clients"
