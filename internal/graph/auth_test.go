@@ -35,6 +35,12 @@ func TestAllowed(t *testing.T) {
 		{"a Helpdesk Administrator is admitted to user writes", Principal{Scopes: []string{"Directory.AccessAsUser.All"}, DirectoryRoles: []string{authz.HelpdeskAdministrator}}, writeUsers, true},
 		{"a Privileged Role Administrator assigns roles", Principal{Scopes: []string{"Directory.AccessAsUser.All"}, DirectoryRoles: []string{authz.PrivilegedRoleAdministrator}}, writeRoles, true},
 		{"a User Administrator assigns no role", Principal{Scopes: []string{"Directory.AccessAsUser.All"}, DirectoryRoles: []string{authz.UserAdministrator}}, writeRoles, false},
+		{"app reading audit logs", Principal{AppOnly: true, Roles: []string{"AuditLog.Read.All"}}, readAuditLogs, true},
+		{"Directory.Read.All does not read audit logs", Principal{AppOnly: true, Roles: []string{"Directory.Read.All"}}, readAuditLogs, false},
+		{"delegated audit read by a Reports Reader", Principal{Scopes: []string{"AuditLog.Read.All"}, DirectoryRoles: []string{authz.ReportsReader}}, readAuditLogs, true},
+		{"delegated audit read by a Security Reader", Principal{Scopes: []string{"AuditLog.Read.All"}, DirectoryRoles: []string{authz.SecurityReader}}, readAuditLogs, true},
+		{"delegated audit read by a User Administrator", Principal{Scopes: []string{"AuditLog.Read.All"}, DirectoryRoles: []string{authz.UserAdministrator}}, readAuditLogs, false},
+		{"delegated audit read without the scope", Principal{Scopes: []string{"Directory.Read.All"}, DirectoryRoles: []string{authz.GlobalAdministrator}}, readAuditLogs, false},
 	}
 	for _, c := range cases {
 		if got := allowed(c.p, c.need); got != c.want {
