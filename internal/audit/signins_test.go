@@ -85,3 +85,27 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// BenchmarkRecordTokenSignIn is what a token request pays to be in the
+// sign-in log, on every core, with the batches written meanwhile (SQLite).
+func BenchmarkRecordTokenSignIn(b *testing.B) {
+	ctx := context.Background()
+	st := storetest.SQLite(b, "")
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		return tx.CreateTenant(ctx, store.Tenant{ID: "t1", Type: store.TenantWorkforce, CreatedAt: time.Now()})
+	}); err != nil {
+		b.Fatal(err)
+	}
+	r := NewRecorder(st, RecorderConfig{})
+	s := authn.SignIn{TenantID: "t1", AppID: "6c1f8d2a-3b7e-4f0a-9d55-7a1e2c9b4f10", AppDisplayName: "Automation",
+		ServicePrincipalID: "0b7c5e1a-0000-4000-8000-000000000001", IPAddress: "192.0.2.1", UserAgent: "bench"}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r.RecordSignIn(ctx, s)
+		}
+	})
+	if err := r.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+}

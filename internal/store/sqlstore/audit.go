@@ -28,24 +28,39 @@ func scanAudit(sc scanner, extra ...any) (store.AuditRecord, error) {
 	return r, nil
 }
 
+// auditChunk is how many records one INSERT carries: a batch of sign-ins
+// costs a few statements, not one a record.
+const auditChunk = 100
+
 // AppendAudit inserts the records as they are: no change-feed entry, so
 // the tenant's head stays where it is.
 func (t *txn) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	for _, r := range recs {
-		if err := required("audit record tenant, log and id", r.TenantID, r.Log, r.ID); err != nil {
-			return err
+	for len(recs) > 0 {
+		chunk := recs[:min(len(recs), auditChunk)]
+		recs = recs[len(chunk):]
+		args := &sqlq.Args{}
+		rows := make([]string, 0, len(chunk))
+		for _, r := range chunk {
+			if err := required("audit record tenant, log and id", r.TenantID, r.Log, r.ID); err != nil {
+				return err
+			}
+			vals := []any{r.TenantID, r.Log, r.ID, t.at(r.At), strings.ToLower(r.Category), strings.ToLower(r.Activity),
+				key(r.UserID), key(r.AppID), key(strings.ToLower(r.UPN)), r.Result, r.ErrorCode, document(r.Data)}
+			ph := make([]string, len(vals))
+			for i, v := range vals {
+				ph[i] = args.Add(v)
+			}
+			rows = append(rows, "("+strings.Join(ph, ", ")+")")
 		}
 		n, err := t.exec(ctx, `INSERT INTO audit_records (tenant_id, log, id, created_at, category, activity, user_id, app_id, upn, result, error_code, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
-			r.TenantID, r.Log, r.ID, t.at(r.At), strings.ToLower(r.Category), strings.ToLower(r.Activity),
-			key(r.UserID), key(r.AppID), key(strings.ToLower(r.UPN)), r.Result, r.ErrorCode, document(r.Data))
+			VALUES `+strings.Join(rows, ", ")+` ON CONFLICT DO NOTHING`, args.Values()...)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if n != int64(len(chunk)) {
 			return &store.ConflictError{Key: "id"}
 		}
 	}

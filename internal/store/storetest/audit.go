@@ -148,6 +148,18 @@ func testAudit(t *testing.T, s store.Store) {
 		return nil
 	})
 
+	// A batch larger than one statement carries goes in whole.
+	var batch []store.AuditRecord
+	for i := range 250 {
+		batch = append(batch, auditRecord("t2", store.LogSignIn, fmt.Sprintf("s%03d", i), base.Add(time.Hour), "", "u1", 0))
+	}
+	update(t, s, func(tx store.Tx) error { return tx.AppendAudit(ctx, batch...) })
+	if got := list("t2", store.LogSignIn, "", 999, "").Records; len(got) != 250 {
+		t.Errorf("batch of 250: %d stored", len(got))
+	}
+	err = s.Update(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, batch[200:]...) })
+	wantConflict(t, "a batch with taken ids", err, "id")
+
 	// Housekeeping purges across tenants, in batches, only what is older than the cutoff.
 	var n int
 	update(t, s, func(tx store.Tx) (err error) {
@@ -169,5 +181,8 @@ func testAudit(t *testing.T, s store.Store) {
 	}
 	if got := ids(list("t2", store.LogDirectoryAudit, "", 10, "")); len(got) != 0 {
 		t.Errorf("t2 after purge: %v", got)
+	}
+	if got := list("t2", store.LogSignIn, "", 999, "").Records; len(got) != 250 {
+		t.Errorf("records newer than the cutoff purged: %d left", len(got))
 	}
 }
