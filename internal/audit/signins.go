@@ -23,14 +23,14 @@ import (
 // Close writes what is left. A node that dies loses at most its unwritten
 // batch.
 type Recorder struct {
-	st    store.Store
-	cfg   RecorderConfig
-	mu    sync.Mutex
-	buf   []store.AuditRecord
-	kick  chan struct{}
-	stop  chan struct{}
-	done  chan struct{}
-	close sync.Once
+	st      store.Store
+	cfg     RecorderConfig
+	mu      sync.Mutex
+	buf     []store.AuditRecord
+	kick    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	closing sync.Once
 }
 
 // RecorderConfig tunes a Recorder; zero fields take the defaults.
@@ -189,7 +189,7 @@ func (r *Recorder) run() {
 
 // Close stops the background writer and writes what is buffered.
 func (r *Recorder) Close(ctx context.Context) error {
-	r.close.Do(func() { close(r.stop) })
+	r.closing.Do(func() { close(r.stop) })
 	<-r.done
 	return r.Flush(ctx)
 }

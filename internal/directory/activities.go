@@ -83,9 +83,9 @@ func linkActivity(e *entry) (string, string) {
 	if e.rel == RelOwners {
 		what = "owner"
 	}
-	n, ok := nouns[e.sourceKind]
+	n, ok := nouns[e.source.Kind]
 	if !ok {
-		n = noun{e.sourceKind, audit.CategoryOther, "Other"}
+		n = noun{e.source.Kind, audit.CategoryOther, "Other"}
 	}
 	if e.op == opAddLink {
 		return "Add " + what + " to " + n.name, n.category
@@ -150,7 +150,7 @@ func describeEntry(e *entry, who audit.Initiator) audit.DirectoryAudit {
 	target := audit.TargetResource{ID: e.id, DisplayName: str(doc, "displayName"), UserPrincipalName: str(doc, "userPrincipalName"), Type: targetType(e.kind)}
 	switch e.op {
 	case opAddLink, opRemoveLink:
-		src := audit.TargetResource{ID: e.source.ID, DisplayName: str(e.source.Doc, "displayName"), Type: targetType(e.sourceKind)}
+		src := audit.TargetResource{ID: e.source.ID, DisplayName: str(e.source.Doc, "displayName"), Type: targetType(e.source.Kind)}
 		a.TargetResources = []audit.TargetResource{target, src}
 		return a
 	case opDelete, opHardDelete:

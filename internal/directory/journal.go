@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
 // auditedStore is the store as the directory's writes see it: every Update
@@ -53,10 +54,9 @@ type entry struct {
 	after    Doc // nil once deleted
 	// secrets names credential properties written (their values never show).
 	secrets []string
-	// For links: the related object, and the link's source.
-	rel        string
-	source     Object
-	sourceKind string
+	// For links: the relationship and the link's source.
+	rel    string
+	source Object
 	// explicit is an activity named by the directory code (see note).
 	explicit *audit.DirectoryAudit
 }
@@ -105,17 +105,20 @@ func (j *journal) CreateObject(ctx context.Context, o *store.Object) error {
 
 func (j *journal) UpdateObject(ctx context.Context, o *store.Object) error {
 	e := j.pending(o.TenantID, o.ID)
+	var before Doc
 	if e == nil {
 		cur, err := j.Tx.GetObject(ctx, o.TenantID, o.Kind, o.ID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		e = &entry{tenantID: o.TenantID, kind: o.Kind, op: opUpdate, id: o.ID, before: docOf(cur)}
-		defer j.add(e)
+		before = docOf(cur)
 	}
 	if err := j.Tx.UpdateObject(ctx, o); err != nil {
-		e.op = "" // nothing changed: the deferred add records nothing
 		return err
+	}
+	if e == nil {
+		e = &entry{tenantID: o.TenantID, kind: o.Kind, op: opUpdate, id: o.ID, before: before}
+		j.add(e)
 	}
 	e.after = docOf(*o)
 	return nil
@@ -157,19 +160,18 @@ func (j *journal) link(ctx context.Context, tenantID string, l store.Link, op st
 	if err := write(); err != nil {
 		return err
 	}
-	kinds := []string{KindUser, KindGroup, KindServicePrincipal, KindApplication}
-	target, err := j.s.findAny(ctx, j.Tx, tenantID, l.TargetID, kinds)
-	if err != nil && op == opAddLink {
-		return err
-	}
-	if err != nil {
+	target, err := j.s.findAny(ctx, j.Tx, tenantID, l.TargetID, []string{KindUser, KindGroup, KindServicePrincipal, KindApplication})
+	switch {
+	case err != nil && op == opRemoveLink && usererr.IsKind(err, usererr.NotFound):
 		target = Object{ID: l.TargetID} // gone with its link; the id still tells
+	case err != nil:
+		return err
 	}
-	source, err := j.s.findAny(ctx, j.Tx, tenantID, l.SourceID, kinds)
+	source, err := j.s.findAny(ctx, j.Tx, tenantID, l.SourceID, []string{KindGroup, KindApplication, KindServicePrincipal, KindUser})
 	if err != nil {
 		return err
 	}
-	j.add(&entry{tenantID: tenantID, kind: target.Kind, op: op, id: target.ID, after: target.Doc, rel: l.Rel, source: source, sourceKind: source.Kind})
+	j.add(&entry{tenantID: tenantID, kind: target.Kind, op: op, id: target.ID, after: target.Doc, rel: l.Rel, source: source})
 	return nil
 }
 
@@ -280,9 +282,6 @@ func (j *journal) commit(ctx context.Context) error {
 	now := j.s.now().UTC()
 	recs := make([]store.AuditRecord, 0, len(j.entries))
 	for _, e := range j.entries {
-		if e.op == "" && e.explicit == nil {
-			continue
-		}
 		a := describeEntry(e, who)
 		a.ID, a.ActivityDateTime, a.CorrelationID, a.InitiatedBy = j.s.newID(), now, correlation, who
 		a.LoggedByService, a.Result = audit.LoggedByService, "success"
