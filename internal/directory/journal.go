@@ -301,6 +301,9 @@ func (j *journal) commit(ctx context.Context) error {
 func (j *journal) initiator(ctx context.Context) (audit.Initiator, error) {
 	c, ok := caller.From(ctx)
 	if !ok {
+		c, ok = ctx.Value(actorKey{}).(caller.Caller)
+	}
+	if !ok {
 		return audit.Initiator{App: &audit.AppIdentity{DisplayName: audit.SystemName}}, nil
 	}
 	kind := KindUser
@@ -387,14 +390,14 @@ func modified(kind string, before, after Doc, secrets []string) []audit.Modified
 	return out
 }
 
-// actingUser makes a signed-in user the initiator of what the pages do on
-// their behalf (a first-sign-in password change, consent), where no API
-// caller is in the context.
+type actorKey struct{}
+
+// actingUser makes a signed-in user the initiator, in the audit log, of
+// what the pages do on their behalf (a first-sign-in password change,
+// consent). It is no caller: privilege rules still see the system's own
+// work, which the pages' rules have already admitted.
 func actingUser(ctx context.Context, tenantID, userID string) context.Context {
-	if _, ok := caller.From(ctx); ok {
-		return ctx
-	}
-	return caller.With(ctx, caller.Caller{TenantID: tenantID, ObjectID: userID})
+	return context.WithValue(ctx, actorKey{}, caller.Caller{TenantID: tenantID, ObjectID: userID})
 }
 
 // consentRecord is Entra's "Consent to application" record for a grant.

@@ -74,7 +74,7 @@ func TestDirectoryWritesAreAudited(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ctx := caller.With(bg, caller.Caller{TenantID: tid, ObjectID: sp.ID, AppID: ten.Auto.ClientID, AppOnly: true, IPAddress: "192.0.2.1"})
+	ctx := caller.With(bg, caller.Caller{TenantID: tid, ObjectID: sp.ID, AppID: ten.Auto.ClientID, AppOnly: true, Roles: AutomationPermissions, IPAddress: "192.0.2.1"})
 
 	const pw, pw2 = "correct horse battery staple", "another long passphrase 42"
 	u, err := s.CreateUser(ctx, tid, Doc{"accountEnabled": true, "displayName": "Ann", "mailNickname": "ann",
