@@ -162,9 +162,11 @@ func TestSignInLog(t *testing.T) {
 		if _, err := rp.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); err != nil {
 			t.Fatal(err)
 		}
-		// Failures: a wrong password (until smart lockout), then an unknown user.
+		// Failures: wrong passwords until smart lockout (ten), then an unknown user.
 		wrong := map[string]string{"username": "alice@" + a.domain, "password": "not her password"}
-		_, _ = pagewalk.New(nil).SignIn(rp.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), wrong)
+		for range 11 {
+			_, _ = pagewalk.New(nil).SignIn(rp.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), wrong)
+		}
 		nobody := map[string]string{"username": "nobody@" + a.domain, "password": "whatever it is"}
 		_, _ = pagewalk.New(nil).SignIn(rp.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), nobody)
 		// A client with a wrong secret.
