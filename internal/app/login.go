@@ -91,6 +91,10 @@ func (d loginDirectory) ConsentPermissions(ctx context.Context, tenantID, client
 	return toLoginPermissions(perms), nil
 }
 
+func (d loginDirectory) CheckAdminConsent(ctx context.Context, tenantID, userID string) error {
+	return d.dir.CheckAdminConsent(ctx, tenantID, userID)
+}
+
 func (d loginDirectory) GrantAdminConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) error {
 	return d.dir.GrantAdminConsent(ctx, tenantID, userID, clientID, scopes)
 }

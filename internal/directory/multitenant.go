@@ -18,6 +18,27 @@ var ErrNotMultitenant = usererr.New(usererr.Invalid, "The application is not con
 // Global Administrator or an Application Administrator.
 var ErrAdminRoleRequired = usererr.New(usererr.Forbidden, "Only a Global Administrator or an Application Administrator can grant consent on behalf of the organization.")
 
+// CheckAdminConsent tells, before the user is asked, whether
+// GrantAdminConsent would accept their consent on behalf of the
+// organization: nil, or ErrAdminRoleRequired, so the pages say an
+// administrator must approve rather than offer a consent that would be refused.
+func (s *Service) CheckAdminConsent(ctx context.Context, tenantID, userID string) error {
+	return s.st.View(ctx, func(tx store.Tx) error { return mayConsentForOrganization(ctx, tx, tenantID, userID) })
+}
+
+// mayConsentForOrganization: only a Global or Application Administrator
+// consents for everyone in the tenant.
+func mayConsentForOrganization(ctx context.Context, tx store.Tx, tenantID, userID string) error {
+	admin, err := holdsRole(ctx, tx, tenantID, userID, RoleGlobalAdministrator, RoleApplicationAdministrator)
+	if err != nil {
+		return err
+	}
+	if !admin {
+		return ErrAdminRoleRequired
+	}
+	return nil
+}
+
 // MultitenantClient returns a multitenant application before anyone knows
 // which tenant will use it: a sign-in sent to a tenant-independent endpoint
 // learns the user's tenant only from the username. It is the cross-tenant
@@ -98,12 +119,8 @@ func (s *Service) consentPermissions(ctx context.Context, tx store.Tx, tenantID,
 func (s *Service) GrantAdminConsent(ctx context.Context, tenantID, adminID, appID string, scopes []string) error {
 	ctx = actingUser(ctx, tenantID, adminID)
 	return s.st.Update(ctx, func(tx store.Tx) error {
-		admin, err := holdsRole(ctx, tx, tenantID, adminID, RoleGlobalAdministrator, RoleApplicationAdministrator)
-		if err != nil {
+		if err := mayConsentForOrganization(ctx, tx, tenantID, adminID); err != nil {
 			return err
-		}
-		if !admin {
-			return ErrAdminRoleRequired
 		}
 		wanted, err := s.consentPermissions(ctx, tx, tenantID, appID, scopes)
 		if err != nil {

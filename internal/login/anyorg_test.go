@@ -118,10 +118,21 @@ func TestAdminConsentPage(t *testing.T) {
 	h.dir.admins[tenantA+"/u-alice"] = true
 	scopes := func(r *authn.Request) { r.AdminConsent, r.Scopes = true, []string{"openid", "User.Read"} }
 
-	// Bob is no administrator: his acceptance ends the request, granting nothing.
+	// Bob is no administrator: he is told so before any Accept button, and
+	// an acceptance posted anyway ends the request, granting nothing.
 	b := h.browser()
 	id := h.request(scopes)
 	b.toConsent(id, "bob@contoso.com", "bob's secret")
+	if !strings.Contains(b.last.body, "Need admin approval") || !strings.Contains(b.last.body, `value="return"`) ||
+		strings.Contains(b.last.body, `value="accept"`) {
+		t.Fatalf("a member's organization-wide consent page:\n%s", b.last.body)
+	}
+	b.expect(b.submit("decision", "return"), "DENIED "+id+" access_denied")
+	if o := b.outcome(id); !strings.HasPrefix(o.description, "AADSTS90094: ") {
+		t.Fatalf("denied with %q, want AADSTS90094", o.description)
+	}
+	id = h.request(scopes)
+	b.expect(b.open(id), "consent")
 	b.expect(b.submit("decision", "accept"), "DENIED "+id+" access_denied")
 	if len(h.dir.orgWide) != 0 {
 		t.Fatalf("a member granted %v", h.dir.orgWide)
@@ -132,7 +143,7 @@ func TestAdminConsentPage(t *testing.T) {
 	a := h.browser()
 	id = h.request(scopes)
 	a.toConsent(id, "alice@contoso.com", alicePW)
-	if !strings.Contains(a.last.body, "on behalf of your organization") {
+	if !strings.Contains(a.last.body, "on behalf of your organization") || !strings.Contains(a.last.body, `value="accept"`) {
 		t.Fatalf("the consent page does not say it is for the organization:\n%s", a.last.body)
 	}
 	a.expect(a.submit("decision", "accept"), "FINISHED "+id)

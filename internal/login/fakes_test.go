@@ -325,11 +325,24 @@ func (d *fakeDirectory) ConsentPermissions(ctx context.Context, tenant, client s
 	return perms, nil
 }
 
+func (d *fakeDirectory) CheckAdminConsent(ctx context.Context, tenant, userID string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.checkAdminConsent(tenant, userID)
+}
+
+func (d *fakeDirectory) checkAdminConsent(tenant, userID string) error {
+	if !d.admins[tenant+"/"+userID] {
+		return usererr.New(usererr.Forbidden, "Only an administrator can grant consent for the organization.")
+	}
+	return nil
+}
+
 func (d *fakeDirectory) GrantAdminConsent(ctx context.Context, tenant, userID, client string, scopes []string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.admins[tenant+"/"+userID] {
-		return usererr.New(usererr.Forbidden, "Only an administrator can grant consent for the organization.")
+	if err := d.checkAdminConsent(tenant, userID); err != nil {
+		return err
 	}
 	d.orgWide[tenant+"/"+client] = append(d.orgWide[tenant+"/"+client], scopes...)
 	return nil

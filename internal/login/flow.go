@@ -550,7 +550,7 @@ func (v *visit) postConsent(f flow) {
 	case "return":
 		// Back to the app from "Need admin approval", which is checked
 		// again rather than taken from the form.
-		err := v.p.cfg.Directory.CheckConsent(v.ctx, v.req.TenantID, f.UserID, v.req.Scopes)
+		err := v.consentRefusal(f)
 		if ue, ok := usererr.As(err); ok && ue.Kind == usererr.Forbidden {
 			v.deny("access_denied", "AADSTS90094: "+ue.Message)
 			return
@@ -565,10 +565,19 @@ func (v *visit) postConsent(f flow) {
 	}
 }
 
+// consentRefusal is why the user's acceptance would be refused (nil if it
+// would not): for the user alone, or on behalf of the organization.
+func (v *visit) consentRefusal(f flow) error {
+	if v.req.AdminConsent {
+		return v.p.cfg.Directory.CheckAdminConsent(v.ctx, v.req.TenantID, f.UserID)
+	}
+	return v.p.cfg.Directory.CheckConsent(v.ctx, v.req.TenantID, f.UserID, v.req.Scopes)
+}
+
 // needsAdmin tells whether only an administrator may grant what the user
 // is asked to consent to.
 func (v *visit) needsAdmin(f flow) (bool, error) {
-	err := v.p.cfg.Directory.CheckConsent(v.ctx, v.req.TenantID, f.UserID, v.req.Scopes)
+	err := v.consentRefusal(f)
 	if ue, ok := usererr.As(err); ok && ue.Kind == usererr.Forbidden {
 		return true, nil
 	}

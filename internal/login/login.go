@@ -76,6 +76,10 @@ type Directory interface {
 	// anyone else it is a *usererr.Error of kind Forbidden, whose message is
 	// shown, and nothing is granted.
 	GrantAdminConsent(ctx context.Context, tenantID, userID, clientID string, scopes []string) error
+	// CheckAdminConsent tells whether the user may consent on behalf of
+	// the organization: nil, or a *usererr.Error of kind Forbidden, which
+	// the pages say before asking, as for CheckConsent.
+	CheckAdminConsent(ctx context.Context, tenantID, userID string) error
 	// Branding returns the tenant's sign-in branding for a language
 	// ("en", "sv", "it", "pl"); zero fields mean the neutral default.
 	Branding(ctx context.Context, tenantID, locale string) (Branding, error)

@@ -102,25 +102,12 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		for _, s := range sessions {
 			vw.Accounts = append(vw.Accounts, accountView{SID: s.sid, UPN: s.data.UPN, DisplayName: s.data.DisplayName})
 		}
-	case f.Step == stepConsent && v.req.AdminConsent:
-		perms, err := p.cfg.Directory.ConsentPermissions(v.ctx, v.req.TenantID, v.req.ClientID, v.req.Scopes)
-		if err != nil {
-			v.fail(err)
-			return
-		}
-		values := make([]string, len(perms))
-		for i, p := range perms {
-			values[i] = p.Value
-		}
-		vw.Permissions = consentList(v.loc, values, perms)
 	case f.Step == stepConsent:
-		missing, err := p.cfg.Directory.MissingConsent(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes)
-		if err != nil {
-			v.fail(err)
-			return
+		var err error
+		if vw.Permissions, err = v.consentPermissions(f); err == nil {
+			vw.NeedsAdmin, err = v.needsAdmin(f)
 		}
-		vw.Permissions = consentList(v.loc, v.req.Scopes, missing)
-		if vw.NeedsAdmin, err = v.needsAdmin(f); err != nil {
+		if err != nil {
 			v.fail(err)
 			return
 		}
@@ -129,6 +116,28 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		}
 	}
 	p.renderPage(v.w, status, vw)
+}
+
+// consentPermissions describes what the consent page asks for: every
+// permission the scopes name for the organization, or, for the user alone,
+// those they have not granted yet among the scopes.
+func (v *visit) consentPermissions(f flow) ([]Permission, error) {
+	if v.req.AdminConsent {
+		perms, err := v.p.cfg.Directory.ConsentPermissions(v.ctx, v.req.TenantID, v.req.ClientID, v.req.Scopes)
+		if err != nil {
+			return nil, err
+		}
+		values := make([]string, len(perms))
+		for i, p := range perms {
+			values[i] = p.Value
+		}
+		return consentList(v.loc, values, perms), nil
+	}
+	missing, err := v.p.cfg.Directory.MissingConsent(v.ctx, v.req.TenantID, f.UserID, v.req.ClientID, v.req.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	return consentList(v.loc, v.req.Scopes, missing), nil
 }
 
 // consentList describes every requested scope: the standard OpenID scopes
