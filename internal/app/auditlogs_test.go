@@ -170,7 +170,7 @@ func TestSignInLog(t *testing.T) {
 		nobody := map[string]string{"username": "nobody@" + a.domain, "password": "whatever it is"}
 		_, _ = pagewalk.New(nil).SignIn(rp.conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())), nobody)
 		// A client with a wrong secret.
-		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {a.created.Auto.ClientID}, "client_secret": {"wrong"}, "scope": {e.url + "/.default"}}
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {a.created.Auto.ClientID}, "client_secret": {"wrong"}, "scope": {e.public + "/.default"}}
 		resp, err := http.PostForm(e.url+"/"+a.id+"/oauth2/v2.0/token", form)
 		if err != nil {
 			t.Fatal(err)

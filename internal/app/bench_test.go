@@ -24,7 +24,7 @@ import (
 func BenchmarkTokenEndpoint(b *testing.B) {
 	e := newEnv(b, storetest.SQLite(b, filepath.Join(b.TempDir(), "bench.db")))
 	ten := e.tenant("Bench", "bench.example")
-	body := url.Values{"grant_type": {"client_credentials"}, "client_id": {ten.created.Auto.ClientID}, "client_secret": {ten.created.Auto.ClientSecret}, "scope": {e.url + "/.default"}}.Encode()
+	body := url.Values{"grant_type": {"client_credentials"}, "client_id": {ten.created.Auto.ClientID}, "client_secret": {ten.created.Auto.ClientSecret}, "scope": {e.public + "/.default"}}.Encode()
 	h := e.app.Handler()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

@@ -28,8 +28,11 @@ import (
 // env is one Gatehouse node behind a real HTTP listener.
 type env struct {
 	t   testing.TB
-	url string
-	app *app.Server
+	url string // where this node is reached
+	// public is the deployment's address, the audience of its tokens: url,
+	// or another node's for a second node behind one name.
+	public string
+	app    *app.Server
 }
 
 type tenant struct {
@@ -39,27 +42,32 @@ type tenant struct {
 
 func newEnv(t testing.TB, st store.Store) *env {
 	t.Helper()
-	return newEnvIn(t, st, t.TempDir(), "")
+	return newNode(t, st, app.Config{})
 }
 
-// newEnvIn starts a node whose data directory (its master key) is dataDir,
-// reached at its own address; publicURL, when set, is the deployment's
-// address instead of that one, as for a second node behind one name.
-func newEnvIn(t testing.TB, st store.Store, dataDir, publicURL string) *env {
+// newNode starts a node over st reached at its own address. cfg.DataDir
+// (its master key) is a new directory unless set; cfg.PublicURL, when set,
+// is the deployment's address instead of the node's own, as for a second
+// node behind one name.
+func newNode(t testing.TB, st store.Store, cfg app.Config) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	if publicURL == "" {
-		publicURL = base
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = base
 	}
-	a, err := app.NewWithStore(app.Config{PublicURL: publicURL, DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}, st)
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	a, err := app.NewWithStore(cfg, st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Config.Handler = a.Handler()
 	srv.Start()
 	t.Cleanup(func() { srv.Close(); _ = a.Close() })
-	return &env{t: t, url: base, app: a}
+	return &env{t: t, url: base, public: cfg.PublicURL, app: a}
 }
 
 // eachBackend runs a test against a fresh node on SQLite and on PostgreSQL.
@@ -80,7 +88,7 @@ func (e *env) tenant(name, domain string) tenant {
 
 func (e *env) token(tenantID, clientID, secret string) string {
 	e.t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}, "scope": {e.url + "/.default"}}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {secret}, "scope": {e.public + "/.default"}}
 	resp, err := http.PostForm(e.url+"/"+tenantID+"/oauth2/v2.0/token", form)
 	if err != nil {
 		e.t.Fatal(err)

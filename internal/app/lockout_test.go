@@ -61,7 +61,7 @@ func newCluster(t *testing.T, st store.Store, cfg app.Config) *env {
 			_ = n.Close()
 		}
 	})
-	return &env{t: t, url: cfg.PublicURL, app: nodes[0]}
+	return &env{t: t, url: cfg.PublicURL, public: cfg.PublicURL, app: nodes[0]}
 }
 
 // eachCluster runs a test against a two-node cluster on SQLite and on PostgreSQL.

@@ -235,7 +235,7 @@ func TestOrganizationsRefusals(t *testing.T) {
 			t.Errorf("single-tenant app at organizations: %d %s", r.status, r.raw)
 		}
 		// Only codes and refresh tokens are served there.
-		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {a.created.Auto.ClientID}, "client_secret": {a.created.Auto.ClientSecret}, "scope": {e.url + "/.default"}}
+		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {a.created.Auto.ClientID}, "client_secret": {a.created.Auto.ClientSecret}, "scope": {e.public + "/.default"}}
 		resp, err := http.PostForm(e.url+"/organizations/oauth2/v2.0/token", form)
 		if err != nil {
 			t.Fatal(err)

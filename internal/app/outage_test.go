@@ -2,10 +2,8 @@ package app_test
 
 import (
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -15,28 +13,12 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
-	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
 
 // newEnvWith is newEnv with a configuration of the test's own.
-func newEnvWith(t testing.TB, st store.Store, cfg app.Config) *env {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
-	cfg.DataDir = t.TempDir()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	a, err := app.NewWithStore(cfg, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = a.Handler()
-	srv.Start()
-	t.Cleanup(func() { srv.Close(); _ = a.Close() })
-	return &env{t: t, url: cfg.PublicURL, app: a}
-}
 
 // proxyMode is what a dbProxy does with traffic.
 type proxyMode int
@@ -171,7 +153,8 @@ func (pr outageProbe) do(t *testing.T) (status int, header http.Header, body str
 // same token works again afterwards without a restart.
 func TestStoreOutageIsServiceUnavailable(t *testing.T) {
 	const timeout = time.Second
-	u, err := url.Parse(storetest.PostgresURL(t))
+	direct := storetest.PostgresURL(t)
+	u, err := url.Parse(direct)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,10 +164,16 @@ func TestStoreOutageIsServiceUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The tenant and its app are made through a node on the database itself
+	// with the tests' usual patience (under the race detector that can take
+	// longer than the timeout tested); the node under test shares its master
+	// key and name and reaches the database only through the proxy.
+	dataDir := t.TempDir()
+	setup := newNode(t, storetest.Postgres(t, direct), app.Config{DataDir: dataDir})
+	a := setup.tenant("Contoso", "contoso.example")
+	web := setup.registerApp(t, a, "Web", "https://app.example/cb", "openid")
 	var skew atomic.Int64 // how far the node's clock is ahead
-	e := newEnvWith(t, st, app.Config{Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
-	a := e.tenant("Contoso", "contoso.example")
-	web := e.registerApp(t, a, "Web", "https://app.example/cb", "openid")
+	e := newNode(t, st, app.Config{DataDir: dataDir, PublicURL: setup.url, Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
 	authorize := e.url + "/" + a.id + "/oauth2/v2.0/authorize?" + url.Values{
 		"client_id": {web.conf.ClientID}, "response_type": {"code"}, "redirect_uri": {"https://app.example/cb"}, "scope": {"openid"},
 		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGlSstw-cM"}, "code_challenge_method": {"S256"}, "state": {"s"},
@@ -194,10 +183,9 @@ func TestStoreOutageIsServiceUnavailable(t *testing.T) {
 	if status != http.StatusFound || !strings.Contains(loginURL, "/login?") {
 		t.Fatalf("authorize: status %d to %q, want a redirect to the sign-in page", status, loginURL)
 	}
-	if !strings.HasPrefix(loginURL, "http") {
-		loginURL = e.url + loginURL
-	}
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {a.created.Auto.ClientID}, "client_secret": {a.created.Auto.ClientSecret}, "scope": {e.url + "/.default"}}
+	// The pages are on this node, whatever name the deployment goes by.
+	loginURL = e.url + strings.TrimPrefix(loginURL, e.public)
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {a.created.Auto.ClientID}, "client_secret": {a.created.Auto.ClientSecret}, "scope": {e.public + "/.default"}}
 	formHeader := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	bearer := http.Header{"Authorization": {"Bearer " + a.token}}
 	probes := []outageProbe{
@@ -269,9 +257,13 @@ func TestStoreOutageIsServiceUnavailable(t *testing.T) {
 // database's write lock beyond the store's timeout makes writes 503, not
 // 500, and they succeed again once it lets go.
 func TestLockedSQLiteIsServiceUnavailable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	e := newEnvWith(t, storetest.SQLite(t, path, sqlite.Options{Timeout: 300 * time.Millisecond}), app.Config{})
-	a := e.tenant("Contoso", "contoso.example")
+	path, dataDir := filepath.Join(t.TempDir(), "gatehouse.db"), t.TempDir()
+	// The tenant is made through a node with the tests' usual patience (under
+	// the race detector that takes longer than the timeout tested); a second
+	// node over the same file and master key gives up after a second.
+	setup := newNode(t, storetest.SQLite(t, path), app.Config{DataDir: dataDir})
+	a := setup.tenant("Contoso", "contoso.example")
+	e := newNode(t, storetest.SQLite(t, path, sqlite.Options{Timeout: time.Second}), app.Config{DataDir: dataDir, PublicURL: setup.url})
 	release := storetest.HoldSQLiteWriteLock(t, path)
 	r := e.call("POST", "/v1.0/users", a.token, newUser("alice", a.domain))
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" || r.errorCode() != "serviceNotAvailable" {

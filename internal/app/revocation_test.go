@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
 
@@ -152,12 +153,12 @@ func TestRevocationEndsTokensAndSessions(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			st := open(t)
 			dataDir := t.TempDir()
-			e := newEnvIn(t, nopClose{st}, dataDir, "")
+			e := newNode(t, nopClose{st}, app.Config{DataDir: dataDir})
 			var other *env
 			if backend == "postgres" {
 				// A second node of the deployment: its own caches, the
 				// same store, master key and public URL.
-				other = newEnvIn(t, nopClose{st}, dataDir, e.url)
+				other = newNode(t, nopClose{st}, app.Config{DataDir: dataDir, PublicURL: e.url})
 			}
 			for i, c := range causes {
 				t.Run(c.name, func(t *testing.T) {

@@ -44,7 +44,7 @@ func TestWrongMasterKeyRefusesToStart(t *testing.T) {
 			// A token makes the tenant's first signing key, sealed with key.
 			hs.Config.Handler = srv.Handler()
 			hs.Start()
-			e := &env{t: t, url: cfg.PublicURL, app: srv}
+			e := &env{t: t, url: cfg.PublicURL, public: cfg.PublicURL, app: srv}
 			e.tenant("Contoso", "contoso.example")
 			hs.Close()
 			if err := srv.Close(); err != nil {
@@ -110,7 +110,7 @@ func TestHousekeepingRotatesIdleTenantsKeys(t *testing.T) {
 			var ahead atomic.Int64
 			now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 			st := open(t)
-			e := newEnvWith(t, st, app.Config{Now: now})
+			e := newNode(t, st, app.Config{Now: now})
 			a := e.tenant("Contoso", "contoso.example") // its token made the first key
 			keys := func() int {
 				var n int
