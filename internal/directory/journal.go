@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
@@ -68,6 +69,47 @@ type journal struct {
 	store.Tx
 	s       *Service
 	entries []*entry
+	// seen holds the objects read or written in this transaction, so the
+	// "before" of a change the directory read first is not read again.
+	seen map[string]store.Object
+}
+
+func seenKey(tenantID, kind, id string) string { return tenantID + "\x00" + kind + "\x00" + id }
+
+func (j *journal) remember(o store.Object, err error) (store.Object, error) {
+	if err == nil {
+		if j.seen == nil {
+			j.seen = map[string]store.Object{}
+		}
+		j.seen[seenKey(o.TenantID, o.Kind, o.ID)] = o
+	}
+	return o, err
+}
+
+func (j *journal) GetObject(ctx context.Context, tenantID, kind, id string) (store.Object, error) {
+	return j.remember(j.Tx.GetObject(ctx, tenantID, kind, id))
+}
+
+func (j *journal) GetObjectByUPN(ctx context.Context, tenantID, kind, upn string) (store.Object, error) {
+	return j.remember(j.Tx.GetObjectByUPN(ctx, tenantID, kind, upn))
+}
+
+func (j *journal) GetObjectByAppID(ctx context.Context, tenantID, kind, appID string) (store.Object, error) {
+	return j.remember(j.Tx.GetObjectByAppID(ctx, tenantID, kind, appID))
+}
+
+// stored is the object as it stands before a change expecting version:
+// as this transaction saw it when it saw that version (one version, one
+// content), else read now. A change that expects no version (0) reads.
+func (j *journal) stored(ctx context.Context, tenantID, kind, id string, version int64) (store.Object, error) {
+	if o, ok := j.seen[seenKey(tenantID, kind, id)]; ok && version != 0 && o.Version == version {
+		return o, nil
+	}
+	o, err := j.Tx.GetObject(ctx, tenantID, kind, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return store.Object{}, err
+	}
+	return o, nil
 }
 
 // pending finds the live entry of an object written earlier in this
@@ -107,8 +149,8 @@ func (j *journal) UpdateObject(ctx context.Context, o *store.Object) error {
 	e := j.pending(o.TenantID, o.ID)
 	var before Doc
 	if e == nil {
-		cur, err := j.Tx.GetObject(ctx, o.TenantID, o.Kind, o.ID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		cur, err := j.stored(ctx, o.TenantID, o.Kind, o.ID, o.Version)
+		if err != nil {
 			return err
 		}
 		before = docOf(cur)
@@ -116,6 +158,7 @@ func (j *journal) UpdateObject(ctx context.Context, o *store.Object) error {
 	if err := j.Tx.UpdateObject(ctx, o); err != nil {
 		return err
 	}
+	j.remember(*o, nil)
 	if e == nil {
 		e = &entry{tenantID: o.TenantID, kind: o.Kind, op: opUpdate, id: o.ID, before: before}
 		j.add(e)
@@ -125,13 +168,14 @@ func (j *journal) UpdateObject(ctx context.Context, o *store.Object) error {
 }
 
 func (j *journal) DeleteObject(ctx context.Context, tenantID, kind, id string, version int64) error {
-	cur, err := j.Tx.GetObject(ctx, tenantID, kind, id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	cur, err := j.stored(ctx, tenantID, kind, id, version)
+	if err != nil {
 		return err
 	}
 	if err := j.Tx.DeleteObject(ctx, tenantID, kind, id, version); err != nil {
 		return err
 	}
+	delete(j.seen, seenKey(tenantID, kind, id))
 	j.add(&entry{tenantID: tenantID, kind: kind, op: opDelete, id: id, before: docOf(cur)})
 	return nil
 }
@@ -370,13 +414,7 @@ func modified(kind string, before, after Doc, secrets []string) []audit.Modified
 		names[s] = true
 	}
 	var out []audit.ModifiedProperty
-	for _, n := range slices.Sorted(func(yield func(string) bool) {
-		for k := range names {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
 		oldV, newV := auditValue(before[n]), auditValue(after[n])
 		changed := (oldV == nil) != (newV == nil) || (oldV != nil && *oldV != *newV) || slices.Contains(secrets, n)
 		if !changed {
