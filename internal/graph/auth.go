@@ -22,10 +22,8 @@ type TokenVerifier interface {
 	VerifyAccessToken(ctx context.Context, raw string) (Principal, error)
 }
 
-type principalKey struct{}
-
 func principalFrom(ctx context.Context) Principal {
-	p, _ := ctx.Value(principalKey{}).(Principal)
+	p, _ := caller.From(ctx)
 	return p
 }
 
@@ -53,8 +51,7 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		p.IPAddress = caller.Address(r)
-		ctx := caller.With(context.WithValue(r.Context(), principalKey{}, p), p)
-		next.ServeHTTP(w, r.WithContext(ctx))
+		next.ServeHTTP(w, r.WithContext(caller.With(r.Context(), p)))
 	})
 }
 

@@ -76,8 +76,12 @@ func (t *txn) ListAudit(ctx context.Context, tenantID, log string, q store.Query
 }
 
 func (t *txn) GetAudit(ctx context.Context, tenantID, log, id string) (store.AuditRecord, error) {
-	r, err := scanAudit(t.tx.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit_records o
-		WHERE o.tenant_id = $1 AND o.log = $2 AND o.id = $3`, tenantID, log, id))
+	var r store.AuditRecord
+	err := t.row(ctx, `SELECT `+auditColumns+` FROM audit_records o
+		WHERE o.tenant_id = $1 AND o.log = $2 AND o.id = $3`, []any{tenantID, log, id}, func(row *sql.Row) (err error) {
+		r, err = scanAudit(row)
+		return err
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.AuditRecord{}, store.ErrNotFound
 	}

@@ -70,7 +70,7 @@ func (t *txn) CreateObject(ctx context.Context, o *store.Object) error {
 		if n == 0 {
 			return t.conflict(ctx, o, true)
 		}
-		return t.claimURIs(ctx, o)
+		return t.claimURIs(ctx, o, false)
 	})
 	if err != nil {
 		return err
@@ -114,13 +114,16 @@ func (t *txn) undoOnError(ctx context.Context, guarded bool, write func() error)
 // claimURIs makes the identifier URIs the application holds exactly
 // o.IdentifierURIs. The primary key on the URI makes each claim atomic
 // across tenants and nodes: of two writers, the second inserts nothing and
-// reports the conflict.
-func (t *txn) claimURIs(ctx context.Context, o *store.Object) error {
+// reports the conflict. replace (an update) first gives up what it held; a
+// new application holds nothing yet.
+func (t *txn) claimURIs(ctx context.Context, o *store.Object, replace bool) error {
 	if o.Kind != kindApplication {
 		return nil
 	}
-	if _, err := t.exec(ctx, `DELETE FROM identifier_uris WHERE tenant_id = $1 AND object_id = $2`, o.TenantID, o.ID); err != nil {
-		return err
+	if replace {
+		if _, err := t.exec(ctx, `DELETE FROM identifier_uris WHERE tenant_id = $1 AND object_id = $2`, o.TenantID, o.ID); err != nil {
+			return err
+		}
 	}
 	var uris []string
 	for _, u := range o.IdentifierURIs {
@@ -249,7 +252,7 @@ func (t *txn) UpdateObject(ctx context.Context, o *store.Object) error {
 			}
 			return t.conflict(ctx, o, false)
 		}
-		return t.claimURIs(ctx, o)
+		return t.claimURIs(ctx, o, true)
 	})
 	if err != nil {
 		return err
@@ -370,12 +373,9 @@ func (t *txn) PurgeObject(ctx context.Context, tenantID, kind, id string) error 
 	if err := changed(t.exec(ctx, `DELETE FROM objects WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND deleted_at IS NOT NULL`, tenantID, kind, id)); err != nil {
 		return err
 	}
-	for _, table := range []string{"credentials", "identifier_uris"} {
-		if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE tenant_id = $1 AND object_id = $2`, tenantID, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	// Its identifier URIs go with the row (ON DELETE CASCADE).
+	_, err := t.exec(ctx, `DELETE FROM credentials WHERE tenant_id = $1 AND object_id = $2`, tenantID, id)
+	return err
 }
 
 func (t *txn) PurgeDeletedObjects(ctx context.Context, cutoff time.Time, limit int) (int, error) {
