@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"slices"
+
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 )
 
@@ -41,12 +43,12 @@ func activity(e *entry, who audit.Initiator) (name, category string) {
 	switch {
 	case e.op == opAddLink || e.op == opRemoveLink:
 		return linkActivity(e)
-	case e.kind == KindUser && e.op == opUpdate && hasSecret(e, "passwordProfile"):
+	case e.kind == KindUser && e.op == opUpdate && slices.Contains(e.secrets, "passwordProfile"):
 		if who.User != nil && who.User.ID == e.id {
 			return "Change user password", n.category
 		}
 		return "Reset user password", n.category
-	case e.kind == KindApplication && e.op == opUpdate && hasSecret(e, "passwordCredentials"):
+	case e.kind == KindApplication && e.op == opUpdate && slices.Contains(e.secrets, "passwordCredentials"):
 		return "Update application – Certificates and secrets management", n.category
 	case e.kind == KindServicePrincipal && e.op == opDelete:
 		return "Remove service principal", n.category
@@ -67,15 +69,6 @@ func activity(e *entry, who audit.Initiator) (name, category string) {
 		return domainActivity(e), n.category
 	}
 	return verb + " " + n.name, n.category
-}
-
-func hasSecret(e *entry, name string) bool {
-	for _, s := range e.secrets {
-		if s == name {
-			return true
-		}
-	}
-	return false
 }
 
 func linkActivity(e *entry) (string, string) {

@@ -367,18 +367,14 @@ func (s *Service) UpdateServicePrincipal(ctx context.Context, tenantID, id strin
 	}, nil)
 }
 
-func (s *Service) deleteServicePrincipal(ctx context.Context, tx store.Tx, tenantID, id string) error {
-	sp, err := s.load(ctx, tx, tenantID, KindServicePrincipal, id)
-	if err != nil {
-		return err
-	}
+// retireServicePrincipal ends what a service principal going away allowed:
+// its application's tokens and sign-ins in the tenant, and every
+// assignment and grant naming it.
+func (s *Service) retireServicePrincipal(ctx context.Context, tx store.Tx, tenantID string, sp Object) error {
 	if err := s.revokeClient(ctx, tx, tenantID, sp.Doc); err != nil {
 		return err
 	}
-	if err := s.deleteAssignmentsOf(ctx, tx, tenantID, id); err != nil {
-		return err
-	}
-	return tx.DeleteObject(ctx, tenantID, KindServicePrincipal, id, 0)
+	return s.deleteAssignmentsOf(ctx, tx, tenantID, sp.ID)
 }
 
 // PasswordCredential is a new client secret; SecretText is shown once.

@@ -216,14 +216,14 @@ func (s *Service) CheckUserConsent(ctx context.Context, tenantID, userID string,
 // mayConsent reads what userConsent decides on.
 func mayConsent(ctx context.Context, tx store.Tx, tenantID, userID string, wanted []DelegatedPermission) error {
 	admin, err := holdsRole(ctx, tx, tenantID, userID, RoleGlobalAdministrator, RoleApplicationAdministrator)
-	if err != nil {
-		return err
+	if err != nil || admin {
+		return err // an administrator's consent does not depend on the policy
 	}
 	policy, err := authorizationPolicy(ctx, tx, tenantID)
 	if err != nil {
 		return err
 	}
-	return userConsent(admin, userConsentAllowed(policy.Doc), wanted)
+	return userConsent(false, userConsentAllowed(policy.Doc), wanted)
 }
 
 // userConsent decides whether a user may consent to permissions for

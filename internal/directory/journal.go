@@ -98,6 +98,17 @@ func (j *journal) GetObjectByAppID(ctx context.Context, tenantID, kind, appID st
 	return j.remember(j.Tx.GetObjectByAppID(ctx, tenantID, kind, appID))
 }
 
+// find is findAny through this transaction's own reads first: the objects
+// a change names were usually just read by the directory code making it.
+func (j *journal) find(ctx context.Context, tenantID, id string, kinds []string) (Object, error) {
+	for _, k := range kinds {
+		if o, ok := j.seen[seenKey(tenantID, k, id)]; ok {
+			return toObject(o)
+		}
+	}
+	return j.s.findAny(ctx, j, tenantID, id, kinds)
+}
+
 // stored is the object as it stands before a change expecting version:
 // as this transaction saw it when it saw that version (one version, one
 // content), else read now. A change that expects no version (0) reads.
@@ -141,6 +152,7 @@ func (j *journal) CreateObject(ctx context.Context, o *store.Object) error {
 	if err := j.Tx.CreateObject(ctx, o); err != nil {
 		return err
 	}
+	j.remember(*o, nil)
 	j.add(&entry{tenantID: o.TenantID, kind: o.Kind, op: opAdd, id: o.ID, after: docOf(*o)})
 	return nil
 }
@@ -204,14 +216,14 @@ func (j *journal) link(ctx context.Context, tenantID string, l store.Link, op st
 	if err := write(); err != nil {
 		return err
 	}
-	target, err := j.s.findAny(ctx, j.Tx, tenantID, l.TargetID, []string{KindUser, KindGroup, KindServicePrincipal, KindApplication})
+	target, err := j.find(ctx, tenantID, l.TargetID, []string{KindUser, KindGroup, KindServicePrincipal, KindApplication})
 	switch {
 	case err != nil && op == opRemoveLink && usererr.IsKind(err, usererr.NotFound):
 		target = Object{ID: l.TargetID} // gone with its link; the id still tells
 	case err != nil:
 		return err
 	}
-	source, err := j.s.findAny(ctx, j.Tx, tenantID, l.SourceID, []string{KindGroup, KindApplication, KindServicePrincipal, KindUser})
+	source, err := j.find(ctx, tenantID, l.SourceID, []string{KindGroup, KindApplication, KindServicePrincipal, KindUser})
 	if err != nil {
 		return err
 	}
@@ -237,7 +249,7 @@ func (j *journal) credential(ctx context.Context, tenantID, objectID, typ string
 	e := j.pending(tenantID, objectID)
 	if e == nil {
 		kinds := []string{KindUser, KindApplication, KindServicePrincipal}
-		o, err := j.s.findAny(ctx, j.Tx, tenantID, objectID, kinds)
+		o, err := j.find(ctx, tenantID, objectID, kinds)
 		if err != nil {
 			return err
 		}
@@ -308,7 +320,7 @@ func (j *journal) DeleteDomain(ctx context.Context, tenantID, name string) error
 // to application"), in the transaction tx, when tx is a journal.
 func note(tx store.Tx, tenantID string, a audit.DirectoryAudit) {
 	if j, ok := tx.(*journal); ok {
-		j.entries = append(j.entries, &entry{tenantID: tenantID, explicit: &a})
+		j.add(&entry{tenantID: tenantID, explicit: &a})
 	}
 }
 
@@ -334,9 +346,6 @@ func (j *journal) commit(ctx context.Context) error {
 			return err
 		}
 		recs = append(recs, rec)
-	}
-	if len(recs) == 0 {
-		return nil
 	}
 	return j.Tx.AppendAudit(ctx, recs...)
 }

@@ -50,11 +50,7 @@ func (s *Service) revokeGrant(ctx context.Context, tx store.Tx, tenantID string,
 	if err != nil {
 		return err
 	}
-	spDoc, err := decodeDoc(sp.Data)
-	if err != nil {
-		return err
-	}
-	f := revocation.Fact{At: s.now(), ClientID: str(spDoc, "appId"), Reason: reasonGrantDeleted}
+	f := revocation.Fact{At: s.now(), ClientID: sp.AppID, Reason: reasonGrantDeleted}
 	if grant["consentType"] != "AllPrincipals" {
 		f.UserID = str(grant, "principalId")
 	}

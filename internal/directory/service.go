@@ -341,15 +341,19 @@ func (s *Service) beforeDelete(ctx context.Context, tx store.Tx, tenantID string
 		if err != nil {
 			return err
 		}
-		return s.deleteServicePrincipal(ctx, tx, tenantID, sp.ID)
+		spObj, err := toObject(sp)
+		if err == nil {
+			err = s.retireServicePrincipal(ctx, tx, tenantID, spObj)
+		}
+		if err != nil {
+			return err
+		}
+		return tx.DeleteObject(ctx, tenantID, KindServicePrincipal, sp.ID, 0)
 	case KindServicePrincipal:
 		if err := checkPrincipalChange(str(cur.Doc, "appId"), nil, true); err != nil {
 			return err
 		}
-		if err := s.revokeClient(ctx, tx, tenantID, cur.Doc); err != nil {
-			return err
-		}
-		return s.deleteAssignmentsOf(ctx, tx, tenantID, cur.ID)
+		return s.retireServicePrincipal(ctx, tx, tenantID, cur)
 	case KindUser:
 		if err := s.revokeUser(ctx, tx, tenantID, cur.ID, nil, reasonUserDisabled); err != nil {
 			return err
