@@ -95,6 +95,9 @@ func singleton(ctx context.Context, tx store.Tx, tenantID, kind, id string, defa
 func (s *Service) readSingleton(ctx context.Context, tenantID string, read func(context.Context, store.Tx, string) (Object, error)) (Object, error) {
 	var out Object
 	err := s.st.View(ctx, func(tx store.Tx) error {
+		if err := mayReadArea(ctx, tx, tenantID, authz.AreaPolicies); err != nil {
+			return err
+		}
 		var err error
 		out, err = read(ctx, tx, tenantID)
 		return err

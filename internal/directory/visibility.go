@@ -118,12 +118,10 @@ func checkObjectRead(ctx context.Context, tx store.Tx, tenantID, key string, obj
 	return err
 }
 
-// CheckRead decides whether the request's caller may read an area of the
-// directory at all, for routes that serve no directory object (role
+// mayReadArea decides whether the request's caller may read an area of
+// the directory at all, for what is no stored directory object (role
 // definitions, policies).
-func (s *Service) CheckRead(ctx context.Context, tenantID string, area authz.Area) error {
-	return s.st.View(ctx, func(tx store.Tx) error {
-		_, err := mayRead(ctx, tx, tenantID, func(viewer) authz.Read { return authz.Read{Area: area, List: true} })
-		return err
-	})
+func mayReadArea(ctx context.Context, tx store.Tx, tenantID string, area authz.Area) error {
+	_, err := mayRead(ctx, tx, tenantID, func(viewer) authz.Read { return authz.Read{Area: area, List: true} })
+	return err
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // Kinds that are not stored as objects: the built-in roles are the same in
@@ -62,6 +64,9 @@ var domainSpec = (&kindSpec{
 // narrowed by filter, which is bound to the kind's schema first so that an
 // unsupported filter is refused rather than ignored.
 func (s *Service) ListWhole(ctx context.Context, tenantID, kind string, filter odata.Expr) ([]Object, error) {
+	if err := s.checkRolesRead(ctx, tenantID, kind); err != nil {
+		return nil, err
+	}
 	bound, _, err := bindQuery(specs[kind], Query{Filter: filter})
 	if err != nil {
 		return nil, err
@@ -101,6 +106,9 @@ func (s *Service) ListWhole(ctx context.Context, tenantID, kind string, filter o
 // GetWhole returns one member of a set ListWhole serves, by id; a directory
 // role is also found by "roleTemplateId=<id>".
 func (s *Service) GetWhole(ctx context.Context, tenantID, kind, id string) (Object, error) {
+	if err := s.checkRolesRead(ctx, tenantID, kind); err != nil {
+		return Object{}, err
+	}
 	switch kind {
 	case KindDirectoryRole, KindRoleDefinition:
 		if kind == KindDirectoryRole {
@@ -124,6 +132,16 @@ func (s *Service) GetWhole(ctx context.Context, tenantID, kind, id string) (Obje
 		return s.Organization(ctx, tenantID)
 	}
 	return Object{}, fmt.Errorf("directory: %s is not served whole", kind)
+}
+
+// checkRolesRead lets the caller read the built-in roles (directory roles,
+// role definitions) only if they may read roles at all; the other sets
+// served whole are checked where they are read.
+func (s *Service) checkRolesRead(ctx context.Context, tenantID, kind string) error {
+	if kind != KindDirectoryRole && kind != KindRoleDefinition {
+		return nil
+	}
+	return s.st.View(ctx, func(tx store.Tx) error { return mayReadArea(ctx, tx, tenantID, authz.AreaRoleDefinitions) })
 }
 
 // object renders a built-in role as a directory role or a role definition.

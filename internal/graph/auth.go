@@ -63,10 +63,6 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 // may do, as in Graph.
 type permSet struct {
 	app, delegated, roles []string
-	// area, when set, is a part of the directory the route reads without
-	// naming a directory object; the directory decides whether the
-	// signed-in user may read it at all (see directory.CheckRead).
-	area authz.Area
 }
 
 var (
@@ -97,20 +93,17 @@ var (
 	// in Graph (authz.AssignAppRole decides Microsoft Graph's own roles).
 	assignAppRoles = permSet{app: []string{"AppRoleAssignment.ReadWrite.All"}, delegated: []string{"AppRoleAssignment.ReadWrite.All", "Directory.AccessAsUser.All"},
 		roles: []string{authz.GlobalAdministrator, authz.PrivilegedRoleAdministrator, authz.ApplicationAdministrator, authz.CloudApplicationAdministrator}}
-	readRoles = permSet{app: []string{"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	// readRoleDefinitions serve no directory object, so the route itself
-	// asks the directory whether the signed-in user may read roles at all.
-	readRoleDefinitions = permSet{app: readRoles.app, delegated: readRoles.delegated, area: authz.AreaRoleDefinitions}
-	writeRoles          = permSet{app: []string{"RoleManagement.ReadWrite.Directory"}, delegated: []string{"Directory.AccessAsUser.All", "RoleManagement.ReadWrite.Directory"}, roles: roleAdmins}
-	readOrg             = permSet{app: []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: slices.Concat([]string{"User.Read"}, dirReaders)}
-	writeOrg            = permSet{app: []string{"Organization.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readDomains         = permSet{app: []string{"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeDomains        = permSet{app: []string{"Domain.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readGrants          = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeGrants         = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readObjects         = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
-	readPolicy          = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}, area: authz.AreaPolicies}
-	writePolicy         = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readRoles    = permSet{app: []string{"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeRoles   = permSet{app: []string{"RoleManagement.ReadWrite.Directory"}, delegated: []string{"Directory.AccessAsUser.All", "RoleManagement.ReadWrite.Directory"}, roles: roleAdmins}
+	readOrg      = permSet{app: []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: slices.Concat([]string{"User.Read"}, dirReaders)}
+	writeOrg     = permSet{app: []string{"Organization.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readDomains  = permSet{app: []string{"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeDomains = permSet{app: []string{"Domain.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readGrants   = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeGrants  = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readObjects  = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
+	readPolicy   = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}}
+	writePolicy  = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
 	// The session lifetime policy is application configuration, as Graph's
 	// token lifetime policies are.
 	writeAppConfigPolicy = permSet{app: []string{"Policy.ReadWrite.ApplicationConfiguration"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
@@ -134,15 +127,8 @@ func anyOf(have, want []string) bool {
 
 func (a *API) require(need permSet, h http.HandlerFunc) http.Handler {
 	return a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.permitted(w, r, need) {
-			return
+		if a.permitted(w, r, need) {
+			h(w, r)
 		}
-		if need.area != authz.AreaNone {
-			if err := a.dir.CheckRead(r.Context(), tenantOf(r), need.area); err != nil {
-				a.fail(w, r, err)
-				return
-			}
-		}
-		h(w, r)
 	}))
 }

@@ -189,16 +189,16 @@ func (a *API) registerTenantRoutes(mux *http.ServeMux) {
 func (a *API) registerRoleRoutes(mux *http.ServeMux) {
 	const defs = "/v1.0/roleManagement/directory/roleDefinitions"
 	const assigns = "/v1.0/roleManagement/directory/roleAssignments"
-	mux.Handle("GET "+defs, a.require(readRoleDefinitions, a.whole("roleManagement/directory/roleDefinitions", directory.KindRoleDefinition)))
-	mux.Handle("GET "+defs+"/{id}", a.require(readRoleDefinitions, a.wholeEntity("roleManagement/directory/roleDefinitions", directory.KindRoleDefinition)))
+	mux.Handle("GET "+defs, a.require(readRoles, a.whole("roleManagement/directory/roleDefinitions", directory.KindRoleDefinition)))
+	mux.Handle("GET "+defs+"/{id}", a.require(readRoles, a.wholeEntity("roleManagement/directory/roleDefinitions", directory.KindRoleDefinition)))
 	ra := kindRoute{path: "roleManagement/directory/roleAssignments", kind: directory.KindRoleAssignment, read: readRoles, write: writeRoles, create: a.dir.AssignRole}
 	mux.Handle("GET "+assigns, a.require(readRoles, a.list(ra)))
 	mux.Handle("POST "+assigns, a.require(writeRoles, a.create(ra)))
 	mux.Handle("GET "+assigns+"/{id}", a.require(readRoles, a.get(ra)))
 	mux.Handle("DELETE "+assigns+"/{id}", a.require(writeRoles, a.delete(ra)))
 
-	mux.Handle("GET /v1.0/directoryRoles", a.require(readRoleDefinitions, a.whole("directoryRoles", directory.KindDirectoryRole)))
-	mux.Handle("GET /v1.0/directoryRoles/{id}", a.require(readRoleDefinitions, a.wholeEntity("directoryRoles", directory.KindDirectoryRole)))
+	mux.Handle("GET /v1.0/directoryRoles", a.require(readRoles, a.whole("directoryRoles", directory.KindDirectoryRole)))
+	mux.Handle("GET /v1.0/directoryRoles/{id}", a.require(readRoles, a.wholeEntity("directoryRoles", directory.KindDirectoryRole)))
 	mux.Handle("GET /v1.0/directoryRoles/{id}/members", a.require(readRoles, func(w http.ResponseWriter, r *http.Request) {
 		objs, err := a.dir.RoleMembers(r.Context(), tenantOf(r), r.PathValue("id"))
 		if err != nil {
