@@ -16,6 +16,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/revocation"
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -180,9 +181,14 @@ func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, 
 	} else if revoked {
 		return nil, p.revokeWith(ctx, tid, from.Family, "AADSTS50173: The provided grant has expired due to it being revoked; the user must sign in again.")
 	}
-	policy, err := p.dir.SessionPolicy(ctx, tid)
-	if err != nil {
-		return nil, serverError(fmt.Errorf("%w: reading the session policy: %w", errUnavailable, err))
+	// The session policy bounds refresh families: a code redeemed without
+	// offline_access neither uses nor starts one, so it needs no read.
+	offline := slices.Contains(next.OIDC, scopeOfflineAccess)
+	var policy sessionpolicy.Policy
+	if from.Kind == kindRefresh || offline {
+		if policy, err = p.dir.SessionPolicy(ctx, tid); err != nil {
+			return nil, serverError(fmt.Errorf("%w: reading the session policy: %w", errUnavailable, err))
+		}
 	}
 	now := p.cfg.Now()
 	// A refresh token was last used when it was issued: each use replaces it.
@@ -196,7 +202,7 @@ func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, 
 	resp := tokenResponse{AccessToken: tokens.AccessToken, IDToken: tokens.IDToken, Scope: strings.Join(tokenScopes(issue.OIDC, issue.Permissions), " ")}
 	// The family ends at its maximum age however often it is refreshed; a
 	// sign-in already that old gets no refresh token.
-	if ttl := min(p.cfg.RefreshTokenLifetime, policy.Refresh.Expiry(next.AuthTime, now).Sub(now)); slices.Contains(next.OIDC, scopeOfflineAccess) && ttl > 0 {
+	if ttl := min(p.cfg.RefreshTokenLifetime, policy.Refresh.Expiry(next.AuthTime, now).Sub(now)); offline && ttl > 0 {
 		rt := newGrantSecret(tid)
 		if err := p.putState(ctx, tid, kindRefresh, secretID(rt), from.Family, next.UserID, next, ttl); err != nil {
 			return nil, serverError(err)

@@ -156,7 +156,7 @@ func (s *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 	}
 	app, err := s.p.dir.AuthenticateApp(ctx, tid, cc.ClientID, cc.ClientSecret)
 	if errors.Is(err, ErrInvalidClient) {
-		s.p.noteSignIn(ctx, authn.SignIn{TenantID: tid, AppID: cc.ClientID}, invalidClient("AADSTS7000215: Invalid client secret provided.", nil))
+		s.p.noteSignIn(ctx, authn.SignIn{TenantID: tid, AppID: cc.ClientID, ErrorCode: 7000215, FailureReason: "Invalid client secret provided."}, nil)
 		return nil, invalidClient("client authentication failed", err)
 	}
 	if err != nil {

@@ -43,8 +43,8 @@ func failureOf(err error) (code int, reason string, ok bool) {
 }
 
 // noteSignIn reports the outcome of a non-interactive sign-in (a token
-// request) to the sign-in log: success when err is nil, else the AADSTS
-// failure err carries.
+// request) to the sign-in log: the AADSTS failure err carries, or, when err
+// is nil, what s says (success unless it names an error code).
 func (p *Provider) noteSignIn(ctx context.Context, s authn.SignIn, err error) {
 	if p.cfg.SignInLog == nil {
 		return
