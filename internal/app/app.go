@@ -178,15 +178,12 @@ type Server struct {
 // its SQLite database alone, and its master key opens every stored signing
 // key. A node that could not sign would otherwise report ready and fail
 // every token request.
-func New(ctx context.Context, cfg Config) (srv *Server, err error) {
+func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.defaults()
 	unlock := func() error { return nil }
 	if path, err := sqlitePath(cfg.Store, cfg.DataDir); err != nil {
 		return nil, err
 	} else if path != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, err
-		}
 		if unlock, err = sqlite.Lock(path); err != nil {
 			return nil, err
 		}
@@ -195,17 +192,14 @@ func New(ctx context.Context, cfg Config) (srv *Server, err error) {
 	if err != nil {
 		return nil, errors.Join(err, unlock())
 	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, st.Close(), unlock())
-		}
-	}()
-	if srv, err = NewWithStore(cfg, st); err != nil {
-		return nil, err
+	srv, err := NewWithStore(cfg, st)
+	if err != nil {
+		return nil, errors.Join(err, st.Close(), unlock())
 	}
 	srv.unlock = unlock
 	if err := srv.checkSigningKeys(ctx); err != nil {
-		return nil, err
+		// Close stops what the node started (the sign-in recorder) too.
+		return nil, errors.Join(err, srv.Close())
 	}
 	return srv, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 // ErrInUse: another process holds the exclusive lock of a database.
@@ -19,6 +20,10 @@ var ErrInUse = errors.New("another gatehouse process is using the database")
 // command-line tools do not take it, so they work while a server runs.
 func Lock(path string) (release func() error, err error) {
 	name := path + ".lock"
+	// The lock is taken before Open, which would make the directory.
+	if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
+		return nil, fmt.Errorf("store: lock %s: %w", name, err)
+	}
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("store: lock %s: %w", name, err)
