@@ -37,7 +37,16 @@ const (
 	opRevoke       // invalidate refresh tokens and sessions
 )
 
-var opNames = map[op]string{opCreate: "create users", opBasic: "update", opSensitive: "change sensitive properties of", opContact: "change the contact details of", opPassword: "reset the password of", opRevoke: "end the sessions of"}
+// opInfo names each operation in refusals (name) and the rule that
+// decides it (rule).
+var opInfo = map[op]struct{ name, rule string }{
+	opCreate:    {"create users", "user.create"},
+	opBasic:     {"update", "user.basic"},
+	opSensitive: {"change sensitive properties of", "user.sensitive"},
+	opContact:   {"change the contact details of", "user.sensitive"},
+	opPassword:  {"reset the password of", "user.password"},
+	opRevoke:    {"end the sessions of", "user.revokeSessions"},
+}
 
 // opOf classifies a user property. Entra's "sensitive actions" list
 // accountEnabled, businessPhones, mobilePhone, onPremisesImmutableId,
@@ -165,7 +174,7 @@ func ChangeUser(c caller.Caller, t UserTarget, change UserChange) Decision {
 	seats := seatsOf(c)
 	var used []string
 	for _, o := range ops {
-		rule := ruleOf(o)
+		rule := opInfo[o].rule
 		if !c.AppOnly && !c.HasPermission(delegatedScopes(o)...) {
 			return deny(rule, "the token lacks "+strings.Join(delegatedScopes(o), " or "))
 		}
@@ -173,7 +182,7 @@ func ChangeUser(c caller.Caller, t UserTarget, change UserChange) Decision {
 		if i < 0 {
 			// The reason does not say what protects the target: that would
 			// tell a caller who may not list roles that the user holds one.
-			return deny(rule, "no role or permission of the caller may "+opNames[o]+" this user")
+			return deny(rule, "no role or permission of the caller may "+opInfo[o].name+" this user")
 		}
 		if !slices.Contains(used, seats[i].name) {
 			used = append(used, seats[i].name)
@@ -182,9 +191,5 @@ func ChangeUser(c caller.Caller, t UserTarget, change UserChange) Decision {
 	if len(ops) == 0 {
 		return allow("user.basic", "the change touches nothing")
 	}
-	return allow(ruleOf(ops[0]), "within reach of "+strings.Join(used, ", "))
-}
-
-func ruleOf(o op) string {
-	return map[op]string{opCreate: "user.create", opBasic: "user.basic", opSensitive: "user.sensitive", opContact: "user.sensitive", opPassword: "user.password", opRevoke: "user.revokeSessions"}[o]
+	return allow(opInfo[ops[0]].rule, "within reach of "+strings.Join(used, ", "))
 }
