@@ -68,6 +68,15 @@ type Authentication struct {
 	AuthTime  time.Time // when the user last entered credentials
 	AMR       []string  // authentication methods, e.g. "pwd"
 	SessionID string    // the SSO session, becomes the sid claim
+	// IdP is the issuer of the identity provider that authenticated a
+	// guest (their home tenant's issuer, an OpenID provider's, or "mail"
+	// for an email one-time passcode); "" for the tenant's own users. It
+	// becomes the idp claim.
+	IdP string
+	// HomeTenantID and HomeObjectID name a guest's account in their home
+	// tenant when it is a tenant of this deployment: MSAL's client_info
+	// carries them, as Entra's does for guests.
+	HomeTenantID, HomeObjectID string
 }
 
 // Protocol is what the pages need from the provider.
