@@ -15,6 +15,7 @@ const (
 	reasonUserDisabled    = "user disabled or deleted"
 	reasonGrantDeleted    = "delegated permission grant deleted or narrowed"
 	reasonClientRemoved   = "service principal disabled or deleted"
+	reasonRedemptionReset = "guest redemption reset"
 )
 
 // revokeUser ends every sign-in of a user until now, in the transaction of
