@@ -88,3 +88,9 @@ func (s *Service) SetUserProperties(ctx context.Context, tx store.Tx, tenantID, 
 	}
 	return s.replace(ctx, tx, tenantID, cur, next)
 }
+
+// AuthorizationPolicyIn reads the tenant's authorizationPolicy in tx; it
+// always exists (the default until changed).
+func AuthorizationPolicyIn(ctx context.Context, tx store.Tx, tenantID string) (Object, error) {
+	return authorizationPolicy(ctx, tx, tenantID)
+}
