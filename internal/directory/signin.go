@@ -317,10 +317,18 @@ func stringList(v any) []string {
 	return out
 }
 
+// mailProven tells whether the user proved control of their mail address
+// itself, whatever its domain: a guest who redeemed an invitation sent to it
+// (the redemption refuses any identity that does not prove the invited
+// address), or an account created by email verification.
+func mailProven(u Doc) bool {
+	return (u["creationType"] == "Invitation" && u["externalUserState"] == "Accepted") || u["creationType"] == "EmailVerified"
+}
+
 // TokenUser is what tokens say about a user signing in to an application.
 type TokenUser struct {
 	ObjectID, TenantID, DisplayName, UserPrincipalName string
-	Email                                              string // only when its domain is verified by the tenant
+	Email                                              string // only a proven address (mailProven) or one on a domain the tenant verified
 	Guest, Enabled                                     bool
 	Roles                                              []string
 	SessionsValidFrom                                  time.Time
@@ -340,9 +348,13 @@ func (s *Service) TokenUserFor(ctx context.Context, tenantID, userID, appID stri
 			out.SessionsValidFrom = t
 		}
 		if mail := str(u.Doc, "mail"); mail != "" {
-			_, domain, _ := strings.Cut(mail, "@")
-			if d, err := tx.GetDomain(ctx, tenantID, strings.ToLower(domain)); err == nil && d.Verified {
+			if mailProven(u.Doc) {
 				out.Email = mail
+			} else {
+				_, domain, _ := strings.Cut(mail, "@")
+				if d, err := tx.GetDomain(ctx, tenantID, strings.ToLower(domain)); err == nil && d.Verified {
+					out.Email = mail
+				}
 			}
 		}
 		out.Roles, err = s.appRolesOf(ctx, tx, tenantID, u.ID, appID)

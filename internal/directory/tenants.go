@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -59,7 +60,16 @@ type NewTenant struct {
 	DisplayName string
 	Domain      string // a verified domain the tenant owns; its default domain
 	Type        string // store.TenantWorkforce or store.TenantExternal
+	// ID is a fixed tenant id, for the deployment's own tenants (the
+	// consumers tenant); empty for a new one.
+	ID string
 }
+
+// ConsumersTenantID is the deployment's tenant of personal accounts, the id
+// Entra's consumers (Microsoft account) tenant has, so tools that recognise
+// personal accounts by it work unchanged. Guests without an organization
+// redeem there when email one-time passcodes are off.
+const ConsumersTenantID = "9188040d-6c67-4c5b-b112-36a304b66dad"
 
 // CreatedTenant is what creating a tenant hands back once: the secrets here
 // are not stored in clear anywhere and cannot be shown again.
@@ -103,7 +113,7 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant
 	if err != nil {
 		return out, err
 	}
-	out.TenantID = s.newID()
+	out.TenantID = cmp.Or(in.ID, s.newID())
 	out.Admin.Password = password
 	out.Admin.UserPrincipalName = "admin@" + in.Domain
 	err = s.st.Update(ctx, func(tx store.Tx) error {
