@@ -407,3 +407,31 @@ func defaultDomain(ctx context.Context, tx store.Tx, tenantID string) (string, e
 	}
 	return initialDomain(ctx, tx, tenantID)
 }
+
+// EnsureConsumersTenant creates the consumers tenant of personal accounts
+// the first time it is needed. Nodes may race to create it; the tenant id
+// is a primary key, so one wins and the others find it.
+func (s *Service) EnsureConsumersTenant(ctx context.Context) error {
+	exists := func() (bool, error) {
+		err := s.raw.View(ctx, func(tx store.Tx) error {
+			_, err := tx.GetTenant(ctx, ConsumersTenantID)
+			return err
+		})
+		if isNotFound(err) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	if ok, err := exists(); ok || err != nil {
+		return err
+	}
+	_, err := s.CreateTenant(ctx, NewTenant{ID: ConsumersTenantID, DisplayName: "Personal accounts",
+		Domain: "consumers." + s.initialSuffix, Type: store.TenantExternal})
+	if err == nil {
+		return nil
+	}
+	if ok, xerr := exists(); xerr == nil && ok {
+		return nil
+	}
+	return err
+}
