@@ -94,3 +94,34 @@ func (s *Service) SetUserProperties(ctx context.Context, tx store.Tx, tenantID, 
 func AuthorizationPolicyIn(ctx context.Context, tx store.Tx, tenantID string) (Object, error) {
 	return authorizationPolicy(ctx, tx, tenantID)
 }
+
+// CreateEmailVerifiedUser creates a local account of an external tenant for
+// someone who has just proved control of email (a personal account signed up
+// for in the consumers tenant): signing in with that address and password,
+// creationType EmailVerified, the address as mail. The password policy
+// applies as to any new password; a taken address is a conflict on
+// identities.
+func (s *Service) CreateEmailVerifiedUser(ctx context.Context, tenantID, email, displayName, password string) (Object, error) {
+	var issuer string
+	if err := s.raw.View(ctx, func(tx store.Tx) error {
+		var err error
+		issuer, err = initialDomain(ctx, tx, tenantID)
+		return err
+	}); err != nil {
+		return Object{}, err
+	}
+	d, err := userSpec.normalize(Doc{"accountEnabled": true, "displayName": displayName, "mail": email,
+		"identities": []any{map[string]any{"signInType": "emailAddress", "issuer": issuer, "issuerAssignedId": email}}})
+	if err != nil {
+		return Object{}, err
+	}
+	d["creationType"] = "EmailVerified"
+	if err := s.checkNewPassword(ctx, tenantID, password, d); err != nil {
+		return Object{}, err
+	}
+	hash, err := s.passwords.Hash(ctx, password)
+	if err != nil {
+		return Object{}, err
+	}
+	return s.storeNewUser(ctx, tenantID, d, map[string]any{"forceChangePasswordNextSignIn": false}, hash)
+}

@@ -236,7 +236,9 @@ func (s *Service) completeNewUser(ctx context.Context, tx store.Tx, tenant store
 		if d["mailNickname"] == nil {
 			d["mailNickname"] = alias
 		}
-		d["creationType"] = "LocalAccount"
+		if d["creationType"] == nil {
+			d["creationType"] = "LocalAccount"
+		}
 	}
 	for _, req := range []string{"mailNickname", "userPrincipalName"} {
 		if d[req] == nil {
