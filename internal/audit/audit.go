@@ -119,7 +119,8 @@ func (a DirectoryAudit) Record(tenantID string) (store.AuditRecord, error) {
 	return r, err
 }
 
-// SignIn is Graph's signIn (v1.0), with the properties Gatehouse knows.
+// SignIn is Graph's signIn (v1.0), with the properties Gatehouse knows,
+// and beta's crossTenantAccessType: whether a guest signed in (b2bCollaboration).
 type SignIn struct {
 	ID                               string       `json:"id"`
 	CreatedDateTime                  time.Time    `json:"createdDateTime"`
@@ -145,6 +146,7 @@ type SignIn struct {
 	RiskLevelAggregated              string       `json:"riskLevelAggregated"`
 	RiskLevelDuringSignIn            string       `json:"riskLevelDuringSignIn"`
 	RiskState                        string       `json:"riskState"`
+	CrossTenantAccessType            string       `json:"crossTenantAccessType"` // beta's signInAccessType, served on v1.0 too
 }
 
 // SignInStatus is Graph's signInStatus: ErrorCode 0 is success, else
@@ -218,4 +220,7 @@ var SignInSchema = &odata.Schema{Resource: "signIn", Properties: map[string]odat
 	"conditionalAccessStatus": docString("conditionalAccessStatus", "eq"),
 	"status/errorCode":        column("status/errorCode", "error_code", odata.TypeInt, "eq"),
 	"isInteractive":           {Name: "isInteractive", Type: odata.TypeBool, Ops: ops("eq")},
+	"homeTenantId":            docString("homeTenantId", "eq"),
+	"resourceTenantId":        docString("resourceTenantId", "eq"),
+	"crossTenantAccessType":   docString("crossTenantAccessType", "eq"),
 }}

@@ -112,10 +112,18 @@ func (r *Recorder) record(s authn.SignIn) (store.AuditRecord, error) {
 		IPAddress: s.IPAddress, UserAgent: s.UserAgent, ClientAppUsed: client, CorrelationID: s.CorrelationID,
 		ConditionalAccessStatus: "notApplied", IsInteractive: s.Interactive,
 		ResourceDisplayName: "Microsoft Graph", ResourceID: graphAppID,
-		ResourceTenantID: s.TenantID, HomeTenantID: s.TenantID,
-		Status:     SignInStatus{ErrorCode: s.ErrorCode, FailureReason: failureReason(s)},
-		RiskDetail: "none", RiskLevelAggregated: "none", RiskLevelDuringSignIn: "none", RiskState: "none",
+		ResourceTenantID: or(s.ResourceTenantID, s.TenantID), HomeTenantID: or(s.HomeTenantID, s.TenantID),
+		CrossTenantAccessType: or(s.CrossTenantAccessType, authn.AccessNone),
+		Status:                SignInStatus{ErrorCode: s.ErrorCode, FailureReason: failureReason(s)},
+		RiskDetail:            "none", RiskLevelAggregated: "none", RiskLevelDuringSignIn: "none", RiskState: "none",
 	}.Record(s.TenantID)
+}
+
+func or(v, otherwise string) string {
+	if v == "" {
+		return otherwise
+	}
+	return v
 }
 
 // graphAppID is the resource every Gatehouse token is for: the API.

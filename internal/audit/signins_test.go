@@ -2,12 +2,15 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
@@ -131,4 +134,76 @@ func BenchmarkRecordTokenSignIn(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
+}
+
+// TestGuestSignInTenants: a guest's sign-in names their home tenant and the
+// resource tenant and is a b2bCollaboration access; a member's names the
+// tenant twice and crossed nothing. Both are filterable.
+func TestGuestSignInTenants(t *testing.T) {
+	const home, resource = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+	for name, open := range storetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			st := open(t)
+			if err := st.Update(ctx, func(tx store.Tx) error {
+				return tx.CreateTenant(ctx, store.Tenant{ID: resource, Type: store.TenantWorkforce, CreatedAt: time.Now()})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			ids := []string{"member", "guest", "otp guest"}
+			r := NewRecorder(st, RecorderConfig{NewID: func() string { id := ids[0]; ids = ids[1:]; return id }})
+			r.RecordSignIn(ctx, authn.SignIn{TenantID: resource, UserID: "u1", Interactive: true})
+			r.RecordSignIn(ctx, authn.SignIn{TenantID: resource, UserID: "u2", Interactive: true,
+				HomeTenantID: home, ResourceTenantID: resource, CrossTenantAccessType: authn.AccessB2BCollaboration})
+			r.RecordSignIn(ctx, authn.SignIn{TenantID: resource, UserID: "u3", CrossTenantAccessType: authn.AccessB2BCollaboration})
+			if err := r.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			log := NewLog(st)
+			for id, want := range map[string][3]string{
+				"member":    {resource, resource, "none"},
+				"guest":     {home, resource, "b2bCollaboration"},
+				"otp guest": {resource, resource, "b2bCollaboration"},
+			} {
+				rec, err := log.Get(ctx, resource, store.LogSignIn, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var s SignIn
+				if err := json.Unmarshal(rec, &s); err != nil {
+					t.Fatal(err)
+				}
+				if got := [3]string{s.HomeTenantID, s.ResourceTenantID, s.CrossTenantAccessType}; got != want {
+					t.Errorf("%s sign-in: home, resource tenant and access type %q, want %q", id, got, want)
+				}
+			}
+			for filter, want := range map[string]string{
+				"crossTenantAccessType eq 'b2bCollaboration'":               `["u2","u3"]`,
+				"crossTenantAccessType eq 'none'":                           `["u1"]`,
+				"homeTenantId eq '" + home + "'":                            `["u2"]`,
+				"resourceTenantId eq '" + resource + "' and userId eq 'u1'": `["u1"]`,
+			} {
+				e, err := odata.ParseFilter(filter)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := log.List(ctx, resource, store.LogSignIn, Query{Filter: e, Top: 10})
+				if err != nil {
+					t.Fatalf("%s: %v", filter, err)
+				}
+				var users []string
+				for _, rec := range p.Records {
+					var s SignIn
+					if err := json.Unmarshal(rec, &s); err != nil {
+						t.Fatal(err)
+					}
+					users = append(users, s.UserID)
+				}
+				slices.Sort(users)
+				if got, _ := json.Marshal(users); string(got) != want {
+					t.Errorf("%s: %s, want %s", filter, got, want)
+				}
+			}
+		})
+	}
 }

@@ -139,7 +139,21 @@ type SignIn struct {
 	Interactive                               bool
 	ErrorCode                                 int
 	FailureReason                             string
+	// HomeTenantID is the tenant of the user's home account: a guest's home
+	// tenant when it is a tenant of this deployment. ResourceTenantID is
+	// the tenant signed in to. Both are TenantID when empty.
+	HomeTenantID, ResourceTenantID string
+	// CrossTenantAccessType is Graph's signIn crossTenantAccessType:
+	// AccessB2BCollaboration for a guest's sign-in, AccessNone (the
+	// default when empty) for one that crossed no tenant boundary.
+	CrossTenantAccessType string
 }
+
+// Graph's crossTenantAccessType values of the sign-ins Gatehouse records.
+const (
+	AccessNone             = "none"
+	AccessB2BCollaboration = "b2bCollaboration"
+)
 
 // SignInLog records sign-ins, successful or not. Recording is a report,
 // never a gate: it cannot fail a sign-in, and reports its own errors.
