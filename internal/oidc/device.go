@@ -449,8 +449,8 @@ func (p *Provider) answerDevice(w http.ResponseWriter, r *http.Request, tenantID
 
 // DeviceToken answers a polling client (RFC 8628 §3.4, §3.5).
 func (s *opServer) DeviceToken(ctx context.Context, r *op.ClientRequest[zoidc.DeviceAccessTokenRequest]) (_ *op.Response, err error) {
-	var userID string
-	defer func() { s.p.noteGrant(ctx, r.Client.GetID(), userID, err) }()
+	var g grant
+	defer func() { s.p.noteGrant(ctx, r.Client.GetID(), g, err) }()
 	tid, client, err := s.grantContext(ctx, r.Client)
 	if err != nil {
 		return nil, err
@@ -492,7 +492,7 @@ func (s *opServer) DeviceToken(ctx context.Context, r *op.ClientRequest[zoidc.De
 		}
 		return nil, deviceError(zoidc.ErrAccessDenied().WithDescription("AADSTS70000: The user declined to sign in. %s", res.Description))
 	}
-	userID = res.Grant.UserID
+	g = *res.Grant
 	return s.p.redeem(ctx, tid, client, st, *res.Grant, *res.Grant, "", r.Form)
 }
 

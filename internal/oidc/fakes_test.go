@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -508,6 +509,7 @@ type env struct {
 	st       *memStore
 	dir      *fakeDir
 	sessions *fakeSessions
+	signIns  *fakeSignInLog
 	ring     *secrets.Keyring
 	clock    *clock
 	secretA  string // appA's secret in tenant A
@@ -524,7 +526,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	c := newClock()
-	e := &env{st: newMemStore(c.now), dir: newFakeDir(), sessions: &fakeSessions{}, ring: ring, clock: c}
+	e := &env{st: newMemStore(c.now), dir: newFakeDir(), sessions: &fakeSessions{}, signIns: &fakeSignInLog{}, ring: ring, clock: c}
 	e.dir.addTenant(tenantA, "contoso.example", "contoso.onmicrosoft.example")
 	e.dir.addTenant(tenantB, "fabrikam.example")
 	e.secretA = e.dir.addApp(tenantA, App{AppID: appA, ServicePrincipalID: spA, DisplayName: "Daemon A", Roles: []string{"User.Read.All", "User.ReadWrite.All"}})
@@ -576,7 +578,28 @@ func (e *env) nodeAt(t testing.TB, publicURL string) *Provider {
 }
 
 func (e *env) config(publicURL string) Config {
-	return Config{PublicURL: publicURL, Now: e.clock.now, Sessions: e.sessions}
+	return Config{PublicURL: publicURL, Now: e.clock.now, Sessions: e.sessions, SignInLog: e.signIns}
+}
+
+// fakeSignInLog keeps the sign-ins recorded.
+type fakeSignInLog struct {
+	mu  sync.Mutex
+	all []authn.SignIn
+}
+
+func (l *fakeSignInLog) RecordSignIn(_ context.Context, s authn.SignIn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = append(l.all, s)
+}
+
+func (l *fakeSignInLog) last() authn.SignIn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.all) == 0 {
+		return authn.SignIn{}
+	}
+	return l.all[len(l.all)-1]
 }
 
 // TestMain silences the default logger: op logs every route it registers and

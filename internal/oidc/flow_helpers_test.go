@@ -34,6 +34,7 @@ type testPages struct {
 	deny      string // when set, Deny with this code
 	noSession bool   // no browser session: prompt=none is denied login_required
 	authAge   time.Duration
+	guest     authn.Authentication // IdP and home account the pages finish with
 	seen      []authn.Request
 }
 
@@ -53,7 +54,7 @@ func (tp *testPages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	tp.mu.Lock()
 	tp.seen = append(tp.seen, req)
-	deny, noSession, age := tp.deny, tp.noSession, tp.authAge
+	deny, noSession, age, guest := tp.deny, tp.noSession, tp.authAge, tp.guest
 	tp.mu.Unlock()
 	switch {
 	case deny != "":
@@ -63,6 +64,7 @@ func (tp *testPages) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		tp.p.Finish(w, r, tid, req.ID, authn.Authentication{
 			TenantID: tid, UserID: userAlice, AuthTime: tp.clock.now().Add(-age), AMR: []string{"pwd", "mfa"}, SessionID: "session-1",
+			IdP: guest.IdP, HomeTenantID: guest.HomeTenantID, HomeObjectID: guest.HomeObjectID,
 		})
 	}
 }
@@ -87,6 +89,14 @@ func (tp *testPages) setDeny(code string) {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	tp.deny = code
+}
+
+// setGuest makes the pages finish as a guest authenticated by a.IdP, with
+// a's home account.
+func (tp *testPages) setGuest(a authn.Authentication) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	tp.guest = a
 }
 
 func (tp *testPages) last() authn.Request {

@@ -65,7 +65,7 @@ func (s *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[zoidc.A
 // delegated permissions must still be granted.
 func (s *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[zoidc.RefreshTokenRequest]) (_ *op.Response, err error) {
 	var g grant
-	defer func() { s.p.noteGrant(ctx, r.Client.GetID(), g.UserID, err) }()
+	defer func() { s.p.noteGrant(ctx, r.Client.GetID(), g, err) }()
 	tid, client, err := s.grantContext(ctx, r.Client)
 	if err != nil {
 		return nil, err
@@ -221,7 +221,7 @@ func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, 
 		return nil, serverError(err)
 	}
 	if form.Get("client_info") == "1" {
-		resp.ClientInfo = clientInfo(u)
+		resp.ClientInfo = clientInfo(u, issue)
 	}
 	return p.tokenResponse(resp), nil
 }
@@ -266,13 +266,19 @@ func (p *Provider) revokeWith(ctx context.Context, tid, family, description stri
 	return invalidGrant(description)
 }
 
-// clientInfo is MSAL's client_info: base64url JSON of the account's object
-// and tenant ids, from which MSAL keys its token cache.
-func clientInfo(u User) string {
+// clientInfo is MSAL's client_info: base64url JSON of the home account's
+// object and tenant ids, from which MSAL keys its token cache. A guest
+// whose home account is in this deployment is known by it, as Entra does,
+// so MSAL files their tokens of every tenant under one account.
+func clientInfo(u User, g grant) string {
+	uid, utid := u.ObjectID, u.TenantID
+	if g.HomeTenantID != "" && g.HomeObjectID != "" {
+		uid, utid = g.HomeObjectID, g.HomeTenantID
+	}
 	b, _ := json.Marshal(struct {
 		UID  string `json:"uid"`
 		UTID string `json:"utid"`
-	}{u.ObjectID, u.TenantID})
+	}{uid, utid})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 

@@ -30,7 +30,7 @@ type opServer struct {
 var claimsSupported = []string{
 	"aud", "iss", "iat", "nbf", "exp", "sub", "oid", "tid", "ver",
 	"name", "preferred_username", "email", "amr", "auth_time", "nonce", "sid", "at_hash",
-	"azp", "azpacr", "appid", "roles", "scp", "idtyp", "uti", "jti",
+	"azp", "azpacr", "appid", "roles", "scp", "idtyp", "uti", "jti", "idp", "acct",
 }
 
 // tokenGrants are the grant types the token endpoint serves.

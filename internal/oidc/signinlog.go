@@ -62,11 +62,21 @@ func (p *Provider) noteSignIn(ctx context.Context, s authn.SignIn, err error) {
 }
 
 // noteGrant reports a refresh-token or device-code redemption by a user's
-// client.
-func (p *Provider) noteGrant(ctx context.Context, client string, userID string, err error) {
+// client; g is the zero grant when the redemption failed before reading
+// one. A guest's family (one authenticated by another identity provider)
+// is logged as their b2bCollaboration access, from their home tenant when
+// it is known.
+func (p *Provider) noteGrant(ctx context.Context, client string, g grant, err error) {
 	tid, terr := tenantFrom(ctx)
 	if terr != nil {
 		return
 	}
-	p.noteSignIn(ctx, authn.SignIn{TenantID: tid, UserID: userID, AppID: client}, err)
+	s := authn.SignIn{TenantID: tid, UserID: g.UserID, AppID: client, ResourceTenantID: tid, HomeTenantID: tid, CrossTenantAccessType: authn.AccessNone}
+	if g.IdP != "" {
+		s.CrossTenantAccessType = authn.AccessB2BCollaboration
+		if g.HomeTenantID != "" {
+			s.HomeTenantID = g.HomeTenantID
+		}
+	}
+	p.noteSignIn(ctx, s, err)
 }

@@ -61,6 +61,12 @@ type grant struct {
 	AuthTime    time.Time `json:"at"`
 	AMR         []string  `json:"amr,omitempty"`
 	SessionID   string    `json:"sid,omitempty"`
+	// A guest's sign-in: the identity provider that authenticated them
+	// (the idp claim), and their home account when it is in this
+	// deployment (MSAL's client_info). Refresh tokens keep them.
+	IdP          string `json:"idp,omitempty"`
+	HomeTenantID string `json:"htid,omitempty"`
+	HomeObjectID string `json:"hoid,omitempty"`
 
 	// Only in codes: what the redemption must repeat.
 	RedirectURI   string `json:"ru,omitempty"`

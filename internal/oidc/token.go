@@ -36,6 +36,8 @@ type accessClaims struct {
 	PreferredUsername  string   `json:"preferred_username,omitempty"`
 	TokenID            string   `json:"uti,omitempty"`
 	Version            string   `json:"ver"`
+	// IdP is the issuer that authenticated a guest, as Entra's idp.
+	IdP string `json:"idp,omitempty"`
 	// SessionID is the SSO session of a delegated token's sign-in, as in
 	// Entra's access tokens: a revocation of the session reaches the token.
 	SessionID string `json:"sid,omitempty"`
@@ -72,11 +74,15 @@ type idClaims struct {
 	AccessTokenHash   string   `json:"at_hash,omitempty"`
 	TokenID           string   `json:"uti"`
 	Version           string   `json:"ver"`
+	IdP               string   `json:"idp,omitempty"` // the issuer that authenticated a guest
+	Account           int      `json:"acct"`          // acctMember or acctGuest of the tenant
 }
 
 const (
 	tokenVersion = "2.0"
 	idTypeApp    = "app"
+	acctMember   = 0
+	acctGuest    = 1
 	idTypeUser   = "user"
 	acrSecret    = "1"
 
@@ -185,6 +191,7 @@ func (p *Provider) issueUserTokens(ctx context.Context, tenantID string, alg jos
 		TokenID:           atID,
 		Version:           tokenVersion,
 		SessionID:         g.SessionID,
+		IdP:               g.IdP,
 		IssuedAtMs:        now.UnixMilli(),
 	})
 	if err != nil {
@@ -210,6 +217,11 @@ func (p *Provider) issueUserTokens(ctx context.Context, tenantID string, alg jos
 		AccessTokenHash:   halfHash(at),
 		TokenID:           idID,
 		Version:           tokenVersion,
+		IdP:               g.IdP,
+		Account:           acctMember,
+	}
+	if u.Guest {
+		c.Account = acctGuest
 	}
 	if out.IDToken, err = p.signClaims(ctx, tenantID, alg, c); err != nil {
 		return userTokens{}, err
