@@ -34,9 +34,10 @@ type Policy struct {
 }
 
 // DefaultPolicy: eight digits, valid ten minutes, void after five wrong
-// tries, five codes per address in fifteen minutes. Five tries at one in
-// 10^8 each, with at most twenty codes an hour, leave a guesser about one
-// chance in a million a day per address.
+// tries, five codes per address in fifteen minutes. At most 480 codes a
+// day with five tries each leave a guesser of one address about one
+// chance in 40,000 a day; per-client throttling at the pages cuts it
+// further.
 func DefaultPolicy() Policy {
 	return Policy{Digits: 8, Lifetime: 10 * time.Minute, MaxWrong: 5, Sends: 5, SendWindow: 15 * time.Minute}
 }
