@@ -187,6 +187,7 @@ func (c *Codes) Check(ctx context.Context, st store.Store, tenantID, purpose, ad
 	want := c.codeMAC(tenantID, purpose, address, strings.TrimSpace(typed))
 	var outcome error
 	err = st.Update(ctx, func(tx store.Tx) error {
+		outcome = nil
 		now := c.now()
 		// Most checks of an address without a code end here, unwritten.
 		cur, err := tx.GetState(ctx, tenantID, kindCode, id)
@@ -223,7 +224,12 @@ func (c *Codes) Check(ctx context.Context, st store.Store, tenantID, purpose, ad
 			_, err := tx.DeleteStates(ctx, tenantID, store.StateFilter{Kind: kindCode, Family: id})
 			return err
 		}
-		return store.UpdateJSON(ctx, tx, locked, k, locked.ExpiresAt)
+		err = store.UpdateJSON(ctx, tx, locked, k, locked.ExpiresAt)
+		if errors.Is(err, store.ErrNotFound) {
+			// It expired by the store's clock while locked.
+			return errNoChange
+		}
+		return err
 	})
 	switch {
 	case errors.Is(err, errNoChange):
