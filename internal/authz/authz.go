@@ -38,6 +38,8 @@ const (
 	CloudApplicationAdministrator         = "158c047a-c907-4556-b7ef-446551a6b5f7"
 	SecurityAdministrator                 = "194ae4cb-b126-40b2-bd5b-6091b380977d"
 	GuestInviter                          = "95e79109-95c0-4d8e-aee3-d01accf2d47b"
+	AuthenticationPolicyAdministrator     = "0526716b-113d-4c15-b2c8-68e3c22b9f80"
+	ExternalIDUserFlowAdministrator       = "6e591065-9bad-43ed-90f3-e9424366d2f0"
 	DirectoryReaders                      = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
 	GlobalReader                          = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
 	MessageCenterReader                   = "790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b"

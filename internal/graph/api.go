@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/b2b"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -31,6 +32,7 @@ type API struct {
 	publicURL string
 	log       *slog.Logger
 	dns       directory.TXTResolver
+	policies  *b2b.Policies
 }
 
 // Config wires the API.
@@ -38,11 +40,12 @@ type Config struct {
 	PublicURL string
 	Logger    *slog.Logger
 	DNS       directory.TXTResolver // for domain verification
+	Policies  *b2b.Policies         // external collaboration policies
 }
 
 // New returns the API.
 func New(dir *directory.Service, tokens TokenVerifier, cfg Config) *API {
-	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS}
+	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS, policies: cfg.Policies}
 }
 
 const maxBody = 1 << 20
@@ -114,6 +117,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerRoleRoutes(mux)
 	a.registerDeletedItems(mux)
 	a.registerAuditLogs(mux)
+	a.registerB2BPolicies(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})))
