@@ -100,13 +100,30 @@ func ManageRoleAssignableGroup(c caller.Caller) Decision {
 	return d
 }
 
+// AppRoleGrant is a grant or revocation of an app role of a resource
+// service principal.
+type AppRoleGrant struct {
+	// ResourceIsGraph: the resource is Microsoft Graph, whose app roles are
+	// directory permissions.
+	ResourceIsGraph bool
+	// ResourceOwners are the object ids of the resource service
+	// principal's owners.
+	ResourceOwners []string
+	// ToApplication: the principal is a service principal (granting an
+	// application permission), not a user or group.
+	ToApplication bool
+}
+
 // AssignAppRole decides whether c may grant or revoke an app role of a
 // resource service principal. Application.ReadWrite.All is not enough, as in
 // Graph: an app that could grant app roles could grant itself any
 // permission. Granting Microsoft Graph's own app roles to a principal is
 // granting directory permissions, so a delegated caller needs a Privileged
-// Role Administrator or Global Administrator for it.
-func AssignAppRole(c caller.Caller, resourceIsGraph bool) Decision {
+// Role Administrator or Global Administrator for it. An owner of an
+// enterprise application (its service principal) assigns users and groups,
+// guests too, to it without an administrator role, as in Entra; granting an
+// application permission to another application stays an administrator's.
+func AssignAppRole(c caller.Caller, g AppRoleGrant) Decision {
 	const rule = "appRole.assign"
 	if d, decided := permitted(rule, c, permAppRoleAssignment, permDirectoryAsUser); decided {
 		return d
@@ -114,13 +131,19 @@ func AssignAppRole(c caller.Caller, resourceIsGraph bool) Decision {
 	if c.HasRole(GlobalAdministrator, PrivilegedRoleAdministrator) {
 		return allow(rule, "a Privileged Role Administrator or Global Administrator grants any app role")
 	}
-	if resourceIsGraph {
+	if g.ResourceIsGraph {
 		return deny(rule, "only a Privileged Role Administrator or Global Administrator grants Microsoft Graph's app roles")
 	}
 	if c.HasRole(ApplicationAdministrator, CloudApplicationAdministrator) {
 		return allow(rule, "an Application or Cloud Application Administrator grants roles of other APIs")
 	}
-	return deny(rule, "granting app roles needs an application administrator role")
+	if slices.Contains(g.ResourceOwners, c.ObjectID) && c.ObjectID != "" {
+		if g.ToApplication {
+			return deny(rule, "an owner of the application assigns users and groups to it, not permissions to other applications")
+		}
+		return allow(rule, "an owner of the application assigns users and groups to it")
+	}
+	return deny(rule, "granting app roles needs an application administrator role or ownership of the application")
 }
 
 // ManageApplication decides whether c may change (or, with create, register)

@@ -156,10 +156,12 @@ func (s *Service) assignAppRole(ctx context.Context, tx store.Tx, tenantID, prin
 	if err != nil {
 		return Object{}, err
 	}
-	if err := checkAppRoleChange(ctx, resource); err != nil {
+	principal, err := s.findAny(ctx, tx, tenantID, principalID, []string{KindServicePrincipal, KindUser, KindGroup})
+	// Decided before a missing principal is reported, as for a user or
+	// group: a caller who may not assign learns nothing about ids.
+	if err := checkAppRoleChange(ctx, tx, tenantID, resource, err == nil && principal.Kind == KindServicePrincipal); err != nil {
 		return Object{}, err
 	}
-	principal, err := s.findAny(ctx, tx, tenantID, principalID, []string{KindServicePrincipal, KindUser, KindGroup})
 	if err != nil {
 		return Object{}, err
 	}
@@ -244,7 +246,7 @@ func (s *Service) RemoveAppRoleAssignment(ctx context.Context, tenantID, spID, a
 		if err != nil {
 			return err
 		}
-		if err := checkAppRoleChange(ctx, resource); err != nil {
+		if err := checkAppRoleChange(ctx, tx, tenantID, resource, str(a.Doc, "principalType") == "ServicePrincipal"); err != nil {
 			return err
 		}
 		return translate(tx.DeleteObject(ctx, tenantID, KindAppRoleAssign, a.ID, 0), assignmentID)
