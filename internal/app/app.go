@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/b2b"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/graph"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
@@ -287,7 +288,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		return nil, err
 	}
 	sessions.Sessions = pages
-	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver})
+	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir)})
 	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()

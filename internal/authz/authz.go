@@ -38,6 +38,8 @@ const (
 	CloudApplicationAdministrator         = "158c047a-c907-4556-b7ef-446551a6b5f7"
 	SecurityAdministrator                 = "194ae4cb-b126-40b2-bd5b-6091b380977d"
 	GuestInviter                          = "95e79109-95c0-4d8e-aee3-d01accf2d47b"
+	AuthenticationPolicyAdministrator     = "0526716b-113d-4c15-b2c8-68e3c22b9f80"
+	ExternalIDUserFlowAdministrator       = "6e591065-9bad-43ed-90f3-e9424366d2f0"
 	DirectoryReaders                      = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
 	GlobalReader                          = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
 	MessageCenterReader                   = "790c1fb9-7f7d-4f88-86a1-ef1f95c05c1b"
@@ -98,13 +100,30 @@ func ManageRoleAssignableGroup(c caller.Caller) Decision {
 	return d
 }
 
+// AppRoleGrant is a grant or revocation of an app role of a resource
+// service principal.
+type AppRoleGrant struct {
+	// ResourceIsGraph: the resource is Microsoft Graph, whose app roles are
+	// directory permissions.
+	ResourceIsGraph bool
+	// ResourceOwners are the object ids of the resource service
+	// principal's owners.
+	ResourceOwners []string
+	// ToApplication: the principal is a service principal (granting an
+	// application permission), not a user or group.
+	ToApplication bool
+}
+
 // AssignAppRole decides whether c may grant or revoke an app role of a
 // resource service principal. Application.ReadWrite.All is not enough, as in
 // Graph: an app that could grant app roles could grant itself any
 // permission. Granting Microsoft Graph's own app roles to a principal is
 // granting directory permissions, so a delegated caller needs a Privileged
-// Role Administrator or Global Administrator for it.
-func AssignAppRole(c caller.Caller, resourceIsGraph bool) Decision {
+// Role Administrator or Global Administrator for it. An owner of an
+// enterprise application (its service principal) assigns users and groups,
+// guests too, to it without an administrator role, as in Entra; granting an
+// application permission to another application stays an administrator's.
+func AssignAppRole(c caller.Caller, g AppRoleGrant) Decision {
 	const rule = "appRole.assign"
 	if d, decided := permitted(rule, c, permAppRoleAssignment, permDirectoryAsUser); decided {
 		return d
@@ -112,13 +131,19 @@ func AssignAppRole(c caller.Caller, resourceIsGraph bool) Decision {
 	if c.HasRole(GlobalAdministrator, PrivilegedRoleAdministrator) {
 		return allow(rule, "a Privileged Role Administrator or Global Administrator grants any app role")
 	}
-	if resourceIsGraph {
+	if g.ResourceIsGraph {
 		return deny(rule, "only a Privileged Role Administrator or Global Administrator grants Microsoft Graph's app roles")
 	}
 	if c.HasRole(ApplicationAdministrator, CloudApplicationAdministrator) {
 		return allow(rule, "an Application or Cloud Application Administrator grants roles of other APIs")
 	}
-	return deny(rule, "granting app roles needs an application administrator role")
+	if slices.Contains(g.ResourceOwners, c.ObjectID) && c.ObjectID != "" {
+		if g.ToApplication {
+			return deny(rule, "an owner of the application assigns users and groups to it, not permissions to other applications")
+		}
+		return allow(rule, "an owner of the application assigns users and groups to it")
+	}
+	return deny(rule, "granting app roles needs an application administrator role or ownership of the application")
 }
 
 // ManageApplication decides whether c may change (or, with create, register)

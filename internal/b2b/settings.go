@@ -6,7 +6,6 @@ package b2b
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -48,77 +47,53 @@ func ReadSettings(ctx context.Context, tx store.Tx, tenantID string) (Settings, 
 	if err != nil {
 		return Settings{}, err
 	}
-	s := Settings{EmailOTP: true}
+	var s Settings
 	s.AllowInvitesFrom, _ = pol.Doc["allowInvitesFrom"].(string)
 	s.GuestUserRoleID, _ = pol.Doc["guestUserRoleId"].(string)
 
-	var mgmt struct {
-		Definition []string `json:"definition"`
-	}
-	found, err := readPolicy(ctx, tx, tenantID, KindB2BManagementPolicy, "", &mgmt)
+	mgmt, err := directory.ReadObjects(ctx, tx, tenantID, KindB2BManagementPolicy)
 	if err != nil {
 		return Settings{}, err
 	}
-	if found && len(mgmt.Definition) > 0 {
-		var def struct {
-			B2BManagementPolicy struct {
-				InvitationsAllowedAndBlockedDomainsPolicy struct {
-					AllowedDomains, BlockedDomains []string
-				}
+	if len(mgmt) > 0 {
+		def, _ := mgmt[0].Doc["definition"].([]any)
+		if len(def) > 0 {
+			s.AllowedDomains, s.BlockedDomains, err = domainLists(def[0])
+			if err != nil {
+				return Settings{}, err
 			}
 		}
-		if err := json.Unmarshal([]byte(mgmt.Definition[0]), &def); err != nil {
-			return Settings{}, err
-		}
-		lists := def.B2BManagementPolicy.InvitationsAllowedAndBlockedDomainsPolicy
-		s.AllowedDomains, s.BlockedDomains = lowered(lists.AllowedDomains), lowered(lists.BlockedDomains)
 	}
-
-	var email struct {
-		AllowExternalIDToUseEmailOTP string `json:"allowExternalIdToUseEmailOtp"`
-	}
-	if _, err := readPolicy(ctx, tx, tenantID, KindEmailMethodConfiguration, EmailMethodConfigurationID, &email); err != nil {
+	email, err := directory.ReadSingleton(ctx, tx, tenantID, KindEmailMethodConfiguration, EmailMethodConfigurationID, defaultEmailConfiguration)
+	if err != nil {
 		return Settings{}, err
 	}
-	s.EmailOTP = email.AllowExternalIDToUseEmailOTP != "disabled"
-
-	var flows struct {
-		SelfServiceSignUp struct {
-			IsEnabled bool `json:"isEnabled"`
-		} `json:"selfServiceSignUp"`
-	}
-	if _, err := readPolicy(ctx, tx, tenantID, KindAuthenticationFlowsPolicy, AuthenticationFlowsPolicyID, &flows); err != nil {
+	s.EmailOTP = email.Doc["allowExternalIdToUseEmailOtp"] != "disabled"
+	flows, err := directory.ReadSingleton(ctx, tx, tenantID, KindAuthenticationFlowsPolicy, AuthenticationFlowsPolicyID, defaultFlowsPolicy)
+	if err != nil {
 		return Settings{}, err
 	}
-	s.SelfServiceSignUp = flows.SelfServiceSignUp.IsEnabled
+	ssu, _ := flows.Doc["selfServiceSignUp"].(map[string]any)
+	s.SelfServiceSignUp = ssu["isEnabled"] == true
 	return s, nil
 }
 
-// readPolicy decodes the tenant's stored policy of a kind into v: the one
-// with id, or the only one when id is "" (a tenant has at most one B2B
-// management policy, whatever its id). It reports whether one is stored.
-func readPolicy(ctx context.Context, tx store.Tx, tenantID, kind, id string, v any) (bool, error) {
-	var o store.Object
-	var err error
-	if id != "" {
-		o, err = tx.GetObject(ctx, tenantID, kind, id)
-	} else {
-		var page store.Page
-		page, err = tx.ListObjects(ctx, tenantID, kind, store.Query{Top: 1})
-		if err == nil && len(page.Objects) == 0 {
-			err = store.ErrNotFound
-		}
-		if err == nil {
-			o = page.Objects[0]
+// domainLists reads the invitation domain lists of a stored definition
+// (one JSON string, checked when it was written).
+func domainLists(definition any) (allowed, blocked []string, err error) {
+	text, _ := definition.(string)
+	var def struct {
+		B2BManagementPolicy struct {
+			InvitationsAllowedAndBlockedDomainsPolicy struct {
+				AllowedDomains, BlockedDomains []string
+			}
 		}
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+	if err := json.Unmarshal([]byte(text), &def); err != nil {
+		return nil, nil, err
 	}
-	if err != nil {
-		return false, err
-	}
-	return true, json.Unmarshal(o.Data, v)
+	lists := def.B2BManagementPolicy.InvitationsAllowedAndBlockedDomainsPolicy
+	return lowered(lists.AllowedDomains), lowered(lists.BlockedDomains), nil
 }
 
 func lowered(in []string) []string {

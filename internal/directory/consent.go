@@ -37,6 +37,11 @@ var DelegatedPermissions = []DelegatedPermission{
 	{"0e263e50-5827-48a4-b97c-d940288653c7", "Directory.AccessAsUser.All", "Access the directory as you", true},
 	{"84bccea3-f856-4a8a-967b-dbe0a3d53a64", "AppRoleAssignment.ReadWrite.All", "Manage app permission grants and app role assignments", true},
 	{"e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20", "AuditLog.Read.All", "Read audit log data", true},
+	{"f81125ac-d3b7-4573-a3b2-7099cc39df9e", "GroupMember.ReadWrite.All", "Read and write group memberships", true},
+	{"572fea84-0151-49b2-9301-11cb16974376", "Policy.Read.All", "Read your organization's policies", true},
+	{"b27add92-efb2-4f16-84f5-8108ba77985c", "Policy.ReadWrite.ApplicationConfiguration", "Read and write your organization's application configuration policies", true},
+	{"edb72de9-4252-4d03-a925-451deef99db7", "Policy.ReadWrite.AuthenticationFlows", "Read and write authentication flow policies", true},
+	{"7e823077-d88e-468f-a337-e18f1f0e6c7c", "Policy.ReadWrite.AuthenticationMethod", "Read and write authentication method policies", true},
 }
 
 // OpenIDScopes are the delegated permissions that concern sign-in itself, not

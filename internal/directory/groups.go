@@ -125,7 +125,7 @@ func (s *Service) AddLink(ctx context.Context, tenantID, groupID, rel, targetID 
 		if err != nil {
 			return err
 		}
-		if err := checkGroupChange(ctx, group.Doc); err != nil {
+		if err := checkLinkChange(ctx, tx, tenantID, group, rel); err != nil {
 			return err
 		}
 		target, err := s.findAny(ctx, tx, tenantID, targetID, memberKinds[rel])
@@ -146,6 +146,15 @@ func (s *Service) AddLink(ctx context.Context, tenantID, groupID, rel, targetID 
 	})
 }
 
+// checkLinkChange decides a change of a group's members (its owners may
+// make it) or owners (administrators only).
+func checkLinkChange(ctx context.Context, tx store.Tx, tenantID string, group Object, rel string) error {
+	if rel == RelMembers {
+		return checkGroupMembers(ctx, tx, tenantID, group)
+	}
+	return checkGroupChange(ctx, group.Doc)
+}
+
 // RemoveLink removes a member or owner reference from a group.
 func (s *Service) RemoveLink(ctx context.Context, tenantID, groupID, rel, targetID string) error {
 	return s.st.Update(ctx, func(tx store.Tx) error {
@@ -153,7 +162,7 @@ func (s *Service) RemoveLink(ctx context.Context, tenantID, groupID, rel, target
 		if err != nil {
 			return err
 		}
-		if err := checkGroupChange(ctx, group.Doc); err != nil {
+		if err := checkLinkChange(ctx, tx, tenantID, group, rel); err != nil {
 			return err
 		}
 		return translate(tx.RemoveLink(ctx, tenantID, store.Link{SourceID: groupID, Rel: rel, TargetID: targetID}), targetID)

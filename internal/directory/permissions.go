@@ -49,6 +49,9 @@ var GraphPermissions = []Permission{
 	{"18a4783c-866b-4cc7-a460-3d5e5662c884", "Application.ReadWrite.OwnedBy", "Manage apps that this app creates or owns"},
 	{"be74164b-cff1-491c-8741-e671cb536e13", "Policy.ReadWrite.ApplicationConfiguration", "Read and write your organization's application configuration policies"},
 	{"b0afded3-3588-46d8-8b3d-9842eff778da", "AuditLog.Read.All", "Read all audit log data"},
+	{"dbaae8cf-10b5-4b86-a4a1-f871c94c6695", "GroupMember.ReadWrite.All", "Read and write all group memberships"},
+	{"25f85f3c-f66c-4205-8cd5-de92dd7f0cec", "Policy.ReadWrite.AuthenticationFlows", "Read and write authentication flow policies"},
+	{"29c18626-4985-4dcd-85c0-193eef327366", "Policy.ReadWrite.AuthenticationMethod", "Read and write all authentication method policies"},
 }
 
 // AutomationPermissions are granted to the automation app made with a tenant.
@@ -59,6 +62,7 @@ var AutomationPermissions = []string{
 	"Policy.Read.All", "Policy.ReadWrite.Authorization", "User-PasswordProfile.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
 	"Policy.ReadWrite.ApplicationConfiguration",
 	"AuditLog.Read.All",
+	"Policy.ReadWrite.AuthenticationFlows", "Policy.ReadWrite.AuthenticationMethod",
 }
 
 func graphAppRoles() []any {
@@ -152,10 +156,12 @@ func (s *Service) assignAppRole(ctx context.Context, tx store.Tx, tenantID, prin
 	if err != nil {
 		return Object{}, err
 	}
-	if err := checkAppRoleChange(ctx, resource); err != nil {
+	principal, err := s.findAny(ctx, tx, tenantID, principalID, []string{KindServicePrincipal, KindUser, KindGroup})
+	// Decided before a missing principal is reported, as for a user or
+	// group: a caller who may not assign learns nothing about ids.
+	if err := checkAppRoleChange(ctx, tx, tenantID, resource, err == nil && principal.Kind == KindServicePrincipal); err != nil {
 		return Object{}, err
 	}
-	principal, err := s.findAny(ctx, tx, tenantID, principalID, []string{KindServicePrincipal, KindUser, KindGroup})
 	if err != nil {
 		return Object{}, err
 	}
@@ -240,7 +246,7 @@ func (s *Service) RemoveAppRoleAssignment(ctx context.Context, tenantID, spID, a
 		if err != nil {
 			return err
 		}
-		if err := checkAppRoleChange(ctx, resource); err != nil {
+		if err := checkAppRoleChange(ctx, tx, tenantID, resource, str(a.Doc, "principalType") == "ServicePrincipal"); err != nil {
 			return err
 		}
 		return translate(tx.DeleteObject(ctx, tenantID, KindAppRoleAssign, a.ID, 0), assignmentID)

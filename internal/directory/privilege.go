@@ -123,14 +123,56 @@ func checkGroupChange(ctx context.Context, group Doc) error {
 	return enforce(authz.ManageRoleAssignableGroup(c))
 }
 
-// checkAppRoleChange decides a grant or revocation of an app role of the
-// resource service principal.
-func checkAppRoleChange(ctx context.Context, resource Object) error {
+// checkGroupMembers decides adding or removing a member of group: its
+// owners may, as administrators may.
+func checkGroupMembers(ctx context.Context, tx store.Tx, tenantID string, group Object) error {
 	c, ok := caller.From(ctx)
 	if !ok {
 		return nil
 	}
-	return enforce(authz.AssignAppRole(c, str(resource.Doc, "appId") == GraphAppID))
+	// Held to commit, so an owner removed meanwhile cannot still change
+	// the members on the strength of an ownership read before.
+	if err := tx.LockTenant(ctx, tenantID); err != nil {
+		return err
+	}
+	owners, err := ownerIDs(ctx, tx, tenantID, group.ID)
+	if err != nil {
+		return err
+	}
+	return enforce(authz.ChangeGroupMembers(c, authz.GroupTarget{Owners: owners, RoleAssignable: group.Doc["isAssignableToRole"] == true}))
+}
+
+// checkAppRoleChange decides a grant or revocation of an app role of the
+// resource service principal to a principal that is an application
+// (toApplication) or a user or group.
+func checkAppRoleChange(ctx context.Context, tx store.Tx, tenantID string, resource Object, toApplication bool) error {
+	c, ok := caller.From(ctx)
+	if !ok {
+		return nil
+	}
+	if err := tx.LockTenant(ctx, tenantID); err != nil {
+		return err
+	}
+	owners, err := ownerIDs(ctx, tx, tenantID, resource.ID)
+	if err != nil {
+		return err
+	}
+	return enforce(authz.AssignAppRole(c, authz.AppRoleGrant{
+		ResourceIsGraph: str(resource.Doc, "appId") == GraphAppID, ResourceOwners: owners, ToApplication: toApplication,
+	}))
+}
+
+// ownerIDs are the object ids of an object's owners.
+func ownerIDs(ctx context.Context, tx store.Tx, tenantID, id string) ([]string, error) {
+	objs, err := related(ctx, tx, tenantID, store.Related{ID: id, Rel: RelOwners})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.ID)
+	}
+	return out, nil
 }
 
 // checkAppManagement decides a change to an application or service
@@ -165,13 +207,11 @@ func appOwners(ctx context.Context, tx store.Tx, tenantID string, obj Object) ([
 	}
 	var owners []string
 	for _, id := range ids {
-		objs, err := related(ctx, tx, tenantID, store.Related{ID: id, Rel: RelOwners})
+		o, err := ownerIDs(ctx, tx, tenantID, id)
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range objs {
-			owners = append(owners, o.ID)
-		}
+		owners = append(owners, o...)
 	}
 	return owners, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/b2b"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -31,6 +32,7 @@ type API struct {
 	publicURL string
 	log       *slog.Logger
 	dns       directory.TXTResolver
+	policies  *b2b.Policies
 }
 
 // Config wires the API.
@@ -38,11 +40,12 @@ type Config struct {
 	PublicURL string
 	Logger    *slog.Logger
 	DNS       directory.TXTResolver // for domain verification
+	Policies  *b2b.Policies         // external collaboration policies
 }
 
 // New returns the API.
 func New(dir *directory.Service, tokens TokenVerifier, cfg Config) *API {
-	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS}
+	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS, policies: cfg.Policies}
 }
 
 const maxBody = 1 << 20
@@ -83,10 +86,24 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.Handle("GET /v1.0/"+rt.path+"/delta", a.require(rt.read, a.delta(rt)))
 		mux.Handle("GET /v1.0/"+rt.path+"/{id}/memberOf", a.require(rt.read, a.related(rt.kind, directory.RelMembers, true)))
 	}
-	for _, rel := range []string{directory.RelMembers, directory.RelOwners} {
+	for rel, write := range map[string]permSet{directory.RelMembers: writeGroupMembers, directory.RelOwners: writeGroups} {
 		mux.Handle("GET /v1.0/groups/{id}/"+rel, a.require(readGroups, a.related(directory.KindGroup, rel, false)))
-		mux.Handle("POST /v1.0/groups/{id}/"+rel+"/$ref", a.require(writeGroups, a.addRef(rel)))
-		mux.Handle("DELETE /v1.0/groups/{id}/"+rel+"/{ref}/$ref", a.require(writeGroups, a.removeRef(rel)))
+		mux.Handle("POST /v1.0/groups/{id}/"+rel+"/$ref", a.require(write, a.addRef(rel)))
+		mux.Handle("DELETE /v1.0/groups/{id}/"+rel+"/{ref}/$ref", a.require(write, a.removeRef(rel)))
+	}
+	for _, kind := range []string{directory.KindApplication, directory.KindServicePrincipal} {
+		base := "/v1.0/" + map[string]string{directory.KindApplication: "applications", directory.KindServicePrincipal: "servicePrincipals"}[kind] + "/{id}/owners"
+		mux.Handle("GET "+base, a.require(readApps, a.related(kind, directory.RelOwners, false)))
+		mux.Handle("POST "+base+"/$ref", a.require(writeApps, a.bodyAction(func(r *http.Request, body directory.Doc) error {
+			target, err := refTarget(body)
+			if err != nil {
+				return err
+			}
+			return a.dir.AddAppOwner(r.Context(), tenantOf(r), kind, r.PathValue("id"), target)
+		})))
+		mux.Handle("DELETE "+base+"/{ref}/$ref", a.require(writeApps, a.action(func(r *http.Request) error {
+			return a.dir.RemoveAppOwner(r.Context(), tenantOf(r), kind, r.PathValue("id"), r.PathValue("ref"))
+		})))
 	}
 	mux.Handle("POST /v1.0/applications/{id}/addPassword", a.require(writeApps, a.addPassword))
 	mux.Handle("POST /v1.0/applications/{id}/removePassword", a.require(writeApps, a.bodyAction(a.removePassword)))
@@ -114,6 +131,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerRoleRoutes(mux)
 	a.registerDeletedItems(mux)
 	a.registerAuditLogs(mux)
+	a.registerB2BPolicies(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})))

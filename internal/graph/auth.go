@@ -85,25 +85,30 @@ var (
 	}
 	readGroups  = permSet{app: []string{"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: groupReaders}
 	writeGroups = permSet{app: []string{"Group.ReadWrite.All", "Directory.ReadWrite.All"}, delegated: []string{"Group.ReadWrite.All", "Directory.AccessAsUser.All"}, roles: userAdmins}
-	readApps    = permSet{app: []string{"Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	// writeGroupMembers admits a group's owners, who need no role: the
+	// directory decides who may change which group's members
+	// (authz.ChangeGroupMembers).
+	writeGroupMembers = permSet{app: []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
+		delegated: []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.AccessAsUser.All"}}
+	readApps = permSet{app: []string{"Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
 	// writeApps admits Application.ReadWrite.OwnedBy; the directory then
 	// keeps it to the applications the caller owns (authz.ManageApplication).
 	writeApps = permSet{app: []string{"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: appAdmins}
 	// assignAppRoles: granting app roles is not managing applications, as
-	// in Graph (authz.AssignAppRole decides Microsoft Graph's own roles).
-	assignAppRoles = permSet{app: []string{"AppRoleAssignment.ReadWrite.All"}, delegated: []string{"AppRoleAssignment.ReadWrite.All", "Directory.AccessAsUser.All"},
-		roles: []string{authz.GlobalAdministrator, authz.PrivilegedRoleAdministrator, authz.ApplicationAdministrator, authz.CloudApplicationAdministrator}}
-	readRoles    = permSet{app: []string{"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeRoles   = permSet{app: []string{"RoleManagement.ReadWrite.Directory"}, delegated: []string{"Directory.AccessAsUser.All", "RoleManagement.ReadWrite.Directory"}, roles: roleAdmins}
-	readOrg      = permSet{app: []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: slices.Concat([]string{"User.Read"}, dirReaders)}
-	writeOrg     = permSet{app: []string{"Organization.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readDomains  = permSet{app: []string{"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeDomains = permSet{app: []string{"Domain.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readGrants   = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeGrants  = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readObjects  = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
-	readPolicy   = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}}
-	writePolicy  = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
+	// in Graph. It admits an application's owners, who need no role: the
+	// directory decides who grants which roles (authz.AssignAppRole).
+	assignAppRoles = permSet{app: []string{"AppRoleAssignment.ReadWrite.All"}, delegated: []string{"AppRoleAssignment.ReadWrite.All", "Directory.AccessAsUser.All"}}
+	readRoles      = permSet{app: []string{"RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeRoles     = permSet{app: []string{"RoleManagement.ReadWrite.Directory"}, delegated: []string{"Directory.AccessAsUser.All", "RoleManagement.ReadWrite.Directory"}, roles: roleAdmins}
+	readOrg        = permSet{app: []string{"Organization.Read.All", "Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: slices.Concat([]string{"User.Read"}, dirReaders)}
+	writeOrg       = permSet{app: []string{"Organization.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readDomains    = permSet{app: []string{"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeDomains   = permSet{app: []string{"Domain.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readGrants     = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
+	writeGrants    = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
+	readObjects    = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
+	readPolicy     = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}}
+	writePolicy    = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
 	// The session lifetime policy is application configuration, as Graph's
 	// token lifetime policies are.
 	writeAppConfigPolicy = permSet{app: []string{"Policy.ReadWrite.ApplicationConfiguration"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
