@@ -42,6 +42,8 @@ var DelegatedPermissions = []DelegatedPermission{
 	{"b27add92-efb2-4f16-84f5-8108ba77985c", "Policy.ReadWrite.ApplicationConfiguration", "Read and write your organization's application configuration policies", true},
 	{"edb72de9-4252-4d03-a925-451deef99db7", "Policy.ReadWrite.AuthenticationFlows", "Read and write authentication flow policies", true},
 	{"7e823077-d88e-468f-a337-e18f1f0e6c7c", "Policy.ReadWrite.AuthenticationMethod", "Read and write authentication method policies", true},
+	{"43781733-b5a7-4d1b-98f4-e8edff23e1a9", "IdentityProvider.Read.All", "Read identity providers", true},
+	{"f13ce604-1677-429f-90bd-8a10b9f01325", "IdentityProvider.ReadWrite.All", "Read and write identity providers", true},
 }
 
 // OpenIDScopes are the delegated permissions that concern sign-in itself, not
@@ -140,7 +142,8 @@ func (s *Service) GrantedScopes(ctx context.Context, tenantID, userID, appID str
 }
 
 // MissingConsent returns the requested permissions the user has not yet
-// consented to for the application. Unknown scopes are refused.
+// consented to for the application. Unknown scopes are refused; those a
+// first-party application is preauthorized for are never missing.
 func (s *Service) MissingConsent(ctx context.Context, tenantID, userID, appID string, scopes []string) ([]DelegatedPermission, error) {
 	wanted, err := resolveScopes(scopes)
 	if err != nil {
@@ -150,6 +153,7 @@ func (s *Service) MissingConsent(ctx context.Context, tenantID, userID, appID st
 	if err != nil {
 		return nil, err
 	}
+	granted = append(granted, preconsented(appID)...)
 	var missing []DelegatedPermission
 	for _, p := range wanted {
 		if !slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, p.Value) }) {

@@ -2,14 +2,17 @@ package directory
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
 // First-party applications belong to the deployment, not to a tenant, as
 // Microsoft's own (Azure CLI, Microsoft Graph) belong to Microsoft in Entra:
-// the Gatehouse CLI, which `gatehouse login` signs in as, and Microsoft
-// Graph, whose app roles define the API's application permissions. Their
+// the Gatehouse CLI, which `gatehouse login` signs in as; Microsoft Graph,
+// whose app roles define the API's application permissions; and Gatehouse
+// B2B, the client a tenant signs its guests in through at their home
+// tenant of this deployment. Their
 // registrations are defined here and held nowhere else, so no tenant has a
 // copy its administrators could edit (a copy made multitenant, with an
 // attacker's redirect URI, once let one tenant harvest another's codes).
@@ -20,6 +23,17 @@ import (
 // as the Azure CLI's is in Entra, so `gatehouse login` needs no registration.
 const CLIAppID = "6c1f8d2a-3b7e-4f0a-9d55-7a1e2c9b4f10"
 
+// B2BAppID is the client id of Gatehouse B2B, the public client a resource
+// tenant's sign-in pages use to send a guest home to authenticate (at the
+// home tenant's own endpoints, with PKCE) and bring back the home account's
+// ID token. A tenant that disables its principal of it keeps its users from
+// signing in as guests anywhere else.
+const B2BAppID = "3c9a6f2e-8b41-4d7a-a5e0-1f6b2d94c8e7"
+
+// FederationCallbackPath is where Gatehouse B2B's codes come back, under the
+// deployment's public URL.
+const FederationCallbackPath = "/federation/callback"
+
 // FirstPartyOwnerID is the appOwnerOrganizationId of first-party principals:
 // the tenant id Entra's first-party applications name, so tools that tell
 // first-party principals apart by it work unchanged. No tenant has it.
@@ -27,11 +41,13 @@ const FirstPartyOwnerID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 
 // firstPartyAppIDs are the first-party applications every tenant has a
 // service principal of.
-var firstPartyAppIDs = []string{GraphAppID, CLIAppID}
+var firstPartyAppIDs = []string{GraphAppID, CLIAppID, B2BAppID}
 
 // firstPartyApp returns the deployment's registration of a first-party
-// application, a fresh document on every call.
-func firstPartyApp(appID string) (Object, bool) {
+// application, a fresh document on every call. publicURL is the
+// deployment's address, where Gatehouse B2B's redirect URI lives ("": it
+// has none, and no sign-in can be sent back to it).
+func firstPartyApp(appID, publicURL string) (Object, bool) {
 	var d Doc
 	switch appID {
 	case CLIAppID:
@@ -41,6 +57,14 @@ func firstPartyApp(appID string) (Object, bool) {
 			"publicClient": map[string]any{"redirectUris": []any{"http://localhost"}}, "appRoles": []any{}}
 	case GraphAppID:
 		d = Doc{"displayName": "Microsoft Graph", "appRoles": graphAppRoles()}
+	case B2BAppID:
+		// A public client, so it needs PKCE and holds no secret that
+		// every node would have to share.
+		uris := []any{}
+		if publicURL != "" {
+			uris = append(uris, strings.TrimSuffix(publicURL, "/")+FederationCallbackPath)
+		}
+		d = Doc{"displayName": "Gatehouse B2B", "publicClient": map[string]any{"redirectUris": uris}, "appRoles": []any{}}
 	default:
 		return Object{}, false
 	}
@@ -49,6 +73,18 @@ func firstPartyApp(appID string) (Object, bool) {
 }
 
 func isFirstParty(appID string) bool { return slices.Contains(firstPartyAppIDs, appID) }
+
+// preconsented are the scopes a first-party application uses without
+// anyone's consent, as Microsoft's first-party applications are
+// preauthorized in Entra: Gatehouse B2B reads the guest's name and verified
+// email at home to hand them to the inviting organization, whose own
+// consent page ("review permissions") is where the guest agrees to that.
+func preconsented(appID string) []string {
+	if appID == B2BAppID {
+		return []string{"openid", "profile", "email"}
+	}
+	return nil
+}
 
 // tenantPrincipalSettings are what a tenant decides about its principal of a
 // first-party application, as Entra lets it: whether users may sign in,

@@ -52,7 +52,7 @@ func mayConsentForOrganization(ctx context.Context, tx store.Tx, tenantID, userI
 func (s *Service) MultitenantClient(ctx context.Context, appID string) (Client, error) {
 	var out Client
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		app, home, err := registration(ctx, tx, appID)
+		app, home, err := s.registration(ctx, tx, appID)
 		if err != nil {
 			return err
 		}

@@ -52,6 +52,8 @@ var GraphPermissions = []Permission{
 	{"dbaae8cf-10b5-4b86-a4a1-f871c94c6695", "GroupMember.ReadWrite.All", "Read and write all group memberships"},
 	{"25f85f3c-f66c-4205-8cd5-de92dd7f0cec", "Policy.ReadWrite.AuthenticationFlows", "Read and write authentication flow policies"},
 	{"29c18626-4985-4dcd-85c0-193eef327366", "Policy.ReadWrite.AuthenticationMethod", "Read and write all authentication method policies"},
+	{"e321f0bb-e7f7-481e-bb28-e3b0b32d4bd0", "IdentityProvider.Read.All", "Read identity providers"},
+	{"90db2b9a-d928-4d33-a4dd-8442ae3d41e4", "IdentityProvider.ReadWrite.All", "Read and write identity providers"},
 }
 
 // AutomationPermissions are granted to the automation app made with a tenant.
@@ -63,6 +65,7 @@ var AutomationPermissions = []string{
 	"Policy.ReadWrite.ApplicationConfiguration",
 	"AuditLog.Read.All",
 	"Policy.ReadWrite.AuthenticationFlows", "Policy.ReadWrite.AuthenticationMethod",
+	"IdentityProvider.ReadWrite.All",
 }
 
 func graphAppRoles() []any {
@@ -197,7 +200,7 @@ func (s *Service) assignAppRole(ctx context.Context, tx store.Tx, tenantID, prin
 // the deployment's current ones, not those its principal stored when the
 // tenant was made, so a permission added since can be granted everywhere.
 func roleAllows(sp Doc, appRoleID, memberType string) bool {
-	if app, ok := firstPartyApp(str(sp, "appId")); ok {
+	if app, ok := firstPartyApp(str(sp, "appId"), ""); ok {
 		sp = app.Doc
 	}
 	for _, r := range sliceOf(sp["appRoles"]) {

@@ -26,6 +26,9 @@ const (
 	RoleSecurityAdministrator    = authz.SecurityAdministrator
 	RoleApplicationAdministrator = authz.ApplicationAdministrator
 	RoleDirectoryReaders         = authz.DirectoryReaders
+	// RoleExternalIdentityProviderAdministrator configures the identity
+	// providers guests redeem and sign in with.
+	RoleExternalIdentityProviderAdministrator = "be2f45a1-457d-42af-a067-6ec1fa63bc45"
 )
 
 // RoleDefinitions are the directory roles every tenant has.
@@ -48,6 +51,7 @@ var RoleDefinitions = []RoleDefinition{
 	{authz.SecurityReader, "Security Reader", "Can read security information and reports in Gatehouse.", []string{"microsoft.directory/auditLogs/allProperties/read", "microsoft.directory/signInReports/allProperties/read", "microsoft.directory/policies/standard/read"}},
 	{authz.GlobalReader, "Global Reader", "Can read everything that a Global Administrator can, but not update anything.", []string{"microsoft.directory/allEntities/allProperties/read"}},
 	{authz.MessageCenterReader, "Message Center Reader", "Can read messages and updates for their organization in Message Center only.", []string{"microsoft.office365.messageCenter/messages/read"}},
+	{RoleExternalIdentityProviderAdministrator, "External Identity Provider Administrator", "Can configure identity providers for use in direct federation.", []string{"microsoft.directory/domains/federation/update", "microsoft.directory/identityProviders/allProperties/allTasks"}},
 	{authz.ReportsReader, "Reports Reader", "Can read sign-in and audit reports.", []string{"microsoft.directory/auditLogs/allProperties/read", "microsoft.directory/signInReports/allProperties/read"}},
 }
 

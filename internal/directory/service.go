@@ -50,6 +50,7 @@ type Service struct {
 	authCache     authCache
 	knownTenants  tenantSet
 	blocklist     *passpolicy.Blocklist
+	publicURL     string
 }
 
 // Config injects the clock, identifiers and password hashing.
@@ -61,11 +62,14 @@ type Config struct {
 	// PasswordBlocklist refuses common and breached passwords; the built-in
 	// list when nil.
 	PasswordBlocklist *passpolicy.Blocklist
+	// PublicURL is the deployment's address: first-party applications
+	// that sign in here are sent back to it.
+	PublicURL string
 }
 
 // New returns a directory service over st.
 func New(st store.Store, cfg Config) (*Service, error) {
-	s := &Service{raw: st, now: cfg.Now, newID: cfg.NewID, passwords: cfg.Passwords, initialSuffix: cfg.InitialDomainSuffix, blocklist: cfg.PasswordBlocklist}
+	s := &Service{raw: st, now: cfg.Now, newID: cfg.NewID, passwords: cfg.Passwords, initialSuffix: cfg.InitialDomainSuffix, blocklist: cfg.PasswordBlocklist, publicURL: cfg.PublicURL}
 	s.st = auditedStore{Store: st, s: s}
 	if s.blocklist == nil {
 		s.blocklist = passpolicy.NewBlocklist()

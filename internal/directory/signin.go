@@ -281,8 +281,8 @@ func clientSecrets(ctx context.Context, tx store.Tx, app Object, home string) ([
 // application with the appId in the deployment (appIds are unique across
 // tenants, so this is never a choice between tenants). It returns the
 // registration and its owner, a tenant id or FirstPartyOwnerID.
-func registration(ctx context.Context, tx store.Tx, appID string) (Object, string, error) {
-	if app, ok := firstPartyApp(appID); ok {
+func (s *Service) registration(ctx context.Context, tx store.Tx, appID string) (Object, string, error) {
+	if app, ok := firstPartyApp(appID, s.publicURL); ok {
 		return app, FirstPartyOwnerID, nil
 	}
 	o, err := tx.LookupApplication(ctx, appID)
@@ -297,7 +297,7 @@ func registration(ctx context.Context, tx store.Tx, appID string) (Object, strin
 // first-party one, its own, or a multitenant application registered in
 // another tenant. It returns the registration and its owner.
 func (s *Service) appFor(ctx context.Context, tx store.Tx, tenantID, appID string) (Object, string, error) {
-	app, owner, err := registration(ctx, tx, appID)
+	app, owner, err := s.registration(ctx, tx, appID)
 	if err != nil {
 		return Object{}, "", err
 	}

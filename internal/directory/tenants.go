@@ -238,7 +238,7 @@ func (s *Service) createAutomationApp(ctx context.Context, tx store.Tx, tenantID
 func (s *Service) insertFirstPartyPrincipals(ctx context.Context, tx store.Tx, tenantID string) (Object, error) {
 	var graph Object
 	for _, appID := range firstPartyAppIDs {
-		app, _ := firstPartyApp(appID)
+		app, _ := firstPartyApp(appID, s.publicURL)
 		d := Doc{}
 		if appID == GraphAppID {
 			d["oauth2PermissionScopes"] = delegatedScopes()
