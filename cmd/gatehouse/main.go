@@ -261,7 +261,7 @@ func tenantCmd(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			dir, err := app.NewDirectory(st, "")
+			dir, err := app.NewDirectory(st, "", "")
 			if err != nil {
 				return err
 			}

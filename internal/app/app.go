@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/b2b"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/graph"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/login"
@@ -145,8 +146,9 @@ func redact(u string) string {
 }
 
 // NewDirectory builds the directory service over a store, refusing the
-// passwords of blocklistFile ("": the built-in list only).
-func NewDirectory(st store.Store, blocklistFile string) (*directory.Service, error) {
+// passwords of blocklistFile ("": the built-in list only), for the
+// deployment at publicURL ("" where no sign-in is served, as in the CLI).
+func NewDirectory(st store.Store, blocklistFile, publicURL string) (*directory.Service, error) {
 	list := passpolicy.NewBlocklist()
 	if blocklistFile != "" {
 		f, err := os.Open(blocklistFile)
@@ -158,7 +160,7 @@ func NewDirectory(st store.Store, blocklistFile string) (*directory.Service, err
 			return nil, err
 		}
 	}
-	return directory.New(st, directory.Config{PasswordBlocklist: list})
+	return directory.New(st, directory.Config{PasswordBlocklist: list, PublicURL: publicURL})
 }
 
 // Server is one node: its store, services and HTTP handler.
@@ -168,6 +170,7 @@ type Server struct {
 	dir      *directory.Service
 	provider *oidc.Provider
 	signIns  *audit.Recorder
+	fed      *federation.Service
 	handler  http.Handler
 	// draining: the node is shutting down and tells load balancers so.
 	draining atomic.Bool
@@ -263,7 +266,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := NewDirectory(st, cfg.PasswordBlocklist)
+	dir, err := NewDirectory(st, cfg.PasswordBlocklist, cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}
@@ -288,8 +291,16 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		return nil, err
 	}
 	sessions.Sessions = pages
-	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir)})
-	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, unlock: func() error { return nil }}
+	// Federation reaches this deployment's own issuers through the node
+	// itself (self is the node's handler, set below).
+	var self http.Handler
+	fed := federation.New(federation.Config{Directory: dir, Keys: keys, PublicURL: cfg.PublicURL, Now: cfg.Now, HTTPClient: &http.Client{
+		Timeout:   15 * time.Second,
+		Transport: federation.LocalTransport(cfg.PublicURL, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { self.ServeHTTP(w, r) }), nil),
+	}})
+	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir),
+		IdentityProviders: fed})
+	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -330,6 +341,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		mux.ServeHTTP(w, r)
 	})
 	srv.handler = secureHeaders(retryLater(root), strings.HasPrefix(cfg.PublicURL, "https://"))
+	self = srv.handler
 	return srv, nil
 }
 
@@ -395,6 +407,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Directory is the node's directory service.
 func (s *Server) Directory() *directory.Service { return s.dir }
+
+// Federation is the node's relying party at other identity providers.
+func (s *Server) Federation() *federation.Service { return s.fed }
 
 // Close writes the sign-in records still buffered, then releases the store
 // and the node's hold on it.

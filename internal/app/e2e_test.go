@@ -611,7 +611,7 @@ func TestPasswordBlocklistFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte("# from a breach corpus\nTr0ub4dor&3-horse\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := app.NewDirectory(storetest.SQLite(t, filepath.Join(t.TempDir(), "b.db")), file)
+	dir, err := app.NewDirectory(storetest.SQLite(t, filepath.Join(t.TempDir(), "b.db")), file, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -624,7 +624,7 @@ func TestPasswordBlocklistFile(t *testing.T) {
 	if _, err := dir.CreateUser(context.Background(), ten.TenantID, body); err == nil || !strings.Contains(err.Error(), "breached") {
 		t.Fatalf("a listed password was accepted: %v", err)
 	}
-	if _, err := app.NewDirectory(nil, filepath.Join(t.TempDir(), "missing.txt")); err == nil {
+	if _, err := app.NewDirectory(nil, filepath.Join(t.TempDir(), "missing.txt"), ""); err == nil {
 		t.Fatal("a missing blocklist file must stop the start")
 	}
 }

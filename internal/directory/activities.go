@@ -23,6 +23,8 @@ var nouns = map[string]noun{
 	KindAppRoleAssign:       {"app role assignment", audit.CategoryApplicationManagement, "Other"},
 	KindRoleAssignment:      {"member to role", audit.CategoryRoleManagement, "Role"},
 	kindDomain:              {"domain", audit.CategoryDirectoryManagement, "Domain"},
+	// federation's identity providers (internal/federation).
+	"identityProvider": {"identity provider", audit.CategoryDirectoryManagement, "Other"},
 }
 
 // verbs of the plain activities, as Entra words them ("Add user",

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/b2b"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -33,6 +34,7 @@ type API struct {
 	log       *slog.Logger
 	dns       directory.TXTResolver
 	policies  *b2b.Policies
+	idps      *federation.Service
 }
 
 // Config wires the API.
@@ -41,11 +43,14 @@ type Config struct {
 	Logger    *slog.Logger
 	DNS       directory.TXTResolver // for domain verification
 	Policies  *b2b.Policies         // external collaboration policies
+	// IdentityProviders serves /identity/identityProviders.
+	IdentityProviders *federation.Service
 }
 
 // New returns the API.
 func New(dir *directory.Service, tokens TokenVerifier, cfg Config) *API {
-	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS, policies: cfg.Policies}
+	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS, policies: cfg.Policies,
+		idps: cfg.IdentityProviders}
 }
 
 const maxBody = 1 << 20
@@ -132,6 +137,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerDeletedItems(mux)
 	a.registerAuditLogs(mux)
 	a.registerB2BPolicies(mux)
+	a.registerIdentityProviders(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})))
