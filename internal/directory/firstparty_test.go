@@ -44,6 +44,9 @@ func TestCheckPrincipalChange(t *testing.T) {
 		{"Graph: description", GraphAppID, Doc{"description": "x"}, false, false},
 		{"Graph: delete", GraphAppID, nil, true, false},
 		{"Graph: disable", GraphAppID, Doc{"accountEnabled": false}, false, true},
+		{"B2B: disable", B2BAppID, Doc{"accountEnabled": false}, false, true},
+		{"B2B: redirect URIs", B2BAppID, Doc{"replyUrls": []any{"https://evil.example/cb"}}, false, false},
+		{"B2B: delete", B2BAppID, nil, true, false},
 	} {
 		err := checkPrincipalChange(tc.appID, tc.patch, tc.deleting)
 		if (err == nil) != tc.allowed || err != nil && !errors.Is(err, ErrFirstPartyPrincipal) {
@@ -253,5 +256,48 @@ func TestGraphPermissionsAddedLaterCanBeGranted(t *testing.T) {
 	})
 	if err != nil || !slices.Equal(roles, []string{"Application.ReadWrite.All"}) {
 		t.Fatalf("granted roles %v, %v", roles, err)
+	}
+}
+
+// TestB2BClient: Gatehouse B2B is a public client whose only redirect URI is
+// the deployment's federation callback, and a user signing in through it
+// at home is asked no consent for openid, profile and email, but is for
+// anything else.
+func TestB2BClient(t *testing.T) {
+	ctx := context.Background()
+	hasher, err := secrets.NewPasswordHasher(secrets.DefaultParams, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(storetest.SQLite(t, filepath.Join(t.TempDir(), "d.db")), Config{Passwords: hasher, PublicURL: "https://id.example/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := mustTenant(t, s, "fabrikam.example")
+	c, err := s.ClientByAppID(ctx, home.TenantID, B2BAppID)
+	if err != nil || c.Confidential || c.AllowPublicClient || c.HomeTenantID != FirstPartyOwnerID || c.DisplayName != "Gatehouse B2B" ||
+		!slices.Equal(c.PublicRedirectURIs, []string{"https://id.example/federation/callback"}) || len(c.WebRedirectURIs)+len(c.SPARedirectURIs) != 0 {
+		t.Fatalf("Gatehouse B2B: %+v, %v", c, err)
+	}
+	if _, err := s.MultitenantClient(ctx, B2BAppID); !errors.Is(err, ErrNotMultitenant) {
+		t.Errorf("Gatehouse B2B at a tenant-independent endpoint: %v", err)
+	}
+	alice := mustUser(t, s, home.TenantID, "alice@fabrikam.example")
+	for scopes, want := range map[string][]string{
+		"openid profile email":           nil,
+		"openid profile email User.Read": {"User.Read"},
+	} {
+		missing, err := s.MissingConsent(ctx, home.TenantID, alice, B2BAppID, strings.Fields(scopes))
+		var got []string
+		for _, p := range missing {
+			got = append(got, p.Value)
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("consent missing for %q: %v %v", scopes, got, err)
+		}
+	}
+	// Another application gets no such preauthorization.
+	if missing, err := s.MissingConsent(ctx, home.TenantID, alice, CLIAppID, []string{"openid"}); err != nil || len(missing) != 1 {
+		t.Errorf("the CLI's consent to openid: %v %v", missing, err)
 	}
 }
