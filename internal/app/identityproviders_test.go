@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -95,6 +96,20 @@ func TestIdentityProvidersAPI(t *testing.T) {
 			t.Errorf("after PATCH: %s", got.raw)
 		}
 		e.mustCall(204, "DELETE", base+"/Google-OAUTH", a.token, nil)
+		// Deleted for good, its sealed secret with it.
+		err := e.app.Directory().View(context.Background(), func(tx store.Tx) error {
+			if _, err := tx.GetDeletedObject(context.Background(), a.id, federation.KindIdentityProvider, "Google-OAUTH"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("a deleted provider kept: %v", err)
+			}
+			creds, err := tx.ListCredentials(context.Background(), a.id, "Google-OAUTH", "")
+			if len(creds) != 0 {
+				t.Errorf("a deleted provider's secret kept: %d", len(creds))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, r := range []reply{e.call("GET", base+"/Google-OAUTH", a.token, nil), e.call("PATCH", base+"/nope", a.token, map[string]any{"displayName": "x"}), e.call("DELETE", base+"/nope", a.token, nil)} {
 			if r.status != 404 || r.errorCode() != "Request_ResourceNotFound" {
 				t.Errorf("an unknown provider: %d %s", r.status, r.raw)
@@ -116,7 +131,7 @@ func TestIdentityProvidersAPI(t *testing.T) {
 		}
 		shown.WriteString(e.mustCall(200, "GET", "/v1.0/auditLogs/directoryAudits", a.token, nil).raw)
 		sealed := 0
-		err := e.app.Directory().View(context.Background(), func(tx store.Tx) error {
+		err = e.app.Directory().View(context.Background(), func(tx store.Tx) error {
 			for _, k := range []string{federation.KindIdentityProvider} {
 				p, err := tx.ListObjects(context.Background(), a.id, k, store.Query{Top: 10})
 				if err != nil {

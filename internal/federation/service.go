@@ -203,15 +203,18 @@ func (s *Service) Update(ctx context.Context, tenantID, id string, body map[stri
 	})
 }
 
-// Delete removes an identity provider. Its sealed secret goes with it when
-// deleted objects are purged.
+// Delete removes an identity provider for good, as Graph does, and its
+// sealed secret with it: nothing would restore it.
 func (s *Service) Delete(ctx context.Context, tenantID, id string) error {
 	return s.dir.Update(ctx, func(tx store.Tx) error {
 		err := tx.DeleteObject(ctx, tenantID, KindIdentityProvider, id, 0)
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrUnknownProvider
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.PurgeObject(ctx, tenantID, KindIdentityProvider, id)
 	})
 }
 
