@@ -158,12 +158,6 @@ func (r record) claimName(standard string) string {
 	return standard
 }
 
-// input is a write body after its property names were matched.
-type input struct {
-	values  map[string]any
-	present func(name string) bool
-}
-
 func invalid(format string, args ...any) error {
 	return usererr.New(usererr.Invalid, format, args...)
 }
