@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -236,3 +238,57 @@ func TestLocalTransport(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestDiscoveryIsCachedPerIssuer: a provider's discovery document is read
+// once per issuer for a few minutes, a document naming another issuer is
+// refused and not remembered, and a request without state, nonce or
+// verifier is refused before anything is read.
+func TestDiscoveryIsCachedPerIssuer(t *testing.T) {
+	reads := map[string]int{}
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tid := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")[0]
+		reads[tid]++
+		issuer := srv.URL + "/" + tid + "/v2.0"
+		if tid == "liar" {
+			issuer = srv.URL + "/someone-else/v2.0"
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": issuer, "authorization_endpoint": srv.URL + "/" + tid + "/oauth2/v2.0/authorize",
+			"token_endpoint": srv.URL + "/" + tid + "/oauth2/v2.0/token", "jwks_uri": srv.URL + "/" + tid + "/discovery/v2.0/keys"})
+	}))
+	defer srv.Close()
+	now := time.Now()
+	s := New(Config{PublicURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now }})
+	ctx := t.Context()
+	for range 3 {
+		for _, tid := range []string{"t1", "t2"} {
+			u, err := s.AuthCodeURL(ctx, "res", s.TenantProvider(tid, false), "st", "n", "v", "")
+			if err != nil || !strings.HasPrefix(u, srv.URL+"/"+tid+"/oauth2/v2.0/authorize?") || strings.Contains(u, "login_hint") {
+				t.Fatalf("%s: %s %v", tid, u, err)
+			}
+		}
+	}
+	if reads["t1"] != 1 || reads["t2"] != 1 {
+		t.Errorf("discovery read %v times within its lifetime", reads)
+	}
+	now = now.Add(discoveryTTL)
+	if _, err := s.AuthCodeURL(ctx, "res", s.TenantProvider("t1", false), "st", "n", "v", ""); err != nil || reads["t1"] != 2 {
+		t.Errorf("discovery once stale: read %d times, %v", reads["t1"], err)
+	}
+	for range 2 {
+		if _, err := s.AuthCodeURL(ctx, "res", s.TenantProvider("liar", false), "st", "n", "v", ""); !errors.Is(err, ErrRejected) {
+			t.Errorf("discovery naming another issuer: %v", err)
+		}
+	}
+	if reads["liar"] != 2 {
+		t.Errorf("a refused discovery was remembered: read %d times", reads["liar"])
+	}
+	for _, args := range [][3]string{{"", "n", "v"}, {"st", "", "v"}, {"st", "n", ""}} {
+		if _, err := s.AuthCodeURL(ctx, "res", s.TenantProvider("t3", false), args[0], args[1], args[2], ""); err == nil {
+			t.Errorf("state, nonce, verifier %q: no error", args)
+		}
+	}
+	if reads["t3"] != 0 {
+		t.Errorf("discovery read for a request refused: %d", reads["t3"])
+	}
+}
