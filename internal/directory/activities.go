@@ -73,8 +73,11 @@ func activity(e *entry, who audit.Initiator) (name, category string) {
 
 func linkActivity(e *entry) (string, string) {
 	what := "member"
-	if e.rel == RelOwners {
+	switch e.rel {
+	case RelOwners:
 		what = "owner"
+	case RelSponsors:
+		what = "sponsor"
 	}
 	n, ok := nouns[e.source.Kind]
 	if !ok {
