@@ -82,6 +82,12 @@ func (s *Service) Redeem(ctx context.Context, secret string, id federation.Ident
 		if err != nil {
 			return err
 		}
+		// Using the ticket up first makes concurrent redemptions queue
+		// behind the first, which then decides alone; a refused one rolls
+		// back and leaves the ticket usable.
+		if err := consumeTicket(ctx, tx, tenantID, secret); err != nil {
+			return err
+		}
 		guest, err := liveUser(ctx, tx, tenantID, t.UserID)
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrInvitationInvalid
@@ -90,9 +96,6 @@ func (s *Service) Redeem(ctx context.Context, secret string, id federation.Ident
 			return err
 		}
 		if err := s.accept(ctx, tx, tenantID, guest, t.Email, id); err != nil {
-			return err
-		}
-		if err := consumeTicket(ctx, tx, tenantID, secret); err != nil {
 			return err
 		}
 		out = Redeemed{TenantID: tenantID, UserID: guest.ID, RedirectURL: t.RedirectURL}
@@ -106,6 +109,11 @@ func (s *Service) Redeem(ctx context.Context, secret string, id federation.Ident
 // The guest's outstanding tickets are used up with it.
 func (s *Service) AcceptPending(ctx context.Context, tenantID, userID string, id federation.Identity) error {
 	return s.dir.Update(directory.ActingUser(ctx, tenantID, userID), func(tx store.Tx) error {
+		// Concurrent acceptances queue here; the later ones find the guest
+		// no longer pending.
+		if err := tx.LockTenant(ctx, tenantID); err != nil {
+			return err
+		}
 		guest, err := liveUser(ctx, tx, tenantID, userID)
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrNotGuest
