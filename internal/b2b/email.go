@@ -133,7 +133,7 @@ func renderInvitation(e invitationEmail) (mail.Message, error) {
 	inviter, org := oneLine(e.Inviter), oneLine(e.Org)
 	view := struct {
 		Lang, Subject, Warning, Intro, From, Button, Link, Privacy, Ignore, Org, Color, RedeemURL string
-		Lines                                                                                    []string
+		Lines                                                                                     []string
 	}{
 		Lang: e.Lang, Subject: fmt.Sprintf(t.Subject, inviter, org), Warning: t.Warning,
 		Intro: fmt.Sprintf(t.Intro, inviter, org), From: fmt.Sprintf(t.From, inviter, org), Button: t.Button, Link: t.Link,

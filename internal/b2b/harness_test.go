@@ -266,8 +266,12 @@ func (e *env) mails() []mail.Message {
 // eachBackend runs fn over each store backend.
 func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 	for name, open := range map[string]func(t *testing.T, now func() time.Time) store.Store{
-		"sqlite":   func(t *testing.T, now func() time.Time) store.Store { return storetest.SQLite(t, "", sqlite.Options{Now: now}) },
-		"postgres": func(t *testing.T, now func() time.Time) store.Store { return storetest.Postgres(t, "", postgres.Options{Now: now}) },
+		"sqlite": func(t *testing.T, now func() time.Time) store.Store {
+			return storetest.SQLite(t, "", sqlite.Options{Now: now})
+		},
+		"postgres": func(t *testing.T, now func() time.Time) store.Store {
+			return storetest.Postgres(t, "", postgres.Options{Now: now})
+		},
 	} {
 		t.Run(name, func(t *testing.T) { fn(t, newEnv(t, open)) })
 	}

@@ -81,15 +81,17 @@ func TestParseInvitation(t *testing.T) {
 	}
 	cc := map[string]any{"emailAddress": map[string]any{"address": "x@y.example"}}
 	for name, change := range map[string]func(directory.Doc){
-		"no email":             func(d directory.Doc) { delete(d, "invitedUserEmailAddress") },
-		"bad email":            func(d directory.Doc) { d["invitedUserEmailAddress"] = "a(b)@x.example" },
-		"no redirect":          func(d directory.Doc) { delete(d, "inviteRedirectUrl") },
-		"script redirect":      func(d directory.Doc) { d["inviteRedirectUrl"] = "javascript:alert(1)" },
-		"plain http redirect":  func(d directory.Doc) { d["inviteRedirectUrl"] = "http://apps.example/" },
-		"six sponsors":         func(d directory.Doc) { d["invitedUserSponsors"] = sponsors(6) },
-		"sponsor without id":   func(d directory.Doc) { d["invitedUserSponsors"] = []any{map[string]any{}} },
-		"two cc":               func(d directory.Doc) { d["invitedUserMessageInfo"] = map[string]any{"ccRecipients": []any{cc, cc}} },
-		"bad cc":               func(d directory.Doc) { d["invitedUserMessageInfo"] = map[string]any{"ccRecipients": []any{map[string]any{}}} },
+		"no email":            func(d directory.Doc) { delete(d, "invitedUserEmailAddress") },
+		"bad email":           func(d directory.Doc) { d["invitedUserEmailAddress"] = "a(b)@x.example" },
+		"no redirect":         func(d directory.Doc) { delete(d, "inviteRedirectUrl") },
+		"script redirect":     func(d directory.Doc) { d["inviteRedirectUrl"] = "javascript:alert(1)" },
+		"plain http redirect": func(d directory.Doc) { d["inviteRedirectUrl"] = "http://apps.example/" },
+		"six sponsors":        func(d directory.Doc) { d["invitedUserSponsors"] = sponsors(6) },
+		"sponsor without id":  func(d directory.Doc) { d["invitedUserSponsors"] = []any{map[string]any{}} },
+		"two cc":              func(d directory.Doc) { d["invitedUserMessageInfo"] = map[string]any{"ccRecipients": []any{cc, cc}} },
+		"bad cc": func(d directory.Doc) {
+			d["invitedUserMessageInfo"] = map[string]any{"ccRecipients": []any{map[string]any{}}}
+		},
 		"reset without user":   func(d directory.Doc) { d["resetRedemption"] = true },
 		"user without reset":   func(d directory.Doc) { d["invitedUser"] = map[string]any{"id": "u1"} },
 		"unknown type":         func(d directory.Doc) { d["invitedUserType"] = "Admin" },
