@@ -228,10 +228,10 @@ func (s *Service) guestFor(ctx context.Context, tx store.Tx, tenantID string, in
 	if err != nil {
 		return directory.Object{}, err
 	}
-	for _, u := range found {
-		switch str(u.Doc, "externalUserState") {
+	if len(found) > 0 {
+		switch str(found[0].Doc, "externalUserState") {
 		case statePending, stateAccepted:
-			return u, nil
+			return found[0], nil
 		}
 		return directory.Object{}, usererr.WithCode(usererr.Invalid, "Request_BadRequest",
 			"A user of the organization already has the address %s; invite them with resetRedemption to make them a guest.", in.Email)
