@@ -15,14 +15,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
-// Audit activities of invited users (loggedByService "Invited Users").
-const (
-	loggedBy          = "Invited Users"
-	ActivityInvite    = "Invite external user"
-	ActivityReset     = "Invite external user with reset invitation status"
-	ActivityRedeem    = "Redeem external user invite"
-	ActivityDeleteExt = "Delete external user"
-)
+// loggedBy is the service that logs invited users' activities.
+const loggedBy = directory.InvitedUsersService
 
 // The tenant's invitation rate: at most rateLimit invitations in a window
 // of rateWindow, counted in the store so every node shares it.
@@ -81,9 +75,9 @@ func (s *Service) Invite(ctx context.Context, tenantID string, body directory.Do
 			return err
 		}
 		var guest directory.Object
-		activity := ActivityInvite
+		activity := directory.ActivityInviteExternalUser
 		if in.Reset {
-			activity = ActivityReset
+			activity = directory.ActivityInviteExternalUserReset
 			guest, err = s.resetGuest(ctx, tx, tenantID, in)
 		} else {
 			guest, err = s.guestFor(ctx, tx, tenantID, in, c)

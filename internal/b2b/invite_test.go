@@ -58,7 +58,7 @@ func TestInviteCreatesPendingGuest(t *testing.T) {
 			t.Errorf("sponsors %+v", sponsors.Objects)
 		}
 
-		recs := e.audits(e.contoso, ActivityInvite)
+		recs := e.audits(e.contoso, directory.ActivityInviteExternalUser)
 		if len(recs) != 1 || recs[0].LoggedByService != "Invited Users" || recs[0].Category != "UserManagement" ||
 			recs[0].InitiatedBy.User == nil || recs[0].InitiatedBy.User.ID != e.admin.ObjectID || recs[0].TargetResources[0].ID != id {
 			t.Errorf("invite audit %+v", recs)
@@ -117,7 +117,7 @@ func TestReinvitePendingGuest(t *testing.T) {
 		if n := len(e.mails()); n != 1 {
 			t.Errorf("%d emails; the re-invite asked for one", n)
 		}
-		if n := len(e.audits(e.contoso, ActivityInvite)); n != 2 {
+		if n := len(e.audits(e.contoso, directory.ActivityInviteExternalUser)); n != 2 {
 			t.Errorf("%d invite records, want 2", n)
 		}
 	})
@@ -170,7 +170,7 @@ func TestInviteRefusals(t *testing.T) {
 		}); err != nil || n != 2 {
 			t.Errorf("%d users after refused invitations, want the admin and the member (%v)", n, err)
 		}
-		if recs := e.audits(e.contoso, ActivityInvite); len(recs) != 0 {
+		if recs := e.audits(e.contoso, directory.ActivityInviteExternalUser); len(recs) != 0 {
 			t.Errorf("refused invitations audited: %+v", recs)
 		}
 	})
@@ -292,7 +292,7 @@ func TestResetRedemption(t *testing.T) {
 		if _, err := e.svc.Guest(ctx, e.contoso, e.anaIdentity()); !errors.Is(err, ErrNotGuest) {
 			t.Errorf("the old identity after the reset: %v", err)
 		}
-		if recs := e.audits(e.contoso, ActivityReset); len(recs) != 1 || recs[0].LoggedByService != loggedBy {
+		if recs := e.audits(e.contoso, directory.ActivityInviteExternalUserReset); len(recs) != 1 || recs[0].LoggedByService != loggedBy {
 			t.Errorf("reset audit %+v", recs)
 		}
 		otp := otpIdentity("ana.silva@partner.example")
@@ -321,6 +321,40 @@ func TestResetRedemption(t *testing.T) {
 		if _, err := e.svc.Invite(as(e.app), e.contoso, directory.Doc{"invitedUserEmailAddress": "x@partner.example", "inviteRedirectUrl": "https://apps.example/",
 			"resetRedemption": true, "invitedUser": map[string]any{"id": "missing"}}); !usererr.IsKind(err, usererr.NotFound) {
 			t.Errorf("reset of a missing user: %v", err)
+		}
+	})
+}
+
+// TestInvitationDeliveryAudited: the outbox's outcomes of an invitation
+// email are recorded for the inviting tenant; retries are not.
+func TestInvitationDeliveryAudited(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		inv, _ := e.invite("ana@partner.example", directory.Doc{"sendInvitationMessage": true})
+		msgs := e.mails()
+		if len(msgs) != 1 {
+			t.Fatalf("%d emails", len(msgs))
+		}
+		e.svc.Delivered(ctx, msgs[0], errors.New("421 try later"), false)
+		if recs := e.audits(e.contoso, directory.ActivityInvitationEmail); len(recs) != 0 {
+			t.Errorf("a retried attempt was recorded: %+v", recs)
+		}
+		e.svc.Delivered(ctx, msgs[0], nil, true)
+		e.svc.Delivered(ctx, msgs[0], errors.New("550 5.1.1 no such user"), true)
+		var sent, bounced int
+		for _, r := range e.audits(e.contoso, directory.ActivityInvitationEmail) {
+			if r.TargetResources[0].ID != invitedUserID(inv) || r.LoggedByService != loggedBy {
+				t.Errorf("record %+v", r)
+			}
+			switch {
+			case r.Result == "success":
+				sent++
+			case r.Result == "failure" && strings.Contains(r.ResultReason, "550"):
+				bounced++
+			}
+		}
+		if sent != 1 || bounced != 1 {
+			t.Errorf("%d sent and %d bounced records, want one each", sent, bounced)
 		}
 	})
 }

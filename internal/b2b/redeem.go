@@ -172,7 +172,7 @@ func (s *Service) accept(ctx context.Context, tx store.Tx, tenantID string, gues
 	if err != nil {
 		return err
 	}
-	directory.Note(tx, tenantID, audit.DirectoryAudit{ActivityDisplayName: ActivityRedeem, Category: audit.CategoryUserManagement,
+	directory.Note(tx, tenantID, audit.DirectoryAudit{ActivityDisplayName: directory.ActivityRedeemExternalUserInvite, Category: audit.CategoryUserManagement,
 		LoggedByService: loggedBy, OperationType: "Update",
 		TargetResources: []audit.TargetResource{{ID: guest.ID, DisplayName: str(updated.Doc, "displayName"),
 			UserPrincipalName: str(updated.Doc, "userPrincipalName"), Type: "User"}},
@@ -462,7 +462,7 @@ func (s *Service) Leave(ctx context.Context, homeTenantID, userID, resourceTenan
 		if err := s.dir.RemoveUser(ctx, tx, resourceTenantID, guest.ID); err != nil {
 			return err
 		}
-		directory.Note(tx, resourceTenantID, audit.DirectoryAudit{ActivityDisplayName: ActivityDeleteExt, Category: audit.CategoryUserManagement,
+		directory.Note(tx, resourceTenantID, audit.DirectoryAudit{ActivityDisplayName: directory.ActivityDeleteExternalUser, Category: audit.CategoryUserManagement,
 			LoggedByService: loggedBy, OperationType: "Delete",
 			TargetResources: []audit.TargetResource{{ID: guest.ID, DisplayName: str(guest.Doc, "displayName"),
 				UserPrincipalName: str(guest.Doc, "userPrincipalName"), Type: "User"}}})

@@ -81,7 +81,7 @@ func TestConcurrentRedemption(t *testing.T) {
 		if won != 1 {
 			t.Fatalf("%d redemptions succeeded, want exactly 1: %v", won, errs)
 		}
-		if recs := e.audits(e.contoso, ActivityRedeem); len(recs) != 1 {
+		if recs := e.audits(e.contoso, directory.ActivityRedeemExternalUserInvite); len(recs) != 1 {
 			t.Errorf("%d redeem records, want 1", len(recs))
 		}
 		if u := e.user(e.contoso, invitedUserID(inv)); u["externalUserState"] != stateAccepted {
@@ -125,7 +125,7 @@ func TestRedeem(t *testing.T) {
 			g.UserPrincipalName != "ana_fabrikam.example#EXT#@contoso.gatehouse.test" {
 			t.Errorf("Guest after redemption = %+v, %v", g, err)
 		}
-		recs := e.audits(e.contoso, ActivityRedeem)
+		recs := e.audits(e.contoso, directory.ActivityRedeemExternalUserInvite)
 		if len(recs) != 1 || recs[0].LoggedByService != loggedBy || recs[0].InitiatedBy.User == nil || recs[0].InitiatedBy.User.ID != guestID {
 			t.Errorf("redeem audit %+v", recs)
 		}
@@ -176,7 +176,7 @@ func TestRedeem(t *testing.T) {
 		}); err != nil {
 			t.Errorf("the guest after leaving: %v", err)
 		}
-		if recs := e.audits(e.contoso, ActivityDeleteExt); len(recs) != 1 || recs[0].InitiatedBy.User == nil || recs[0].InitiatedBy.User.ID != guestID {
+		if recs := e.audits(e.contoso, directory.ActivityDeleteExternalUser); len(recs) != 1 || recs[0].InitiatedBy.User == nil || recs[0].InitiatedBy.User.ID != guestID {
 			t.Errorf("leave audit %+v", recs)
 		}
 		if orgs, err := e.svc.Organizations(ctx, e.fab, e.anaID); err != nil || len(orgs) != 1 {
@@ -214,7 +214,7 @@ func TestWrongIdentityStaysPending(t *testing.T) {
 		if _, err := e.svc.Invitation(ctx, secret); err != nil {
 			t.Errorf("the ticket after refusals: %v", err)
 		}
-		if recs := e.audits(e.contoso, ActivityRedeem); len(recs) != 0 {
+		if recs := e.audits(e.contoso, directory.ActivityRedeemExternalUserInvite); len(recs) != 0 {
 			t.Errorf("refusals audited as redemptions: %+v", recs)
 		}
 		// A domain blocked after the invitation stops its redemption.

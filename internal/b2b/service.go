@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -52,6 +53,9 @@ type Config struct {
 	Now               func() time.Time
 	Random            io.Reader
 	NewID             func() string
+	// Logger reports what cannot be returned (a delivery that could not be
+	// audited); discarded when nil.
+	Logger *slog.Logger
 }
 
 // Service is B2B collaboration: invitations, redemption and guests'
@@ -66,6 +70,7 @@ type Service struct {
 	now       func() time.Time
 	random    io.Reader
 	newID     func() string
+	log       *slog.Logger
 }
 
 // New returns a Service.
@@ -78,7 +83,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{dir: cfg.Directory, mailer: cfg.Mailer, codes: cfg.Codes, providers: cfg.Providers,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), consumers: cfg.ConsumersTenantID,
-		now: cfg.Now, random: cfg.Random, newID: cfg.NewID}
+		now: cfg.Now, random: cfg.Random, newID: cfg.NewID, log: cfg.Logger}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -87,6 +92,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.newID == nil {
 		s.newID = uuid.NewString
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	return s, nil
 }
