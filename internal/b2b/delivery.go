@@ -19,7 +19,7 @@ func (s *Service) Delivered(ctx context.Context, msg mail.Message, err error, fi
 	}
 	a := audit.DirectoryAudit{ActivityDisplayName: directory.ActivityInvitationEmail, Category: audit.CategoryUserManagement,
 		LoggedByService: loggedBy, OperationType: "Send",
-		TargetResources: []audit.TargetResource{{ID: msg.Report.ObjectID, Type: "User"}},
+		TargetResources:   []audit.TargetResource{{ID: msg.Report.ObjectID, Type: "User"}},
 		AdditionalDetails: []audit.KeyValue{{Key: "messageId", Value: msg.MessageID}}}
 	if err != nil {
 		a.Result, a.ResultReason = "failure", err.Error()
