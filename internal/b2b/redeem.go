@@ -238,26 +238,25 @@ func (s *Service) Route(ctx context.Context, tenantID, email string) (Route, err
 	var settings Settings
 	if err := s.dir.View(ctx, func(tx store.Tx) (err error) {
 		settings, err = ReadSettings(ctx, tx, tenantID)
-		if err != nil || settings.EmailOTP || s.consumers == "" {
-			return err
-		}
-		p, err = s.tenantProvider(ctx, tx, federation.KindConsumers, s.consumers)
 		return err
-	}); err != nil {
+	}); err != nil || settings.EmailOTP {
+		return Route{OTP: err == nil}, err
+	}
+	// Personal accounts: the consumers tenant comes into being when first
+	// needed.
+	if err := s.dir.EnsureConsumersTenant(ctx); err != nil {
 		return Route{}, err
 	}
-	if settings.EmailOTP {
-		return Route{OTP: true}, nil
-	}
-	if s.consumers == "" {
-		return Route{}, usererr.New(usererr.Forbidden, "The organization has no way for this address to sign in.")
-	}
-	return Route{Provider: p}, nil
+	err = s.dir.View(ctx, func(tx store.Tx) (err error) {
+		p, err = s.tenantProvider(ctx, tx, federation.KindConsumers, directory.ConsumersTenantID)
+		return err
+	})
+	return Route{Provider: p}, err
 }
 
 // redeemedRoute is where a redeemed guest's identity lives: a tenant of
-// this deployment, or the one-time passcode. Other providers are found by
-// the address's domain as for anyone.
+// this deployment, or the one-time passcode while the tenant allows it.
+// Other providers are found by the address's domain as for anyone.
 func (s *Service) redeemedRoute(ctx context.Context, tx store.Tx, tenantID, email string) (Route, bool, error) {
 	users, err := userByMail(ctx, tx, tenantID, email)
 	if err != nil || len(users) != 1 || str(users[0].Doc, "externalUserState") != stateAccepted {
@@ -271,7 +270,10 @@ func (s *Service) redeemedRoute(ctx context.Context, tx store.Tx, tenantID, emai
 		}
 		issuer := str(m, "issuer")
 		if issuer == federation.IssuerMail {
-			return Route{OTP: true}, true, nil
+			// With passcodes turned off, such a guest can no longer sign in
+			// with one (as in Entra); the address routes as anyone's.
+			settings, err := ReadSettings(ctx, tx, tenantID)
+			return Route{OTP: true}, err == nil && settings.EmailOTP, err
 		}
 		if home, ok := s.homeTenantOf(issuer); ok {
 			p, err := s.tenantProvider(ctx, tx, federation.KindTenant, home)

@@ -284,5 +284,22 @@ func TestRouteAndCodes(t *testing.T) {
 		if got, err := e.svc.Route(ctx, e.contoso, "invited@elsewhere.example"); err != nil || !got.OTP {
 			t.Errorf("Route of a redeemed code guest = %+v, %v", got, err)
 		}
+
+		// With one-time passcodes off, strangers and guests who redeemed
+		// with a code go to personal accounts.
+		if err := e.st.Update(ctx, func(tx store.Tx) error {
+			now := e.clock.now()
+			return tx.CreateObject(ctx, &store.Object{TenantID: e.contoso, Kind: KindEmailMethodConfiguration, ID: EmailMethodConfigurationID,
+				CreatedAt: now, UpdatedAt: now, Data: []byte(`{"id":"Email","allowExternalIdToUseEmailOtp":"disabled"}`)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, addr := range []string{"stranger@nowhere.example", "invited@elsewhere.example"} {
+			got, err := e.svc.Route(ctx, e.contoso, addr)
+			if err != nil || got.OTP || got.Member || got.Provider.Kind != federation.KindConsumers || got.Provider.TenantID != directory.ConsumersTenantID ||
+				got.Provider.Issuer != publicURL+"/"+directory.ConsumersTenantID+"/v2.0" {
+				t.Errorf("Route(%s) with codes off = %+v, %v", addr, got, err)
+			}
+		}
 	})
 }

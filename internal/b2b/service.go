@@ -47,12 +47,9 @@ type Config struct {
 	// PublicURL is the deployment's base URL (no trailing slash): redeem
 	// links and tenant issuers are under it.
 	PublicURL string
-	// ConsumersTenantID is the deployment's tenant of personal accounts,
-	// where addresses no one else claims redeem ("" when there is none).
-	ConsumersTenantID string
-	Now               func() time.Time
-	Random            io.Reader
-	NewID             func() string
+	Now       func() time.Time
+	Random    io.Reader
+	NewID     func() string
 	// Logger reports what cannot be returned (a delivery that could not be
 	// audited); discarded when nil.
 	Logger *slog.Logger
@@ -66,7 +63,6 @@ type Service struct {
 	codes     Codes
 	providers Providers
 	publicURL string
-	consumers string
 	now       func() time.Time
 	random    io.Reader
 	newID     func() string
@@ -82,7 +78,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("b2b: the public URL is required")
 	}
 	s := &Service{dir: cfg.Directory, mailer: cfg.Mailer, codes: cfg.Codes, providers: cfg.Providers,
-		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), consumers: cfg.ConsumersTenantID,
+		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
 		now: cfg.Now, random: cfg.Random, newID: cfg.NewID, log: cfg.Logger}
 	if s.now == nil {
 		s.now = time.Now
