@@ -79,7 +79,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{dir: cfg.Directory, mailer: cfg.Mailer, codes: cfg.Codes, providers: cfg.Providers,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
-		now: cfg.Now, random: cfg.Random, newID: cfg.NewID, log: cfg.Logger}
+		now:       cfg.Now, random: cfg.Random, newID: cfg.NewID, log: cfg.Logger}
 	if s.now == nil {
 		s.now = time.Now
 	}
