@@ -303,3 +303,31 @@ func TestRouteAndCodes(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentAcceptPending: just-in-time redemptions of one guest at
+// once: exactly one accepts, and the identity is bound once.
+func TestConcurrentAcceptPending(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		inv, _ := e.invite("ana@partner.example", nil)
+		id := otpIdentity("ana@partner.example")
+		const n = 6
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() { errs[i] = e.svc.AcceptPending(context.Background(), e.contoso, invitedUserID(inv), id) })
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, ErrNotGuest):
+				t.Errorf("a losing acceptance: %v", err)
+			}
+		}
+		if won != 1 || len(e.audits(e.contoso, directory.ActivityRedeemExternalUserInvite)) != 1 {
+			t.Errorf("%d acceptances won, want 1: %v", won, errs)
+		}
+	})
+}
