@@ -78,13 +78,19 @@ func (s *Service) Redeem(ctx context.Context, secret string, id federation.Ident
 	ctx = directory.ActingUser(ctx, tenantID, t.UserID)
 	var out Redeemed
 	err := s.dir.Update(ctx, func(tx store.Tx) error {
+		// Redemptions and just-in-time acceptances of the tenant queue here,
+		// each taking the tenant before the guest's tickets, so they cannot
+		// wait on each other in a cycle.
+		if err := tx.LockTenant(ctx, tenantID); errors.Is(err, store.ErrNotFound) {
+			return ErrInvitationInvalid
+		} else if err != nil {
+			return err
+		}
 		_, t, err := readTicket(ctx, tx, secret)
 		if err != nil {
 			return err
 		}
-		// Using the ticket up first makes concurrent redemptions queue
-		// behind the first, which then decides alone; a refused one rolls
-		// back and leaves the ticket usable.
+		// A refused redemption rolls back and leaves the ticket usable.
 		if err := consumeTicket(ctx, tx, tenantID, secret); err != nil {
 			return err
 		}
