@@ -137,6 +137,13 @@ func TestRedeem(t *testing.T) {
 		if _, err := e.svc.Guest(ctx, e.contoso, otpIdentity("bob@fabrikam.example")); !errors.Is(err, ErrNotGuest) {
 			t.Errorf("a stranger: %v", err)
 		}
+		// The binding is Contoso's alone: in her home tenant Ana is no guest.
+		if _, err := e.svc.Guest(ctx, e.fab, e.anaIdentity()); !errors.Is(err, ErrNotGuest) {
+			t.Errorf("the identity in another tenant: %v", err)
+		}
+		if err := e.svc.Leave(ctx, e.fab, "someone-else", e.contoso); !errors.Is(err, ErrNotGuest) {
+			t.Errorf("leaving for someone else: %v", err)
+		}
 		// Re-inviting a redeemed guest points at them; its ticket redeems only
 		// with the identity they redeemed with.
 		again, secret2 := e.invite("ana@fabrikam.example", nil)
