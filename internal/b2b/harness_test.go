@@ -2,6 +2,7 @@ package b2b
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
+	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/postgres"
@@ -49,37 +51,6 @@ func (outboxMailer) Enqueue(ctx context.Context, tx store.Tx, tenantID string, m
 	return tx.Enqueue(ctx, store.Message{ID: m.MessageID, TenantID: tenantID, Topic: "mail", Payload: b, CreatedAt: time.Now(), NotBefore: time.Now()})
 }
 
-// memCodes issues one fixed code per address, usable once.
-type memCodes struct {
-	mu     sync.Mutex
-	issued map[string]string
-}
-
-func (c *memCodes) Issue(_ context.Context, _ store.Tx, tenantID, purpose, address string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	code := "1234" + string(rune('0'+len(c.issued)%10)) + "678"
-	c.issued[tenantID+"|"+purpose+"|"+address] = code
-	return code, nil
-}
-
-func (c *memCodes) Check(_ context.Context, _ store.Store, tenantID, purpose, address, code string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := tenantID + "|" + purpose + "|" + address
-	if c.issued[k] == "" || c.issued[k] != code {
-		return errTestBadCode
-	}
-	delete(c.issued, k)
-	return nil
-}
-
-var errTestBadCode = &testErr{"wrong code"}
-
-type testErr struct{ s string }
-
-func (e *testErr) Error() string { return e.s }
-
 type mapProviders map[string]federation.Provider
 
 func (m mapProviders) ForDomain(_ context.Context, _ string, domain string) (federation.Provider, bool, error) {
@@ -95,7 +66,6 @@ type env struct {
 	dir     *directory.Service
 	svc     *Service
 	clock   *clock
-	codes   *memCodes
 	contoso string
 	admin   caller.Caller
 	app     caller.Caller
@@ -117,13 +87,13 @@ func newEnv(t *testing.T, open func(t *testing.T, now func() time.Time) store.St
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes := &memCodes{issued: map[string]string{}}
+	codes := otp.New([]byte("a test key of at least sixteen bytes"), otp.DefaultPolicy(), c.now, rand.Reader)
 	svc, err := New(Config{Directory: dir, Mailer: outboxMailer{}, Codes: codes, PublicURL: publicURL, Now: c.now,
 		Providers: mapProviders{"gmail.example": {Kind: federation.KindOIDC, ID: "google", Issuer: "https://accounts.google.example"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, dir: dir, svc: svc, clock: c, codes: codes}
+	e := &env{t: t, st: st, dir: dir, svc: svc, clock: c}
 	contoso, err := dir.CreateTenant(ctx, directory.NewTenant{DisplayName: "Contoso", Domain: "contoso.example"})
 	if err != nil {
 		t.Fatal(err)

@@ -237,7 +237,7 @@ func (s *Service) guestFor(ctx context.Context, tx store.Tx, tenantID string, in
 	upn := GuestUPN(in.Email, initial)
 	local, _, _ := strings.Cut(upn, "@")
 	if len(local) > 64 {
-		return directory.Object{}, invalid("The invited email address '%s' is too long to make a user principal name of.", in.Email)
+		return directory.Object{}, badRequest("The invited email address '%s' is too long to make a user principal name of.", in.Email)
 	}
 	name := in.DisplayName
 	if name == "" {

@@ -261,11 +261,13 @@ func TestResetRedemption(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := e.user(e.contoso, guestID)
-		g, err := e.dir.CreateGroup(as(e.admin), e.contoso, directory.Doc{"displayName": "Partners", "mailEnabled": false, "mailNickname": "partners", "securityEnabled": true})
+		groupAdmin := e.admin
+		groupAdmin.Scopes = []string{"Group.ReadWrite.All"}
+		g, err := e.dir.CreateGroup(as(groupAdmin), e.contoso, directory.Doc{"displayName": "Partners", "mailEnabled": false, "mailNickname": "partners", "securityEnabled": true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.dir.AddLink(as(e.admin), e.contoso, g.ID, directory.RelMembers, guestID); err != nil {
+		if err := e.dir.AddLink(as(groupAdmin), e.contoso, g.ID, directory.RelMembers, guestID); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.advance(time.Minute)
@@ -284,7 +286,7 @@ func TestResetRedemption(t *testing.T) {
 				t.Errorf("identity %v kept after the reset", m)
 			}
 		}
-		members, err := e.dir.ListRelated(as(e.admin), e.contoso, directory.KindGroup, g.ID, directory.RelMembers, false, directory.Query{Top: 10})
+		members, err := e.dir.ListRelated(as(groupAdmin), e.contoso, directory.KindGroup, g.ID, directory.RelMembers, false, directory.Query{Top: 10})
 		if err != nil || len(members.Objects) != 1 || members.Objects[0].ID != guestID {
 			t.Errorf("group members after the reset: %+v, %v", members.Objects, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -301,7 +302,8 @@ func (s *Service) tenantProvider(ctx context.Context, tx store.Tx, kind federati
 // in to the tenant with one: an invited or redeemed guest of the tenant
 // whose route is the passcode. Any other address gets a code that is
 // never sent, so the answer, and the send limit, are the same for every
-// address. Past the send limit it returns Codes.Issue's error unchanged.
+// address. Past the send limit it returns Codes.Issue's error unchanged
+// (*otp.TooManyError).
 func (s *Service) SendCode(ctx context.Context, tenantID, email string) error {
 	address := strings.ToLower(strings.TrimSpace(email))
 	if CheckInvitedEmail(address) != nil {
@@ -349,11 +351,11 @@ func (s *Service) otpGuest(ctx context.Context, tenantID, address string) (bool,
 func (s *Service) CheckCode(ctx context.Context, tenantID, email, code string) (federation.Identity, error) {
 	address := strings.ToLower(strings.TrimSpace(email))
 	err := s.codes.Check(ctx, s.dir.Store(), tenantID, otpPurpose, address, code)
-	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return federation.Identity{}, err
+	if errors.Is(err, otp.ErrWrongCode) || errors.Is(err, otp.ErrNoCode) {
+		return federation.Identity{}, ErrBadCode
 	}
 	if err != nil {
-		return federation.Identity{}, ErrBadCode
+		return federation.Identity{}, err
 	}
 	return federation.Identity{Issuer: federation.IssuerMail, Subject: address, Email: address, EmailVerified: true,
 		IdP: federation.IssuerMail, AuthTime: s.now().UTC(), AMR: []string{"otp"}}, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -269,16 +270,27 @@ func TestRouteAndCodes(t *testing.T) {
 		if len(msgs) != 1 || msgs[0].To[0].Address != "invited@elsewhere.example" {
 			t.Fatalf("codes sent: %+v", msgs)
 		}
-		code := e.codes.issued[e.contoso+"|"+otpPurpose+"|invited@elsewhere.example"]
-		if !strings.Contains(msgs[0].Text, code) {
-			t.Errorf("the email lacks the code: %s", msgs[0].Text)
+		_, code, _ := strings.Cut(msgs[0].Text, "verification code is: ")
+		code, _, _ = strings.Cut(code, "\n")
+		if len(code) != 8 {
+			t.Fatalf("no code in the email: %s", msgs[0].Text)
 		}
-		if _, err := e.svc.CheckCode(ctx, e.contoso, "invited@elsewhere.example", "00000000"); !errors.Is(err, ErrBadCode) {
+		wrong := "00000000"
+		if code == wrong {
+			wrong = "11111111"
+		}
+		if _, err := e.svc.CheckCode(ctx, e.contoso, "invited@elsewhere.example", wrong); !errors.Is(err, ErrBadCode) {
 			t.Errorf("a wrong code: %v", err)
+		}
+		if _, err := e.svc.CheckCode(ctx, e.contoso, "stranger@nowhere.example", wrong); !errors.Is(err, ErrBadCode) {
+			t.Errorf("a stranger's wrong code: %v", err)
 		}
 		id, err := e.svc.CheckCode(ctx, e.contoso, "Invited@Elsewhere.example", code)
 		if err != nil || id.Issuer != federation.IssuerMail || id.Subject != "invited@elsewhere.example" || !id.EmailVerified || id.IdP != "mail" {
 			t.Errorf("CheckCode = %+v, %v", id, err)
+		}
+		if _, err := e.svc.CheckCode(ctx, e.contoso, "invited@elsewhere.example", code); !errors.Is(err, ErrBadCode) {
+			t.Errorf("a code used twice: %v", err)
 		}
 		g, err := e.svc.Guest(ctx, e.contoso, id)
 		if err != nil || !g.Pending {
@@ -335,6 +347,28 @@ func TestConcurrentAcceptPending(t *testing.T) {
 		}
 		if won != 1 || len(e.audits(e.contoso, directory.ActivityRedeemExternalUserInvite)) != 1 {
 			t.Errorf("%d acceptances won, want 1: %v", won, errs)
+		}
+	})
+}
+
+// TestSendCodeLimitSameForAll: the send limit answers a guest and a
+// stranger alike.
+func TestSendCodeLimitSameForAll(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		e.invite("guest@elsewhere.example", nil)
+		for _, addr := range []string{"guest@elsewhere.example", "stranger@nowhere.example"} {
+			for i := range otp.DefaultPolicy().Sends {
+				if err := e.svc.SendCode(context.Background(), e.contoso, addr); err != nil {
+					t.Fatalf("%s: send %d: %v", addr, i, err)
+				}
+			}
+			var limited *otp.TooManyError
+			if err := e.svc.SendCode(context.Background(), e.contoso, addr); !errors.As(err, &limited) || limited.RetryAfter <= 0 {
+				t.Errorf("%s past the limit: %v", addr, err)
+			}
+		}
+		if n := len(e.mails()); n != otp.DefaultPolicy().Sends {
+			t.Errorf("%d emails, want one per code sent to the guest", n)
 		}
 	})
 }

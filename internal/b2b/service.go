@@ -23,12 +23,14 @@ type Mailer interface {
 	Enqueue(ctx context.Context, tx store.Tx, tenantID string, m mail.Message) error
 }
 
-// Codes issues and checks email one-time passcodes (internal/otp's *Codes).
+// Codes issues and checks email one-time passcodes: internal/otp's
+// *Codes, with its errors.
 type Codes interface {
 	// Issue replaces any live code of the address and returns a new one;
-	// past the send limit it fails with the limiter's error.
+	// *otp.TooManyError past the send limit.
 	Issue(ctx context.Context, tx store.Tx, tenantID, purpose, address string) (string, error)
-	// Check returns nil exactly once for the live code of the address.
+	// Check returns nil exactly once for the live code of the address,
+	// otp.ErrWrongCode or otp.ErrNoCode when the code is no good.
 	Check(ctx context.Context, st store.Store, tenantID, purpose, address, code string) error
 }
 

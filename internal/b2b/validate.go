@@ -41,7 +41,9 @@ const (
 // does, so a client may post back what it read.
 var readOnly = map[string]bool{"id": true, "inviteRedeemUrl": true, "status": true, "@odata.type": true}
 
-func invalid(format string, args ...any) error { return usererr.New(usererr.Invalid, format, args...) }
+func badRequest(format string, args ...any) error {
+	return usererr.New(usererr.Invalid, format, args...)
+}
 
 // parseInvitation validates a POST /invitations body as graph-api.md §1
 // describes it.
@@ -70,7 +72,7 @@ func parseInvitation(body directory.Doc) (invitation, error) {
 			err = messageInfo(&in, v)
 		default:
 			if !readOnly[k] {
-				err = invalid("Property '%s' does not exist on type 'microsoft.graph.invitation'.", k)
+				err = badRequest("Property '%s' does not exist on type 'microsoft.graph.invitation'.", k)
 			}
 		}
 		if err != nil {
@@ -78,13 +80,13 @@ func parseInvitation(body directory.Doc) (invitation, error) {
 		}
 	}
 	if in.Email == "" {
-		return invitation{}, invalid("Property 'invitedUserEmailAddress' is required.")
+		return invitation{}, badRequest("Property 'invitedUserEmailAddress' is required.")
 	}
 	if err := CheckInvitedEmail(in.Email); err != nil {
 		return invitation{}, err
 	}
 	if in.RedirectURL == "" {
-		return invitation{}, invalid("Property 'inviteRedirectUrl' is required.")
+		return invitation{}, badRequest("Property 'inviteRedirectUrl' is required.")
 	}
 	if err := CheckRedirectURL(in.RedirectURL); err != nil {
 		return invitation{}, err
@@ -95,16 +97,16 @@ func parseInvitation(body directory.Doc) (invitation, error) {
 	case strings.EqualFold(in.UserType, "Member"):
 		in.UserType = "Member"
 	default:
-		return invitation{}, invalid("Property 'invitedUserType' must be Guest or Member.")
+		return invitation{}, badRequest("Property 'invitedUserType' must be Guest or Member.")
 	}
 	if len(in.DisplayName) > 256 {
-		return invitation{}, invalid("Property 'invitedUserDisplayName' is longer than 256 characters.")
+		return invitation{}, badRequest("Property 'invitedUserDisplayName' is longer than 256 characters.")
 	}
 	if in.Reset && in.UserID == "" {
-		return invitation{}, invalid("Property 'invitedUser' with the user's id is required when resetRedemption is true.")
+		return invitation{}, badRequest("Property 'invitedUser' with the user's id is required when resetRedemption is true.")
 	}
 	if !in.Reset && in.UserID != "" {
-		return invitation{}, invalid("Property 'invitedUser' may be given only with resetRedemption.")
+		return invitation{}, badRequest("Property 'invitedUser' may be given only with resetRedemption.")
 	}
 	return in, nil
 }
@@ -112,7 +114,7 @@ func parseInvitation(body directory.Doc) (invitation, error) {
 func stringProp(name string, v any) (string, error) {
 	s, ok := v.(string)
 	if !ok {
-		return "", invalid("Property '%s' must be a string.", name)
+		return "", badRequest("Property '%s' must be a string.", name)
 	}
 	return strings.TrimSpace(s), nil
 }
@@ -130,7 +132,7 @@ func boolProp(name string, v any) (bool, error) {
 	}
 	b, ok := v.(bool)
 	if !ok {
-		return false, invalid("Property '%s' must be a boolean.", name)
+		return false, badRequest("Property '%s' must be a boolean.", name)
 	}
 	return b, nil
 }
@@ -142,11 +144,11 @@ func refID(name string, v any) (string, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return "", invalid("Property '%s' must be an object with an id.", name)
+		return "", badRequest("Property '%s' must be an object with an id.", name)
 	}
 	id, ok := m["id"].(string)
 	if !ok || strings.TrimSpace(id) == "" {
-		return "", invalid("Property '%s' must be an object with an id.", name)
+		return "", badRequest("Property '%s' must be an object with an id.", name)
 	}
 	return strings.TrimSpace(id), nil
 }
@@ -157,16 +159,16 @@ func sponsors(v any) ([]string, error) {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return nil, invalid("Property 'invitedUserSponsors' must be a collection of objects with an id.")
+		return nil, badRequest("Property 'invitedUserSponsors' must be a collection of objects with an id.")
 	}
 	if len(list) > maxSponsors {
-		return nil, invalid("An invitation names at most %d sponsors.", maxSponsors)
+		return nil, badRequest("An invitation names at most %d sponsors.", maxSponsors)
 	}
 	var out []string
 	for _, e := range list {
 		id, err := refID("invitedUserSponsors", e)
 		if err != nil || id == "" {
-			return nil, invalid("Property 'invitedUserSponsors' must be a collection of objects with an id.")
+			return nil, badRequest("Property 'invitedUserSponsors' must be a collection of objects with an id.")
 		}
 		if !slices.Contains(out, id) {
 			out = append(out, id)
@@ -181,7 +183,7 @@ func messageInfo(in *invitation, v any) error {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return invalid("Property 'invitedUserMessageInfo' must be an object.")
+		return badRequest("Property 'invitedUserMessageInfo' must be an object.")
 	}
 	for k, v := range m {
 		var err error
@@ -191,7 +193,7 @@ func messageInfo(in *invitation, v any) error {
 				in.HasCustomBody = true
 				s, ok := v.(string)
 				if !ok {
-					return invalid("Property 'customizedMessageBody' must be a string.")
+					return badRequest("Property 'customizedMessageBody' must be a string.")
 				}
 				in.CustomBody = s
 			}
@@ -201,17 +203,17 @@ func messageInfo(in *invitation, v any) error {
 			in.Cc, err = ccRecipients(v)
 		case "@odata.type":
 		default:
-			err = invalid("Property '%s' does not exist on type 'microsoft.graph.invitedUserMessageInfo'.", k)
+			err = badRequest("Property '%s' does not exist on type 'microsoft.graph.invitedUserMessageInfo'.", k)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	if len(in.CustomBody) > maxCustomBody {
-		return invalid("Property 'customizedMessageBody' is longer than %d characters.", maxCustomBody)
+		return badRequest("Property 'customizedMessageBody' is longer than %d characters.", maxCustomBody)
 	}
 	if len(in.Language) > 20 {
-		return invalid("Property 'messageLanguage' is not a language tag.")
+		return badRequest("Property 'messageLanguage' is not a language tag.")
 	}
 	return nil
 }
@@ -222,10 +224,10 @@ func ccRecipients(v any) ([]mail.Address, error) {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return nil, invalid("Property 'ccRecipients' must be a collection of recipients.")
+		return nil, badRequest("Property 'ccRecipients' must be a collection of recipients.")
 	}
 	if len(list) > maxCc {
-		return nil, invalid("Only one CC recipient is supported.")
+		return nil, badRequest("Only one CC recipient is supported.")
 	}
 	var out []mail.Address
 	for _, e := range list {
@@ -234,10 +236,10 @@ func ccRecipients(v any) ([]mail.Address, error) {
 		addr, _ := ea["address"].(string)
 		name, _ := ea["name"].(string)
 		if addr == "" {
-			return nil, invalid("Each CC recipient needs emailAddress.address.")
+			return nil, badRequest("Each CC recipient needs emailAddress.address.")
 		}
 		if err := CheckInvitedEmail(addr); err != nil {
-			return nil, invalid("The CC recipient's address '%s' is not a valid email address.", addr)
+			return nil, badRequest("The CC recipient's address '%s' is not a valid email address.", addr)
 		}
 		out = append(out, mail.Address{Name: name, Address: addr})
 	}
@@ -253,7 +255,7 @@ const rejected = "~!#$%^&*()+=[]{}\\/|;:\"<>?,"
 // and, since the address becomes the guest's mail, ASCII without spaces
 // on a domain of DNS labels.
 func CheckInvitedEmail(email string) error {
-	bad := invalid("The invited email address '%s' is not valid.", email)
+	bad := badRequest("The invited email address '%s' is not valid.", email)
 	local, domain, ok := strings.Cut(email, "@")
 	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
 		return bad
@@ -299,7 +301,7 @@ func dnsName(d string) bool {
 // schemes such as javascript: and data:, relative URLs — would send the
 // guest somewhere the redemption page must not.
 func CheckRedirectURL(raw string) error {
-	bad := invalid("Property 'inviteRedirectUrl' must be an absolute https URL (http only for localhost).")
+	bad := badRequest("Property 'inviteRedirectUrl' must be an absolute https URL (http only for localhost).")
 	if len(raw) > maxRedirect {
 		return bad
 	}
