@@ -6,6 +6,19 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 )
 
+// Activities of B2B collaboration, which internal/b2b notes in the
+// transactions of its directory writes, logged by Entra's "Invited Users"
+// service. The delivery of an invitation email is Gatehouse's own record:
+// Entra does not log it.
+const (
+	InvitedUsersService              = "Invited Users"
+	ActivityInviteExternalUser       = "Invite external user"
+	ActivityInviteExternalUserReset  = "Invite external user with reset invitation status"
+	ActivityRedeemExternalUserInvite = "Redeem external user invite"
+	ActivityDeleteExternalUser       = "Delete external user"
+	ActivityInvitationEmail          = "Deliver invitation email"
+)
+
 // noun is how Entra's activity names and target types call a kind.
 type noun struct {
 	name, category, targetType string
@@ -75,8 +88,11 @@ func activity(e *entry, who audit.Initiator) (name, category string) {
 
 func linkActivity(e *entry) (string, string) {
 	what := "member"
-	if e.rel == RelOwners {
+	switch e.rel {
+	case RelOwners:
 		what = "owner"
+	case RelSponsors:
+		what = "sponsor"
 	}
 	n, ok := nouns[e.source.Kind]
 	if !ok {

@@ -125,3 +125,30 @@ func (s *Service) CreateEmailVerifiedUser(ctx context.Context, tenantID, email, 
 	}
 	return s.storeNewUser(ctx, tenantID, d, map[string]any{"forceChangePasswordNextSignIn": false}, hash)
 }
+
+// RelSponsors links a user to their sponsors (users or groups), as an
+// invitation stamps them.
+const RelSponsors = "sponsors"
+
+// ActingUser makes a signed-in user the initiator, in the audit log, of
+// what a domain package does on their behalf in Update (a guest redeeming
+// an invitation or leaving an organization). It grants nothing: it is no
+// caller.
+func ActingUser(ctx context.Context, tenantID, userID string) context.Context {
+	return actingUser(ctx, tenantID, userID)
+}
+
+// RemoveUser soft-deletes a live user in tx as DELETE /users/{id} does:
+// their tokens and sessions end and their app role assignments go with
+// them. Who may remove the user is the caller's rule (a guest leaving an
+// organization removes only their own guest account).
+func (s *Service) RemoveUser(ctx context.Context, tx store.Tx, tenantID, userID string) error {
+	cur, err := s.load(ctx, tx, tenantID, KindUser, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.beforeDelete(ctx, tx, tenantID, cur); err != nil {
+		return err
+	}
+	return translate(tx.DeleteObject(ctx, tenantID, KindUser, cur.ID, cur.Version), cur.ID)
+}

@@ -31,6 +31,7 @@ var DelegatedPermissions = []DelegatedPermission{
 	{"b340eb25-3456-403f-be2f-af7a0d370277", "User.ReadBasic.All", "Read all users' basic profiles", false},
 	{"a154be20-db9c-4678-8ab7-66f6cc099a59", "User.Read.All", "Read all users' full profiles", true},
 	{"204e0828-b5ca-4ad8-b9f3-f32a958e7cc4", "User.ReadWrite.All", "Read and write all users' full profiles", true},
+	{"63dd7cd9-b489-4adf-a28c-ac38b9a0f962", "User.Invite.All", "Invite guest users to the organization", true},
 	{"5f8c59db-677d-491f-a6b8-5f174b11ec1d", "Group.Read.All", "Read all groups", true},
 	{"4e46008b-f24c-477d-8fff-7bb4ec7aafe0", "Group.ReadWrite.All", "Read and write all groups", true},
 	{"06da0dbc-49e2-44d2-8312-53f166ab848a", "Directory.Read.All", "Read directory data", true},

@@ -340,7 +340,14 @@ func (j *journal) commit(ctx context.Context) error {
 	for _, e := range j.entries {
 		a := describeEntry(e, who)
 		a.ID, a.ActivityDateTime, a.CorrelationID, a.InitiatedBy = j.s.newID(), now, correlation, who
-		a.LoggedByService, a.Result = audit.LoggedByService, "success"
+		if a.Result == "" {
+			// Only a noted activity may record a failure (an email that bounced).
+			a.Result = "success"
+		}
+		if a.LoggedByService == "" {
+			// Activities noted by other services ("Invited Users") name their own.
+			a.LoggedByService = audit.LoggedByService
+		}
 		rec, err := a.Record(e.tenantID)
 		if err != nil {
 			return err

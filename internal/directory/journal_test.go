@@ -239,6 +239,7 @@ func TestActivityNames(t *testing.T) {
 		{entry{kind: KindServicePrincipal, op: opDelete}, admin, "Remove service principal", audit.CategoryApplicationManagement},
 		{entry{kind: KindAppRoleAssign, op: opAdd, after: Doc{"principalType": "ServicePrincipal"}}, admin, "Add app role assignment to service principal", audit.CategoryApplicationManagement},
 		{entry{kind: KindAppRoleAssign, op: opDelete, before: Doc{"principalType": "User"}}, admin, "Remove app role assignment from user", audit.CategoryApplicationManagement},
+		{entry{kind: KindUser, op: opAddLink, rel: RelSponsors, source: Object{Kind: KindUser}}, admin, "Add sponsor to user", audit.CategoryUserManagement},
 		{entry{kind: KindRoleAssignment, op: opAdd}, admin, "Add member to role", audit.CategoryRoleManagement},
 		{entry{kind: KindPermissionGrant, op: opAdd}, admin, "Add delegated permission grant", audit.CategoryApplicationManagement},
 		{entry{kind: KindAuthorizationPolicy, op: opUpdate}, admin, "Update authorization policy", audit.CategoryPolicy},

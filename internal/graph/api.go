@@ -35,6 +35,8 @@ type API struct {
 	dns       directory.TXTResolver
 	policies  *b2b.Policies
 	idps      *federation.Service
+	// invitations is nil when the deployment does not serve B2B invitations.
+	invitations Invitations
 }
 
 // Config wires the API.
@@ -45,12 +47,15 @@ type Config struct {
 	Policies  *b2b.Policies         // external collaboration policies
 	// IdentityProviders serves /identity/identityProviders.
 	IdentityProviders *federation.Service
+	// Invitations serves POST /invitations (internal/b2b); unset, the
+	// route is not served.
+	Invitations Invitations
 }
 
 // New returns the API.
 func New(dir *directory.Service, tokens TokenVerifier, cfg Config) *API {
-	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS, policies: cfg.Policies,
-		idps: cfg.IdentityProviders}
+	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS,
+		policies: cfg.Policies, idps: cfg.IdentityProviders, invitations: cfg.Invitations}
 }
 
 const maxBody = 1 << 20
@@ -132,6 +137,9 @@ func (a *API) Register(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.publicURL + "/v1.0/$metadata#Edm.Boolean", "value": true})
 	}))
+	if a.invitations != nil {
+		mux.Handle("POST /v1.0/invitations", a.require(inviteUsers, a.invite))
+	}
 	a.registerTenantRoutes(mux)
 	a.registerRoleRoutes(mux)
 	a.registerDeletedItems(mux)

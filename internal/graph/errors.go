@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -60,6 +61,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusInternalServerError, "generalException", "An internal server error occurred.")
 		return
 	}
+	if ue.Kind == usererr.TooMany {
+		// Whole seconds, rounded up: a client that waits exactly that long is not refused again.
+		w.Header().Set("Retry-After", strconv.Itoa(int((ue.RetryAfter+time.Second-1)/time.Second)))
+	}
 	status, code := statusOf(ue.Kind)
 	if ue.Code != "" {
 		code = ue.Code
@@ -89,6 +94,8 @@ func statusOf(k usererr.Kind) (int, string) {
 		return http.StatusPreconditionFailed, "Request_PreconditionFailed"
 	case usererr.Forbidden:
 		return http.StatusForbidden, "Authorization_RequestDenied"
+	case usererr.TooMany:
+		return http.StatusTooManyRequests, "TooManyRequests"
 	}
 	return http.StatusBadRequest, "Request_BadRequest"
 }

@@ -7,7 +7,8 @@
 // Tenant isolation is part of this API: every read and write of tenant data
 // names its tenant, and no method lists across tenants except the few whose
 // names say why they cross (LookupDomain, LookupApplication, CountTenants,
-// ListTenants, PurgeExpiredStates, PurgeDeletedObjects, PurgeAuditRecords).
+// ListTenants, ListGuestAccounts, PurgeExpiredStates, PurgeDeletedObjects,
+// PurgeAuditRecords).
 package store
 
 import (
@@ -220,6 +221,28 @@ type Tx interface {
 	// cutoff (housekeeping crosses tenants) and reports how many.
 	PurgeAuditRecords(ctx context.Context, cutoff time.Time, limit int) (int, error)
 
+	// External identities: the (issuer, subject) of another identity
+	// provider a guest user signs in with. One names at most one user of a
+	// tenant; one person may be a guest of many tenants.
+	//
+	// PutExternalIdentity binds e to e.UserID, a live user (ErrNotFound
+	// otherwise). Binding it again to the same user keeps the first
+	// binding; *ConflictError{Key: "identity"} if another live user holds
+	// it. A soft-deleted user's binding is taken over: its person left and
+	// may be invited anew.
+	PutExternalIdentity(ctx context.Context, e ExternalIdentity) error
+	// GetExternalIdentity returns the tenant's binding of (issuer, subject),
+	// whether its user is live or soft-deleted.
+	GetExternalIdentity(ctx context.Context, tenantID, issuer, subject string) (ExternalIdentity, error)
+	// DeleteExternalIdentities unbinds every identity of the user (a reset
+	// redemption) and reports how many there were. Purging the user does
+	// it too.
+	DeleteExternalIdentities(ctx context.Context, tenantID, userID string) (int, error)
+	// ListGuestAccounts crosses tenants so that one person sees the
+	// organisations they are a guest of: the bindings of (issuer, subject)
+	// to live users of any tenant, in tenant order.
+	ListGuestAccounts(ctx context.Context, issuer, subject string) ([]ExternalIdentity, error)
+
 	// Signing keys of a tenant's token issuer; private halves sealed by the caller.
 	AddSigningKey(ctx context.Context, k SigningKey) error
 	ListSigningKeys(ctx context.Context, tenantID string) ([]SigningKey, error)
@@ -381,6 +404,18 @@ type Credential struct {
 	StartAt     time.Time
 	EndAt       time.Time // zero: no expiry
 	CreatedAt   time.Time
+}
+
+// ExternalIdentity binds an identity of another provider to a guest user.
+// HomeTenantID is the guest's home tenant when the provider is a tenant of
+// this deployment ("" otherwise).
+type ExternalIdentity struct {
+	TenantID     string
+	Issuer       string
+	Subject      string
+	UserID       string
+	HomeTenantID string
+	CreatedAt    time.Time
 }
 
 // SigningKey is one key of a tenant's token issuer. PrivateSealed is the

@@ -7,6 +7,7 @@ package usererr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies what went wrong from the caller's point of view.
@@ -18,6 +19,7 @@ const (
 	Conflict                     // a unique key is taken or the object already exists
 	Precondition                 // the caller's version (ETag) is stale
 	Forbidden                    // the caller may not do this
+	TooMany                      // the caller (or its tenant) asked too often; retry after RetryAfter
 )
 
 // Error is a user-safe error. Code, when set, is the machine-readable code a
@@ -30,6 +32,8 @@ type Error struct {
 	// Target and Detail, when set, name the property at fault and a finer
 	// code for it (Graph's error details, e.g. userPrincipalName/ObjectConflict).
 	Target, Detail string
+	// RetryAfter is when a TooMany request may be retried.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -49,6 +53,12 @@ func WithCode(k Kind, code, format string, args ...any) *Error {
 func Taken(property string) *Error {
 	return &Error{Kind: Invalid, Code: "Request_BadRequest", Target: property, Detail: "ObjectConflict",
 		Message: fmt.Sprintf("Another object with the same value for property %s already exists.", property)}
+}
+
+// Throttled reports a request refused by a rate limit, which may be
+// retried after retryAfter.
+func Throttled(retryAfter time.Duration, format string, args ...any) *Error {
+	return &Error{Kind: TooMany, RetryAfter: retryAfter, Message: fmt.Sprintf(format, args...)}
 }
 
 // As extracts a user-safe error from err's chain.

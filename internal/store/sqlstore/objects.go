@@ -373,7 +373,8 @@ func (t *txn) PurgeObject(ctx context.Context, tenantID, kind, id string) error 
 	if err := changed(t.exec(ctx, `DELETE FROM objects WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND deleted_at IS NOT NULL`, tenantID, kind, id)); err != nil {
 		return err
 	}
-	// Its identifier URIs go with the row (ON DELETE CASCADE).
+	// Its identifier URIs and external identities go with the row (ON
+	// DELETE CASCADE).
 	_, err := t.exec(ctx, `DELETE FROM credentials WHERE tenant_id = $1 AND object_id = $2`, tenantID, id)
 	return err
 }

@@ -54,6 +54,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeletedObjects", testDeletedObjects},
 		{"Unavailable", testUnavailable},
 		{"Audit", testAudit},
+		{"ExternalIdentities", testExternalIdentities},
+		{"ExternalIdentitiesConcurrent", testExternalIdentitiesConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
