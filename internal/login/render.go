@@ -2,6 +2,7 @@ package login
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"html/template"
 	"net/http"
@@ -37,6 +38,16 @@ type view struct {
 	Error      string
 	// Fields are posted back as they came (the sign-out confirmation's).
 	Fields []postField
+	// B2B pages: the inviting organization, who invited, the address
+	// invited, the organization's privacy statement (https only), and the
+	// organizations of an account.
+	Org, Inviter, Invited, PrivacyURL string
+	Orgs                              []Organization
+	// SignUp: the username page offers to create a personal account.
+	SignUp bool
+	// OfferSignIn: "my organizations" has no account yet and offers to
+	// sign in.
+	OfferSignIn bool
 }
 
 type postField struct{ Name, Value string }
@@ -61,10 +72,17 @@ func newBrandView(b Branding) brandView {
 	if colour.MatchString(b.BackgroundColor) {
 		bv.Background = template.CSS(b.BackgroundColor)
 	}
-	if u, err := url.Parse(b.LogoURL); err == nil && u.Scheme == "https" && u.Host != "" && len(b.LogoURL) <= 2048 {
-		bv.LogoURL = b.LogoURL
-	}
+	bv.LogoURL = httpsURL(b.LogoURL)
 	return bv
+}
+
+// httpsURL returns s if it is an absolute https URL of sensible length,
+// else "": other schemes do not belong in a page's links and images.
+func httpsURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Scheme == "https" && u.Host != "" && len(s) <= 2048 {
+		return s
+	}
+	return ""
 }
 
 // show renders the flow's current step with status 200.
@@ -114,6 +132,10 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		if vw.NeedsAdmin {
 			vw.Title = v.loc.T("title.needsAdmin")
 		}
+	case f.Step == stepReview:
+		vw.Org, vw.Invited = cmp.Or(b.TenantName, v.req.TenantID), f.Username
+	case f.Step == stepUsername:
+		vw.SignUp = v.signUpOffered()
 	}
 	p.renderPage(v.w, status, vw)
 }
