@@ -514,7 +514,6 @@ type fakeGuests struct {
 	redeemed    []string                   // tickets redeemed
 	accepted    []string                   // tenant/user of just-in-time redemptions
 	left        []string                   // home/user/resource of Leave calls
-	redeemCalls int                        // Redeem calls, successful or not
 	accounts    map[string]User            // personal accounts, by folded address
 	calls       map[string]int             // calls by method name
 }
