@@ -3,7 +3,6 @@ package login
 import (
 	"cmp"
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -124,7 +123,7 @@ func (p *Pages) orgsPage(w http.ResponseWriter, r *http.Request, browser string,
 		vw.Identity, vw.Error = acct.name, loc.T("orgs.unavailable")
 	default:
 		orgs, err := p.cfg.Guests.Organizations(ctx, acct.home, acct.user)
-		if err != nil && !errors.Is(err, ErrNoUser) {
+		if err != nil {
 			p.internalError(w, r, err)
 			return
 		}

@@ -366,9 +366,20 @@ func (rv *redeemVisit) fail(err error) {
 	}
 }
 
-// render shows the redemption's current step.
+// render shows the redemption's current step. The invitation's own form
+// (a redemption waiting for the identity provider, come back to) posts the
+// ticket, as the link's page does.
 func (rv *redeemVisit) render(status int, rd redemption, errMsg string) {
-	rv.renderStep(status, rd.Step, rd.Invitation, rv.tenant+"."+rv.handle, errMsg)
+	request := rv.tenant + "." + rv.handle
+	if rd.Step == stepInvite {
+		ticket, err := rv.p.openTicket(rv.browser, rv.handle, rd.Ticket)
+		if err != nil {
+			rv.fail(fmt.Errorf("login: redemption state: %w", err))
+			return
+		}
+		request = string(ticket)
+	}
+	rv.renderStep(status, rd.Step, rd.Invitation, request, errMsg)
 }
 
 func (rv *redeemVisit) renderStep(status int, st step, inv Invitation, request, errMsg string) {

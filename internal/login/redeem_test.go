@@ -100,6 +100,13 @@ func TestRedeemThroughProvider(t *testing.T) {
 	b := h.browser()
 	b.expect(b.openInvitation(), "invite")
 	b.submitForm()
+	// Come back from the provider without signing in, the redemption
+	// shows the invitation again, whose form posts the ticket.
+	b.expect(b.get("/redeem?request="+url.QueryEscape(tenantA+"."+redemptionHandle(b.browserID(), ticket))), "invite")
+	if got := b.last.hidden(t).Get("request"); got != ticket {
+		t.Fatalf("the invitation's form posts %q", got)
+	}
+	b.submitForm()
 	if p := b.viaProvider(); p.status != http.StatusFound {
 		t.Fatalf("back from the provider: status %d:\n%s", p.status, p.body)
 	}
@@ -192,4 +199,17 @@ func TestRedeemRefusals(t *testing.T) {
 	if p := b.do(req); p.status != http.StatusForbidden || h.guests.count("Invitation") != calls {
 		t.Fatalf("forged post: status %d", p.status)
 	}
+}
+
+// browserID is the browser's id cookie.
+func (b *browser) browserID() string {
+	b.t.Helper()
+	u, _ := url.Parse(b.h.srv.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == b.h.pages.cookies.browser {
+			return c.Value
+		}
+	}
+	b.t.Fatal("no browser cookie")
+	return ""
 }
