@@ -85,6 +85,9 @@ func TestGuestSignInThroughProviderAndSSO(t *testing.T) {
 		t.Fatalf("back from the provider: status %d:\n%s", p.status, p.body)
 	}
 	b.expect(b.follow(), "kmsi")
+	if !strings.Contains(b.last.body, `<p class="identity">hugo@fabrikam.com</p>`) || strings.Contains(b.last.body, "#EXT#") {
+		t.Fatalf("the guest is not named by their address:\n%s", b.last.body)
+	}
 	b.expect(b.submit("stay", "no"), "FINISHED "+id)
 	want := authn.Authentication{TenantID: tenantA, UserID: "g-hugo", AuthTime: homeIdentity.AuthTime, AMR: homeIdentity.AMR,
 		IdP: homeIdentity.IdP, HomeTenantID: tenantB, HomeObjectID: "u-hugo"}
@@ -106,6 +109,18 @@ func TestGuestSignInThroughProviderAndSSO(t *testing.T) {
 	}
 	if n := h.fed.exchanged(); n != 1 {
 		t.Fatalf("%d exchanges, want 1 (the SSO sign-in needs none)", n)
+	}
+
+	// The account picker names the guest by their address, and signing
+	// in again (prompt=login) goes back to their provider, not to a
+	// password the guest does not have here.
+	b.expect(b.open(h.request(func(r *authn.Request) { r.Prompt = []string{"select_account"} })), "accounts")
+	if !strings.Contains(b.last.body, "<small>hugo@fabrikam.com</small>") {
+		t.Fatalf("account picker:\n%s", b.last.body)
+	}
+	b.expect(b.open(h.request(func(r *authn.Request) { r.Prompt = []string{"login"} })), "username")
+	if b.last.hidden(t); !strings.Contains(b.last.body, `value="hugo@fabrikam.com"`) {
+		t.Fatalf("sign in again:\n%s", b.last.body)
 	}
 }
 

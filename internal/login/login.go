@@ -8,6 +8,13 @@
 // server-rendered and work without JavaScript. They serve authorization
 // requests of the OpenID provider through authn.Protocol and implement
 // authn.Sessions for its logout endpoint.
+//
+// With Guests configured they also serve B2B collaboration: guests signing
+// in to a tenant that invited them with the identity they were invited
+// with (through the Federation relying party, or a one-time passcode sent
+// to their address), the redemption of invitations, "my organizations",
+// and the federation callback these share; and personal accounts created
+// in the deployment's consumers tenant.
 package login
 
 import (

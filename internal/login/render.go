@@ -97,7 +97,9 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		RequestID: v.req.ID, App: v.req.ClientName, Publisher: v.req.Publisher, RedirectURI: v.req.RedirectURI,
 		Identity: f.UPN, Username: f.Username, AdminConsent: v.req.AdminConsent,
 	}
-	if vw.Identity == "" && f.Step != stepUsername && f.Step != stepAccounts {
+	if (vw.Identity == "" || f.IdP != "") && f.Step != stepUsername && f.Step != stepAccounts {
+		// A guest knows themselves by the address they signed in with,
+		// not by the tenant's name for their account.
 		vw.Identity = f.Username
 	}
 	var b Branding
@@ -118,7 +120,7 @@ func (v *visit) render(status int, f flow, errMsg string) {
 			return
 		}
 		for _, s := range sessions {
-			vw.Accounts = append(vw.Accounts, accountView{SID: s.sid, UPN: s.data.UPN, DisplayName: s.data.DisplayName})
+			vw.Accounts = append(vw.Accounts, accountView{SID: s.sid, UPN: cmp.Or(s.data.Email, s.data.UPN), DisplayName: s.data.DisplayName})
 		}
 	case f.Step == stepConsent:
 		var err error
