@@ -553,6 +553,9 @@ func (g *fakeGuests) Route(ctx context.Context, tenant, email string) (Route, er
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.calls["Route"]++
+	if _, domain, _ := strings.Cut(strings.ToLower(email), "@"); domain == "nowhere.example" {
+		return Route{}, usererr.New(usererr.Forbidden, "The organization has no way for this address to sign in.")
+	}
 	if r, ok := g.routes[strings.ToLower(email)]; ok {
 		return r, nil
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
 // Guests sign in to a tenant that invited them with the identity they were
@@ -33,6 +34,11 @@ func (v *visit) guestsWelcome() bool {
 func (v *visit) guestRoute(f flow) {
 	email := f.Username
 	route, err := v.p.cfg.Guests.Route(v.ctx, v.req.TenantID, email)
+	if ue, ok := usererr.As(err); ok {
+		// The address is refused, or has no way to sign in here.
+		v.show(f, ue.Message)
+		return
+	}
 	if err != nil {
 		v.fail(err)
 		return
@@ -64,6 +70,15 @@ func (v *visit) guestRoute(f flow) {
 func (v *visit) sendCode(f flow) {
 	err := v.p.cfg.Guests.SendCode(v.ctx, v.req.TenantID, f.Username)
 	wait, limited := tooManyCodes(err)
+	if ue, ok := usererr.As(err); ok && !limited {
+		back := flow{Step: stepUsername, Username: f.Username}
+		if err := v.save(back); err != nil {
+			v.fail(err)
+			return
+		}
+		v.show(back, ue.Message)
+		return
+	}
 	if err != nil && !limited {
 		v.fail(err)
 		return
@@ -175,6 +190,11 @@ func (v *visit) postReview(f flow) {
 		switch {
 		case errors.Is(err, ErrWrongIdentity):
 			v.refuse(flow{Step: stepUsername, Username: f.Username}, v.loc.T("error.guestIdentity", cmp.Or(f.Identity.Email, f.Identity.DisplayName), f.Username))
+			return
+		case errors.Is(err, ErrNotGuest):
+			// No longer pending: an invitation reset, or accepted meanwhile.
+			v.refuse(flow{Step: stepUsername, Username: f.Username},
+				v.loc.T("error.otherTenant", f.Username, cmp.Or(f.Identity.IdP, f.Identity.Issuer), v.req.TenantID, v.req.ClientID, v.req.ClientName))
 			return
 		case errors.Is(err, ErrDomainBlocked):
 			v.refuse(flow{Step: stepUsername, Username: f.Username}, v.loc.T("error.domainBlocked"))

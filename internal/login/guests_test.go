@@ -288,6 +288,13 @@ func TestGuestRoutes(t *testing.T) {
 		t.Fatalf("%d routes; the tenant's own domain needs none", n)
 	}
 
+	// An address with no way to sign in is told so.
+	b.expect(b.submit("action", "back"), "username")
+	b.expect(b.submit("username", "zed@nowhere.example"), "username")
+	if b.last.status != http.StatusOK || !strings.Contains(b.last.body, "no way for this address") {
+		t.Fatalf("status %d:\n%s", b.last.status, b.last.body)
+	}
+
 	plain := newHarness(t, false)
 	c := plain.browser()
 	c.expect(c.open(plain.request()), "username")

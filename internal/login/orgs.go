@@ -3,6 +3,7 @@ package login
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,6 +82,10 @@ func (p *Pages) orgsPost(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		err = p.cfg.Guests.Leave(ctx, acct.home, acct.user, org)
+		if errors.Is(err, ErrNotGuest) {
+			// Already gone: the list shows it.
+			err = nil
+		}
 		if ue, ok := usererr.As(err); ok {
 			p.orgsPage(w, r, browser, http.StatusOK, ue.Message)
 			return

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
 // The redemption of an invitation, from the link in its email:
@@ -152,6 +153,10 @@ func (rv *redeemVisit) start(ticket string) {
 	}
 	rd := redemption{Step: stepInvite, Ticket: sealed, Invitation: inv}
 	route, err := rv.p.cfg.Guests.Route(rv.ctx, inv.TenantID, inv.InvitedEmail)
+	if ue, ok := usererr.As(err); ok {
+		rv.message(http.StatusForbidden, inv, "title.invitation", ue.Message)
+		return
+	}
 	if err != nil {
 		rv.fail(err)
 		return
@@ -180,6 +185,10 @@ func (rv *redeemVisit) start(ticket string) {
 func (rv *redeemVisit) sendCode(rd redemption) {
 	err := rv.p.cfg.Guests.SendCode(rv.ctx, rv.tenant, rd.Invitation.InvitedEmail)
 	wait, limited := tooManyCodes(err)
+	if ue, ok := usererr.As(err); ok && !limited {
+		rv.message(http.StatusForbidden, rd.Invitation, "title.invitation", ue.Message)
+		return
+	}
 	if err != nil && !limited {
 		rv.fail(err)
 		return
@@ -263,9 +272,13 @@ func (rv *redeemVisit) postReview(rd redemption) {
 		rv.render(http.StatusOK, rd, "")
 		return
 	}
+	if rd.Identity == nil {
+		rv.fail(errors.New("login: a redemption under review without an identity"))
+		return
+	}
 	ticket, err := rv.p.openTicket(rv.browser, rv.handle, rd.Ticket)
-	if err != nil || rd.Identity == nil {
-		rv.fail(fmt.Errorf("login: redemption state: %w", errors.Join(err, errors.New("no sealed ticket or identity"))))
+	if err != nil {
+		rv.fail(fmt.Errorf("login: opening a redemption's ticket: %w", err))
 		return
 	}
 	id := *rd.Identity

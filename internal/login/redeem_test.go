@@ -164,6 +164,16 @@ func TestRedeemRefusals(t *testing.T) {
 	invalid(b.get("/redeem"))
 	invalid(b.get("/redeem?request=" + tenantA + "." + strings.Repeat("0", 64)))
 
+	// An invited address the tenant can no longer route is told so.
+	h.guests.mu.Lock()
+	h.guests.invitations[tenantA+".nowhere"] = &fakeInvitation{Invitation: Invitation{TenantID: tenantA, TenantName: "Contoso", InvitedEmail: "zed@nowhere.example"}}
+	h.guests.mu.Unlock()
+	b.expect(b.get("/redeem?ticket="+tenantA+".nowhere"), "invite")
+	b.expect(b.submitForm(), "error")
+	if b.last.status != http.StatusForbidden || !strings.Contains(b.last.body, "no way for this address") {
+		t.Fatalf("status %d:\n%s", b.last.status, b.last.body)
+	}
+
 	// A redemption belongs to the browser that began it.
 	b.expect(b.openInvitation(), "invite")
 	b.expect(b.submitForm(), "code")
