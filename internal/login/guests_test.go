@@ -1,6 +1,7 @@
 package login
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/pagewalk"
 )
 
 const (
@@ -408,5 +410,25 @@ func TestFederationStateKeepsNoSecret(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no federation state under the state's hash")
+	}
+}
+
+// A browser without JavaScript signs a guest in with a passcode, as
+// end-to-end tests walk the pages.
+func TestPagewalkGuestPasscode(t *testing.T) {
+	h := newB2BHarness(t)
+	h.addGuest(guestEmail, "g-gita", false)
+	id := h.request()
+	w := pagewalk.New(h.srv.Client().Transport)
+	_, err := w.SignIn(h.srv.URL+"/"+tenantA+"/login?request="+id, map[string]string{"username": guestEmail, "code": otpCode, "stay": "no"})
+	var final *pagewalk.Final
+	if !errors.As(err, &final) || final.Body != "FINISHED "+id {
+		t.Fatalf("walk ended with %v", err)
+	}
+	if !slices.Equal(w.Steps, []string{"username", "code", "stay"}) {
+		t.Fatalf("steps %v", w.Steps)
+	}
+	if a := h.proto.outcomes[id].auth; a.UserID != "g-gita" || a.IdP != federation.IssuerMail {
+		t.Fatalf("authentication %+v", a)
 	}
 }
