@@ -25,8 +25,7 @@ import (
 // one tenant, other than the consumers tenant whose accounts all have
 // addresses of other domains.
 func (v *visit) guestsWelcome() bool {
-	return v.p.cfg.Guests != nil && !v.req.AnyOrganization &&
-		(v.p.cfg.ConsumersTenantID == "" || v.req.TenantID != v.p.cfg.ConsumersTenantID)
+	return v.p.cfg.Guests != nil && !v.req.AnyOrganization && v.req.TenantID != v.p.cfg.ConsumersTenantID
 }
 
 // guestRoute continues a username of another domain where the tenant says

@@ -63,6 +63,10 @@ func TestRedeemWithPasscode(t *testing.T) {
 		t.Fatalf("code page (sent %v):\n%s", h.guests.sent, b.last.body)
 	}
 	b.expect(b.submitForm("code", "0000"), "code")
+	b.expect(b.submitForm("action", "resend"), "code")
+	if h.guests.sent[tenantA+"/"+guestEmail] != 2 {
+		t.Fatalf("sent %v", h.guests.sent)
+	}
 	b.expect(b.submitForm("code", otpCode), "review")
 	for _, want := range []string{"Contoso would like to", guestEmail, `href="https://contoso.example/privacy"`} {
 		if !strings.Contains(b.last.body, want) {
@@ -222,4 +226,17 @@ func (b *browser) browserID() string {
 	}
 	b.t.Fatal("no browser cookie")
 	return ""
+}
+
+func TestRedeemPasscodeLimit(t *testing.T) {
+	h := newB2BHarness(t)
+	h.invite(guestEmail, "g-gita")
+	h.guests.limited[guestEmail] = true
+	b := h.browser()
+	b.expect(b.openInvitation(), "invite")
+	p := b.submitForm()
+	b.expect(p, "code")
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "90" || !strings.Contains(p.body, "Too many codes") {
+		t.Fatalf("status %d, Retry-After %q:\n%s", p.status, p.header.Get("Retry-After"), p.body)
+	}
 }
