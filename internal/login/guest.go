@@ -188,6 +188,7 @@ func (v *visit) postReview(f flow) {
 		err := v.p.cfg.Guests.AcceptPending(v.ctx, v.req.TenantID, f.UserID, *f.Identity)
 		switch {
 		case errors.Is(err, ErrWrongIdentity):
+			v.noteGuestFailure(cmp.Or(f.Identity.Email, f.Username), *f.Identity, 50020, "The identity does not prove the guest's address.")
 			v.refuse(flow{Step: stepUsername, Username: f.Username}, v.loc.T("error.guestIdentity", cmp.Or(f.Identity.Email, f.Identity.DisplayName), f.Username))
 			return
 		case errors.Is(err, ErrNotGuest):

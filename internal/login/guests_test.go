@@ -98,6 +98,9 @@ func TestGuestSignInThroughProviderAndSSO(t *testing.T) {
 	if !equalAuth(got, want) {
 		t.Fatalf("authentication\n%+v, want\n%+v", got, want)
 	}
+	if logged := h.log.all(); len(logged) != 1 || logged[0].ErrorCode != 0 || logged[0].UserID != "g-hugo" {
+		t.Fatalf("sign-in log %+v", logged)
+	}
 	if h.guests.count("AcceptPending") != 0 {
 		t.Error("an accepted guest was asked to accept again")
 	}
@@ -270,6 +273,9 @@ func TestGuestWrongIdentity(t *testing.T) {
 	b.expect(b.viaProvider(), "username")
 	if b.last.status != http.StatusForbidden || !strings.Contains(b.last.body, "can&#39;t be used for hugo@fabrikam.com") {
 		t.Fatalf("status %d:\n%s", b.last.status, b.last.body)
+	}
+	if logged := h.log.all(); len(logged) != 1 || logged[0].ErrorCode != 50020 || logged[0].UserPrincipalName != "hugo@fabrikam.com" {
+		t.Fatalf("sign-in log %+v", logged)
 	}
 	if _, ended := h.proto.outcome(id); ended {
 		t.Fatal("the request ended")
