@@ -145,6 +145,8 @@ func TestGuestSignInWithPasscode(t *testing.T) {
 	if !strings.Contains(b.last.body, "didn&#39;t work") {
 		t.Fatalf("a wrong code:\n%s", b.last.body)
 	}
+	b.expect(b.submit("action", "back"), "username")
+	b.expect(b.submit("username", guestEmail), "code")
 	b.expect(b.submit("code", otpCode), "kmsi")
 	b.expect(b.submit("stay", "yes"), "FINISHED "+id)
 	a := b.outcome(id).auth

@@ -48,6 +48,9 @@ type view struct {
 	// OfferSignIn: "my organizations" has no account yet and offers to
 	// sign in.
 	OfferSignIn bool
+	// Back: the code page leads back to the username (in a sign-in, not in
+	// a redemption, whose address is the invitation's).
+	Back bool
 }
 
 type postField struct{ Name, Value string }
@@ -138,6 +141,8 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		vw.Org, vw.Invited = cmp.Or(b.TenantName, v.req.TenantID), f.Username
 	case f.Step == stepUsername:
 		vw.SignUp = v.signUpOffered()
+	case f.Step == stepCode:
+		vw.Back = true
 	}
 	p.renderPage(v.w, status, vw)
 }
