@@ -145,6 +145,9 @@ func TestGuestSignInWithPasscode(t *testing.T) {
 	if !strings.Contains(b.last.body, "didn&#39;t work") {
 		t.Fatalf("a wrong code:\n%s", b.last.body)
 	}
+	if !strings.Contains(b.last.body, `name="action" value="back"`) {
+		t.Fatalf("no way back:\n%s", b.last.body)
+	}
 	b.expect(b.submit("action", "back"), "username")
 	b.expect(b.submit("username", guestEmail), "code")
 	b.expect(b.submit("code", otpCode), "kmsi")

@@ -59,7 +59,7 @@ func TestRedeemWithPasscode(t *testing.T) {
 	b := h.browser()
 	b.expect(b.openInvitation(), "invite")
 	b.expect(b.submitForm(), "code")
-	if !strings.Contains(b.last.body, guestEmail) || h.guests.sent[tenantA+"/"+guestEmail] != 1 {
+	if !strings.Contains(b.last.body, guestEmail) || strings.Contains(b.last.body, `value="back"`) || h.guests.sent[tenantA+"/"+guestEmail] != 1 {
 		t.Fatalf("code page (sent %v):\n%s", h.guests.sent, b.last.body)
 	}
 	b.expect(b.submitForm("code", "0000"), "code")
