@@ -108,6 +108,11 @@ func TestSignUpInConsumersTenant(t *testing.T) {
 		t.Fatalf("a refused password:\n%s", b.last.body)
 	}
 	b.expect(b.submitForm("action", "resend"), "signupcode")
+	if !strings.Contains(b.last.body, `name="action" value="back"`) {
+		t.Fatalf("no way back:\n%s", b.last.body)
+	}
+	b.expect(b.submitForm("action", "back"), "signup")
+	b.expect(b.submitForm("username", "pat@mail.example"), "signupcode")
 	b.expect(b.submitForm("code", otpCode, "displayName", "Pat", "new", "long enough", "confirm", "long enough"), "kmsi")
 	b.expect(b.submitForm("stay", "no"), "consent")
 	if a, ok := h.guests.accounts["pat@mail.example"]; !ok || a.DisplayName != "Pat" || a.TenantID != tenantC {
