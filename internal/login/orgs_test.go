@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/federation"
 )
 
 // postOrgs posts the organizations page's form with the browser's token.
@@ -47,6 +48,13 @@ func TestMyOrganizations(t *testing.T) {
 	q, _ := url.ParseQuery(strings.SplitN(p.header.Get("Location"), "?", 2)[1])
 	if trip := h.fed.trips[q.Get("state")]; trip.tenant != tenantA || trip.provider != h.pages.tenantProvider(tenantA) || !strings.HasSuffix(trip.provider.Issuer, "/"+tenantA+"/v2.0") {
 		t.Fatalf("sign-in trip %+v", trip)
+	}
+	// The tenant's own sign-in leaves a session there (not in this fake),
+	// and its callback comes back to the page.
+	h.fed.as("", federation.Identity{Issuer: "https://login.example/" + tenantA + "/v2.0", Subject: "u-alice", HomeTenantID: tenantA, HomeObjectID: "u-alice"})
+	b.follow()
+	if p := b.follow(); p.status != http.StatusFound || p.header.Get("Location") != "/"+tenantA+"/myorganizations" {
+		t.Fatalf("back from signing in: status %d, location %q", p.status, p.header.Get("Location"))
 	}
 
 	// Signed in, the home organization comes first and cannot be left.
@@ -125,5 +133,21 @@ func TestSignUpInConsumersTenant(t *testing.T) {
 	other.expect(other.open(h.request()), "username")
 	if strings.Contains(other.last.body, `value="signup"`) {
 		t.Fatal("sign-up offered outside the consumers tenant")
+	}
+}
+
+// A guest whose identity is not an account of this deployment has no home
+// account to list the organizations of.
+func TestMyOrganizationsOfPasscodeGuest(t *testing.T) {
+	h := newB2BHarness(t)
+	h.addGuest(guestEmail, "g-gita", false)
+	b := h.browser()
+	b.expect(b.open(h.request()), "username")
+	b.expect(b.submit("username", guestEmail), "code")
+	b.expect(b.submit("code", otpCode), "kmsi")
+	b.submit("stay", "no")
+	b.expect(b.get("/"+tenantA+"/myorganizations"), "orgs")
+	if !strings.Contains(b.last.body, "can&#39;t be listed") || strings.Contains(b.last.body, `name="org"`) || strings.Contains(b.last.body, `value="signin"`) {
+		t.Fatalf("passcode guest:\n%s", b.last.body)
 	}
 }
