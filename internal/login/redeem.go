@@ -255,23 +255,25 @@ func (p *Pages) redeemIdentity(w http.ResponseWriter, r *http.Request, browser, 
 	http.Redirect(w, r, p.base+"/redeem?request="+url.QueryEscape(request), http.StatusFound)
 }
 
-// postReview redeems the invitation when the person accepts what the
-// inviting organization asks for, and sends them where it wants them, now
-// signed in to it.
 func (rv *redeemVisit) postReview(rd redemption) {
 	switch rv.r.PostForm.Get("decision") {
 	case "accept":
+		rv.accept(rd)
 	case "cancel":
+		// Declining changes nothing: the invitation stays pending.
 		if err := rv.end(); err != nil {
 			rv.fail(err)
 			return
 		}
 		rv.message(http.StatusOK, rd.Invitation, "title.declined", rv.loc.T("redeem.declined", rd.Invitation.TenantName))
-		return
 	default:
 		rv.render(http.StatusOK, rd, "")
-		return
 	}
+}
+
+// accept redeems the invitation with the identity proved, and sends the
+// guest where the inviter wants them, signed in to the inviting tenant.
+func (rv *redeemVisit) accept(rd redemption) {
 	if rd.Identity == nil {
 		rv.fail(errors.New("login: a redemption under review without an identity"))
 		return
