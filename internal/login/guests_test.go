@@ -316,6 +316,11 @@ func TestGuestRoutes(t *testing.T) {
 		t.Fatalf("without guests:\n%s", c.last.body)
 	}
 	c.expect(c.submit("username", guestEmail), "password")
+	for _, path := range []string{"/redeem?ticket=" + tenantA + ".x", "/federation/callback?state=x", "/" + tenantA + "/myorganizations"} {
+		if p := c.get(path); p.status != http.StatusNotFound {
+			t.Errorf("without guests, %s: status %d", path, p.status)
+		}
+	}
 }
 
 func TestFederationCallbackRefusals(t *testing.T) {
