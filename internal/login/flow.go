@@ -652,7 +652,11 @@ func (v *visit) finish(f flow) {
 		// never a reason to refuse a sign-in that succeeded.
 		v.p.cfg.Logger.WarnContext(v.ctx, "recording sign-in activity", "tenant", v.req.TenantID, "err", err)
 	}
-	v.noteSignIn(authn.SignIn{UserID: f.UserID, UserPrincipalName: f.UPN, UserDisplayName: f.DisplayName})
+	s := authn.SignIn{UserID: f.UserID, UserPrincipalName: f.UPN, UserDisplayName: f.DisplayName}
+	if f.IdP != "" {
+		asGuest(&s, f.HomeTenantID)
+	}
+	v.noteSignIn(s)
 	v.p.cfg.Protocol.Finish(v.w, v.r, v.req.TenantID, v.req.ID, authn.Authentication{
 		TenantID: v.req.TenantID, UserID: f.UserID, AuthTime: f.AuthTime, AMR: f.AMR, SessionID: f.SessionID,
 		IdP: f.IdP, HomeTenantID: f.HomeTenantID, HomeObjectID: f.HomeObjectID,

@@ -214,5 +214,14 @@ func (v *visit) postReview(f flow) {
 
 // noteGuestFailure records a guest's refused sign-in.
 func (v *visit) noteGuestFailure(name string, id federation.Identity, code int, reason string) {
-	v.noteSignIn(authn.SignIn{UserPrincipalName: name, UserDisplayName: id.DisplayName, ErrorCode: code, FailureReason: reason})
+	s := authn.SignIn{UserPrincipalName: name, UserDisplayName: id.DisplayName, ErrorCode: code, FailureReason: reason}
+	asGuest(&s, id.HomeTenantID)
+	v.noteSignIn(s)
+}
+
+// asGuest marks a sign-in as a guest's, who crossed into the tenant from
+// their home tenant when it is one of this deployment's (the resource
+// tenant otherwise, as for members).
+func asGuest(s *authn.SignIn, homeTenantID string) {
+	s.CrossTenantAccessType, s.HomeTenantID = authn.AccessB2BCollaboration, homeTenantID
 }

@@ -98,7 +98,8 @@ func TestGuestSignInThroughProviderAndSSO(t *testing.T) {
 	if !equalAuth(got, want) {
 		t.Fatalf("authentication\n%+v, want\n%+v", got, want)
 	}
-	if logged := h.log.all(); len(logged) != 1 || logged[0].ErrorCode != 0 || logged[0].UserID != "g-hugo" {
+	if logged := h.log.all(); len(logged) != 1 || logged[0].ErrorCode != 0 || logged[0].UserID != "g-hugo" ||
+		logged[0].HomeTenantID != tenantB || logged[0].ResourceTenantID != tenantA || logged[0].CrossTenantAccessType != authn.AccessB2BCollaboration {
 		t.Fatalf("sign-in log %+v", logged)
 	}
 	if h.guests.count("AcceptPending") != 0 {
@@ -193,7 +194,8 @@ func TestPasscodePageSameForUnknownAddress(t *testing.T) {
 		t.Fatalf("not a guest (status %d):\n%s", b.last.status, b.last.body)
 	}
 	logged := h.log.all()
-	if len(logged) != 1 || logged[0].ErrorCode != 50020 || logged[0].UserPrincipalName != "nobody@gmail.example" || logged[0].TenantID != tenantA || logged[0].CorrelationID != id {
+	if len(logged) != 1 || logged[0].ErrorCode != 50020 || logged[0].UserPrincipalName != "nobody@gmail.example" || logged[0].TenantID != tenantA || logged[0].CorrelationID != id ||
+		logged[0].HomeTenantID != "" || logged[0].ResourceTenantID != tenantA || logged[0].CrossTenantAccessType != authn.AccessB2BCollaboration {
 		t.Fatalf("sign-in log %+v", logged)
 	}
 	if _, ended := h.proto.outcome(id); ended {
@@ -279,7 +281,8 @@ func TestGuestWrongIdentity(t *testing.T) {
 	if b.last.status != http.StatusForbidden || !strings.Contains(b.last.body, "can&#39;t be used for hugo@fabrikam.com") {
 		t.Fatalf("status %d:\n%s", b.last.status, b.last.body)
 	}
-	if logged := h.log.all(); len(logged) != 1 || logged[0].ErrorCode != 50020 || logged[0].UserPrincipalName != "hugo@fabrikam.com" {
+	if logged := h.log.all(); len(logged) != 1 || logged[0].ErrorCode != 50020 || logged[0].UserPrincipalName != "hugo@fabrikam.com" ||
+		logged[0].HomeTenantID != tenantB || logged[0].ResourceTenantID != tenantA || logged[0].CrossTenantAccessType != authn.AccessB2BCollaboration {
 		t.Fatalf("sign-in log %+v", logged)
 	}
 	if _, ended := h.proto.outcome(id); ended {
