@@ -2,6 +2,7 @@ package login
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/pagewalk"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
 const (
@@ -449,5 +451,25 @@ func TestPagewalkGuestPasscode(t *testing.T) {
 	}
 	if a := h.proto.outcomes[id].auth; a.UserID != "g-gita" || a.IdP != federation.IssuerMail {
 		t.Fatalf("authentication %+v", a)
+	}
+}
+
+func TestTooManyCodes(t *testing.T) {
+	cases := []struct {
+		err  error
+		wait time.Duration
+		ok   bool
+	}{
+		{nil, 0, false},
+		{ErrBadCode, 0, false},
+		{ErrTooManyCodes{RetryAfter: time.Minute}, time.Minute, true},
+		{&ErrTooManyCodes{RetryAfter: 2 * time.Minute}, 2 * time.Minute, true},
+		{fmt.Errorf("sending: %w", ErrTooManyCodes{RetryAfter: time.Second}), time.Second, true},
+		{usererr.New(usererr.Invalid, "Enter a valid email address."), 0, false},
+	}
+	for _, tc := range cases {
+		if wait, ok := tooManyCodes(tc.err); wait != tc.wait || ok != tc.ok {
+			t.Errorf("tooManyCodes(%v) = %v, %v; want %v, %v", tc.err, wait, ok, tc.wait, tc.ok)
+		}
 	}
 }
