@@ -3,15 +3,17 @@ package login
 import (
 	"context"
 	"fmt"
-	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -464,4 +466,289 @@ func (f *fakeProtocol) Deny(w http.ResponseWriter, r *http.Request, tenant, id, 
 	f.outcomes[id] = outcome{code: code, description: description}
 	f.mu.Unlock()
 	fmt.Fprintf(w, "DENIED %s %s", id, code)
+}
+
+// fakeSignInLog keeps the sign-ins recorded.
+type fakeSignInLog struct {
+	mu      sync.Mutex
+	signIns []authn.SignIn
+}
+
+func (l *fakeSignInLog) RecordSignIn(ctx context.Context, s authn.SignIn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.signIns = append(l.signIns, s)
+}
+
+func (l *fakeSignInLog) all() []authn.SignIn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.signIns)
+}
+
+// fakeInvitation is an invitation with what redeeming it needs.
+type fakeInvitation struct {
+	Invitation
+	redirect string
+	used     bool
+}
+
+// fakeGuest is a guest account of a tenant, found by its address.
+type fakeGuest struct {
+	Guest
+	email string
+}
+
+// fakeGuests is an in-memory Guests (and Accounts). Its passcode for any
+// address is always the same, so that tests can type it; a code works once.
+type fakeGuests struct {
+	mu          sync.Mutex
+	invitations map[string]*fakeInvitation // by ticket
+	routes      map[string]Route           // by folded address; others: OTP
+	guests      map[string]*fakeGuest      // tenant + "/" + folded address
+	blocked     map[string]bool            // domains Redeem refuses
+	limited     map[string]bool            // addresses past the sending limit
+	sent        map[string]int             // codes sent, by tenant + "/" + folded address
+	live        map[string]bool            // codes not used yet, by tenant + "/" + folded address
+	orgs        map[string][]Organization  // home tenant + "/" + user
+	redeemed    []string                   // tickets redeemed
+	accepted    []string                   // tenant/user of just-in-time redemptions
+	left        []string                   // home/user/resource of Leave calls
+	accounts    map[string]User            // personal accounts, by folded address
+	calls       map[string]int             // calls by method name
+}
+
+const otpCode = "12345678"
+
+func newFakeGuests() *fakeGuests {
+	return &fakeGuests{invitations: map[string]*fakeInvitation{}, routes: map[string]Route{}, guests: map[string]*fakeGuest{},
+		blocked: map[string]bool{}, limited: map[string]bool{}, sent: map[string]int{}, live: map[string]bool{},
+		orgs: map[string][]Organization{}, accounts: map[string]User{}, calls: map[string]int{}}
+}
+
+func (g *fakeGuests) addGuest(tenant, email string, guest Guest) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.guests[tenant+"/"+strings.ToLower(email)] = &fakeGuest{Guest: guest, email: email}
+}
+
+func (g *fakeGuests) count(method string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.calls[method]
+}
+
+func (g *fakeGuests) Invitation(ctx context.Context, ticket string) (Invitation, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls["Invitation"]++
+	inv, ok := g.invitations[ticket]
+	if !ok || inv.used {
+		return Invitation{}, ErrInvitationInvalid
+	}
+	return inv.Invitation, nil
+}
+
+func (g *fakeGuests) Route(ctx context.Context, tenant, email string) (Route, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls["Route"]++
+	if _, domain, _ := strings.Cut(strings.ToLower(email), "@"); domain == "nowhere.example" {
+		return Route{}, usererr.New(usererr.Forbidden, "The organization has no way for this address to sign in.")
+	}
+	if r, ok := g.routes[strings.ToLower(email)]; ok {
+		return r, nil
+	}
+	return Route{OTP: true}, nil
+}
+
+func (g *fakeGuests) SendCode(ctx context.Context, tenant, email string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls["SendCode"]++
+	if g.limited[strings.ToLower(email)] {
+		return ErrTooManyCodes{RetryAfter: 90 * time.Second}
+	}
+	k := tenant + "/" + strings.ToLower(email)
+	g.sent[k]++
+	g.live[k] = true
+	return nil
+}
+
+func (g *fakeGuests) CheckCode(ctx context.Context, tenant, email, code string) (federation.Identity, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls["CheckCode"]++
+	k := tenant + "/" + strings.ToLower(email)
+	if code != otpCode || !g.live[k] {
+		return federation.Identity{}, ErrBadCode
+	}
+	delete(g.live, k)
+	return federation.Identity{Issuer: federation.IssuerMail, Subject: strings.ToLower(email), Email: email, EmailVerified: true, IdP: federation.IssuerMail}, nil
+}
+
+// proves is b2b's identity proof rule.
+func proves(id federation.Identity, email string) bool {
+	return strings.EqualFold(id.Email, email) && (id.EmailVerified || id.Issuer == federation.IssuerMail)
+}
+
+func (g *fakeGuests) Redeem(ctx context.Context, ticket string, id federation.Identity) (Redeemed, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls["Redeem"]++
+	inv, ok := g.invitations[ticket]
+	switch {
+	case !ok || inv.used:
+		return Redeemed{}, ErrInvitationInvalid
+	case !proves(id, inv.InvitedEmail):
+		return Redeemed{}, ErrWrongIdentity
+	}
+	if _, domain, _ := strings.Cut(strings.ToLower(inv.InvitedEmail), "@"); g.blocked[domain] {
+		return Redeemed{}, ErrDomainBlocked
+	}
+	inv.used = true
+	g.redeemed = append(g.redeemed, ticket)
+	guest := g.guests[inv.TenantID+"/"+strings.ToLower(inv.InvitedEmail)]
+	guest.Pending = false
+	return Redeemed{TenantID: inv.TenantID, UserID: guest.UserID, RedirectURL: inv.redirect}, nil
+}
+
+func (g *fakeGuests) Guest(ctx context.Context, tenant string, id federation.Identity) (Guest, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls["Guest"]++
+	guest, ok := g.guests[tenant+"/"+strings.ToLower(id.Email)]
+	switch {
+	case !ok:
+		return Guest{}, ErrNotGuest
+	case !proves(id, guest.email):
+		return Guest{}, ErrWrongIdentity
+	}
+	return guest.Guest, nil
+}
+
+func (g *fakeGuests) AcceptPending(ctx context.Context, tenant, userID string, id federation.Identity) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls["AcceptPending"]++
+	for k, guest := range g.guests {
+		if strings.HasPrefix(k, tenant+"/") && guest.UserID == userID {
+			if !proves(id, guest.email) {
+				return ErrWrongIdentity
+			}
+			guest.Pending = false
+			g.accepted = append(g.accepted, tenant+"/"+userID)
+			return nil
+		}
+	}
+	return ErrNotGuest
+}
+
+func (g *fakeGuests) Organizations(ctx context.Context, home, userID string) ([]Organization, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.orgs[home+"/"+userID]), nil
+}
+
+func (g *fakeGuests) Leave(ctx context.Context, home, userID, resource string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.left = append(g.left, home+"/"+userID+"/"+resource)
+	k := home + "/" + userID
+	g.orgs[k] = slices.DeleteFunc(g.orgs[k], func(o Organization) bool { return o.TenantID == resource })
+	return nil
+}
+
+func (g *fakeGuests) SendSignUpCode(ctx context.Context, tenant, email string) error {
+	return g.SendCode(ctx, tenant, email)
+}
+
+func (g *fakeGuests) CreatePersonalAccount(ctx context.Context, tenant, email, code, name, password string) (User, error) {
+	if _, err := g.CheckCode(ctx, tenant, email, code); err != nil {
+		return User{}, err
+	}
+	if len(password) < 8 {
+		return User{}, usererr.New(usererr.Invalid, "The password must have at least 8 characters.")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	u := User{ID: "u-personal-" + strings.ToLower(email), TenantID: tenant, UserPrincipalName: strings.ToLower(email), DisplayName: name}
+	g.accounts[strings.ToLower(email)] = u
+	return u, nil
+}
+
+// fakeFederation is an identity provider and its relying party in one: its
+// AuthCodeURL points at an authorize endpoint on the test server, which
+// signs in as the identity set for the login hint and redirects back with
+// a code. Exchange checks the
+// verifier and nonce against those AuthCodeURL was given.
+type fakeFederation struct {
+	mu         sync.Mutex
+	identities map[string]federation.Identity // by folded login hint
+	trips      map[string]fakeTrip            // by state
+	codes      map[string]string              // code → state
+	exchanges  int
+}
+
+type fakeTrip struct {
+	tenant, nonce, verifier, hint string
+	provider                      federation.Provider
+}
+
+func newFakeFederation() *fakeFederation {
+	return &fakeFederation{identities: map[string]federation.Identity{}, trips: map[string]fakeTrip{}, codes: map[string]string{}}
+}
+
+func (f *fakeFederation) as(hint string, id federation.Identity) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.identities[strings.ToLower(hint)] = id
+}
+
+func (f *fakeFederation) AuthCodeURL(ctx context.Context, tenant string, p federation.Provider, state, nonce, verifier, hint string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.trips[state] = fakeTrip{tenant: tenant, nonce: nonce, verifier: verifier, hint: hint, provider: p}
+	return "/fake-idp/authorize?state=" + url.QueryEscape(state), nil
+}
+
+// authorize signs in at the provider and sends the browser back.
+func (f *fakeFederation) authorize(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	f.mu.Lock()
+	_, ok := f.trips[state]
+	code := fmt.Sprintf("code-%d", len(f.codes))
+	f.codes[code] = state
+	f.mu.Unlock()
+	if !ok {
+		http.Error(w, "unknown state", http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, "/federation/callback?state="+url.QueryEscape(state)+"&code="+code, http.StatusFound)
+}
+
+func (f *fakeFederation) Exchange(ctx context.Context, tenant string, p federation.Provider, code, verifier, nonce string) (federation.Identity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.exchanges++
+	state, ok := f.codes[code]
+	delete(f.codes, code)
+	t := f.trips[state]
+	switch {
+	case !ok:
+		return federation.Identity{}, fmt.Errorf("unknown code")
+	case t.tenant != tenant || t.provider != p || t.verifier != verifier || t.nonce != nonce:
+		return federation.Identity{}, fmt.Errorf("verifier, nonce, tenant or provider differ from the authorization request's")
+	}
+	id, ok := f.identities[strings.ToLower(t.hint)]
+	if !ok {
+		return federation.Identity{}, fmt.Errorf("no identity for %q", t.hint)
+	}
+	return id, nil
+}
+
+func (f *fakeFederation) exchanged() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.exchanges
 }

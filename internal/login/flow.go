@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -37,6 +39,11 @@ const (
 	stepKMSI     step = "kmsi"   // "Stay signed in?"
 	stepConsent  step = "consent"
 	stepError    step = "error" // a page without a form
+	// A guest's steps (guest.go): the one-time passcode sent to their
+	// address, and the permissions the inviting organization asks for at
+	// the first sign-in of a pending guest.
+	stepCode   step = "code"
+	stepReview step = "review"
 )
 
 // kindFlow is the state kind of sign-ins in progress, one per browser and
@@ -60,6 +67,12 @@ type flow struct {
 	AuthTime    time.Time `json:"authTime,omitzero"`
 	AMR         []string  `json:"amr,omitempty"`
 	SessionID   string    `json:"sessionId,omitempty"`
+	// A guest's identity provider and home account (authn.Authentication).
+	IdP          string `json:"idp,omitempty"`
+	HomeTenantID string `json:"homeTenantId,omitempty"`
+	HomeObjectID string `json:"homeObjectId,omitempty"`
+	// Identity is what a pending guest proved, kept for AcceptPending.
+	Identity *federation.Identity `json:"identity,omitempty"`
 }
 
 // errFlowDone: the browser's sign-in for this request has already ended.
@@ -74,6 +87,10 @@ type visit struct {
 	req     authn.Request
 	browser string
 	loc     *locale
+	// redirect: the visit is a GET that must not be repeated (the return
+	// from an identity provider), so a step it reaches is shown by
+	// redirecting to the step's page rather than in the response.
+	redirect bool
 }
 
 func (p *Pages) get(w http.ResponseWriter, r *http.Request) {
@@ -163,6 +180,14 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 		v.postKMSI(f)
 	case stepConsent:
 		v.postConsent(f)
+	case stepCode:
+		v.postCode(f)
+	case stepReview:
+		v.postReview(f)
+	case stepSignUp:
+		v.postSignUp(f)
+	case stepSignUpCode:
+		v.postSignUpCode(f)
 	default:
 		v.fail(fmt.Errorf("login: flow at unknown step %q", f.Step))
 	}
@@ -171,7 +196,12 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 // open re-validates the request id with the provider on every page and
 // post, and renders the "expired" page when it is not pending.
 func (p *Pages) open(w http.ResponseWriter, r *http.Request, browser, requestID string) (*visit, bool) {
-	req, err := p.cfg.Protocol.PendingRequest(r.Context(), r.PathValue("tenant"), requestID)
+	return p.openIn(w, r, browser, r.PathValue("tenant"), requestID)
+}
+
+// openIn is open for a request of a tenant the path does not name.
+func (p *Pages) openIn(w http.ResponseWriter, r *http.Request, browser, tenantID, requestID string) (*visit, bool) {
+	req, err := p.cfg.Protocol.PendingRequest(r.Context(), tenantID, requestID)
 	if errors.Is(err, store.ErrUnavailable) {
 		p.internalError(w, r, err)
 		return nil, false
@@ -291,7 +321,9 @@ func (v *visit) rehome(home string, next func()) {
 // pickSession chooses the session login_hint names, or the only one.
 func pickSession(sessions []session, hint string) (session, bool) {
 	if hint != "" {
-		i := slices.IndexFunc(sessions, func(s session) bool { return strings.EqualFold(s.data.UPN, hint) })
+		i := slices.IndexFunc(sessions, func(s session) bool {
+			return strings.EqualFold(s.data.UPN, hint) || s.data.Email != "" && strings.EqualFold(s.data.Email, hint)
+		})
 		if i < 0 {
 			return session{}, false
 		}
@@ -316,6 +348,12 @@ func (v *visit) mustReauthenticate(s session) bool {
 
 // useSession continues interactively as a signed-in account.
 func (v *visit) useSession(s session) {
+	if v.mustReauthenticate(s) && s.data.IdP != "" {
+		// A guest has no password here: they prove who they are again
+		// where they did, which the username page finds.
+		v.advance(flow{Step: stepUsername, Username: s.data.Email})
+		return
+	}
 	if v.mustReauthenticate(s) {
 		v.advance(flow{Step: stepPassword, Username: s.data.UPN})
 		return
@@ -330,7 +368,8 @@ func (v *visit) resume(s session) {
 		return
 	}
 	v.complete(flow{UserID: s.data.UserID, UPN: s.data.UPN, DisplayName: s.data.DisplayName,
-		AuthTime: s.data.AuthTime, AMR: s.data.AMR, SessionID: s.sid})
+		AuthTime: s.data.AuthTime, AMR: s.data.AMR, SessionID: s.sid,
+		IdP: s.data.IdP, HomeTenantID: s.data.HomeTenantID, HomeObjectID: s.data.HomeObjectID})
 }
 
 // complete finishes a signed-in flow, asking for consent first when the
@@ -361,6 +400,10 @@ func (v *visit) complete(f flow) {
 }
 
 func (v *visit) postUsername(f flow) {
+	if v.r.PostForm.Get("action") == "signup" && v.signUpOffered() {
+		v.advance(flow{Step: stepSignUp, Username: strings.TrimSpace(v.r.PostForm.Get("username"))})
+		return
+	}
 	name := strings.TrimSpace(v.r.PostForm.Get("username"))
 	f.Username = name
 	if !validUsername(name) {
@@ -373,11 +416,15 @@ func (v *visit) postUsername(f flow) {
 			v.fail(err)
 			return
 		}
+		if home != "" && home != v.req.TenantID && v.req.AnyOrganization {
+			v.rehome(home, func() { v.advance(flow{Step: stepPassword, Username: name}) })
+			return
+		}
+		if home != v.req.TenantID && v.guestsWelcome() {
+			v.guestRoute(f)
+			return
+		}
 		if home != "" && home != v.req.TenantID {
-			if v.req.AnyOrganization {
-				v.rehome(home, func() { v.advance(flow{Step: stepPassword, Username: name}) })
-				return
-			}
 			issuer := strings.TrimSuffix(v.p.cfg.PublicURL, "/") + "/" + home + "/v2.0"
 			v.show(f, v.loc.T("error.otherTenant", name, issuer, v.req.TenantID, v.req.ClientID, v.req.ClientName))
 			return
@@ -482,9 +529,14 @@ func (v *visit) postPassword(f flow) {
 // tooMany answers 429 with the message msg, to be retried after wait
 // (rounded up to whole seconds).
 func (v *visit) tooMany(f flow, wait time.Duration, msg string) {
-	secs := max(1, int((wait+time.Second-1)/time.Second))
-	v.w.Header().Set("Retry-After", strconv.Itoa(secs))
+	v.w.Header().Set("Retry-After", retryAfter(wait))
 	v.render(http.StatusTooManyRequests, f, v.loc.T(msg))
+}
+
+// retryAfter is a Retry-After header's value for wait, rounded up to
+// whole seconds.
+func retryAfter(wait time.Duration) string {
+	return strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second)))
 }
 
 // postChange changes the password on a first sign-in. The current password
@@ -515,10 +567,15 @@ func (v *visit) postChange(f flow) {
 }
 
 func (v *visit) postKMSI(f flow) {
-	sid, err := v.p.startSession(v.ctx, v.w, v.r, v.req.TenantID, sessionData{
+	d := sessionData{
 		UserID: f.UserID, UPN: f.UPN, DisplayName: f.DisplayName, AuthTime: f.AuthTime, AMR: f.AMR,
 		Persistent: v.r.PostForm.Get("stay") == "yes",
-	})
+		IdP:        f.IdP, HomeTenantID: f.HomeTenantID, HomeObjectID: f.HomeObjectID,
+	}
+	if f.IdP != "" {
+		d.Email = f.Username
+	}
+	sid, err := v.p.startSession(v.ctx, v.w, v.r, v.req.TenantID, d)
 	if err != nil {
 		v.fail(err)
 		return
@@ -595,9 +652,14 @@ func (v *visit) finish(f flow) {
 		// never a reason to refuse a sign-in that succeeded.
 		v.p.cfg.Logger.WarnContext(v.ctx, "recording sign-in activity", "tenant", v.req.TenantID, "err", err)
 	}
-	v.noteSignIn(authn.SignIn{UserID: f.UserID, UserPrincipalName: f.UPN, UserDisplayName: f.DisplayName})
+	s := authn.SignIn{UserID: f.UserID, UserPrincipalName: f.UPN, UserDisplayName: f.DisplayName}
+	if f.IdP != "" {
+		asGuest(&s, f.HomeTenantID)
+	}
+	v.noteSignIn(s)
 	v.p.cfg.Protocol.Finish(v.w, v.r, v.req.TenantID, v.req.ID, authn.Authentication{
 		TenantID: v.req.TenantID, UserID: f.UserID, AuthTime: f.AuthTime, AMR: f.AMR, SessionID: f.SessionID,
+		IdP: f.IdP, HomeTenantID: f.HomeTenantID, HomeObjectID: f.HomeObjectID,
 	})
 }
 
@@ -636,22 +698,29 @@ func (v *visit) loadFlow() (flow, bool, error) {
 
 // advance stores the flow at its new step and shows that step's page.
 func (v *visit) advance(f flow) {
-	data, err := json.Marshal(f)
-	if err != nil {
+	if err := v.save(f); err != nil {
 		v.fail(err)
 		return
 	}
-	now := v.p.cfg.Now()
-	id := v.flowID()
-	err = v.p.cfg.Store.Update(v.ctx, func(tx store.Tx) error {
-		return putState(v.ctx, tx, store.State{TenantID: v.req.TenantID, Kind: kindFlow, ID: id, Family: id,
-			Data: data, CreatedAt: now, ExpiresAt: now.Add(flowLifetime)})
-	})
-	if err != nil {
-		v.fail(err)
+	if v.redirect {
+		http.Redirect(v.w, v.r, v.p.base+"/"+url.PathEscape(v.req.TenantID)+"/login?request="+url.QueryEscape(v.req.ID), http.StatusFound)
 		return
 	}
 	v.show(f, "")
+}
+
+// save stores the flow at its step.
+func (v *visit) save(f flow) error {
+	data, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	now := v.p.cfg.Now()
+	id := v.flowID()
+	return v.p.cfg.Store.Update(v.ctx, func(tx store.Tx) error {
+		return putState(v.ctx, tx, store.State{TenantID: v.req.TenantID, Kind: kindFlow, ID: id, Family: id,
+			Data: data, CreatedAt: now, ExpiresAt: now.Add(flowLifetime)})
+	})
 }
 
 // endFlow consumes the flow so that it completes at most once. A request

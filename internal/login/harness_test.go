@@ -35,7 +35,12 @@ type harness struct {
 	proto *fakeProtocol
 	pages *Pages
 	srv   *httptest.Server
+	mux   *http.ServeMux
 	next  int
+	// B2B fakes (newB2BHarness).
+	guests *fakeGuests
+	fed    *fakeFederation
+	log    *fakeSignInLog
 }
 
 type option func(*Config)
@@ -51,6 +56,7 @@ func newHarness(t *testing.T, tls bool, opts ...option) *harness {
 	c := &clock{now: t0}
 	h := &harness{t: t, clock: c, store: newMemStore(c), dir: newFakeDirectory(), proto: newFakeProtocol()}
 	mux := http.NewServeMux()
+	h.mux = mux
 	if tls {
 		h.srv = httptest.NewTLSServer(mux)
 	} else {

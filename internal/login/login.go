@@ -8,6 +8,13 @@
 // server-rendered and work without JavaScript. They serve authorization
 // requests of the OpenID provider through authn.Protocol and implement
 // authn.Sessions for its logout endpoint.
+//
+// With Guests configured they also serve B2B collaboration: guests signing
+// in to a tenant that invited them with the identity they were invited
+// with (through the Federation relying party, or a one-time passcode sent
+// to their address), the redemption of invitations, "my organizations",
+// and the federation callback these share; and personal accounts created
+// in the deployment's consumers tenant.
 package login
 
 import (
@@ -138,6 +145,22 @@ type Config struct {
 	// nil records none.
 	SignInLog authn.SignInLog
 
+	// Guests enables B2B collaboration on the pages: guests signing in
+	// with the identity they were invited with, the redemption of
+	// invitations and "my organizations". Nil: none of it, and users of
+	// other tenants are told they have no account here.
+	Guests Guests
+	// Federation sends guests to their identity providers; nil: guests
+	// can only prove their address with a one-time passcode.
+	Federation Federation
+	// ConsumersTenantID is the deployment's tenant of personal accounts,
+	// whose username page offers to create one (through Accounts); "" for
+	// none.
+	ConsumersTenantID string
+	// Accounts creates personal accounts in the consumers tenant; nil
+	// offers no sign-up.
+	Accounts Accounts
+
 	PersistentSession time.Duration // "stay signed in": sliding lifetime, default 90 days
 	BrowserSession    time.Duration // otherwise: sliding lifetime, default 24 hours
 
@@ -154,6 +177,8 @@ type Pages struct {
 	secure   bool
 	csrfKey  []byte
 	knownKey []byte
+	fedKey   []byte // derives PKCE verifiers and nonces from federation states
+	sealKey  []byte // seals redeem tickets kept between the redemption pages
 	catalog  catalog
 	tmpl     *template.Template
 	limiter  *lockout.Limiter
@@ -218,6 +243,8 @@ func New(cfg Config) (*Pages, error) {
 		secure:   u.Scheme == "https",
 		csrfKey:  derive(cfg.Key, "csrf"),
 		knownKey: derive(cfg.Key, "familiar browser"),
+		fedKey:   derive(cfg.Key, "federation"),
+		sealKey:  derive(cfg.Key, "redeem ticket"),
 		catalog:  cat,
 		tmpl:     tmpl,
 		limiter:  lockout.NewLimiter(cfg.ClientRate),
@@ -232,11 +259,31 @@ func New(cfg Config) (*Pages, error) {
 //
 //	GET  {PublicURL path}/{tenant}/login?request={id}  the current step's page
 //	POST {PublicURL path}/{tenant}/login               a step's form
+//	GET  {PublicURL path}/{tenant}/devicelogin         the device code page
+//	POST {PublicURL path}/{tenant}/devicelogin
+//
+// and, with Guests configured:
+//
+//	GET  {PublicURL path}/redeem?ticket={ticket}       an invitation (shown, never consumed)
+//	POST {PublicURL path}/redeem                       a redemption step's form
+//	GET  {PublicURL path}/{tenant}/myorganizations     the signed-in account's organizations
+//	POST {PublicURL path}/{tenant}/myorganizations     sign in, or leave one
+//	GET  {PublicURL path}/federation/callback          back from an identity provider
 func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p.base+"/{tenant}/login", p.get)
 	mux.Handle("POST "+p.base+"/{tenant}/login", p.cop.Handler(http.HandlerFunc(p.post)))
 	mux.HandleFunc("GET "+p.base+"/{tenant}/devicelogin", p.deviceGet)
 	mux.Handle("POST "+p.base+"/{tenant}/devicelogin", p.cop.Handler(http.HandlerFunc(p.devicePost)))
+	if p.cfg.Guests == nil {
+		return
+	}
+	mux.HandleFunc("GET "+p.base+"/redeem", p.redeemGet)
+	mux.Handle("POST "+p.base+"/redeem", p.cop.Handler(http.HandlerFunc(p.redeemPost)))
+	mux.HandleFunc("GET "+p.base+"/{tenant}/myorganizations", p.orgsGet)
+	mux.Handle("POST "+p.base+"/{tenant}/myorganizations", p.cop.Handler(http.HandlerFunc(p.orgsPost)))
+	if p.cfg.Federation != nil {
+		mux.HandleFunc("GET "+p.base+"/federation/callback", p.federationCallback)
+	}
 }
 
 // derive makes independent keys for each purpose from the one configured.

@@ -2,6 +2,7 @@ package login
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"html/template"
 	"net/http"
@@ -37,6 +38,19 @@ type view struct {
 	Error      string
 	// Fields are posted back as they came (the sign-out confirmation's).
 	Fields []postField
+	// B2B pages: the inviting organization, who invited, the address
+	// invited, the organization's privacy statement (https only), and the
+	// organizations of an account.
+	Org, Inviter, Invited, PrivacyURL string
+	Orgs                              []Organization
+	// SignUp: the username page offers to create a personal account.
+	SignUp bool
+	// OfferSignIn: "my organizations" has no account yet and offers to
+	// sign in.
+	OfferSignIn bool
+	// Back: the code page leads back to the username (in a sign-in, not in
+	// a redemption, whose address is the invitation's).
+	Back bool
 }
 
 type postField struct{ Name, Value string }
@@ -61,10 +75,17 @@ func newBrandView(b Branding) brandView {
 	if colour.MatchString(b.BackgroundColor) {
 		bv.Background = template.CSS(b.BackgroundColor)
 	}
-	if u, err := url.Parse(b.LogoURL); err == nil && u.Scheme == "https" && u.Host != "" && len(b.LogoURL) <= 2048 {
-		bv.LogoURL = b.LogoURL
-	}
+	bv.LogoURL = httpsURL(b.LogoURL)
 	return bv
+}
+
+// httpsURL returns s if it is an absolute https URL of sensible length,
+// else "": other schemes do not belong in a page's links and images.
+func httpsURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Scheme == "https" && u.Host != "" && len(s) <= 2048 {
+		return s
+	}
+	return ""
 }
 
 // show renders the flow's current step with status 200.
@@ -79,7 +100,9 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		RequestID: v.req.ID, App: v.req.ClientName, Publisher: v.req.Publisher, RedirectURI: v.req.RedirectURI,
 		Identity: f.UPN, Username: f.Username, AdminConsent: v.req.AdminConsent,
 	}
-	if vw.Identity == "" && f.Step != stepUsername && f.Step != stepAccounts {
+	if (vw.Identity == "" || f.IdP != "") && f.Step != stepUsername && f.Step != stepAccounts {
+		// A guest knows themselves by the address they signed in with,
+		// not by the tenant's name for their account.
 		vw.Identity = f.Username
 	}
 	var b Branding
@@ -100,7 +123,7 @@ func (v *visit) render(status int, f flow, errMsg string) {
 			return
 		}
 		for _, s := range sessions {
-			vw.Accounts = append(vw.Accounts, accountView{SID: s.sid, UPN: s.data.UPN, DisplayName: s.data.DisplayName})
+			vw.Accounts = append(vw.Accounts, accountView{SID: s.sid, UPN: cmp.Or(s.data.Email, s.data.UPN), DisplayName: s.data.DisplayName})
 		}
 	case f.Step == stepConsent:
 		var err error
@@ -114,6 +137,12 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		if vw.NeedsAdmin {
 			vw.Title = v.loc.T("title.needsAdmin")
 		}
+	case f.Step == stepReview:
+		vw.Org, vw.Invited = cmp.Or(b.TenantName, v.req.TenantID), f.Username
+	case f.Step == stepUsername:
+		vw.SignUp = v.signUpOffered()
+	case f.Step == stepCode:
+		vw.Back = true
 	}
 	p.renderPage(v.w, status, vw)
 }

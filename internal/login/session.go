@@ -36,6 +36,12 @@ type sessionData struct {
 	// LastUsed is when the session last signed the user in, for the
 	// tenant's idle timeout.
 	LastUsed time.Time `json:"lastUsed,omitzero"`
+	// A guest's identity provider and home account, which every sign-in
+	// from the session carries, and the address they signed in with.
+	IdP          string `json:"idp,omitempty"`
+	HomeTenantID string `json:"homeTenantId,omitempty"`
+	HomeObjectID string `json:"homeObjectId,omitempty"`
+	Email        string `json:"email,omitempty"`
 }
 
 // session is a live SSO session found through this browser's cookies.

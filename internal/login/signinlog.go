@@ -10,7 +10,7 @@ func (v *visit) noteSignIn(s authn.SignIn) {
 	if v.p.cfg.SignInLog == nil {
 		return
 	}
-	s.TenantID, s.Interactive = v.req.TenantID, true
+	s.TenantID, s.ResourceTenantID, s.Interactive = v.req.TenantID, v.req.TenantID, true
 	s.AppID, s.AppDisplayName, s.CorrelationID = v.req.ClientID, v.req.ClientName, v.req.ID
 	s.IPAddress, s.UserAgent = v.p.cfg.ClientIP(v.r), v.r.UserAgent()
 	v.p.cfg.SignInLog.RecordSignIn(v.ctx, s)
