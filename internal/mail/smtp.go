@@ -86,8 +86,14 @@ func (s *SMTP) Send(ctx context.Context, _ string, m Message) error {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
 	}
 	if s.cfg.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
-			gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
+		// go-mail's discovery picks no password mechanism without TLS;
+		// towards a relay on this machine (ParseSMTPURL allows clear text
+		// nowhere else) PLAIN is what such relays offer.
+		auth := gomail.SMTPAuthAutoDiscover
+		if IsLoopbackHost(s.cfg.Host) && (s.cfg.Security == PlainText || s.cfg.Security == StartTLSOpportunistic) {
+			auth = gomail.SMTPAuthPlain
+		}
+		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(s.cfg.Username), gomail.WithPassword(s.cfg.Password))
 	}
 	c, err := gomail.NewClient(s.cfg.Host, opts...)
 	if err != nil {
