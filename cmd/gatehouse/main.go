@@ -129,6 +129,8 @@ func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().IntVar(&cfg.PostgresMaxConns, "pg-max-conns", 16, "PostgreSQL connections this node may open")
 	cmd.Flags().DurationVar(&cfg.PostgresConnLifetime, "pg-conn-lifetime", 0, "replace PostgreSQL connections older than this, e.g. 30m (0: keep them until they fail)")
 	cmd.Flags().DurationVar(&cfg.AuditRetention, "audit-retention", app.DefaultAuditRetention, "how long directory audit and sign-in records are kept")
+	cmd.Flags().StringVar(&cfg.SMTPURL, "smtp-url", "", "deliver email here: smtp://user:pass@host:587?starttls=required, smtps://user:pass@host:465, smtp://127.0.0.1:25?starttls=none (loopback only); &from=… sets the sender (default: the developer mailbox at /_dev/mailbox, from this machine only)")
+	cmd.Flags().StringVar(&cfg.MailFrom, "mail-from", "", `the sender of email, e.g. "Contoso <no-reply@contoso.com>" (default: the from parameter of --smtp-url)`)
 	return cmd
 }
 

@@ -339,3 +339,18 @@ func TestLoginByDeviceCodeAndCallTheAPI(t *testing.T) {
 		t.Fatalf("after logout: %v", err)
 	}
 }
+
+// The email flags reach the node, from the command line or GATEHOUSE_*: a
+// sender in clear text to another machine is refused at start.
+func TestServeRefusesCleartextSMTPElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	_, err := runCLI(t, context.Background(), "serve", "--addr", freeAddr(t), "--data-dir", dir, "--smtp-url", "smtp://mail.example.com:25?starttls=none", "--mail-from", "a@contoso.example")
+	if err == nil || !strings.Contains(err.Error(), "only for a relay on this machine") {
+		t.Errorf("serve --smtp-url clear text elsewhere: %v", err)
+	}
+	t.Setenv("GATEHOUSE_SMTP_URL", "smtps://mail.example.com")
+	t.Setenv("GATEHOUSE_MAIL_FROM", "not an address")
+	if _, err := runCLI(t, context.Background(), "serve", "--addr", freeAddr(t), "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "--mail-from") {
+		t.Errorf("GATEHOUSE_MAIL_FROM not an address: %v", err)
+	}
+}

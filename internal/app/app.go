@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/outbox"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/revocation"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
@@ -61,8 +62,14 @@ type Config struct {
 	// pool on this node (0: 16 connections, kept until they fail).
 	PostgresMaxConns     int
 	PostgresConnLifetime time.Duration
-	// Now is the clock of tokens, keys, pages and housekeeping; time.Now
-	// when nil (tests move it).
+	// SMTPURL is the SMTP server email is delivered to (see
+	// mail.ParseSMTPURL); empty: the developer mailbox keeps it.
+	SMTPURL string
+	// MailFrom is the sender of email, "Name <address>" or an address;
+	// empty: the from parameter of SMTPURL.
+	MailFrom string
+	// Now is the clock of tokens, keys, pages, housekeeping and the outbox;
+	// time.Now when nil (tests move it).
 	Now func() time.Time
 }
 
@@ -171,6 +178,9 @@ type Server struct {
 	provider *oidc.Provider
 	signIns  *audit.Recorder
 	fed      *federation.Service
+	mail     mailing
+	// stopMail stops the node's outbox worker.
+	stopMail func()
 	handler  http.Handler
 	// draining: the node is shutting down and tells load balancers so.
 	draining atomic.Bool
@@ -270,6 +280,10 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	mailing, err := newMailing(cfg, st, keys)
+	if err != nil {
+		return nil, err
+	}
 	// The provider and the pages need each other: the pages complete the
 	// provider's authorization requests, the provider ends the pages'
 	// sessions on logout.
@@ -300,7 +314,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	}})
 	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir),
 		IdentityProviders: fed})
-	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, unlock: func() error { return nil }}
+	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, mail: mailing, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -322,6 +336,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	})
 	provider.Register(mux)
 	pages.Register(mux)
+	mailing.register(mux)
 	// The API gets a mux of its own: its paths start with /v1.0/, which the
 	// issuer's /{tenant}/… patterns would otherwise overlap.
 	apiMux := http.NewServeMux()
@@ -342,6 +357,8 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	})
 	srv.handler = secureHeaders(retryLater(root), strings.HasPrefix(cfg.PublicURL, "https://"))
 	self = srv.handler
+	// Last: nothing after it can fail and leave the worker running.
+	srv.stopMail = mailing.start()
 	return srv, nil
 }
 
@@ -411,9 +428,15 @@ func (s *Server) Directory() *directory.Service { return s.dir }
 // Federation is the node's relying party at other identity providers.
 func (s *Server) Federation() *federation.Service { return s.fed }
 
-// Close writes the sign-in records still buffered, then releases the store
-// and the node's hold on it.
+// Mailer enqueues email in a store transaction; the node's outbox worker
+// delivers it after the transaction commits.
+func (s *Server) Mailer() *outbox.Mailer { return s.mail.mailer }
+
+// Close stops the outbox worker (a delivery under way is finished and
+// recorded), writes the sign-in records still buffered, then releases the
+// store and the node's hold on it.
 func (s *Server) Close() error {
+	s.stopMail()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return errors.Join(s.signIns.Close(ctx), s.st.Close(), s.unlock())

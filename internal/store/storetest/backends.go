@@ -98,6 +98,11 @@ func HoldSQLiteWriteLock(tb testing.TB, path string) (release func()) {
 	}
 	conn, err := db.Conn(tb.Context())
 	if err == nil {
+		// Nodes' outbox workers write every second: wait for one's
+		// transaction to end, as another process would.
+		_, err = conn.ExecContext(tb.Context(), "PRAGMA busy_timeout = 10000")
+	}
+	if err == nil {
 		_, err = conn.ExecContext(tb.Context(), "BEGIN EXCLUSIVE")
 	}
 	if err != nil {
