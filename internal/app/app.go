@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
+	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/outbox"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/revocation"
@@ -178,6 +179,7 @@ type Server struct {
 	provider *oidc.Provider
 	signIns  *audit.Recorder
 	fed      *federation.Service
+	b2b      *b2b.Service
 	mail     mailing
 	// stopMail stops the node's outbox worker.
 	stopMail func()
@@ -291,20 +293,14 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// One view of the revocations per node, for tokens and sessions alike.
 	revocations := revocation.NewView(st, cfg.Now)
 	signIns := audit.NewRecorder(st, audit.RecorderConfig{Logger: cfg.Logger, Now: cfg.Now})
-	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions, Revocations: revocations, Now: cfg.Now, SignInLog: signIns}, st, oidcDirectory{dir}, keys)
+	// The provider asks the directory, and B2B (set below) whether a
+	// guest's home account still stands.
+	oidcDir := &oidcDirectory{dir: dir}
+	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions, Revocations: revocations, Now: cfg.Now, SignInLog: signIns}, st, oidcDir, keys)
 	if err != nil {
 		_ = signIns.Close(context.Background())
 		return nil, err
 	}
-	pages, err := login.New(login.Config{
-		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
-		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations, Now: cfg.Now, SignInLog: signIns,
-	})
-	if err != nil {
-		_ = signIns.Close(context.Background())
-		return nil, err
-	}
-	sessions.Sessions = pages
 	// Federation reaches this deployment's own issuers through the node
 	// itself (self is the node's handler, set below).
 	var self http.Handler
@@ -312,9 +308,26 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		Timeout:   15 * time.Second,
 		Transport: federation.LocalTransport(cfg.PublicURL, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { self.ServeHTTP(w, r) }), nil),
 	}})
+	guests, err := b2b.New(b2b.Config{Directory: dir, Mailer: mailing.mailer, Providers: fed, PublicURL: cfg.PublicURL, Now: cfg.Now, Logger: cfg.Logger,
+		Codes: otp.New(keys.Derive("gatehouse otp v1"), otp.DefaultPolicy(), cfg.Now, nil)})
+	if err != nil {
+		_ = signIns.Close(context.Background())
+		return nil, err
+	}
+	oidcDir.guests = guests
+	pages, err := login.New(login.Config{
+		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
+		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations, Now: cfg.Now, SignInLog: signIns,
+		Guests: loginGuests{guests}, Federation: fed, ConsumersTenantID: directory.ConsumersTenantID, Accounts: loginAccounts{guests},
+	})
+	if err != nil {
+		_ = signIns.Close(context.Background())
+		return nil, err
+	}
+	sessions.Sessions = pages
 	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir),
-		IdentityProviders: fed})
-	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, mail: mailing, unlock: func() error { return nil }}
+		IdentityProviders: fed, Invitations: guests})
+	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, b2b: guests, mail: mailing, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -358,7 +371,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	srv.handler = secureHeaders(retryLater(root), strings.HasPrefix(cfg.PublicURL, "https://"))
 	self = srv.handler
 	// Last: nothing after it can fail and leave the worker running.
-	srv.stopMail = mailing.start()
+	srv.stopMail = mailing.start(guests)
 	return srv, nil
 }
 
@@ -425,6 +438,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Directory is the node's directory service.
 func (s *Server) Directory() *directory.Service { return s.dir }
 
+// B2B is the node's B2B collaboration service: invitations and guests.
+func (s *Server) B2B() *b2b.Service { return s.b2b }
+
 // Federation is the node's relying party at other identity providers.
 func (s *Server) Federation() *federation.Service { return s.fed }
 
@@ -484,9 +500,12 @@ Get an app-only token and call the API:
 }
 
 // oidcDirectory adapts the directory to what the OpenID provider asks of it.
-type oidcDirectory struct{ dir *directory.Service }
+type oidcDirectory struct {
+	dir    *directory.Service
+	guests *b2b.Service
+}
 
-func (d oidcDirectory) ResolveTenant(ctx context.Context, segment string) (string, error) {
+func (d *oidcDirectory) ResolveTenant(ctx context.Context, segment string) (string, error) {
 	id, err := d.dir.ResolveTenant(ctx, segment)
 	if usererr.IsKind(err, usererr.NotFound) {
 		return "", fmt.Errorf("%w: %s", oidc.ErrUnknownTenant, segment)
@@ -494,7 +513,7 @@ func (d oidcDirectory) ResolveTenant(ctx context.Context, segment string) (strin
 	return id, err
 }
 
-func (d oidcDirectory) AuthenticateApp(ctx context.Context, tenantID, clientID, secret string) (oidc.App, error) {
+func (d *oidcDirectory) AuthenticateApp(ctx context.Context, tenantID, clientID, secret string) (oidc.App, error) {
 	app, err := d.dir.AuthenticateApp(ctx, tenantID, clientID, secret)
 	if errors.Is(err, directory.ErrBadClient) {
 		return oidc.App{}, oidc.ErrInvalidClient
@@ -505,11 +524,11 @@ func (d oidcDirectory) AuthenticateApp(ctx context.Context, tenantID, clientID, 
 	return oidc.App{AppID: app.AppID, ServicePrincipalID: app.ServicePrincipalID, DisplayName: app.DisplayName, Roles: app.Roles, SigningAlg: app.SigningAlg}, nil
 }
 
-func (d oidcDirectory) Client(ctx context.Context, tenantID, clientID string) (oidc.Client, error) {
+func (d *oidcDirectory) Client(ctx context.Context, tenantID, clientID string) (oidc.Client, error) {
 	return toOIDCClient(d.dir.ClientByAppID(ctx, tenantID, clientID))
 }
 
-func (d oidcDirectory) MultitenantClient(ctx context.Context, clientID string) (oidc.Client, error) {
+func (d *oidcDirectory) MultitenantClient(ctx context.Context, clientID string) (oidc.Client, error) {
 	c, err := d.dir.MultitenantClient(ctx, clientID)
 	if errors.Is(err, directory.ErrNotMultitenant) {
 		return oidc.Client{}, fmt.Errorf("%w: %v", oidc.ErrNotMultitenant, err)
@@ -529,7 +548,7 @@ func toOIDCClient(c directory.Client, err error) (oidc.Client, error) {
 		Confidential: c.Confidential, PKCEOptional: c.PKCEOptional, AllowPublicClient: c.AllowPublicClient, SigningAlg: c.SigningAlg}, nil
 }
 
-func (d oidcDirectory) User(ctx context.Context, tenantID, userID, clientID string) (oidc.User, error) {
+func (d *oidcDirectory) User(ctx context.Context, tenantID, userID, clientID string) (oidc.User, error) {
 	u, err := d.dir.TokenUserFor(ctx, tenantID, userID, clientID)
 	if usererr.IsKind(err, usererr.NotFound) || (err == nil && !u.Enabled) {
 		return oidc.User{}, oidc.ErrUserGone
@@ -537,13 +556,24 @@ func (d oidcDirectory) User(ctx context.Context, tenantID, userID, clientID stri
 	if err != nil {
 		return oidc.User{}, err
 	}
+	if u.Guest {
+		// A guest whose home account was deleted or disabled signs in and
+		// refreshes no more, as their home tenant decided.
+		active, err := d.guests.HomeAccountActive(ctx, tenantID, userID)
+		if err != nil {
+			return oidc.User{}, err
+		}
+		if !active {
+			return oidc.User{}, oidc.ErrUserGone
+		}
+	}
 	return oidc.User{ObjectID: u.ObjectID, TenantID: u.TenantID, DisplayName: u.DisplayName, PreferredUsername: u.UserPrincipalName,
 		Email: u.Email, Guest: u.Guest, Roles: u.Roles, SessionsValidFrom: u.SessionsValidFrom}, nil
 }
 
 // GrantedScopes leaves out the OpenID scopes, which consent covers but the
 // API does not serve.
-func (d oidcDirectory) GrantedScopes(ctx context.Context, tenantID, userID, clientID string) ([]string, error) {
+func (d *oidcDirectory) GrantedScopes(ctx context.Context, tenantID, userID, clientID string) ([]string, error) {
 	all, err := d.dir.GrantedScopes(ctx, tenantID, userID, clientID)
 	if err != nil {
 		return nil, err
@@ -557,7 +587,7 @@ func (d oidcDirectory) GrantedScopes(ctx context.Context, tenantID, userID, clie
 	return out, nil
 }
 
-func (d oidcDirectory) SessionPolicy(ctx context.Context, tenantID string) (sessionpolicy.Policy, error) {
+func (d *oidcDirectory) SessionPolicy(ctx context.Context, tenantID string) (sessionpolicy.Policy, error) {
 	return d.dir.SessionPolicy(ctx, tenantID)
 }
 

@@ -23,8 +23,8 @@ var devFrom = mail.Address{Name: "Gatehouse", Address: "no-reply@gatehouse.local
 // server.
 type mailing struct {
 	mailer  *outbox.Mailer
-	worker  *outbox.Worker
-	mailbox *mail.Mailbox // nil when an SMTP server delivers
+	worker  outbox.WorkerConfig // the worker start runs
+	mailbox *mail.Mailbox       // nil when an SMTP server delivers
 }
 
 // newMailing delivers over cfg.SMTPURL, or into the developer mailbox when
@@ -62,9 +62,7 @@ func newMailing(cfg Config, st store.Store, keys *secrets.Keyring) (mailing, err
 		cfg.Logger.Info("no --smtp-url: email is kept in the developer mailbox, readable from this machine only", "url", cfg.PublicURL+"/_dev/mailbox")
 	}
 	m.mailer = outbox.NewMailer(keys, uuid.NewString, cfg.Now).WithFrom(from)
-	m.worker = outbox.NewWorker(outbox.WorkerConfig{
-		Store: st, Keys: keys, Sender: sender, Logger: cfg.Logger, Now: cfg.Now, Poll: mailPoll,
-	})
+	m.worker = outbox.WorkerConfig{Store: st, Keys: keys, Sender: sender, Logger: cfg.Logger, Now: cfg.Now, Poll: mailPoll}
 	return m, nil
 }
 
@@ -79,14 +77,18 @@ func (m mailing) register(mux *http.ServeMux) {
 	}
 }
 
-// start runs the worker until the returned stop is called; stop waits for
-// a delivery under way to be recorded.
-func (m mailing) start() (stop func()) {
+// start runs the worker, telling reporter of each outcome (B2B audits
+// invitations sent and bounced), until the returned stop is called; stop
+// waits for a delivery under way to be recorded.
+func (m mailing) start(reporter outbox.Reporter) (stop func()) {
+	cfg := m.worker
+	cfg.Reporter = reporter
+	w := outbox.NewWorker(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = m.worker.Run(ctx)
+		_ = w.Run(ctx)
 	}()
 	return func() {
 		cancel()

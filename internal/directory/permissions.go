@@ -66,6 +66,7 @@ var AutomationPermissions = []string{
 	"AuditLog.Read.All",
 	"Policy.ReadWrite.AuthenticationFlows", "Policy.ReadWrite.AuthenticationMethod",
 	"IdentityProvider.ReadWrite.All",
+	"User.Invite.All",
 }
 
 func graphAppRoles() []any {
