@@ -23,6 +23,7 @@ type userInfo struct {
 	Name              string `json:"name,omitempty"`
 	PreferredUsername string `json:"preferred_username,omitempty"`
 	Email             string `json:"email,omitempty"`
+	EmailVerified     bool   `json:"email_verified,omitempty"` // as in the ID token
 }
 
 // UserInfo answers for a delegated access token of this tenant that carries
@@ -60,7 +61,7 @@ func (s *opServer) UserInfo(ctx context.Context, r *op.Request[zoidc.UserInfoReq
 		info.Name, info.PreferredUsername = u.DisplayName, u.PreferredUsername
 	}
 	if slices.Contains(scopes, scopeEmail) {
-		info.Email = u.Email
+		info.Email, info.EmailVerified = u.Email, u.Email != ""
 	}
 	resp := op.NewResponse(info)
 	resp.Header.Set("Cache-Control", "no-store")

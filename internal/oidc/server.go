@@ -29,7 +29,7 @@ type opServer struct {
 // claimsSupported are the claims this issuer's tokens carry.
 var claimsSupported = []string{
 	"aud", "iss", "iat", "nbf", "exp", "sub", "oid", "tid", "ver",
-	"name", "preferred_username", "email", "amr", "auth_time", "nonce", "sid", "at_hash",
+	"name", "preferred_username", "email", "email_verified", "amr", "auth_time", "nonce", "sid", "at_hash",
 	"azp", "azpacr", "appid", "roles", "scp", "idtyp", "uti", "jti", "idp", "acct",
 }
 

@@ -60,22 +60,26 @@ func (c accessClaims) issuedAt() time.Time {
 
 // idClaims are the claims of an Entra v2.0 ID token.
 type idClaims struct {
-	jwt.Claims                 // iss, sub (pairwise), aud (the client), exp, nbf, iat
-	TenantID          string   `json:"tid"`
-	ObjectID          string   `json:"oid"`
-	Name              string   `json:"name,omitempty"`
-	PreferredUsername string   `json:"preferred_username,omitempty"`
-	Email             string   `json:"email,omitempty"`
-	AMR               []string `json:"amr,omitempty"`
-	AuthTime          int64    `json:"auth_time"`
-	Nonce             string   `json:"nonce,omitempty"`
-	SessionID         string   `json:"sid,omitempty"`
-	Roles             []string `json:"roles,omitempty"`
-	AccessTokenHash   string   `json:"at_hash,omitempty"`
-	TokenID           string   `json:"uti"`
-	Version           string   `json:"ver"`
-	IdP               string   `json:"idp,omitempty"` // the issuer that authenticated a guest
-	Account           int      `json:"acct"`          // acctMember or acctGuest of the tenant
+	jwt.Claims               // iss, sub (pairwise), aud (the client), exp, nbf, iat
+	TenantID          string `json:"tid"`
+	ObjectID          string `json:"oid"`
+	Name              string `json:"name,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Email             string `json:"email,omitempty"`
+	// EmailVerified is always true beside an email: the directory gives
+	// only addresses the user proved (User.Email), and relying parties,
+	// B2B federation among them, trust an address only when told so.
+	EmailVerified   bool     `json:"email_verified,omitempty"`
+	AMR             []string `json:"amr,omitempty"`
+	AuthTime        int64    `json:"auth_time"`
+	Nonce           string   `json:"nonce,omitempty"`
+	SessionID       string   `json:"sid,omitempty"`
+	Roles           []string `json:"roles,omitempty"`
+	AccessTokenHash string   `json:"at_hash,omitempty"`
+	TokenID         string   `json:"uti"`
+	Version         string   `json:"ver"`
+	IdP             string   `json:"idp,omitempty"` // the issuer that authenticated a guest
+	Account         int      `json:"acct"`          // acctMember or acctGuest of the tenant
 }
 
 const (
@@ -209,6 +213,7 @@ func (p *Provider) issueUserTokens(ctx context.Context, tenantID string, alg jos
 		Name:              name,
 		PreferredUsername: username,
 		Email:             email,
+		EmailVerified:     email != "",
 		AMR:               g.AMR,
 		AuthTime:          g.AuthTime.Unix(),
 		Nonce:             nonce,
