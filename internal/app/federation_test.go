@@ -160,9 +160,9 @@ func TestFederationAtAHomeTenant(t *testing.T) {
 
 // TestFederationAtAnOpenIDProvider: a tenant configures another Gatehouse
 // deployment as an OpenID Connect provider through Graph; guests of its
-// domain sign in there. The provider's email claim without email_verified
-// proves nothing, and a token for another client or from an issuer the
-// discovery does not name is refused.
+// domain sign in there. Its email claim comes with email_verified, and a
+// token for another client or from an issuer the discovery does not name
+// is refused.
 func TestFederationAtAnOpenIDProvider(t *testing.T) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
