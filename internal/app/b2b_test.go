@@ -233,6 +233,10 @@ func TestB2BRedemptionEndToEnd(t *testing.T) {
 			if state, _ := e.guestState(contoso, guest); state != "PendingAcceptance" {
 				t.Fatalf("before redemption: %s", state)
 			}
+			// An application invited: the guest has no sponsor until one is named.
+			if sponsors := e.mustCall(200, "GET", "/v1.0/users/"+guest+"/sponsors", contoso.token, nil).body["value"].([]any); len(sponsors) != 0 {
+				t.Fatalf("sponsors of an app's invitation: %v", sponsors)
+			}
 			b := newGuestBrowser(t, e)
 			password := func(user, pw string) func(string, page) map[string]string {
 				return func(step string, p page) map[string]string {
@@ -273,7 +277,15 @@ func TestB2BRedemptionEndToEnd(t *testing.T) {
 
 			// (c) An email one-time passcode, for an address no one knows.
 			sam := "sam." + tag + "@example.net"
-			inv = e.invite(contoso, sam, welcome)
+			admin := e.mustCall(200, "GET", "/v1.0/users/"+contoso.created.Admin.UserPrincipalName, contoso.token, nil).body["id"].(string)
+			inv = e.mustCall(201, "POST", "/v1.0/invitations", contoso.token, map[string]any{
+				"invitedUserEmailAddress": sam, "inviteRedirectUrl": welcome, "sendInvitationMessage": true,
+				"invitedUserSponsors": []map[string]any{{"id": admin}},
+			}).body
+			sponsors := e.mustCall(200, "GET", "/v1.0/users/"+inv["invitedUser"].(map[string]any)["id"].(string)+"/sponsors", contoso.token, nil).values()
+			if len(sponsors) != 1 || sponsors[0]["id"] != admin || sponsors[0]["@odata.type"] != "#microsoft.graph.user" {
+				t.Fatalf("sponsors %v", sponsors)
+			}
 			code := func(step string, p page) map[string]string {
 				switch step {
 				case "invite":

@@ -96,6 +96,9 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.Handle("GET /v1.0/"+rt.path+"/delta", a.require(rt.read, a.delta(rt)))
 		mux.Handle("GET /v1.0/"+rt.path+"/{id}/memberOf", a.require(rt.read, a.related(rt.kind, directory.RelMembers, true)))
 	}
+	// A guest's sponsors: the inviter, or the users and groups the
+	// invitation named.
+	mux.Handle("GET /v1.0/users/{id}/sponsors", a.require(readUsers, a.related(directory.KindUser, directory.RelSponsors, false)))
 	for rel, write := range map[string]permSet{directory.RelMembers: writeGroupMembers, directory.RelOwners: writeGroups} {
 		mux.Handle("GET /v1.0/groups/{id}/"+rel, a.require(readGroups, a.related(directory.KindGroup, rel, false)))
 		mux.Handle("POST /v1.0/groups/{id}/"+rel+"/$ref", a.require(write, a.addRef(rel)))
