@@ -68,8 +68,7 @@ func (v *visit) guestRoute(f flow) {
 // limit the page says so, with 429 and Retry-After.
 func (v *visit) sendCode(f flow) {
 	err := v.p.cfg.Guests.SendCode(v.ctx, v.req.TenantID, f.Username)
-	wait, limited := tooManyCodes(err)
-	if ue, ok := usererr.As(err); ok && !limited {
+	if ue, ok := usererr.As(err); ok {
 		back := flow{Step: stepUsername, Username: f.Username}
 		if err := v.save(back); err != nil {
 			v.fail(err)
@@ -78,6 +77,14 @@ func (v *visit) sendCode(f flow) {
 		v.show(back, ue.Message)
 		return
 	}
+	v.showCodePage(f, err)
+}
+
+// showCodePage shows the page that takes a passcode just sent, or says
+// with 429 and Retry-After that too many were sent lately; any other
+// error of the sending fails the page.
+func (v *visit) showCodePage(f flow, err error) {
+	wait, limited := tooManyCodes(err)
 	if err != nil && !limited {
 		v.fail(err)
 		return

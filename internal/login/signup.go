@@ -40,21 +40,7 @@ func (v *visit) postSignUp(f flow) {
 // sendSignUpCode sends a passcode to the flow's address and shows the page
 // that takes it, the same whether or not the address has an account.
 func (v *visit) sendSignUpCode(f flow) {
-	err := v.p.cfg.Accounts.SendSignUpCode(v.ctx, v.req.TenantID, f.Username)
-	wait, limited := tooManyCodes(err)
-	if err != nil && !limited {
-		v.fail(err)
-		return
-	}
-	if err := v.save(f); err != nil {
-		v.fail(err)
-		return
-	}
-	if limited {
-		v.tooMany(f, wait, "error.tooManyCodes")
-		return
-	}
-	v.show(f, "")
+	v.showCodePage(f, v.p.cfg.Accounts.SendSignUpCode(v.ctx, v.req.TenantID, f.Username))
 }
 
 func (v *visit) postSignUpCode(f flow) {
