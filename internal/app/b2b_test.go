@@ -442,3 +442,17 @@ func (e *env) form(path string, v url.Values) reply {
 	_ = json.Unmarshal(raw, &r.body)
 	return r
 }
+
+// TestMyOrganizationsOfNoTenant: signing in to "my organizations" of a
+// tenant that does not exist is a 404 page, not a server error.
+func TestMyOrganizationsOfNoTenant(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t, ""))
+	b := newGuestBrowser(t, e)
+	p := b.open(e.url + "/0f0e0d0c-0b0a-4909-8807-060504030201/myorganizations")
+	if p.Status != 200 || !strings.Contains(p.Body, `value="signin"`) {
+		t.Fatalf("page %d: %.300s", p.Status, p.Body)
+	}
+	if p = b.submit(p, map[string]string{"action": "signin"}); p.Status != http.StatusNotFound || p.Away != nil {
+		t.Fatalf("signing in to no tenant: %d %v %.300s", p.Status, p.Away, p.Body)
+	}
+}

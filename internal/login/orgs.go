@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 
+	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
@@ -67,7 +68,12 @@ func (p *Pages) orgsPost(w http.ResponseWriter, r *http.Request) {
 			p.orgsPage(w, r, browser, http.StatusOK, "")
 			return
 		}
-		if err := p.federate(ctx, w, r, browser, tenantID, trip{Purpose: purposeOrgs, Provider: p.tenantProvider(tenantID)}, ""); err != nil {
+		err := p.federate(ctx, w, r, browser, tenantID, trip{Purpose: purposeOrgs, Provider: p.tenantProvider(tenantID)}, "")
+		switch {
+		case errors.Is(err, federation.ErrProviderFailed):
+			// The tenant's own sign-in cannot be reached: no such tenant.
+			p.errorPage(w, r, http.StatusNotFound, "error.request")
+		case err != nil:
 			p.internalError(w, r, err)
 		}
 	case "leave":
