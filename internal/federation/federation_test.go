@@ -28,6 +28,8 @@ func claimsOf(t *testing.T, js string) map[string]json.RawMessage {
 func TestIdentityFrom(t *testing.T) {
 	const iss = "https://id.example/t1/v2.0"
 	tenant := rp{kind: KindTenant, clientID: "b2b", idp: iss, tenantID: "t1", claims: func(c string) string { return c }}
+	consumers := tenant
+	consumers.kind = KindConsumers
 	google := rp{kind: KindOIDC, clientID: "g", idp: "google.com", claims: record{}.claimName}
 	mapped := rp{kind: KindOIDC, clientID: "m", idp: "https://m.example", claims: record{InboundClaimMapping: map[string]any{"sub": "uid", "email_verified": "mail_ok"}}.claimName}
 	for _, tc := range []struct {
@@ -41,6 +43,10 @@ func TestIdentityFrom(t *testing.T) {
 		{"home account", tenant, "n", `{"nonce":"n","oid":"o1","tid":"t1","sub":"pairwise","email":"a@f.example","name":"A"}`,
 			Identity{Subject: "o1", HomeTenantID: "t1", HomeObjectID: "o1", Email: "a@f.example", EmailVerified: true}, false},
 		{"home account without email", tenant, "n", `{"nonce":"n","oid":"o1","tid":"t1"}`, Identity{Subject: "o1", HomeTenantID: "t1", HomeObjectID: "o1"}, false},
+		{"home account without mail: its UPN", tenant, "n", `{"nonce":"n","oid":"o1","tid":"t1","preferred_username":"a@f.example"}`,
+			Identity{Subject: "o1", HomeTenantID: "t1", HomeObjectID: "o1", Email: "a@f.example", EmailVerified: true}, false},
+		{"personal account without mail: never its generated UPN", consumers, "n", `{"nonce":"n","oid":"o1","tid":"t1","preferred_username":"x1@consumers.example"}`,
+			Identity{Subject: "o1", HomeTenantID: "t1", HomeObjectID: "o1"}, false},
 		{"home account of another tenant", tenant, "n", `{"nonce":"n","oid":"o1","tid":"t2"}`, Identity{}, true},
 		{"home token without oid", tenant, "n", `{"nonce":"n","tid":"t1","sub":"s"}`, Identity{}, true},
 		{"wrong nonce", tenant, "n", `{"nonce":"m","oid":"o1","tid":"t1"}`, Identity{}, true},

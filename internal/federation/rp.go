@@ -194,6 +194,15 @@ func identityFrom(r rp, issuer, nonce string, claims map[string]json.RawMessage)
 		// This deployment puts an email claim only where the address is
 		// proven (a domain its tenant verified, or a proven mailbox).
 		id.Email = str("email")
+		if id.Email == "" && r.kind == KindTenant {
+			// Without a mail, a work account's address is its user
+			// principal name, which is always on a domain its tenant
+			// verified (as Entra redeems an invitation sent to a UPN).
+			// Not so in the consumers tenant, whose UPNs are generated.
+			if upn := str("preferred_username"); strings.Contains(upn, "@") {
+				id.Email = upn
+			}
+		}
 		id.EmailVerified = id.Email != ""
 	default:
 		id.Subject = str(r.claims("sub"))
