@@ -176,6 +176,10 @@ func TestGraphSDK(t *testing.T) {
 		// As Entra: 400 Request_BadRequest, the property named in the details.
 		assertODataError(t, err, []int{400}, "Request_BadRequest")
 	})
+
+	// Last: the guest it creates is a user of tenant A, which the listings
+	// above do not expect.
+	t.Run("Invitations", func(t *testing.T) { testInvitations(ctx, t, base, clientA, clientB) })
 }
 
 // newGraphClient builds the stock SDK client with only the base URL and the

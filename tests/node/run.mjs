@@ -1,5 +1,6 @@
 // Driver of the Node acceptance tests: builds ./cmd/gatehouse of the main
-// module, creates a tenant with `tenant create --json`, starts `serve
+// module, creates two tenants with `tenant create --json` (the one the tests
+// sign in to, and a partner whose users are invited to it), starts `serve
 // --dev-tls` on a free loopback port, waits for /readyz, and then runs
 // test/*.test.mjs under node's test runner against it. The tests need the
 // server's development CA in NODE_EXTRA_CA_CERTS, which Node reads only at
@@ -16,6 +17,8 @@ import { promisify } from 'node:util';
 const here = dirname(fileURLToPath(import.meta.url));
 const mainModule = 'module github.com/gatehouse-id/gatehouse\n';
 const tenantDomain = 'node-acceptance.test';
+const partnerName = 'Fabrikam';
+const partnerDomain = 'fabrikam-partner.test';
 const readyTimeoutMs = 60_000;
 const testsTimeoutMs = 240_000;
 const stopTimeoutMs = 10_000;
@@ -42,8 +45,8 @@ async function buildGatehouse(root, bin) {
 }
 
 // createTenant insists on exactly the JSON object the contract promises.
-async function createTenant(bin, store, dataDir) {
-  const args = ['tenant', 'create', '--display-name', 'Node Acceptance', '--domain', tenantDomain,
+async function createTenant(bin, store, dataDir, displayName, domain) {
+  const args = ['tenant', 'create', '--display-name', displayName, '--domain', domain,
     '--store', store, '--data-dir', dataDir, '--json'];
   let stdout;
   try {
@@ -66,8 +69,8 @@ async function createTenant(bin, store, dataDir) {
   };
   const empty = Object.keys(fields).filter((k) => typeof fields[k] !== 'string' || fields[k] === '');
   if (empty.length > 0) throw new Error(`tenant create --json lacks ${empty.join(', ')}:\n${stdout}`);
-  if (!tenant.admin.userPrincipalName.toLowerCase().endsWith(`@${tenantDomain}`)) {
-    throw new Error(`the admin ${tenant.admin.userPrincipalName} is not in the tenant's domain ${tenantDomain}`);
+  if (!tenant.admin.userPrincipalName.toLowerCase().endsWith(`@${domain}`)) {
+    throw new Error(`the admin ${tenant.admin.userPrincipalName} is not in the tenant's domain ${domain}`);
   }
   return tenant;
 }
@@ -214,7 +217,10 @@ async function main() {
   try {
     console.log(`== node acceptance: building gatehouse in ${tmp}`);
     await buildGatehouse(root, bin);
-    const tenant = await createTenant(bin, store, dataDir);
+    // One after the other: both write the same SQLite store.
+    const tenant = await createTenant(bin, store, dataDir, 'Node Acceptance', tenantDomain);
+    const partner = await createTenant(bin, store, dataDir, partnerName, partnerDomain);
+    if (partner.tenantId === tenant.tenantId) throw new Error(`both tenants got the id ${tenant.tenantId}`);
     const addr = `127.0.0.1:${await freeLoopbackPort()}`;
     const base = `https://${addr}`;
     const caFile = join(dataDir, 'dev-ca.pem');
@@ -223,7 +229,7 @@ async function main() {
     if (!server.stdout().includes(caFile)) {
       throw new Error(`serve --dev-tls did not print its CA ${caFile} on stdout:\n${server.stdout()}`);
     }
-    console.log(`== node acceptance: gatehouse serving ${base}, tenant ${tenant.tenantId}`);
+    console.log(`== node acceptance: gatehouse serving ${base}, tenant ${tenant.tenantId}, partner ${partner.tenantId}`);
     const code = await runTests({
       ...process.env,
       NODE_EXTRA_CA_CERTS: caFile,
@@ -231,6 +237,7 @@ async function main() {
       GATEHOUSE_BASE_URL: base,
       GATEHOUSE_TENANT: JSON.stringify(tenant),
       GATEHOUSE_DOMAIN: tenantDomain,
+      GATEHOUSE_PARTNER: JSON.stringify({ ...partner, displayName: partnerName, domain: partnerDomain }),
       GATEHOUSE_CA: caFile,
       GATEHOUSE_ARTIFACTS: artifacts,
     });

@@ -148,7 +148,7 @@ export async function openBrowser(srv) {
  * URL, the sign-in step if it is one of the hosted pages, and the error the
  * page shows, or else its text.
  */
-async function describePage(page) {
+export async function describePage(page) {
   const quick = { timeout: 1000 };
   const step = await page.locator('main[data-step]').getAttribute('data-step', quick).catch(() => null);
   const error = page.locator('.error');
@@ -157,7 +157,7 @@ async function describePage(page) {
 }
 
 /** expectStep waits for the hosted sign-in pages to show step. */
-async function expectStep(page, step) {
+export async function expectStep(page, step) {
   try {
     await page.locator(`main[data-step="${step}"]`).waitFor({ timeout: stepTimeout });
   } catch {

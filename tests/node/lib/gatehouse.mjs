@@ -38,6 +38,29 @@ export function server() {
   };
 }
 
+/**
+ * partner is the second tenant run.mjs made, Fabrikam, on the same server,
+ * in the shape of server(): a home tenant whose users the first tenant
+ * invites as guests.
+ * @returns {Server & {displayName: string}}
+ */
+export function partner() {
+  const srv = server();
+  if (!process.env.GATEHOUSE_PARTNER) {
+    throw new Error('GATEHOUSE_PARTNER not set: run these tests through tests/node/run, which creates the partner tenant');
+  }
+  const p = JSON.parse(process.env.GATEHOUSE_PARTNER);
+  return {
+    ...srv,
+    tenantId: p.tenantId,
+    displayName: p.displayName,
+    domain: p.domain,
+    issuer: `${srv.base}/${p.tenantId}/v2.0`,
+    automation: p.automation,
+    admin: p.admin,
+  };
+}
+
 /** The delegated scopes every interactive test asks for. */
 export const userScopes = 'openid profile email offline_access User.Read';
 
@@ -57,7 +80,10 @@ async function readJSON(res, want, what) {
   }
 }
 
-/** Graph calls as the tenant's automation application (app-only). */
+/**
+ * Graph calls as a tenant's automation application (app-only): the
+ * tenant of srv, server() or partner().
+ */
 export class Graph {
   /** @param {Server} srv */
   constructor(srv) {
@@ -90,20 +116,36 @@ export class Graph {
 
   /**
    * createUser makes an enabled member of the tenant with a random password
-   * that needs no change at first sign-in.
+   * that needs no change at first sign-in; withMail gives it a mail
+   * address equal to its userPrincipalName, as a mailbox user has.
    */
-  async createUser(nickname) {
+  async createUser(nickname, { withMail = false } = {}) {
     const mailNickname = `${nickname}-${randomUUID().slice(0, 8)}`;
     const password = `Pw-${randomBytes(12).toString('base64url')}-9a`;
     const displayName = `${nickname} (node acceptance)`;
+    const userPrincipalName = `${mailNickname}@${this.srv.domain}`;
     const user = await this.call('POST', '/users', {
       accountEnabled: true,
       displayName,
       mailNickname,
-      userPrincipalName: `${mailNickname}@${this.srv.domain}`,
+      userPrincipalName,
+      ...(withMail ? { mail: userPrincipalName } : {}),
       passwordProfile: { password, forceChangePasswordNextSignIn: false },
     }, 201);
     return { id: user.id, userPrincipalName: user.userPrincipalName, displayName, password };
+  }
+
+  /**
+   * invite invites an email address as a guest (POST /invitations) and
+   * returns the invitation resource.
+   */
+  invite(email, inviteRedirectUrl, sendInvitationMessage) {
+    return this.call('POST', '/invitations', { invitedUserEmailAddress: email, inviteRedirectUrl, sendInvitationMessage }, 201);
+  }
+
+  /** user reads a user with $select. */
+  user(id, select) {
+    return this.call('GET', `/users/${encodeURIComponent(id)}?${new URLSearchParams({ $select: select.join(',') })}`, undefined, 200);
   }
 
   /** createWebApp registers a confidential client and gives it a secret. */
