@@ -116,10 +116,9 @@ export class Graph {
 
   /**
    * createUser makes an enabled member of the tenant with a random password
-   * that needs no change at first sign-in; withMail gives it a mail
-   * address equal to its userPrincipalName, as a mailbox user has.
+   * that needs no change at first sign-in.
    */
-  async createUser(nickname, { withMail = false } = {}) {
+  async createUser(nickname) {
     const mailNickname = `${nickname}-${randomUUID().slice(0, 8)}`;
     const password = `Pw-${randomBytes(12).toString('base64url')}-9a`;
     const displayName = `${nickname} (node acceptance)`;
@@ -129,7 +128,6 @@ export class Graph {
       displayName,
       mailNickname,
       userPrincipalName,
-      ...(withMail ? { mail: userPrincipalName } : {}),
       passwordProfile: { password, forceChangePasswordNextSignIn: false },
     }, 201);
     return { id: user.id, userPrincipalName: user.userPrincipalName, displayName, password };
