@@ -35,7 +35,7 @@ the same store. Run it once per store: it refuses when the domains are taken.`,
 				return err
 			}
 			defer st.Close()
-			d, err := app.SeedDemo(cmd.Context(), app.Config{Store: sf.store, DataDir: sf.dataDir, PublicURL: publicURL,
+			d, err := app.SeedDemo(cmd.Context(), app.Config{DataDir: sf.dataDir, PublicURL: publicURL,
 				MasterKey: os.Getenv("GATEHOUSE_MASTER_KEY")}, st)
 			if err != nil {
 				return err
