@@ -64,7 +64,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCmd(stdout, stderr), migrateCmd(stdout), tenantCmd(stdout), versionCmd(stdout),
+	root.AddCommand(serveCmd(stdout, stderr), migrateCmd(stdout), tenantCmd(stdout), demoCmd(stdout), versionCmd(stdout),
 		loginCmd(stdout), logoutCmd(stdout), apiCmd(stdout), whoamiCmd(stdout))
 	return root
 }
@@ -301,13 +301,17 @@ type createdTenantJSON struct {
 	} `json:"automation"`
 }
 
+func tenantJSON(t directory.CreatedTenant) createdTenantJSON {
+	var out createdTenantJSON
+	out.TenantID = t.TenantID
+	out.Admin.UserPrincipalName, out.Admin.Password = t.Admin.UserPrincipalName, t.Admin.Password
+	out.Automation.ClientID, out.Automation.ClientSecret = t.Auto.ClientID, t.Auto.ClientSecret
+	return out
+}
+
 func printTenant(w io.Writer, t directory.CreatedTenant, asJSON bool) error {
 	if asJSON {
-		var out createdTenantJSON
-		out.TenantID = t.TenantID
-		out.Admin.UserPrincipalName, out.Admin.Password = t.Admin.UserPrincipalName, t.Admin.Password
-		out.Automation.ClientID, out.Automation.ClientSecret = t.Auto.ClientID, t.Auto.ClientSecret
-		return json.NewEncoder(w).Encode(out)
+		return json.NewEncoder(w).Encode(tenantJSON(t))
 	}
 	_, err := fmt.Fprintf(w, "Tenant %s created.\n  Global Administrator %s\n  Password             %s\n  Automation client id %s\n  Client secret        %s\nThese secrets are shown only now.\n",
 		t.TenantID, t.Admin.UserPrincipalName, t.Admin.Password, t.Auto.ClientID, t.Auto.ClientSecret)

@@ -308,8 +308,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		Timeout:   15 * time.Second,
 		Transport: federation.LocalTransport(cfg.PublicURL, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { self.ServeHTTP(w, r) }), nil),
 	}})
-	guests, err := b2b.New(b2b.Config{Directory: dir, Mailer: mailing.mailer, Providers: fed, PublicURL: cfg.PublicURL, Now: cfg.Now, Logger: cfg.Logger,
-		Codes: otp.New(keys.Derive("gatehouse otp v1"), otp.DefaultPolicy(), cfg.Now, nil)})
+	guests, err := newGuests(cfg, dir, keys, mailing.mailer, fed)
 	if err != nil {
 		_ = signIns.Close(context.Background())
 		return nil, err
@@ -373,6 +372,13 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// Last: nothing after it can fail and leave the worker running.
 	srv.stopMail = mailing.start(guests)
 	return srv, nil
+}
+
+// newGuests is the B2B service of a node, or of a command run beside the
+// nodes: every one of them must derive the same passcode key.
+func newGuests(cfg Config, dir *directory.Service, keys *secrets.Keyring, mailer b2b.Mailer, fed *federation.Service) (*b2b.Service, error) {
+	return b2b.New(b2b.Config{Directory: dir, Mailer: mailer, Providers: fed, PublicURL: cfg.PublicURL, Now: cfg.Now, Logger: cfg.Logger,
+		Codes: otp.New(keys.Derive("gatehouse otp v1"), otp.DefaultPolicy(), cfg.Now, nil)})
 }
 
 // retryAfter is what a 503 tells clients: a store outage or a draining node

@@ -108,7 +108,7 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (CreatedTenant
 	if in.Type != store.TenantWorkforce && in.Type != store.TenantExternal {
 		return out, usererr.New(usererr.Invalid, "Tenant type must be 'workforce' or 'external'.")
 	}
-	password := generatePassword()
+	password := GeneratePassword()
 	hash, err := s.passwords.Hash(ctx, password)
 	if err != nil {
 		return out, err
@@ -263,8 +263,8 @@ func permissionID(value string) string {
 	panic("directory: unknown Graph permission " + value) // a programming error in AutomationPermissions
 }
 
-// generatePassword makes a 20-character password from an unambiguous alphabet.
-func generatePassword() string {
+// GeneratePassword makes a 20-character password from an unambiguous alphabet.
+func GeneratePassword() string {
 	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 	b := make([]byte, 20)
 	for i := range b {
