@@ -3,6 +3,7 @@ package app_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/mail/mailtest"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
@@ -455,4 +457,52 @@ func TestMyOrganizationsOfNoTenant(t *testing.T) {
 	if p = b.submit(p, map[string]string{"action": "signin"}); p.Status != http.StatusNotFound || p.Away != nil {
 		t.Fatalf("signing in to no tenant: %d %v %.300s", p.Status, p.Away, p.Body)
 	}
+}
+
+// TestWhoCanInviteFromEachSeat: each allowInvitesFrom level, from the
+// seat of an application, a Guest Inviter, a member and a guest, through
+// Graph with their own tokens. A refusal creates no guest.
+func TestWhoCanInviteFromEachSeat(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		tool := e.delegatedTool(t, a, "User.Invite.All")
+		_, inviterUPN := e.userWithRoles(a, "ina", authz.GuestInviter)
+		e.addUser(a, "mia")
+		guest := newUser("gus", a.domain)
+		guest["passwordProfile"] = map[string]any{"password": "correct horse battery gus", "forceChangePasswordNextSignIn": false}
+		guest["userType"] = "Guest"
+		e.mustCall(201, "POST", "/v1.0/users", a.token, guest)
+		seats := []struct{ name, token string }{
+			{"application", a.token},
+			{"Guest Inviter", tool.tokenFor(t, inviterUPN, "correct horse battery ina")},
+			{"member", tool.tokenFor(t, "mia@"+a.domain, "correct horse battery mia")},
+			{"guest", tool.tokenFor(t, "gus@"+a.domain, "correct horse battery gus")},
+		}
+		for n, level := range []struct {
+			from    string
+			allowed []bool // by seat, in order
+		}{
+			{"everyone", []bool{true, true, true, true}},
+			{"adminsGuestInvitersAndAllMembers", []bool{true, true, true, false}},
+			{"adminsAndGuestInviters", []bool{true, true, false, false}},
+			{"none", []bool{false, false, false, false}},
+		} {
+			e.mustCall(204, "PATCH", "/v1.0/policies/authorizationPolicy", a.token, map[string]any{"allowInvitesFrom": level.from})
+			for i, seat := range seats {
+				addr := fmt.Sprintf("l%d.s%d@partner.example", n, i)
+				r := e.call("POST", "/v1.0/invitations", seat.token, map[string]any{"invitedUserEmailAddress": addr, "inviteRedirectUrl": welcome})
+				switch {
+				case level.allowed[i] && r.status != 201:
+					t.Errorf("%s under %s: %d %s, want 201", seat.name, level.from, r.status, r.raw)
+				case !level.allowed[i] && (r.status != 403 || r.errorCode() != "Authorization_RequestDenied"):
+					t.Errorf("%s under %s: %d %s, want 403", seat.name, level.from, r.status, r.raw)
+				case !level.allowed[i]:
+					filter := url.QueryEscape("mail eq '" + addr + "'")
+					if n := len(e.mustCall(200, "GET", "/v1.0/users?$filter="+filter, a.token, nil).values()); n != 0 {
+						t.Errorf("%s under %s: a refused invitation left %d user(s)", seat.name, level.from, n)
+					}
+				}
+			}
+		}
+	})
 }
