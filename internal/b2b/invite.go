@@ -180,8 +180,19 @@ func (s *Service) checkReset(ctx context.Context, c caller.Caller, tenantID, use
 
 // countInvitation counts an invitation against the tenant's rate, under
 // the counter's lock so that nodes inviting at once cannot both pass the
-// limit.
+// limit. A window that ends while the counter's lock is awaited is no
+// longer live when written: the invitation then counts in a new window,
+// on the second try.
 func (s *Service) countInvitation(ctx context.Context, tx store.Tx, tenantID string) error {
+	for try := 0; ; try++ {
+		err := s.countInWindow(ctx, tx, tenantID)
+		if !errors.Is(err, store.ErrNotFound) || try > 0 {
+			return err
+		}
+	}
+}
+
+func (s *Service) countInWindow(ctx context.Context, tx store.Tx, tenantID string) error {
 	now := s.now().UTC()
 	var n struct {
 		Count int `json:"n"`
