@@ -57,7 +57,7 @@ func BenchmarkInvitations(b *testing.B) {
 			var next atomic.Int64
 			var lat latencies
 			b.SetParallelism(benchParallelism)
-			b.ResetTimer()
+			lat.start(b)
 			b.RunParallel(func(pb *testing.PB) {
 				var mine []time.Duration
 				defer func() { lat.add(mine) }()
@@ -105,7 +105,7 @@ func BenchmarkInvitationsAtTheLimit(b *testing.B) {
 			var lat latencies
 			var admitted atomic.Int64
 			b.SetParallelism(benchParallelism)
-			b.ResetTimer()
+			lat.start(b)
 			b.RunParallel(func(pb *testing.PB) {
 				var mine []time.Duration
 				defer func() { lat.add(mine) }()
@@ -162,7 +162,7 @@ func BenchmarkGuestRedemptionOTP(b *testing.B) {
 			var next atomic.Int64
 			var lat latencies
 			b.SetParallelism(benchParallelism)
-			b.ResetTimer()
+			lat.start(b)
 			b.RunParallel(func(pb *testing.PB) {
 				var mine []time.Duration
 				defer func() { lat.add(mine) }()
@@ -294,10 +294,18 @@ func postJSON(c *http.Client, target, token, body string) (int, []byte) {
 	return resp.StatusCode, raw
 }
 
-// latencies collects the timings of a parallel benchmark's operations.
+// latencies collects the timings of a parallel benchmark's operations,
+// and the CPU time the process (node and clients) spent meanwhile.
 type latencies struct {
-	mu   sync.Mutex
-	took []time.Duration
+	mu       sync.Mutex
+	took     []time.Duration
+	cpuStart time.Duration
+}
+
+// start marks the beginning of the timed operations.
+func (l *latencies) start(b *testing.B) {
+	l.cpuStart, _ = processCPU()
+	b.ResetTimer()
 }
 
 func (l *latencies) add(d []time.Duration) {
@@ -307,11 +315,16 @@ func (l *latencies) add(d []time.Duration) {
 }
 
 // report gives the rate of the timed operations over the benchmark's
-// elapsed time as unit, and their p50 and p99.
+// elapsed time as unit, their p50 and p99, and the process's CPU time per
+// operation (a PostgreSQL server's own is not in it).
 func (l *latencies) report(b *testing.B, unit string) {
 	b.Helper()
+	cpu, ok := processCPU()
 	if len(l.took) == 0 {
 		return
+	}
+	if ok {
+		b.ReportMetric(float64((cpu-l.cpuStart).Microseconds())/1000/float64(len(l.took)), "cpu-ms/op")
 	}
 	slices.Sort(l.took)
 	at := func(p int) float64 {
