@@ -241,6 +241,52 @@ func TestInviteRateLimit(t *testing.T) {
 	})
 }
 
+// An invitation that waits for the rate counter's lock while the window
+// ends counts in the next window: it neither fails (the window it read is
+// gone when it writes) nor is refused.
+func TestInvitationOutlivingItsRateWindow(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		ctx := as(e.app)
+		body := func(i int) directory.Doc {
+			return directory.Doc{"invitedUserEmailAddress": "g" + itoa(i) + "@partner.example", "inviteRedirectUrl": "https://apps.example/"}
+		}
+		if _, err := e.svc.Invite(ctx, e.contoso, body(0)); err != nil {
+			t.Fatal(err)
+		}
+		// Another node's invitation holds the counter ...
+		held, release, holderDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			holderDone <- e.st.Update(context.Background(), func(tx store.Tx) error {
+				now := e.clock.now()
+				if _, err := tx.LockState(context.Background(), store.State{TenantID: e.contoso, Kind: rateKind, ID: "invitations",
+					Data: []byte(`{"n":0}`), CreatedAt: now, ExpiresAt: now.Add(rateWindow)}); err != nil {
+					close(held)
+					return err
+				}
+				close(held)
+				<-release
+				return nil
+			})
+		}()
+		<-held
+		// ... while this one reaches it, and the window ends meanwhile.
+		done := make(chan error, 1)
+		go func() {
+			_, err := e.svc.Invite(ctx, e.contoso, body(1))
+			done <- err
+		}()
+		time.Sleep(500 * time.Millisecond)
+		e.clock.advance(rateWindow)
+		close(release)
+		if err := <-holderDone; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("invitation across the window's end: %v", err)
+		}
+	})
+}
+
 func itoa(i int) string {
 	if i == 0 {
 		return "0"
