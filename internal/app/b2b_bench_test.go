@@ -43,7 +43,7 @@ const perTenant = 100
 
 // BenchmarkInvitations is POST /v1.0/invitations with an app-only token
 // over loopback HTTP, from the request to the 201 that follows the
-// transaction's commit (guest, sponsors none, ticket, audit record and
+// transaction's commit (guest, ticket, audit records and
 // the invitation email in the outbox), with benchParallelism × GOMAXPROCS
 // clients, spread round-robin over enough tenants that none receives
 // more than perTenant invitations. The node's outbox worker delivers the
