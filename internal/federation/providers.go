@@ -26,7 +26,7 @@ const (
 )
 
 // MaskedSecret is what a client secret reads back as: Graph never returns
-// one, and shows this placeholder where it is set.
+// one, and shows this mask where a secret is set.
 const MaskedSecret = "******"
 
 // preset is a social identity provider type Gatehouse knows how to reach.
