@@ -175,7 +175,11 @@ func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return c.drv.Open(c.dsn)
+	dc, err := c.drv.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return newCachingConn(dc)
 }
 
 func (c connector) Driver() driver.Driver { return c.drv }
