@@ -370,7 +370,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	srv.handler = secureHeaders(retryLater(root), strings.HasPrefix(cfg.PublicURL, "https://"))
 	self = srv.handler
 	// Last: nothing after it can fail and leave the worker running.
-	srv.stopMail = mailing.start(guests)
+	srv.stopMail = mailing.start(dir, guests)
 	return srv, nil
 }
 

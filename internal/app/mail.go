@@ -78,11 +78,13 @@ func (m mailing) register(mux *http.ServeMux) {
 }
 
 // start runs the worker, telling reporter of each outcome (B2B audits
-// invitations sent and bounced), until the returned stop is called; stop
-// waits for a delivery under way to be recorded.
-func (m mailing) start(reporter outbox.Reporter) (stop func()) {
+// invitations sent and bounced) in the transaction that records it, until
+// the returned stop is called; stop waits for a delivery under way to be
+// recorded. The worker's transactions are the directory's, so that the
+// audit records a reporter notes commit with the outcome.
+func (m mailing) start(dir outbox.Updater, reporter outbox.Reporter) (stop func()) {
 	cfg := m.worker
-	cfg.Reporter = reporter
+	cfg.Store, cfg.Reporter = dir, reporter
 	w := outbox.NewWorker(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

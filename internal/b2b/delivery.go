@@ -13,7 +13,7 @@ import (
 // tenant's audit log (the outbox's delivery reporter): sent, or refused
 // for good (a bounce). Attempts that will be retried are not recorded,
 // nor are other messages (one-time passcodes say nothing an audit needs).
-func (s *Service) Delivered(ctx context.Context, msg mail.Message, err error, final bool) {
+func (s *Service) Delivered(ctx context.Context, tx store.Tx, msg mail.Message, err error, final bool) {
 	if msg.Report.Kind != "invitation" || msg.Report.TenantID == "" || err != nil && !final {
 		return
 	}
@@ -24,10 +24,5 @@ func (s *Service) Delivered(ctx context.Context, msg mail.Message, err error, fi
 	if err != nil {
 		a.Result, a.ResultReason = "failure", err.Error()
 	}
-	if werr := s.dir.Update(ctx, func(tx store.Tx) error {
-		directory.Note(tx, msg.Report.TenantID, a)
-		return nil
-	}); werr != nil {
-		s.log.WarnContext(ctx, "b2b: recording an invitation email's delivery", "tenant", msg.Report.TenantID, "err", werr)
-	}
+	directory.Note(tx, msg.Report.TenantID, a)
 }

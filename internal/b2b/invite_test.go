@@ -383,12 +383,21 @@ func TestInvitationDeliveryAudited(t *testing.T) {
 		if len(msgs) != 1 {
 			t.Fatalf("%d emails", len(msgs))
 		}
-		e.svc.Delivered(ctx, msgs[0], errors.New("421 try later"), false)
+		deliver := func(err error, final bool) {
+			t.Helper()
+			if uerr := e.dir.Update(ctx, func(tx store.Tx) error {
+				e.svc.Delivered(ctx, tx, msgs[0], err, final)
+				return nil
+			}); uerr != nil {
+				t.Fatal(uerr)
+			}
+		}
+		deliver(errors.New("421 try later"), false)
 		if recs := e.audits(e.contoso, directory.ActivityInvitationEmail); len(recs) != 0 {
 			t.Errorf("a retried attempt was recorded: %+v", recs)
 		}
-		e.svc.Delivered(ctx, msgs[0], nil, true)
-		e.svc.Delivered(ctx, msgs[0], errors.New("550 5.1.1 no such user"), true)
+		deliver(nil, true)
+		deliver(errors.New("550 5.1.1 no such user"), true)
 		var sent, bounced int
 		for _, r := range e.audits(e.contoso, directory.ActivityInvitationEmail) {
 			if r.TargetResources[0].ID != invitedUserID(inv) || r.LoggedByService != loggedBy {

@@ -53,6 +53,11 @@ type Stored struct {
 // Send stores m. Its Message-ID names it, so a message delivered twice
 // (a worker that died before recording a delivery) is kept once.
 func (b *Mailbox) Send(ctx context.Context, tenantID string, m Message) error {
+	return b.st.Update(ctx, func(tx store.Tx) error { return b.SendTx(ctx, tx, tenantID, m) })
+}
+
+// SendTx stores m in tx.
+func (b *Mailbox) SendTx(ctx context.Context, tx store.Tx, tenantID string, m Message) error {
 	if tenantID == "" || m.MessageID == "" || len(m.To) == 0 {
 		return &RejectedError{Err: errors.New("the developer mailbox needs a tenant, a Message-ID and a recipient")}
 	}
@@ -74,9 +79,7 @@ func (b *Mailbox) Send(ctx context.Context, tenantID string, m Message) error {
 		return err
 	}
 	now := b.now()
-	err = b.st.Update(ctx, func(tx store.Tx) error {
-		return tx.PutState(ctx, store.State{TenantID: tenantID, Kind: StateMailbox, ID: id, Data: data, CreatedAt: now, ExpiresAt: now.Add(MailboxLifetime)})
-	})
+	err = tx.PutState(ctx, store.State{TenantID: tenantID, Kind: StateMailbox, ID: id, Data: data, CreatedAt: now, ExpiresAt: now.Add(MailboxLifetime)})
 	if errors.Is(err, store.ErrConflict) {
 		return nil
 	}

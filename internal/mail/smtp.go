@@ -9,12 +9,22 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // Sender delivers one message of a tenant. Delivery to an SMTP server and
 // to the developer mailbox are the two.
 type Sender interface {
 	Send(ctx context.Context, tenantID string, m Message) error
+}
+
+// TxSender is a Sender that delivers by writing into the store (the
+// developer mailbox), so the delivery can commit in one transaction with
+// its record in the outbox.
+type TxSender interface {
+	Sender
+	SendTx(ctx context.Context, tx store.Tx, tenantID string, m Message) error
 }
 
 // RejectedError is a permanent refusal of a message: the server answered

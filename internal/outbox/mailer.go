@@ -102,15 +102,23 @@ func seal(keys *secrets.Keyring, tenantID, id string, msg mail.Message) (json.Ra
 	return json.Marshal(sealedPayload{Sealed: sealed})
 }
 
+// open unseals a claimed message. Failing is not the recipient's fault and
+// leaves nothing to report against: perhaps a node with another master key
+// sealed it, and another node may open it.
 func open(keys *secrets.Keyring, m store.Message) (mail.Message, error) {
 	var p sealedPayload
 	if err := json.Unmarshal(m.Payload, &p); err != nil {
-		return mail.Message{}, err
+		return mail.Message{}, errors.Join(errCannotOpen, err)
 	}
 	plain, err := keys.Open(p.Sealed, aad(m.TenantID, m.ID))
 	if err != nil {
-		return mail.Message{}, err
+		return mail.Message{}, errors.Join(errCannotOpen, err)
 	}
 	var msg mail.Message
-	return msg, json.Unmarshal(plain, &msg)
+	if err := json.Unmarshal(plain, &msg); err != nil {
+		return mail.Message{}, errors.Join(errCannotOpen, err)
+	}
+	return msg, nil
 }
+
+var errCannotOpen = errors.New("outbox: cannot open the sealed message")

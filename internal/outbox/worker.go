@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -14,15 +13,23 @@ import (
 // Reporter learns how a delivery went, so the domain that sent a message
 // can audit it. final is false while the message will be tried again, true
 // once it left the outbox: err nil (sent), a 5xx bounce (mail.IsPermanent),
-// or the last error of a message given up. It is called after the outcome
-// is recorded in the store, so a report is never taken back.
+// or the last error of a message given up. It is called inside the
+// transaction that records the outcome, so what it writes in tx commits
+// with the outcome or not at all.
 type Reporter interface {
-	Delivered(ctx context.Context, msg mail.Message, err error, final bool)
+	Delivered(ctx context.Context, tx store.Tx, msg mail.Message, err error, final bool)
+}
+
+// Updater runs read-write transactions: the store, or a domain's wrapper
+// of it whose transactions also commit what a Reporter writes (the
+// directory's audit journal).
+type Updater interface {
+	Update(ctx context.Context, fn func(store.Tx) error) error
 }
 
 // WorkerConfig configures a worker.
 type WorkerConfig struct {
-	Store    store.Store
+	Store    Updater
 	Keys     *secrets.Keyring
 	Sender   mail.Sender
 	Reporter Reporter // nil: nobody is told
@@ -121,6 +128,13 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if ts, ok := w.cfg.Sender.(mail.TxSender); ok && len(msgs) > 0 {
+		if err := w.deliverTogether(ctx, ts, msgs); err == nil {
+			return len(msgs), nil
+		}
+		// One message may be what failed the batch: one at a time, each
+		// outcome is its own.
+	}
 	leaseEnd := claimedAt.Add(w.cfg.Policy.Lease)
 	for i, m := range msgs {
 		// Past this point another worker could claim the message while
@@ -161,40 +175,88 @@ func (w *Worker) release(ctx context.Context, msgs []store.Message) {
 // would be sent again.
 func (w *Worker) deliver(ctx context.Context, m store.Message) {
 	ctx = context.WithoutCancel(ctx)
-	log := w.cfg.Logger.With("outbox_id", m.ID, "tenant", m.TenantID, "attempt", m.Attempts)
 	msg, err := open(w.cfg.Keys, m)
-	if err != nil {
-		// Not the sender's fault and nothing to report against: perhaps
-		// a node with another master key. Another node may open it.
-		err = errors.Join(errors.New("outbox: cannot open the sealed message"), err)
-	} else {
+	if err == nil {
 		sendCtx, cancel := context.WithTimeout(ctx, w.cfg.Policy.SendTimeout)
 		err = w.cfg.Sender.Send(sendCtx, m.TenantID, msg)
 		cancel()
 	}
-	outcome := w.cfg.Policy.Decide(m.Attempts, err)
-	rerr := w.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		if outcome.Final() {
-			return tx.CompleteMessage(ctx, m.ID)
+	d := delivery{m: m, msg: msg, err: err, outcome: w.cfg.Policy.Decide(m.Attempts, err)}
+	rerr := w.cfg.Store.Update(ctx, func(tx store.Tx) error { return w.record(ctx, tx, d) })
+	w.log(ctx, d, rerr)
+}
+
+// deliverTogether delivers a batch through a sender that writes into the
+// store, in one transaction with the outcomes: each message is delivered
+// exactly once, and the batch costs the writer one commit instead of three
+// per message.
+func (w *Worker) deliverTogether(ctx context.Context, ts mail.TxSender, msgs []store.Message) error {
+	ctx = context.WithoutCancel(ctx)
+	var done []delivery
+	err := w.cfg.Store.Update(ctx, func(tx store.Tx) error {
+		done = done[:0]
+		for _, m := range msgs {
+			msg, err := open(w.cfg.Keys, m)
+			if err == nil {
+				err = ts.SendTx(ctx, tx, m.TenantID, msg)
+			}
+			d := delivery{m: m, msg: msg, err: err, outcome: w.cfg.Policy.Decide(m.Attempts, err)}
+			if err := w.record(ctx, tx, d); err != nil {
+				return err
+			}
+			done = append(done, d)
 		}
-		return tx.RetryMessage(ctx, m.ID, w.cfg.Now().Add(w.cfg.Policy.Delay(m.Attempts)), errString(err))
+		return nil
 	})
-	switch {
-	case rerr != nil && outcome == Sent:
-		log.ErrorContext(ctx, "outbox: email sent but not recorded; it will be sent again when the lease ends", "err", rerr, "message_id", msg.MessageID)
-		return
-	case rerr != nil:
-		log.WarnContext(ctx, "outbox: recording a delivery attempt failed; it runs again when the lease ends", "err", rerr, "send_err", err)
-		return
-	case outcome == Sent:
-		log.DebugContext(ctx, "outbox: email sent", "message_id", msg.MessageID)
-	case outcome == Retry:
-		log.WarnContext(ctx, "outbox: email not sent; will retry", "err", err, "message_id", msg.MessageID)
-	default:
-		log.ErrorContext(ctx, "outbox: email not delivered", "outcome", outcome.String(), "err", err, "message_id", msg.MessageID)
+	if err != nil {
+		w.cfg.Logger.WarnContext(ctx, "outbox: delivering a batch in one transaction failed; delivering its messages one by one", "err", err)
+		return err
 	}
-	if w.cfg.Reporter != nil && msg.MessageID != "" {
-		w.cfg.Reporter.Delivered(ctx, msg, err, outcome.Final())
+	for _, d := range done {
+		w.log(ctx, d, nil)
+	}
+	return nil
+}
+
+// delivery is one attempt at a claimed message.
+type delivery struct {
+	m       store.Message
+	msg     mail.Message // zero when the message could not be opened
+	err     error
+	outcome Outcome
+}
+
+// record writes d's outcome in tx and reports it there.
+func (w *Worker) record(ctx context.Context, tx store.Tx, d delivery) error {
+	var err error
+	if d.outcome.Final() {
+		err = tx.CompleteMessage(ctx, d.m.ID)
+	} else {
+		err = tx.RetryMessage(ctx, d.m.ID, w.cfg.Now().Add(w.cfg.Policy.Delay(d.m.Attempts)), errString(d.err))
+	}
+	if err != nil {
+		return err
+	}
+	if w.cfg.Reporter != nil && d.msg.MessageID != "" {
+		w.cfg.Reporter.Delivered(ctx, tx, d.msg, d.err, d.outcome.Final())
+	}
+	return nil
+}
+
+// log says how d went once its record committed (rerr nil) or failed.
+func (w *Worker) log(ctx context.Context, d delivery, rerr error) {
+	log := w.cfg.Logger.With("outbox_id", d.m.ID, "tenant", d.m.TenantID, "attempt", d.m.Attempts)
+	switch {
+	case rerr != nil && d.outcome == Sent:
+		log.ErrorContext(ctx, "outbox: email sent but not recorded; it will be sent again when the lease ends", "err", rerr, "message_id", d.msg.MessageID)
+	case rerr != nil:
+		log.WarnContext(ctx, "outbox: recording a delivery attempt failed; it runs again when the lease ends", "err", rerr, "send_err", d.err)
+	case d.outcome == Sent:
+		log.DebugContext(ctx, "outbox: email sent", "message_id", d.msg.MessageID)
+	case d.outcome == Retry:
+		log.WarnContext(ctx, "outbox: email not sent; will retry", "err", d.err, "message_id", d.msg.MessageID)
+	default:
+		log.ErrorContext(ctx, "outbox: email not delivered", "outcome", d.outcome.String(), "err", d.err, "message_id", d.msg.MessageID)
 	}
 }
 

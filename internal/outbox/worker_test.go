@@ -46,10 +46,23 @@ type reporter struct {
 	got []report
 }
 
-func (r *reporter) Delivered(_ context.Context, m mail.Message, err error, final bool) {
+// Delivered keeps the report, and writes it into tx as a state whose id
+// is the message's and the outcome's: a report that did not commit with
+// its outcome is not in the store.
+func (r *reporter) Delivered(ctx context.Context, tx store.Tx, m mail.Message, err error, final bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, report{m.MessageID, err, final})
+	now := time.Now()
+	_ = tx.PutState(ctx, store.State{TenantID: "t1", Kind: "report", ID: fmt.Sprintf("%s %v %d", m.MessageID, final, len(r.got)),
+		Subject: m.To[0].Address, Data: []byte(fmt.Sprintf("%q", errString(err))), CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func (r *reporter) reports() []report {
@@ -406,4 +419,82 @@ func TestEnqueueRefuses(t *testing.T) {
 	if !strings.Contains(err.Error(), "tenant") || !strings.Contains(err.Error(), "recipient") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// TestDeliveredInTheRecordingTransaction: a sender that writes into the
+// store (the developer mailbox) delivers a claimed batch in the
+// transaction that records it, with the reports: every message once, each
+// report beside its outcome, and a message whose delivery fails (here it
+// breaks the whole transaction on PostgreSQL) costs the others nothing.
+func TestDeliveredInTheRecordingTransaction(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := t.Context()
+		box := mail.NewMailbox(f.st, f.keys, f.clock.Now, mail.Address{Address: "dev@gatehouse.example"})
+		f.sender = poisonSender{Mailbox: box, st: f.st, poison: "poison@fabrikam.example"}
+		const n = 12
+		for i := range n {
+			if err := f.enqueue(t, fmt.Sprintf("guest%d@fabrikam.example", i), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.enqueue(t, "poison@fabrikam.example", nil); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, f.worker(outbox.Policy{BaseDelay: time.Minute}))
+
+		stored, err := box.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]int{}
+		for _, m := range stored {
+			seen[m.Message.To[0].Address]++
+		}
+		if len(stored) != n || len(seen) != n || seen["poison@fabrikam.example"] != 0 {
+			t.Errorf("mailbox holds %d messages to %d addresses, want %d, each once, the poisoned one not: %v", len(stored), len(seen), n, seen)
+		}
+		var reports []store.State
+		err = f.st.View(ctx, func(tx store.Tx) error {
+			var err error
+			reports, err = tx.ListStates(ctx, "t1", store.StateFilter{Kind: "report"})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent, retried := 0, 0
+		for _, r := range reports {
+			switch {
+			case r.Subject == "poison@fabrikam.example" && string(r.Data) != `""`:
+				retried++
+			case string(r.Data) == `""` && seen[r.Subject] == 1:
+				sent++
+			default:
+				t.Errorf("report %s for %s: %s", r.ID, r.Subject, r.Data)
+			}
+		}
+		if sent != n || retried != 1 {
+			t.Errorf("committed reports: %d sent, %d retried; want %d and 1", sent, retried, n)
+		}
+	})
+}
+
+// poisonSender delivers to the developer mailbox, except to poison: that
+// delivery writes a state of a tenant that does not exist, which fails the
+// statement on SQLite and the whole transaction on PostgreSQL.
+type poisonSender struct {
+	*mail.Mailbox
+	st     store.Store
+	poison string
+}
+
+func (p poisonSender) Send(ctx context.Context, tenantID string, m mail.Message) error {
+	return p.st.Update(ctx, func(tx store.Tx) error { return p.SendTx(ctx, tx, tenantID, m) })
+}
+
+func (p poisonSender) SendTx(ctx context.Context, tx store.Tx, tenantID string, m mail.Message) error {
+	if m.To[0].Address == p.poison {
+		return tx.PutState(ctx, store.State{TenantID: "no-such-tenant", Kind: "x", ID: "x", ExpiresAt: time.Now().Add(time.Hour)})
+	}
+	return p.Mailbox.SendTx(ctx, tx, tenantID, m)
 }

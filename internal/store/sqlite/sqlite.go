@@ -62,6 +62,12 @@ func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	cdb, err := connect(path, url.Values{"_busy_timeout": {busyTimeout(o)}})
+	if err != nil {
+		return nil, errors.Join(err, write.Close(), read.Close())
+	}
+	cdb.SetMaxOpenConns(1)
+	cp := startCheckpointer(cdb)
 	s, err := sqlstore.New(ctx, sqlstore.Backend{
 		Dialect:     sqlq.SQLite,
 		Write:       write,
@@ -70,9 +76,11 @@ func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
 		Classify:    classify,
 		Unavailable: unavailable,
 		Migrations:  m,
+		Committed:   cp.written,
+		Stop:        cp.stop,
 	}, o)
 	if err != nil {
-		return nil, errors.Join(err, write.Close(), read.Close())
+		return nil, errors.Join(err, cp.stop(), write.Close(), read.Close())
 	}
 	return s, nil
 }
@@ -90,21 +98,32 @@ func Migrate(ctx context.Context, path string) error {
 	return errors.Join(m.Up(ctx, write), write.Close(), read.Close())
 }
 
-func open(ctx context.Context, path string, opts Options) (write, read *sql.DB, err error) {
+// busyTimeout is how long a connection waits for a lock held by another
+// process (a backup, the CLI): as long as the store's timeout allows, then
+// the store is unavailable.
+func busyTimeout(opts Options) string {
+	return strconv.FormatInt(opts.TimeoutOf().Milliseconds(), 10)
+}
+
+// connect opens a pool over the file at path with the connection
+// parameters q.
+func connect(path string, q url.Values) (*sql.DB, error) {
 	drv, err := driverOnce()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return sql.OpenDB(connector{drv: drv, dsn: dsn(abs, q)}), nil
+}
+
+func open(ctx context.Context, path string, opts Options) (write, read *sql.DB, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, nil, fmt.Errorf("store: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("store: %w", err)
-	}
-	// A lock held by another process (a backup, the CLI) is waited for as
-	// long as the store's timeout allows, then the store is unavailable.
-	busy := strconv.FormatInt(opts.TimeoutOf().Milliseconds(), 10)
+	busy := busyTimeout(opts)
 	q := url.Values{}
 	q.Set("_busy_timeout", busy)
 	q.Set("_foreign_keys", "1")
@@ -113,7 +132,14 @@ func open(ctx context.Context, path string, opts Options) (write, read *sql.DB, 
 	// BEGIN IMMEDIATE takes the write lock up front, so a transaction never
 	// fails upgrading from reader to writer.
 	q.Set("_txlock", "immediate")
-	write = sql.OpenDB(connector{drv: drv, dsn: dsn(abs, q)})
+	// Statement journals (the undo of one statement inside a transaction)
+	// stay in memory: written to a temporary file, the audit insert of an
+	// invitation alone cost an open, writes and a close.
+	q.Add("_pragma", "temp_store(2)")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
+	if write, err = connect(path, q); err != nil {
+		return nil, nil, err
+	}
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	// The writer runs first so that the file exists in WAL mode before a
@@ -124,7 +150,10 @@ func open(ctx context.Context, path string, opts Options) (write, read *sql.DB, 
 	q = url.Values{}
 	q.Set("_busy_timeout", busy)
 	q.Set("_query_only", "1")
-	read = sql.OpenDB(connector{drv: drv, dsn: dsn(abs, q)})
+	q.Add("_pragma", "temp_store(2)")
+	if read, err = connect(path, q); err != nil {
+		return nil, nil, errors.Join(err, write.Close())
+	}
 	n := opts.MaxConns
 	if n <= 0 {
 		n = max(4, runtime.GOMAXPROCS(0))

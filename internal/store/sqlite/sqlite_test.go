@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,4 +133,44 @@ func TestFirstPartyMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	storetest.RunFirstPartyMigration(t, db, m, func() store.Store { return storetest.SQLite(t, path) })
+}
+
+// TestCheckpointAfterWrites: committed pages reach the database file soon
+// after the writes, copied by the checkpointer rather than by the writer
+// at its own (far larger) threshold.
+func TestCheckpointAfterWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s := storetest.SQLite(t, path)
+	ctx := t.Context()
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	blob, _ := json.Marshal(strings.Repeat("x", 64<<10))
+	now := time.Now()
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.CreateTenant(ctx, store.Tenant{ID: "t1", DisplayName: "T", CreatedAt: now}); err != nil {
+			return err
+		}
+		for i := range 32 {
+			if err := tx.PutState(ctx, store.State{TenantID: "t1", Kind: "blob", ID: fmt.Sprint(i), Data: blob, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for size() < before+(2<<20) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is %d bytes 5 s after 2 MB were committed (%d before): nothing checkpointed them", size(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

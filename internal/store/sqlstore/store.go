@@ -88,6 +88,10 @@ type Backend struct {
 	Unavailable func(error) bool
 	// Migrations is the backend's schema.
 	Migrations Migrations
+	// Committed, when set, is told after each Update commits.
+	Committed func()
+	// Stop, when set, ends the backend's own work before the pools close.
+	Stop func() error
 }
 
 // Store is a store.Store over one SQL database.
@@ -155,6 +159,9 @@ func (s *Store) runTx(ctx, bounded context.Context, db *sql.DB, opts sql.TxOptio
 	if err := stx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", s.b.Classify(err))
 	}
+	if !readOnly && s.b.Committed != nil {
+		s.b.Committed()
+	}
 	return nil
 }
 
@@ -207,7 +214,11 @@ func (s *Store) Analyze(ctx context.Context) error {
 
 // Close closes the backend's pools.
 func (s *Store) Close() error {
-	err := s.b.Write.Close()
+	var err error
+	if s.b.Stop != nil {
+		err = s.b.Stop()
+	}
+	err = errors.Join(err, s.b.Write.Close())
 	if s.b.Read != s.b.Write {
 		err = errors.Join(err, s.b.Read.Close())
 	}
