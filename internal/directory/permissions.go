@@ -54,6 +54,8 @@ var GraphPermissions = []Permission{
 	{"29c18626-4985-4dcd-85c0-193eef327366", "Policy.ReadWrite.AuthenticationMethod", "Read and write all authentication method policies"},
 	{"e321f0bb-e7f7-481e-bb28-e3b0b32d4bd0", "IdentityProvider.Read.All", "Read identity providers"},
 	{"90db2b9a-d928-4d33-a4dd-8442ae3d41e4", "IdentityProvider.ReadWrite.All", "Read and write identity providers"},
+	{"cac88765-0581-4025-9725-5ebc13f729ee", "CrossTenantInformation.ReadBasic.All", "Read cross-tenant basic information"},
+	{"338163d7-f101-4c92-94ba-ca46fe52447c", "Policy.ReadWrite.CrossTenantAccess", "Read and write your organization's cross tenant access policies"},
 }
 
 // AutomationPermissions are granted to the automation app made with a tenant.
@@ -67,6 +69,7 @@ var AutomationPermissions = []string{
 	"Policy.ReadWrite.AuthenticationFlows", "Policy.ReadWrite.AuthenticationMethod",
 	"IdentityProvider.ReadWrite.All",
 	"User.Invite.All",
+	"CrossTenantInformation.ReadBasic.All", "Policy.ReadWrite.CrossTenantAccess",
 }
 
 func graphAppRoles() []any {

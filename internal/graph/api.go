@@ -148,6 +148,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerDeletedItems(mux)
 	a.registerAuditLogs(mux)
 	a.registerB2BPolicies(mux)
+	a.registerTenantRelationships(mux)
 	a.registerIdentityProviders(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
