@@ -44,10 +44,10 @@ func (a *API) registerTenantRelationships(mux *http.ServeMux) {
 
 func presentTenantInformation(publicURL string, t directory.TenantInformation) map[string]any {
 	return map[string]any{
-		"@odata.context":      publicURL + "/v1.0/$metadata#microsoft.graph.tenantInformation",
-		"tenantId":            t.TenantID,
-		"displayName":         t.DisplayName,
-		"defaultDomainName":   t.DefaultDomainName,
+		"@odata.context":    publicURL + "/v1.0/$metadata#microsoft.graph.tenantInformation",
+		"tenantId":          t.TenantID,
+		"displayName":       t.DisplayName,
+		"defaultDomainName": t.DefaultDomainName,
 		// Entra's federation brand name comes from hybrid (AD FS)
 		// federation, which Gatehouse tenants do not have.
 		"federationBrandName": nil,
