@@ -1,6 +1,7 @@
 package mfa
 
 import (
+	"context"
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
@@ -149,4 +150,13 @@ func Decide(p Policy, u Subject, proof Proof) Decision {
 		d.Reason += "; the guest did MFA at home, but inbound trust does not accept it"
 	}
 	return d
+}
+
+// InboundTrust tells whether a resource tenant accepts MFA its guests did
+// in their home tenant: its cross-tenant access settings' inboundTrust.
+// isMfaAccepted, of the partner configuration for homeTenantID or else
+// the default (internal/xtap decides it). Without one, home MFA is never
+// trusted, the default of those settings.
+type InboundTrust interface {
+	MFAAccepted(ctx context.Context, resourceTenantID, homeTenantID string) (bool, error)
 }

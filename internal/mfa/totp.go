@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"image/png"
+	"io"
 	"strings"
 	"time"
 
@@ -61,10 +63,34 @@ type enrolment struct {
 // becomes a method only once confirmed, so an enrolment abandoned leaves
 // nothing behind.
 func (s *Service) BeginTOTP(ctx context.Context, tenantID, userID string) (Enrolment, error) {
+	key := make([]byte, secretSize)
+	if _, err := io.ReadFull(s.random, key); err != nil {
+		return Enrolment{}, err
+	}
+	raw, err := json.Marshal(enrolment{Secret: base32NoPad.EncodeToString(key), Expires: s.now().Add(enrolmentLifetime)})
+	if err != nil {
+		return Enrolment{}, err
+	}
+	box, err := s.keys.Seal(raw, aad("enrolment", tenantID, userID, ""))
+	if err != nil {
+		return Enrolment{}, err
+	}
+	return s.ShowTOTP(ctx, tenantID, userID, base64.RawURLEncoding.EncodeToString(box))
+}
+
+var base32NoPad = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// ShowTOTP opens an enrolment's token again to show its key, link and QR
+// code: the pages keep only the sealed token between requests, never the
+// key. ErrEnrolment when it is not the user's or has expired.
+func (s *Service) ShowTOTP(ctx context.Context, tenantID, userID, token string) (Enrolment, error) {
+	secret, err := s.openEnrolment(tenantID, userID, token)
+	if err != nil {
+		return Enrolment{}, err
+	}
 	var acct account
 	var issuer string
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		var err error
+	err = s.st.View(ctx, func(tx store.Tx) error {
 		if acct, err = loadAccount(ctx, tx, tenantID, userID); err != nil {
 			return err
 		}
@@ -80,20 +106,16 @@ func (s *Service) BeginTOTP(ctx context.Context, tenantID, userID string) (Enrol
 	if issuer == "" {
 		issuer = tenantID
 	}
+	raw, err := base32NoPad.DecodeString(secret)
+	if err != nil {
+		return Enrolment{}, ErrEnrolment
+	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: acct.UPN, Period: uint(period / time.Second),
-		SecretSize: secretSize, Digits: digits, Algorithm: otp.AlgorithmSHA1, Rand: s.random})
+		Secret: raw, Digits: digits, Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
 		return Enrolment{}, err
 	}
-	raw, err := json.Marshal(enrolment{Secret: key.Secret(), Expires: s.now().Add(enrolmentLifetime)})
-	if err != nil {
-		return Enrolment{}, err
-	}
-	box, err := s.keys.Seal(raw, aad("enrolment", tenantID, userID, ""))
-	if err != nil {
-		return Enrolment{}, err
-	}
-	out := Enrolment{Secret: key.Secret(), URI: key.URL(), Token: base64.RawURLEncoding.EncodeToString(box)}
+	out := Enrolment{Secret: key.Secret(), URI: key.URL(), Token: token}
 	// The QR code is a convenience: the key and the link serve without it.
 	if img, err := key.Image(qrSize, qrSize); err == nil {
 		var buf bytes.Buffer

@@ -44,6 +44,14 @@ func TestEnrolmentShowsKeyURIAndQR(t *testing.T) {
 	if bytes.Contains([]byte(en.Token), []byte(en.Secret)) {
 		t.Error("the enrolment token carries the secret in clear")
 	}
+	// The token shows the same key again, to its user only.
+	again, err := e.svc.ShowTOTP(context.Background(), e.tenant, e.alice, en.Token)
+	if err != nil || again.Secret != en.Secret || again.URI != en.URI {
+		t.Fatalf("shown again: %+v %v", again, err)
+	}
+	if _, err := e.svc.ShowTOTP(context.Background(), e.tenant, e.bob, en.Token); !errors.Is(err, ErrEnrolment) {
+		t.Fatalf("shown to another user: %v", err)
+	}
 }
 
 func TestConfirmationNeedsAValidCodeOfTheKey(t *testing.T) {
