@@ -15,6 +15,11 @@
 // to their address), the redemption of invitations, "my organizations",
 // and the federation callback these share; and personal accounts created
 // in the deployment's consumers tenant.
+//
+// With SecondFactor configured they ask a second factor (a TOTP code, or a
+// code sent by email) after the first when the tenant requires one,
+// register the user's first method when they have none, step up SSO
+// sessions that lack one, and serve the account's "security info".
 package login
 
 import (
