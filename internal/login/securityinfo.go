@@ -83,7 +83,7 @@ func (p *Pages) infoPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sf, user := p.cfg.SecondFactor, s.data.UserID
-	methods, err := sf.Options(ctx, tenantID, user, false)
+	methods, err := sf.Options(ctx, tenantID, user, s.data.IdP == federation.IssuerMail)
 	if err != nil {
 		p.internalError(w, r, err)
 		return
@@ -161,7 +161,7 @@ func (p *Pages) infoPost(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, mfa.ErrEnrolment) {
 			err, msg = nil, loc.T("error.mfaEnrolment")
 		}
-	case action == "addemail":
+	case action == "addemail" && methods.RegisterEmail != "":
 		if _, err = sf.SendRegistrationCode(ctx, tenantID, user, loc.Lang); err == nil {
 			mode = infoAddEmail
 		}
@@ -216,7 +216,9 @@ func (p *Pages) infoRender(w http.ResponseWriter, r *http.Request, browser strin
 	if s.data.IdP != "" && s.data.Email != "" {
 		vw.Identity = s.data.Email
 	}
-	opts, err := p.cfg.SecondFactor.Options(ctx, tenantID, s.data.UserID, false)
+	// A guest who signs in with a passcode to their address cannot use
+	// that address as a second factor too.
+	opts, err := p.cfg.SecondFactor.Options(ctx, tenantID, s.data.UserID, s.data.IdP == federation.IssuerMail)
 	if err != nil {
 		p.internalError(w, r, err)
 		return

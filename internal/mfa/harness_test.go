@@ -52,7 +52,7 @@ func (m *mailbox) Enqueue(_ context.Context, _ store.Tx, _ string, msg mail.Mess
 var digitsRE = regexp.MustCompile(`\b\d{8}\b`)
 
 // lastCode is the code of the latest message to an address.
-func (m *mailbox) lastCode(t *testing.T, to string) string {
+func (m *mailbox) lastCode(t testing.TB, to string) string {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -68,7 +68,7 @@ func (m *mailbox) lastCode(t *testing.T, to string) string {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	st      store.Store
 	dir     *directory.Service
 	svc     *Service
@@ -81,7 +81,7 @@ type env struct {
 	adminID string
 }
 
-func newEnv(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) *env {
+func newEnv(t testing.TB, open func(t testing.TB, now func() time.Time) store.Store) *env {
 	t.Helper()
 	ctx := context.Background()
 	// A time in the middle of a TOTP step, so a test's code is of the step
@@ -170,15 +170,15 @@ func (e *env) code(secret string, offset time.Duration) string {
 	return c
 }
 
-func openSQLite(t *testing.T, now func() time.Time) store.Store {
+func openSQLite(t testing.TB, now func() time.Time) store.Store {
 	return storetest.SQLite(t, "", sqlite.Options{Now: now})
 }
 
 // eachBackend runs fn over each store backend.
 func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
-	for name, open := range map[string]func(t *testing.T, now func() time.Time) store.Store{
+	for name, open := range map[string]func(t testing.TB, now func() time.Time) store.Store{
 		"sqlite": openSQLite,
-		"postgres": func(t *testing.T, now func() time.Time) store.Store {
+		"postgres": func(t testing.TB, now func() time.Time) store.Store {
 			return storetest.Postgres(t, "", postgres.Options{Now: now})
 		},
 	} {
