@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/graph"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/login"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/outbox"
@@ -72,6 +73,10 @@ type Config struct {
 	// Now is the clock of tokens, keys, pages, housekeeping and the outbox;
 	// time.Now when nil (tests move it).
 	Now func() time.Time
+	// InboundTrust tells whether a tenant accepts the MFA its guests did
+	// at home (cross-tenant access settings, internal/xtap); nil: never,
+	// the settings' default.
+	InboundTrust mfa.InboundTrust
 }
 
 // DefaultAuditRetention is Entra's retention of audit and sign-in logs
@@ -314,10 +319,16 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		return nil, err
 	}
 	oidcDir.guests = guests
+	secondFactor, err := newMFA(cfg, dir, keys, mailing.mailer)
+	if err != nil {
+		_ = signIns.Close(context.Background())
+		return nil, err
+	}
 	pages, err := login.New(login.Config{
 		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
 		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations, Now: cfg.Now, SignInLog: signIns,
 		Guests: loginGuests{guests}, Federation: fed, ConsumersTenantID: directory.ConsumersTenantID, Accounts: loginAccounts{guests},
+		SecondFactor: loginMFA{Service: secondFactor, dir: dir, trust: cfg.InboundTrust},
 	})
 	if err != nil {
 		_ = signIns.Close(context.Background())
@@ -325,7 +336,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	}
 	sessions.Sessions = pages
 	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir),
-		IdentityProviders: fed, Invitations: guests})
+		IdentityProviders: fed, Invitations: guests, MFA: secondFactor})
 	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, b2b: guests, mail: mailing, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()

@@ -63,11 +63,14 @@ type Request struct {
 
 // Authentication is a signed-in user, handed back to complete a Request.
 type Authentication struct {
-	TenantID  string    // the user's tenant
-	UserID    string    // the user's object id there
-	AuthTime  time.Time // when the user last entered credentials
-	AMR       []string  // authentication methods, e.g. "pwd"
-	SessionID string    // the SSO session, becomes the sid claim
+	TenantID string    // the user's tenant
+	UserID   string    // the user's object id there
+	AuthTime time.Time // when the user last entered credentials
+	// AMR are the authentication methods this tenant accepts as proved,
+	// e.g. ["pwd"], or ["pwd","otp","mfa"] after a second factor; they
+	// become the amr claim of ID and access tokens.
+	AMR       []string
+	SessionID string // the SSO session, becomes the sid claim
 	// IdP is the issuer of the identity provider that authenticated a
 	// guest (their home tenant's issuer, an OpenID provider's, or "mail"
 	// for an email one-time passcode); "" for the tenant's own users. It
@@ -77,6 +80,11 @@ type Authentication struct {
 	// tenant when it is a tenant of this deployment: MSAL's client_info
 	// carries them, as Entra's does for guests.
 	HomeTenantID, HomeObjectID string
+	// HomeAMR is a guest's home ID token's amr as the home provider said
+	// it, trusted or not; AMR holds what this tenant accepted of it. The
+	// grant keeps it, so a decision at refresh (cross-tenant inbound
+	// trust) can weigh MFA done at home again.
+	HomeAMR []string
 }
 
 // Protocol is what the pages need from the provider.

@@ -45,6 +45,12 @@ var DelegatedPermissions = []DelegatedPermission{
 	{"7e823077-d88e-468f-a337-e18f1f0e6c7c", "Policy.ReadWrite.AuthenticationMethod", "Read and write authentication method policies", true},
 	{"43781733-b5a7-4d1b-98f4-e8edff23e1a9", "IdentityProvider.Read.All", "Read identity providers", true},
 	{"f13ce604-1677-429f-90bd-8a10b9f01325", "IdentityProvider.ReadWrite.All", "Read and write identity providers", true},
+	{"1f6b61c5-2f65-4135-9c9f-31c0f8d32b52", "UserAuthenticationMethod.Read", "Read your authentication methods", true},
+	{"48971fc1-70d7-4245-af77-0beb29b53ee2", "UserAuthenticationMethod.ReadWrite", "Read and write your authentication methods", true},
+	{"aec28ec7-4d02-4e8c-b864-50163aea77eb", "UserAuthenticationMethod.Read.All", "Read all users' authentication methods", true},
+	{"b7887744-6746-4312-813d-72daeaee7e2d", "UserAuthenticationMethod.ReadWrite.All", "Read and write all users' authentication methods", true},
+	{"0b2a744c-2abf-4f1e-ad7e-17a087e2be99", "Policy.ReadWrite.SecurityDefaults", "Read and write your organization's security defaults policy", true},
+	{"ad902697-1014-4ef5-81ef-2b4301988e8c", "Policy.ReadWrite.ConditionalAccess", "Read and write your organization's conditional access policies", true},
 }
 
 // OpenIDScopes are the delegated permissions that concern sign-in itself, not

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/b2b"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -37,6 +38,8 @@ type API struct {
 	idps      *federation.Service
 	// invitations is nil when the deployment does not serve B2B invitations.
 	invitations Invitations
+	// mfa is nil when the deployment serves no authentication methods.
+	mfa *mfa.Service
 }
 
 // Config wires the API.
@@ -50,12 +53,15 @@ type Config struct {
 	// Invitations serves POST /invitations (internal/b2b); unset, the
 	// route is not served.
 	Invitations Invitations
+	// MFA serves users' authentication methods and the security defaults
+	// policy (internal/mfa); unset, they are not served.
+	MFA *mfa.Service
 }
 
 // New returns the API.
 func New(dir *directory.Service, tokens TokenVerifier, cfg Config) *API {
 	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS,
-		policies: cfg.Policies, idps: cfg.IdentityProviders, invitations: cfg.Invitations}
+		policies: cfg.Policies, idps: cfg.IdentityProviders, invitations: cfg.Invitations, mfa: cfg.MFA}
 }
 
 const maxBody = 1 << 20
@@ -150,6 +156,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerB2BPolicies(mux)
 	a.registerTenantRelationships(mux)
 	a.registerIdentityProviders(mux)
+	a.registerAuthMethods(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})))

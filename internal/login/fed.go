@@ -31,6 +31,8 @@ const (
 	purposeSignIn purpose = "signin" // a guest's sign-in flow of an authorization request
 	purposeRedeem purpose = "redeem" // a redemption of an invitation
 	purposeOrgs   purpose = "orgs"   // "my organizations" of the tenant itself
+	// purposeSecurityInfo: "security info" of the tenant itself.
+	purposeSecurityInfo purpose = "securityinfo"
 )
 
 // trip is a federation state's data. It holds no secret: the PKCE
@@ -166,6 +168,8 @@ func (p *Pages) federationCallback(w http.ResponseWriter, r *http.Request) {
 		// The provider was this tenant's own sign-in, which left an SSO
 		// session there: the page finds it now.
 		http.Redirect(w, r, p.base+"/"+url.PathEscape(tenantID)+"/myorganizations", http.StatusFound)
+	case purposeSecurityInfo:
+		http.Redirect(w, r, p.base+"/"+url.PathEscape(tenantID)+"/securityinfo", http.StatusFound)
 	default:
 		p.internalError(w, r, fmt.Errorf("login: federation state for %q", t.Purpose))
 	}

@@ -73,6 +73,20 @@ type flow struct {
 	HomeObjectID string `json:"homeObjectId,omitempty"`
 	// Identity is what a pending guest proved, kept for AcceptPending.
 	Identity *federation.Identity `json:"identity,omitempty"`
+	// HomeAMR is a guest's home token's amr as it came; AMR holds what
+	// the tenant accepted of it.
+	HomeAMR []string `json:"homeAmr,omitempty"`
+	// A second factor in progress (mfa.go): the method the challenge asks
+	// a code of, a TOTP enrolment's sealed token, and StepUp when the flow
+	// adds a second factor to an SSO session (SessionID) rather than
+	// signing in anew.
+	MFAMethod string `json:"mfaMethod,omitempty"`
+	Enrolment string `json:"enrolment,omitempty"`
+	StepUp    bool   `json:"stepUp,omitempty"`
+	// TrustedHomeMFA: AMR says "mfa" only because the tenant's inbound
+	// trust accepted the guest's home MFA, which is weighed again at each
+	// sign-in from the session (trust may have been withdrawn meanwhile).
+	TrustedHomeMFA bool `json:"trustedHomeMfa,omitempty"`
 }
 
 // errFlowDone: the browser's sign-in for this request has already ended.
@@ -188,6 +202,14 @@ func (p *Pages) post(w http.ResponseWriter, r *http.Request) {
 		v.postSignUp(f)
 	case stepSignUpCode:
 		v.postSignUpCode(f)
+	case stepMFA:
+		v.postMFA(f)
+	case stepMFARegister:
+		v.postMFARegister(f)
+	case stepMFATOTP:
+		v.postMFATOTP(f)
+	case stepMFAEmail:
+		v.postMFAEmail(f)
 	default:
 		v.fail(fmt.Errorf("login: flow at unknown step %q", f.Step))
 	}
@@ -361,14 +383,19 @@ func (v *visit) useSession(s session) {
 	v.resume(s)
 }
 
-// resume completes the request from an SSO session, sliding its lifetime.
+// resume completes the request from an SSO session, sliding its lifetime;
+// a session without a second factor the tenant now requires gets one first.
 func (v *visit) resume(s session) {
+	amr, handled := v.stepUp(s)
+	if handled {
+		return
+	}
 	if err := v.p.touchSession(v.ctx, v.w, v.r, v.req.TenantID, s); err != nil {
 		v.fail(err)
 		return
 	}
 	v.complete(flow{UserID: s.data.UserID, UPN: s.data.UPN, DisplayName: s.data.DisplayName,
-		AuthTime: s.data.AuthTime, AMR: s.data.AMR, SessionID: s.sid,
+		AuthTime: s.data.AuthTime, AMR: amr, SessionID: s.sid, HomeAMR: s.data.HomeAMR,
 		IdP: s.data.IdP, HomeTenantID: s.data.HomeTenantID, HomeObjectID: s.data.HomeObjectID})
 }
 
@@ -522,8 +549,10 @@ func (v *visit) postPassword(f flow) {
 		DisplayName: u.DisplayName, AuthTime: v.p.cfg.Now(), AMR: []string{"pwd"}}
 	if u.MustChangePassword {
 		next.Step = stepChange
+		v.advance(next)
+		return
 	}
-	v.advance(next)
+	v.gate(next)
 }
 
 // tooMany answers 429 with the message msg, to be retried after wait
@@ -562,15 +591,16 @@ func (v *visit) postChange(f flow) {
 		v.fail(err)
 		return
 	}
-	f.Step, f.AuthTime = stepKMSI, v.p.cfg.Now()
-	v.advance(f)
+	f.AuthTime = v.p.cfg.Now()
+	v.gate(f)
 }
 
 func (v *visit) postKMSI(f flow) {
 	d := sessionData{
 		UserID: f.UserID, UPN: f.UPN, DisplayName: f.DisplayName, AuthTime: f.AuthTime, AMR: f.AMR,
 		Persistent: v.r.PostForm.Get("stay") == "yes",
-		IdP:        f.IdP, HomeTenantID: f.HomeTenantID, HomeObjectID: f.HomeObjectID,
+		IdP:        f.IdP, HomeTenantID: f.HomeTenantID, HomeObjectID: f.HomeObjectID, HomeAMR: f.HomeAMR,
+		TrustedHomeMFA: f.TrustedHomeMFA,
 	}
 	if f.IdP != "" {
 		d.Email = f.Username
@@ -659,7 +689,7 @@ func (v *visit) finish(f flow) {
 	v.noteSignIn(s)
 	v.p.cfg.Protocol.Finish(v.w, v.r, v.req.TenantID, v.req.ID, authn.Authentication{
 		TenantID: v.req.TenantID, UserID: f.UserID, AuthTime: f.AuthTime, AMR: f.AMR, SessionID: f.SessionID,
-		IdP: f.IdP, HomeTenantID: f.HomeTenantID, HomeObjectID: f.HomeObjectID,
+		IdP: f.IdP, HomeTenantID: f.HomeTenantID, HomeObjectID: f.HomeObjectID, HomeAMR: f.HomeAMR,
 	})
 }
 

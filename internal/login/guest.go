@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
@@ -154,8 +155,10 @@ func (v *visit) afterIdentity(f flow, id federation.Identity) {
 	next := guestFlow(f.Username, g, id, v.p.cfg.Now())
 	if g.Pending {
 		next.Step, next.Identity = stepReview, &id
+		v.advance(next)
+		return
 	}
-	v.advance(next)
+	v.gate(next)
 }
 
 // refuse stores the flow and shows it with a message, also when the
@@ -169,7 +172,9 @@ func (v *visit) refuse(f flow, msg string) {
 }
 
 // guestFlow is the flow of a guest signed in with the identity, at the
-// "stay signed in?" step.
+// "stay signed in?" step. The tenant accepts the home provider's amr but
+// its claim of MFA, which counts only if its inbound trust accepts it
+// (decided at the gate); HomeAMR keeps the claim as it came.
 func guestFlow(username string, g Guest, id federation.Identity, now time.Time) flow {
 	at := id.AuthTime
 	if at.IsZero() {
@@ -180,7 +185,8 @@ func guestFlow(username string, g Guest, id federation.Identity, now time.Time) 
 		amr = []string{"otp"}
 	}
 	return flow{Step: stepKMSI, Username: username, UserID: g.UserID, UPN: g.UserPrincipalName, DisplayName: g.DisplayName,
-		AuthTime: at, AMR: amr, IdP: cmp.Or(id.IdP, id.Issuer), HomeTenantID: id.HomeTenantID, HomeObjectID: id.HomeObjectID}
+		AuthTime: at, AMR: mfa.AcceptedAMR(amr, false), HomeAMR: amr,
+		IdP: cmp.Or(id.IdP, id.Issuer), HomeTenantID: id.HomeTenantID, HomeObjectID: id.HomeObjectID}
 }
 
 // postReview takes a pending guest's answer to the permissions the
@@ -210,8 +216,8 @@ func (v *visit) postReview(f flow) {
 			v.fail(err)
 			return
 		}
-		f.Step, f.Identity = stepKMSI, nil
-		v.advance(f)
+		f.Identity = nil
+		v.gate(f)
 	case "cancel":
 		v.deny("access_denied", "AADSTS65004: User declined the permissions the organization asked for.")
 	default:

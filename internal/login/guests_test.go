@@ -93,8 +93,11 @@ func TestGuestSignInThroughProviderAndSSO(t *testing.T) {
 		t.Fatalf("the guest is not named by their address:\n%s", b.last.body)
 	}
 	b.expect(b.submit("stay", "no"), "FINISHED "+id)
-	want := authn.Authentication{TenantID: tenantA, UserID: "g-hugo", AuthTime: homeIdentity.AuthTime, AMR: homeIdentity.AMR,
-		IdP: homeIdentity.IdP, HomeTenantID: tenantB, HomeObjectID: "u-hugo"}
+	// The tenant accepts the home tenant's MFA only through inbound trust,
+	// which nothing here grants: its tokens say "pwd", and the home claim
+	// rides along as it came.
+	want := authn.Authentication{TenantID: tenantA, UserID: "g-hugo", AuthTime: homeIdentity.AuthTime, AMR: []string{"pwd"},
+		IdP: homeIdentity.IdP, HomeTenantID: tenantB, HomeObjectID: "u-hugo", HomeAMR: homeIdentity.AMR}
 	got := b.outcome(id).auth
 	got.SessionID = ""
 	if !equalAuth(got, want) {
@@ -112,7 +115,8 @@ func TestGuestSignInThroughProviderAndSSO(t *testing.T) {
 	again := h.request()
 	b.expect(b.open(again), "FINISHED "+again)
 	sso := b.outcome(again).auth
-	if sso.IdP != want.IdP || sso.HomeTenantID != tenantB || sso.HomeObjectID != "u-hugo" || sso.UserID != "g-hugo" {
+	if sso.IdP != want.IdP || sso.HomeTenantID != tenantB || sso.HomeObjectID != "u-hugo" || sso.UserID != "g-hugo" ||
+		!slices.Equal(sso.AMR, want.AMR) || !slices.Equal(sso.HomeAMR, want.HomeAMR) {
 		t.Fatalf("SSO authentication %+v", sso)
 	}
 	if n := h.fed.exchanged(); n != 1 {
@@ -134,7 +138,7 @@ func TestGuestSignInThroughProviderAndSSO(t *testing.T) {
 
 func equalAuth(a, b authn.Authentication) bool {
 	return a.TenantID == b.TenantID && a.UserID == b.UserID && a.AuthTime.Equal(b.AuthTime) && slices.Equal(a.AMR, b.AMR) &&
-		a.IdP == b.IdP && a.HomeTenantID == b.HomeTenantID && a.HomeObjectID == b.HomeObjectID
+		a.IdP == b.IdP && a.HomeTenantID == b.HomeTenantID && a.HomeObjectID == b.HomeObjectID && slices.Equal(a.HomeAMR, b.HomeAMR)
 }
 
 func TestGuestSignInWithPasscode(t *testing.T) {

@@ -15,6 +15,11 @@
 // to their address), the redemption of invitations, "my organizations",
 // and the federation callback these share; and personal accounts created
 // in the deployment's consumers tenant.
+//
+// With SecondFactor configured they ask a second factor (a TOTP code, or a
+// code sent by email) after the first when the tenant requires one,
+// register the user's first method when they have none, step up SSO
+// sessions that lack one, and serve the account's "security info".
 package login
 
 import (
@@ -160,6 +165,10 @@ type Config struct {
 	// Accounts creates personal accounts in the consumers tenant; nil
 	// offers no sign-up.
 	Accounts Accounts
+	// SecondFactor asks for a second factor when the tenant requires one,
+	// registers methods, and serves {tenant}/securityinfo; nil: passwords
+	// (and guests' identities) alone, as before multifactor existed.
+	SecondFactor SecondFactor
 
 	PersistentSession time.Duration // "stay signed in": sliding lifetime, default 90 days
 	BrowserSession    time.Duration // otherwise: sliding lifetime, default 24 hours
@@ -269,11 +278,20 @@ func New(cfg Config) (*Pages, error) {
 //	GET  {PublicURL path}/{tenant}/myorganizations     the signed-in account's organizations
 //	POST {PublicURL path}/{tenant}/myorganizations     sign in, or leave one
 //	GET  {PublicURL path}/federation/callback          back from an identity provider
+//
+// and, with SecondFactor configured:
+//
+//	GET  {PublicURL path}/{tenant}/securityinfo        the signed-in account's second factors
+//	POST {PublicURL path}/{tenant}/securityinfo        add, delete, or prove one first
 func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET "+p.base+"/{tenant}/login", p.get)
 	mux.Handle("POST "+p.base+"/{tenant}/login", p.cop.Handler(http.HandlerFunc(p.post)))
 	mux.HandleFunc("GET "+p.base+"/{tenant}/devicelogin", p.deviceGet)
 	mux.Handle("POST "+p.base+"/{tenant}/devicelogin", p.cop.Handler(http.HandlerFunc(p.devicePost)))
+	if p.cfg.SecondFactor != nil {
+		mux.HandleFunc("GET "+p.base+"/{tenant}/securityinfo", p.infoGet)
+		mux.Handle("POST "+p.base+"/{tenant}/securityinfo", p.cop.Handler(http.HandlerFunc(p.infoPost)))
+	}
 	if p.cfg.Guests == nil {
 		return
 	}

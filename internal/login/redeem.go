@@ -301,7 +301,7 @@ func (rv *redeemVisit) accept(rd redemption) {
 	}
 	g := guestFlow(rd.Invitation.InvitedEmail, Guest{UserID: red.UserID, DisplayName: id.DisplayName}, id, rv.p.cfg.Now())
 	_, err = rv.p.startSession(rv.ctx, rv.w, rv.r, red.TenantID, sessionData{UserID: g.UserID, DisplayName: g.DisplayName,
-		AuthTime: g.AuthTime, AMR: g.AMR, IdP: g.IdP, HomeTenantID: g.HomeTenantID, HomeObjectID: g.HomeObjectID, Email: g.Username})
+		AuthTime: g.AuthTime, AMR: g.AMR, IdP: g.IdP, HomeTenantID: g.HomeTenantID, HomeObjectID: g.HomeObjectID, Email: g.Username, HomeAMR: g.HomeAMR})
 	if err != nil {
 		// The invitation is redeemed: without a session the guest signs in
 		// at the application, which is all a session would have spared.

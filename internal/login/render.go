@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -51,6 +52,8 @@ type view struct {
 	// Back: the code page leads back to the username (in a sign-in, not in
 	// a redemption, whose address is the invitation's).
 	Back bool
+	// MFA: the second factor's pages (mfa.go, securityinfo.go).
+	MFA *mfaView
 }
 
 type postField struct{ Name, Value string }
@@ -143,6 +146,22 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		vw.SignUp = v.signUpOffered()
 	case f.Step == stepCode:
 		vw.Back = true
+	case f.Step == stepMFA || f.Step == stepMFARegister || f.Step == stepMFATOTP || f.Step == stepMFAEmail:
+		err := v.mfaRender(vw, f)
+		if errors.Is(err, mfa.ErrEnrolment) {
+			// The key shown expired: start the registration again.
+			f.Step, f.Enrolment = stepMFARegister, ""
+			if err := v.save(f); err != nil {
+				v.fail(err)
+				return
+			}
+			v.render(status, f, v.loc.T("error.mfaEnrolment"))
+			return
+		}
+		if err != nil {
+			v.fail(err)
+			return
+		}
 	}
 	p.renderPage(v.w, status, vw)
 }

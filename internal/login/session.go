@@ -42,6 +42,13 @@ type sessionData struct {
 	HomeTenantID string `json:"homeTenantId,omitempty"`
 	HomeObjectID string `json:"homeObjectId,omitempty"`
 	Email        string `json:"email,omitempty"`
+	// HomeAMR is the guest's home token's amr as it came (AMR holds what
+	// the tenant accepted): a session that lacks a second factor later
+	// required weighs it again against the tenant's inbound trust.
+	HomeAMR []string `json:"homeAmr,omitempty"`
+	// TrustedHomeMFA: AMR's "mfa" is the home tenant's, accepted by
+	// inbound trust when the session began (flow.TrustedHomeMFA).
+	TrustedHomeMFA bool `json:"trustedHomeMfa,omitempty"`
 }
 
 // session is a live SSO session found through this browser's cookies.

@@ -83,6 +83,6 @@ func (v *visit) postSignUpCode(f flow) {
 		v.fail(err)
 		return
 	}
-	v.advance(flow{Step: stepKMSI, Username: f.Username, UserID: u.ID, UPN: u.UserPrincipalName,
+	v.gate(flow{Username: f.Username, UserID: u.ID, UPN: u.UserPrincipalName,
 		DisplayName: u.DisplayName, AuthTime: v.p.cfg.Now(), AMR: []string{"pwd"}})
 }

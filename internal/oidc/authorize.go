@@ -606,7 +606,7 @@ func (p *Provider) checkSignIn(ctx context.Context, tenantID string, req authReq
 		ClientID: req.ClientID, Public: req.Public, UserID: a.UserID,
 		OIDC: req.Scope.OIDC, Permissions: perms,
 		AuthTime: a.AuthTime, AMR: a.AMR, SessionID: a.SessionID,
-		IdP: a.IdP, HomeTenantID: a.HomeTenantID, HomeObjectID: a.HomeObjectID,
+		IdP: a.IdP, HomeTenantID: a.HomeTenantID, HomeObjectID: a.HomeObjectID, HomeAMR: a.HomeAMR,
 		RedirectURI: req.RedirectURI, CodeChallenge: req.Challenge, Nonce: req.Nonce,
 	}, nil
 }

@@ -111,6 +111,9 @@ func TestCodeFlowWithGoOIDC(t *testing.T) {
 	if claims["aud"] != f.srv.URL || claims["azp"] != webApp || claims["name"] != "Alice Liddell" || claims["uti"] != claims["jti"] {
 		t.Fatalf("access token claims %v", claims)
 	}
+	if amr, _ := json.Marshal(claims["amr"]); string(amr) != `["pwd","mfa"]` {
+		t.Errorf("access token amr %s", amr)
+	}
 
 	// userinfo, as go-oidc fetches it.
 	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
@@ -134,8 +137,18 @@ func TestCodeFlowWithGoOIDC(t *testing.T) {
 		t.Fatal("refresh did not rotate")
 	}
 	rid, _ := fresh.Extra("id_token").(string)
-	if idt2, err := provider.Verifier(&gooidc.Config{ClientID: webApp}).Verify(ctx, rid); err != nil || idt2.Subject != sub || idt2.Nonce != "" {
+	idt2, err := provider.Verifier(&gooidc.Config{ClientID: webApp}).Verify(ctx, rid)
+	if err != nil || idt2.Subject != sub || idt2.Nonce != "" {
 		t.Fatalf("refreshed ID token: %v", err)
+	}
+	// A refresh keeps how the user authenticated, in both tokens.
+	var rc map[string]any
+	_ = idt2.Claims(&rc)
+	if amr, _ := json.Marshal(rc["amr"]); string(amr) != `["pwd","mfa"]` || rc["auth_time"] != c["auth_time"] {
+		t.Errorf("refreshed ID token amr %s, auth_time %v", amr, rc["auth_time"])
+	}
+	if amr, _ := json.Marshal(verifyWithJWKS(t, f.srv.URL+"/"+tenantA+"/discovery/v2.0/keys", fresh.AccessToken)["amr"]); string(amr) != `["pwd","mfa"]` {
+		t.Errorf("refreshed access token amr %s", amr)
 	}
 	// The used refresh token is spent, and its replay revokes the new one.
 	if _, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: old}).Token(); err == nil {

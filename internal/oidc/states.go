@@ -67,6 +67,8 @@ type grant struct {
 	IdP          string `json:"idp,omitempty"`
 	HomeTenantID string `json:"htid,omitempty"`
 	HomeObjectID string `json:"hoid,omitempty"`
+	// HomeAMR is the guest's home token's amr (authn.Authentication).
+	HomeAMR []string `json:"hamr,omitempty"`
 
 	// Only in codes: what the redemption must repeat.
 	RedirectURI   string `json:"ru,omitempty"`

@@ -38,6 +38,10 @@ type accessClaims struct {
 	Version            string   `json:"ver"`
 	// IdP is the issuer that authenticated a guest, as Entra's idp.
 	IdP string `json:"idp,omitempty"`
+	// AMR are a delegated token's authentication methods, as in the ID
+	// token: an API decides on them too (MFA done or not). Entra puts amr
+	// in v1.0 access tokens; Gatehouse's v2.0 ones carry it as well.
+	AMR []string `json:"amr,omitempty"`
 	// SessionID is the SSO session of a delegated token's sign-in, as in
 	// Entra's access tokens: a revocation of the session reaches the token.
 	SessionID string `json:"sid,omitempty"`
@@ -196,6 +200,7 @@ func (p *Provider) issueUserTokens(ctx context.Context, tenantID string, alg jos
 		Version:           tokenVersion,
 		SessionID:         g.SessionID,
 		IdP:               g.IdP,
+		AMR:               g.AMR,
 		IssuedAtMs:        now.UnixMilli(),
 	})
 	if err != nil {
