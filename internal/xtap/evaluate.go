@@ -189,9 +189,11 @@ func (r Result) MarshalJSON() ([]byte, error) {
 // allowed, access needs both rules to admit: an allowed side admits only
 // its targets, a blocked side everything but its targets. With both sides
 // blocked, only the intersection is denied (listed users on listed
-// applications). A side left out of a B2B setting covers everything with
-// the other side's access type (so "block group g" alone blocks g from
-// every application, and "allow application a" alone lets everyone use a).
+// applications). A side left out of a B2B setting (Graph's own examples
+// set just one) restricts nothing of its own: "block group g" alone blocks
+// g from every application, "allow application a" alone lets everyone use
+// a and nothing else. (It is compiled as the keyword All with the other
+// side's access type, which comes to the same in every case.)
 //
 // A sign-in naming no application (AppID empty: redemption, a portal) is
 // allowed when at least one application would be allowed for this user:

@@ -75,8 +75,8 @@ func (c TargetConfiguration) MarshalJSON() ([]byte, error) {
 }
 
 // B2BSetting is Graph's crossTenantAccessPolicyB2BSetting. A side left out
-// is absent on the wire, as Graph returns it; Evaluate reads a missing side
-// as covering everything with the other side's access type (see Evaluate).
+// is absent on the wire, as Graph returns it; for Evaluate it restricts
+// nothing of its own (see Evaluate).
 type B2BSetting struct {
 	UsersAndGroups *TargetConfiguration `json:"usersAndGroups,omitempty"`
 	Applications   *TargetConfiguration `json:"applications,omitempty"`
