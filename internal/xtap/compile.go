@@ -1,10 +1,11 @@
 package xtap
 
-// A tenant's configurations are compiled once (per change) into sets, so a
-// decision is a handful of map lookups: the partner by tenant id, then the
-// user, their groups and the application in the targets. Inherited
+// A tenant's configurations are compiled once (per change) into sorted key
+// arrays, so a decision is a few lookups: the partner by tenant id, then
+// the user, their groups and the application in the targets. Inherited
 // properties of a partner share the default's compiled rules, so compiling
-// 10,000 partners costs only their own targets.
+// 10,000 partners costs only their own targets; and the compiled form keeps
+// no pointer into the model, so the collector has little to mark.
 
 // access is a target configuration's accessType as the evaluator reads it.
 type access uint8
@@ -34,18 +35,13 @@ type targetSet struct {
 	all      bool // AllUsers / AllApplications (or an unreadable target in a blocked list)
 	// office365 is listed; it matches no application of this deployment.
 	office365 bool
-	// ids of the listed users, groups and applications, lower-case.
-	users, groups, apps map[string]struct{}
+	// The listed users, groups and applications.
+	users, groups, apps idSet
 }
 
 func compileTargets(c *TargetConfiguration) targetSet {
 	t := targetSet{access: accessOf(c.AccessType)}
-	add := func(m *map[string]struct{}, id string) {
-		if *m == nil {
-			*m = make(map[string]struct{}, len(c.Targets))
-		}
-		(*m)[id] = struct{}{}
-	}
+	var users, groups, apps []string
 	for _, tg := range c.Targets {
 		switch {
 		case tg.Target == AllUsers && tg.TargetType == TargetTypeUser,
@@ -54,11 +50,11 @@ func compileTargets(c *TargetConfiguration) targetSet {
 		case tg.Target == Office365 && tg.TargetType == TargetTypeApplication:
 			t.office365 = true
 		case isGUID(tg.Target) && tg.TargetType == TargetTypeUser:
-			add(&t.users, lower(tg.Target))
+			users = append(users, tg.Target)
 		case isGUID(tg.Target) && tg.TargetType == TargetTypeGroup:
-			add(&t.groups, lower(tg.Target))
+			groups = append(groups, tg.Target)
 		case isGUID(tg.Target) && tg.TargetType == TargetTypeApplication:
-			add(&t.apps, lower(tg.Target))
+			apps = append(apps, tg.Target)
 		default:
 			// Writes are validated, so this is a stored target we cannot
 			// read. In an allowed list it admits nothing; in a blocked list
@@ -68,36 +64,51 @@ func compileTargets(c *TargetConfiguration) targetSet {
 			}
 		}
 	}
+	t.users, t.groups, t.apps = newIDSet(users), newIDSet(groups), newIDSet(apps)
 	return t
 }
 
-// matchUser reports whether the user or one of their groups is listed, and
-// which target matched ("" when none).
-func (t *targetSet) matchUser(userID string, groups []string) (bool, string) {
-	if t.all || t.implicit {
-		return true, AllUsers
-	}
-	if _, ok := t.users[userID]; ok {
-		return true, userID
-	}
-	if len(t.groups) > 0 {
-		for _, g := range groups {
-			if _, ok := t.groups[lower(g)]; ok {
-				return true, lower(g)
-			}
-		}
-	}
-	return false, ""
+// subject is the user as a decision looks them up: ids with their keys,
+// computed once per decision however many lists are searched.
+type subject struct {
+	id        string
+	idKey     uint64
+	groups    []string
+	groupKeys []uint64
 }
 
-// matchApp reports whether the application is listed. Office365 matches no
-// application here: this deployment has no Office 365 suite.
-func (t *targetSet) matchApp(appID string) bool {
+// What matchUser matched: the keyword, the user, or (≥ 0) that group.
+const (
+	matchedNothing = -3
+	matchedAll     = -2
+	matchedUser    = -1
+)
+
+// matchUser reports whether the user or one of their groups is listed, and
+// what matched.
+func (t *targetSet) matchUser(u *subject) (bool, int) {
+	if t.all || t.implicit {
+		return true, matchedAll
+	}
+	if t.users.has(u.idKey, u.id) {
+		return true, matchedUser
+	}
+	if !t.groups.empty() {
+		if i := t.groups.find(u.groupKeys, u.groups); i >= 0 {
+			return true, i
+		}
+	}
+	return false, matchedNothing
+}
+
+// matchApp reports whether the application (appID with its key k) is
+// listed. Office365 matches no application here: this deployment has no
+// Office 365 suite.
+func (t *targetSet) matchApp(k uint64, appID string) bool {
 	if t.all || t.implicit {
 		return true
 	}
-	_, ok := t.apps[appID]
-	return ok
+	return t.apps.has(k, appID)
 }
 
 // coversEveryApp reports whether the list covers every application.
@@ -105,20 +116,19 @@ func (t *targetSet) coversEveryApp() bool { return t.all || t.implicit }
 
 // listsSomeApp reports whether the list names at least one application of
 // this deployment (Office365 names none).
-func (t *targetSet) listsSomeApp() bool { return t.all || t.implicit || len(t.apps) > 0 }
+func (t *targetSet) listsSomeApp() bool { return t.all || t.implicit || !t.apps.empty() }
 
 // rule is one compiled B2B setting (e.g. b2bCollaborationOutbound) with
 // where it came from, for the decision's rule and reason.
 type rule struct {
 	property string // Graph's property name, e.g. b2bCollaborationOutbound
 	from     Origin
-	path     string // e.g. partners/{tenantId}/b2bCollaborationOutbound
 	users    targetSet
 	apps     targetSet
 }
 
-func compileRule(property string, r Resolved[B2BSetting], partnerID string) *rule {
-	out := &rule{property: property, from: r.From, path: settingPath(r.From, partnerID, property)}
+func compileRule(property string, r Resolved[B2BSetting]) *rule {
+	out := &rule{property: property, from: r.From}
 	u, a := r.Value.UsersAndGroups, r.Value.Applications
 	switch {
 	case u != nil && a != nil:
@@ -150,12 +160,23 @@ func settingPath(from Origin, partnerID, property string) string {
 // CompiledSettings are one tenant's effective settings toward one other
 // tenant, ready for Evaluate. They are immutable and safe to share.
 type CompiledSettings struct {
-	s                                        Settings
+	partnerID  string // the other tenant, when a partner configuration exists
+	hasPartner bool
+	// id is partnerID folded inline, and next the partner whose id shares
+	// its key, so For confirms a match without following a pointer.
+	id                                       guid
+	next                                     *CompiledSettings
 	collabIn, collabOut, directIn, directOut *rule
+	trust                                    Resolved[InboundTrust]
+	autoIn, autoOut                          Resolved[bool]
 }
 
-// Settings returns the effective settings these were compiled from.
-func (c *CompiledSettings) Settings() Settings { return c.s }
+// HasPartner reports whether a partner configuration exists for the other
+// tenant (else these are the default's settings).
+func (c *CompiledSettings) HasPartner() bool { return c.hasPartner }
+
+// InboundTrust returns the effective inboundTrust and where it came from.
+func (c *CompiledSettings) InboundTrust() Resolved[InboundTrust] { return c.trust }
 
 // CompileSettings compiles effective settings (from Effective) on their own,
 // e.g. for a what-if with settings that are not stored.
@@ -166,12 +187,13 @@ func CompileSettings(s Settings) *CompiledSettings {
 // compileWith compiles s, reusing base's rules for properties s inherits
 // from the default (base, when not nil, is the default's compiled form).
 func compileWith(s Settings, base *CompiledSettings) *CompiledSettings {
-	c := &CompiledSettings{s: s}
+	c := &CompiledSettings{partnerID: lower(s.PartnerTenantID), hasPartner: s.HasPartner,
+		trust: s.InboundTrust, autoIn: s.AutomaticRedemptionInbound, autoOut: s.AutomaticRedemptionOutbound}
 	pick := func(property string, r Resolved[B2BSetting], inherited *rule) *rule {
 		if r.From == FromDefault && inherited != nil {
 			return inherited
 		}
-		return compileRule(property, r, s.PartnerTenantID)
+		return compileRule(property, r)
 	}
 	var b CompiledSettings
 	if base != nil {
@@ -189,36 +211,80 @@ func compileWith(s Settings, base *CompiledSettings) *CompiledSettings {
 // and safe for concurrent use; callers rebuild it (or derive one with
 // WithPartner / WithoutPartner) when the stored configurations change.
 type Compiled struct {
-	owner    string
-	def      Default
-	dflt     *CompiledSettings
-	partners map[string]*CompiledSettings
+	owner string
+	def   Default
+	dflt  *CompiledSettings
+	// partners are keyed by idKey, not by the id string: a map of strings
+	// follows each key's pointer to compare it, one more cache miss on
+	// every lookup among 10,000 partners.
+	partners map[uint64]*CompiledSettings
+	n        int
 }
 
 // Compile compiles the policy of tenant owner: its default configuration
 // and its partner configurations (a later duplicate tenantId wins).
 func Compile(owner string, def Default, partners []Partner) *Compiled {
 	def = def.Normalized()
-	c := &Compiled{owner: owner, def: def, dflt: compileWith(Effective(def, nil), nil),
-		partners: make(map[string]*CompiledSettings, len(partners))}
+	c := &Compiled{owner: owner, def: def, dflt: compileWith(effective(def, nil), nil),
+		partners: make(map[uint64]*CompiledSettings, len(partners))}
 	for i := range partners {
-		c.partners[lower(partners[i].TenantID)] = compileWith(Effective(def, &partners[i]), c.dflt)
+		c.put(compileWith(effective(def, &partners[i]), c.dflt))
 	}
 	return c
+}
+
+// put adds or replaces a partner's compiled settings (not yet shared).
+func (c *Compiled) put(cs *CompiledSettings) {
+	cs.id = guidOf(cs.partnerID)
+	k := idKey(cs.partnerID)
+	c.remove(k, cs.id)
+	cs.next = c.partners[k]
+	c.partners[k] = cs
+	c.n++
+}
+
+// remove drops the partner with id (key k). Entries may be shared with
+// another Compiled, so the chain before it is copied, never edited.
+func (c *Compiled) remove(k uint64, id guid) {
+	var before []*CompiledSettings
+	e := c.partners[k]
+	for ; e != nil && e.id != id; e = e.next {
+		before = append(before, e)
+	}
+	if e == nil {
+		return
+	}
+	c.n--
+	head := e.next
+	for i := len(before) - 1; i >= 0; i-- {
+		cp := *before[i]
+		cp.next = head
+		head = &cp
+	}
+	if head == nil {
+		delete(c.partners, k)
+		return
+	}
+	c.partners[k] = head
 }
 
 // Owner is the tenant whose policy this is.
 func (c *Compiled) Owner() string { return c.owner }
 
 // Len is the number of partner configurations.
-func (c *Compiled) Len() int { return len(c.partners) }
+func (c *Compiled) Len() int { return c.n }
 
 // For returns the effective settings the owner applies to tenantID: its
 // partner configuration merged over the default, or the default alone.
 // It never returns nil.
 func (c *Compiled) For(tenantID string) *CompiledSettings {
-	if p, ok := c.partners[lower(tenantID)]; ok {
-		return p
+	if len(tenantID) == guidLen {
+		id := guidOf(tenantID)
+		for p := c.partners[idKey(tenantID)]; p != nil; p = p.next {
+			if p.id == id {
+				return p
+			}
+		}
 	}
 	return c.dflt
 }
@@ -226,7 +292,7 @@ func (c *Compiled) For(tenantID string) *CompiledSettings {
 // WithPartner returns a copy of c with p added or replaced; c is unchanged.
 func (c *Compiled) WithPartner(p Partner) *Compiled {
 	n := c.clone()
-	n.partners[lower(p.TenantID)] = compileWith(Effective(c.def, &p), c.dflt)
+	n.put(compileWith(effective(c.def, &p), c.dflt))
 	return n
 }
 
@@ -234,12 +300,14 @@ func (c *Compiled) WithPartner(p Partner) *Compiled {
 // configuration; c is unchanged.
 func (c *Compiled) WithoutPartner(tenantID string) *Compiled {
 	n := c.clone()
-	delete(n.partners, lower(tenantID))
+	if len(tenantID) == guidLen {
+		n.remove(idKey(tenantID), guidOf(tenantID))
+	}
 	return n
 }
 
 func (c *Compiled) clone() *Compiled {
-	n := &Compiled{owner: c.owner, def: c.def, dflt: c.dflt, partners: make(map[string]*CompiledSettings, len(c.partners)+1)}
+	n := &Compiled{owner: c.owner, def: c.def, dflt: c.dflt, n: c.n, partners: make(map[uint64]*CompiledSettings, len(c.partners)+1)}
 	for k, v := range c.partners {
 		n.partners[k] = v
 	}
@@ -250,10 +318,10 @@ func (c *Compiled) clone() *Compiled {
 // s has none (ids minted here are already lower-case).
 func lower(s string) string {
 	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
+		if s[i]-'A' < 26 {
 			b := []byte(s)
 			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
+				if b[j]-'A' < 26 {
 					b[j] += 'a' - 'A'
 				}
 			}

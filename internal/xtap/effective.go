@@ -56,7 +56,11 @@ type Settings struct {
 // overrides the default's per top-level property; null inherits. A B2B
 // setting with neither side set counts as null.
 func Effective(def Default, p *Partner) Settings {
-	def = def.Normalized()
+	return effective(def.Normalized(), p)
+}
+
+// effective is Effective for a def already normalized.
+func effective(def Default, p *Partner) Settings {
 	s := Settings{
 		InboundTrust:                Resolved[InboundTrust]{*def.InboundTrust, FromDefault},
 		B2BCollaborationInbound:     Resolved[B2BSetting]{*def.B2BCollaborationInbound, FromDefault},

@@ -3,6 +3,7 @@ package xtap
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 )
 
 // AccessType is what a cross-tenant access is for.
@@ -210,13 +211,55 @@ func (r Result) MarshalJSON() ([]byte, error) {
 // device). Automatic redemption needs the home tenant's outbound and the
 // resource tenant's inbound automaticUserConsentSettings both enabled.
 func Evaluate(in Input) Result {
+	bp := textBuffers.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledText {
+			textBuffers.Put(bp)
+		}
+	}()
+	e := evaluation{in: in, userID: lower(in.User.ID), appID: lower(in.AppID), buf: (*bp)[:0]}
+	e.appKey = idKey(e.appID)
+	e.isDirect = in.AccessType == B2BDirectConnect
+	e.isKnown = e.isDirect || in.AccessType == B2BCollaboration
+	// The user's keys live here, not in e: a reason's strings end up in the
+	// result, and the compiler, not telling e's fields apart, would move
+	// everything e points to onto the heap.
+	// Keys are a few nanoseconds each, so all of them are computed here,
+	// into room on the stack for most users' groups.
+	var spare [64]uint64
+	keys := spare[:0]
+	if len(in.User.Groups) > len(spare) {
+		keys = make([]uint64, 0, len(in.User.Groups))
+	}
+	for _, g := range in.User.Groups {
+		keys = append(keys, idKey(g))
+	}
+	sub := subject{id: e.userID, idKey: idKey(e.userID), groups: in.User.Groups, groupKeys: keys}
+
+	e.homeName, e.resName = e.name(in.HomeTenantName, in.HomeTenantID, "the user's home"), e.name(in.ResourceTenantName, in.ResourceTenantID, "the resource tenant")
+	var texts [5]layerText
 	r := Result{Layers: make([]LayerResult, 5)}
-	e := evaluation{in: in, userID: lower(in.User.ID), appID: lower(in.AppID)}
-	r.Layers[0] = e.invitation()
-	r.Layers[1] = e.homeOutbound()
-	r.Layers[2] = e.resourceInbound()
-	r.Layers[3], r.Trusted = e.inboundTrust()
-	r.Layers[4] = e.automaticRedemption()
+	r.Layers[0] = LayerResult{Layer: LayerExternalCollaboration, Decision: e.invitation(&texts[0])}
+	r.Layers[1] = LayerResult{Layer: LayerHomeOutbound, Decision: e.homeOutbound(&texts[1], &sub)}
+	r.Layers[2] = LayerResult{Layer: LayerResourceInbound, Decision: e.resourceInbound(&texts[2], &sub)}
+	r.Layers[3] = LayerResult{Layer: LayerInboundTrust}
+	r.Layers[3].Decision, r.Trusted = e.inboundTrust(&texts[3])
+	r.Layers[4] = LayerResult{Layer: LayerAutomaticRedemption, Decision: e.automaticRedemption(&texts[4])}
+	// Every rule and reason was written into one buffer; one string holds
+	// them all and each layer's are slices of it, so a decision allocates a
+	// few times however much it explains.
+	all := string(e.buf)
+	*bp = e.buf
+	for i := range r.Layers {
+		r.Layers[i].Rule = texts[i].rule.of(all)
+		r.Layers[i].Reason = texts[i].reason.of(all)
+		if texts[i].ruleConst != "" {
+			r.Layers[i].Rule = texts[i].ruleConst
+		}
+		if texts[i].reasonConst != "" {
+			r.Layers[i].Reason = texts[i].reasonConst
+		}
+	}
 	r.ChallengeMFA = r.Layers[3].Decision == DecisionChallenge
 	r.AutomaticRedemption = r.Layers[4].Decision == DecisionAllowed
 
@@ -248,7 +291,7 @@ func TrustedClaims(resourceInbound *CompiledSettings, home Claims) Claims {
 	if resourceInbound == nil {
 		return Claims{}
 	}
-	t := resourceInbound.s.InboundTrust.Value
+	t := resourceInbound.trust.Value
 	return Claims{
 		MFA:                home.MFA && t.IsMfaAccepted,
 		CompliantDevice:    home.CompliantDevice && t.IsCompliantDeviceAccepted,
@@ -262,160 +305,228 @@ func TrustedClaims(resourceInbound *CompiledSettings, home Claims) Claims {
 // (only partner configurations can enable them).
 func AutomaticRedemption(homeOutbound, resourceInbound *CompiledSettings) bool {
 	return homeOutbound != nil && resourceInbound != nil &&
-		homeOutbound.s.AutomaticRedemptionOutbound.Value && resourceInbound.s.AutomaticRedemptionInbound.Value
+		homeOutbound.autoOut.Value && resourceInbound.autoIn.Value
+}
+
+// textBuffers holds the buffers decisions write their text into, so that
+// the steady state allocates only the one string the text ends up in.
+var textBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 2048)
+	return &b
+}}
+
+// maxPooledText keeps an unusually long text's buffer out of the pool.
+const maxPooledText = 16 << 10
+
+// span is a piece of the evaluation's text buffer.
+type span struct{ from, to int }
+
+func (s span) of(all string) string { return all[s.from:s.to] }
+
+// layerText is where a layer's rule and reason are in the buffer; a rule
+// that is a compiled path is kept as is (ruleConst) instead of copied.
+type layerText struct {
+	rule, reason span
+	// ruleConst and reasonConst, when set, are used as they are instead of
+	// copying a fixed text into the buffer.
+	ruleConst, reasonConst string
 }
 
 type evaluation struct {
-	in            Input
-	userID, appID string
+	in                Input
+	userID, appID     string
+	appKey            uint64
+	isDirect, isKnown bool // the access type, compared once
+	homeName, resName string
+	buf               []byte
 }
 
-func (e *evaluation) direct() bool { return e.in.AccessType == B2BDirectConnect }
-
-func (e *evaluation) kind() string {
-	if e.direct() {
-		return "B2B direct connect"
-	}
-	return "B2B collaboration"
-}
-
-func (e *evaluation) home() string {
+// name is how reasons call a tenant: its name, else "tenant <id>".
+func (e *evaluation) name(name, id, none string) string {
 	switch {
-	case e.in.HomeTenantName != "":
-		return e.in.HomeTenantName
-	case e.in.HomeTenantID != "":
-		return "tenant " + e.in.HomeTenantID
+	case name != "":
+		return name
+	case id != "":
+		return "tenant " + id
 	}
-	return "the user's home"
+	return none
 }
 
-func (e *evaluation) resource() string {
-	switch {
-	case e.in.ResourceTenantName != "":
-		return e.in.ResourceTenantName
-	case e.in.ResourceTenantID != "":
-		return "tenant " + e.in.ResourceTenantID
+// w appends text to the buffer.
+func (e *evaluation) w(parts ...string) {
+	for _, p := range parts {
+		e.buf = append(e.buf, p...)
 	}
-	return "the resource tenant"
 }
 
-func (e *evaluation) knownAccessType() bool {
-	return e.in.AccessType == B2BCollaboration || e.in.AccessType == B2BDirectConnect
+// start and end bracket one span of text.
+func (e *evaluation) start(s *span) { s.from = len(e.buf) }
+func (e *evaluation) end(s *span)   { s.to = len(e.buf) }
+
+// say writes one whole span.
+func (e *evaluation) say(s *span, parts ...string) {
+	e.start(s)
+	e.w(parts...)
+	e.end(s)
 }
 
-func (e *evaluation) invitation() LayerResult {
-	l := LayerResult{Layer: LayerExternalCollaboration}
+func (e *evaluation) direct() bool { return e.isDirect }
+
+func (e *evaluation) knownAccessType() bool { return e.isKnown }
+
+func (e *evaluation) invitation(t *layerText) string {
 	switch {
 	case e.direct():
-		l.Decision = DecisionNotApplicable
-		l.Reason = "B2B direct connect users are not invited, so the external collaboration settings do not apply."
+		t.reasonConst = "B2B direct connect users are not invited, so the external collaboration settings do not apply."
+		return DecisionNotApplicable
 	case e.in.Invitation == nil:
-		l.Decision = DecisionNotApplicable
-		l.Reason = "The external collaboration settings decide who may be invited; this user is not being invited, so they do not apply (an existing guest keeps working when only they tighten)."
-	default:
-		l.Rule, l.Reason = e.in.Invitation.Rule, e.in.Invitation.Reason
-		l.Decision = DecisionBlocked
-		if e.in.Invitation.Allowed {
-			l.Decision = DecisionAllowed
-		}
+		t.reasonConst = "The external collaboration settings decide who may be invited; this user is not being invited, so they do not apply (an existing guest keeps working when only they tighten)."
+		return DecisionNotApplicable
 	}
-	return l
+	t.ruleConst = e.in.Invitation.Rule
+	e.say(&t.reason, e.in.Invitation.Reason)
+	if e.in.Invitation.Allowed {
+		return DecisionAllowed
+	}
+	return DecisionBlocked
 }
 
-func (e *evaluation) homeOutbound() LayerResult {
-	l := LayerResult{Layer: LayerHomeOutbound}
+func (e *evaluation) homeOutbound(t *layerText, sub *subject) string {
 	switch {
 	case !e.knownAccessType():
-		l.Decision = DecisionNotApplicable
-		l.Reason = "The access type is not one this server knows."
+		t.reasonConst = "The access type is not one this server knows."
+		return DecisionNotApplicable
 	case e.in.HomeTenantID == "":
-		l.Decision = DecisionNotApplicable
-		l.Reason = "The user's home is not a tenant (a social, federated or one-time-passcode identity), so no home tenant's outbound settings apply."
+		t.reasonConst = "The user's home is not a tenant (a social, federated or one-time-passcode identity), so no home tenant's outbound settings apply."
+		return DecisionNotApplicable
 	case e.in.HomeOutbound == nil && e.in.HomeElsewhere:
-		l.Decision = DecisionNotApplicable
-		l.Reason = e.home() + " is a tenant of another deployment, which enforces its own outbound settings."
+		e.say(&t.reason, e.homeName, " is a tenant of another deployment, which enforces its own outbound settings.")
+		return DecisionNotApplicable
 	case e.in.HomeOutbound == nil:
-		l.Decision = DecisionBlocked
-		l.Reason = e.home() + "'s outbound settings could not be read, so access is refused (fail closed)."
-	default:
-		ru := e.in.HomeOutbound.collabOut
-		if e.direct() {
-			ru = e.in.HomeOutbound.directOut
-		}
-		l = e.check(LayerHomeOutbound, ru, e.in.HomeOutbound, e.home(), e.resource(), "outbound")
+		e.say(&t.reason, e.homeName, "'s outbound settings could not be read, so access is refused (fail closed).")
+		return DecisionBlocked
 	}
-	return l
+	ru := e.in.HomeOutbound.collabOut
+	if e.direct() {
+		ru = e.in.HomeOutbound.directOut
+	}
+	return e.check(t, ru, e.in.HomeOutbound, sub, e.homeName, e.resName, "outbound")
 }
 
-func (e *evaluation) resourceInbound() LayerResult {
-	l := LayerResult{Layer: LayerResourceInbound}
+func (e *evaluation) resourceInbound(t *layerText, sub *subject) string {
 	switch {
 	case !e.knownAccessType():
-		l.Decision = DecisionBlocked
-		l.Reason = "The access type '" + string(e.in.AccessType) + "' is not one this server knows (b2bCollaboration or b2bDirectConnect), so access is refused."
+		e.say(&t.reason, "The access type '", string(e.in.AccessType), "' is not one this server knows (b2bCollaboration or b2bDirectConnect), so access is refused.")
+		return DecisionBlocked
 	case e.in.HomeTenantID == "" && e.direct():
-		l.Decision = DecisionBlocked
-		l.Reason = "B2B direct connect is only for users of another tenant, and this user's home is not a tenant."
+		t.reasonConst = "B2B direct connect is only for users of another tenant, and this user's home is not a tenant."
+		return DecisionBlocked
 	case e.in.HomeTenantID == "":
-		l.Decision = DecisionNotApplicable
-		l.Reason = "Inbound cross-tenant access settings apply only to users of other tenants; the external collaboration settings govern this user."
+		t.reasonConst = "Inbound cross-tenant access settings apply only to users of other tenants; the external collaboration settings govern this user."
+		return DecisionNotApplicable
 	case e.in.ResourceInbound == nil:
-		l.Decision = DecisionBlocked
-		l.Reason = e.resource() + "'s inbound settings could not be read, so access is refused (fail closed)."
-	default:
-		ru := e.in.ResourceInbound.collabIn
-		if e.direct() {
-			ru = e.in.ResourceInbound.directIn
-		}
-		l = e.check(LayerResourceInbound, ru, e.in.ResourceInbound, e.resource(), e.home(), "inbound")
+		e.say(&t.reason, e.resName, "'s inbound settings could not be read, so access is refused (fail closed).")
+		return DecisionBlocked
 	}
-	return l
+	ru := e.in.ResourceInbound.collabIn
+	if e.direct() {
+		ru = e.in.ResourceInbound.directIn
+	}
+	return e.check(t, ru, e.in.ResourceInbound, sub, e.resName, e.homeName, "inbound")
 }
 
-// describe names the settings a rule comes from, e.g. "Fabrikam's outbound
-// B2B collaboration settings for Contoso (partner configuration)".
-func (e *evaluation) describe(ru *rule, cs *CompiledSettings, owner, other, dir string) string {
-	s := owner + "'s " + dir + " " + e.kind() + " settings"
+// describe writes which settings a rule comes from, e.g. "Fabrikam's
+// outbound B2B collaboration settings for Contoso (partner configuration)".
+func (e *evaluation) describe(ru *rule, cs *CompiledSettings, owner, other, dir string) {
+	phrase := settingsPhrase[0]
+	if dir == "inbound" {
+		phrase = settingsPhrase[1]
+	}
+	if e.direct() {
+		e.w(owner, phrase[1])
+	} else {
+		e.w(owner, phrase[0])
+	}
 	switch {
 	case ru.from == FromPartner:
-		return s + " for " + other + " (partner configuration)"
-	case cs.s.HasPartner:
-		return s + " (default configuration; the partner configuration for " + other + " leaves " + ru.property + " to it)"
+		e.w(" for ", other, " (partner configuration)")
+	case cs.hasPartner:
+		e.w(" (default configuration; the partner configuration for ", other, " leaves ", ru.property, " to it)")
+	default:
+		e.w(" (default configuration; there is no partner configuration for ", other, ")")
 	}
-	return s + " (default configuration; there is no partner configuration for " + other + ")"
 }
 
-// check applies one B2B setting (Graph §3.3) and explains the outcome.
-func (e *evaluation) check(layer string, ru *rule, cs *CompiledSettings, owner, other, dir string) LayerResult {
-	l := LayerResult{Layer: layer, Rule: ru.path}
-	desc := e.describe(ru, cs, owner, other, dir)
+// settingsPhrase[inbound][direct connect] follows a tenant's name.
+var settingsPhrase = [2][2]string{
+	{"'s outbound B2B collaboration settings", "'s outbound B2B direct connect settings"},
+	{"'s inbound B2B collaboration settings", "'s inbound B2B direct connect settings"},
+}
+
+// orPartner suggests a partner configuration when the default decided, so
+// an admin can open up one tenant without opening up all.
+func (e *evaluation) orPartner(ru *rule, other string) {
+	if ru.from == FromDefault {
+		e.w(", or give ", other, " a partner configuration that allows it")
+	}
+}
+
+// path writes where a setting is, as Graph addresses it (e.g.
+// partners/{tenantId}/b2bCollaborationInbound), then suffix, as span s.
+func (e *evaluation) path(s *span, from Origin, cs *CompiledSettings, property, suffix string) {
+	e.start(s)
+	e.setting(from, cs, property)
+	e.w(suffix)
+	e.end(s)
+}
+
+// check applies one B2B setting (Graph §3.3), writes its rule and reason,
+// and returns the decision.
+func (e *evaluation) check(t *layerText, ru *rule, cs *CompiledSettings, sub *subject, owner, other, dir string) string {
+	suffix := ""
+	defer func() { e.path(&t.rule, ru.from, cs, ru.property, suffix) }()
+	e.start(&t.reason)
+	defer e.end(&t.reason)
+	e.describe(ru, cs, owner, other, dir)
 	u, a := &ru.users, &ru.apps
 	if u.access == accessInvalid || a.access == accessInvalid {
-		l.Decision = DecisionBlocked
-		l.Reason = desc + " have an access type this server does not recognise, so nobody is let in (fail closed). An administrator of " + owner + " can set accessType to allowed or blocked in " + ru.property + "."
-		return l
+		e.w(" have an access type this server does not recognise, so nobody is let in (fail closed). An administrator of ", owner, " can set accessType to allowed or blocked in ", ru.property, ".")
+		return DecisionBlocked
 	}
-	userHit, matched := u.matchUser(e.userID, e.in.User.Groups)
+	userHit, who := u.matchUser(sub)
+	matched := ""
+	switch {
+	case who == matchedAll:
+		matched = AllUsers
+	case who == matchedUser:
+		matched = e.userID
+	case who >= 0:
+		matched = lower(sub.groups[who])
+	}
 	noApp := e.appID == ""
 
 	if u.access == accessBlocked && a.access == accessBlocked {
-		appHit := a.matchApp(e.appID)
+		appHit := a.matchApp(e.appKey, e.appID)
 		if noApp {
 			appHit = a.coversEveryApp()
 		}
 		if userHit && appHit {
-			l.Decision = DecisionBlocked
-			l.Rule = ru.path + "/usersAndGroups+applications"
-			l.Reason = desc + " block " + e.userPhrase(matched) + " from " + e.appPhrase(a) + ". An administrator of " + owner + " can narrow " + ru.property + ".usersAndGroups or " + ru.property + ".applications so they no longer cover this user on this application" + orPartner(ru, other) + "."
-			return l
+			suffix = "/usersAndGroups+applications"
+			e.w(" block ")
+			e.userPhrase(matched)
+			e.w(" from ")
+			e.appPhrase(a)
+			e.w(". An administrator of ", owner, " can narrow ", ru.property, ".usersAndGroups or ", ru.property, ".applications so they no longer cover this user on this application")
+			e.orPartner(ru, other)
+			e.w(".")
+			return DecisionBlocked
 		}
-		l.Decision = DecisionAllowed
-		l.Reason = desc + " block only listed users from listed applications, and this sign-in is not one of those."
-		return l
+		e.w(" block only listed users from listed applications, and this sign-in is not one of those.")
+		return DecisionAllowed
 	}
 
 	userOK := userHit == (u.access == accessAllowed)
-	var appOK, appHit bool
+	var appOK bool
 	if noApp {
 		if a.access == accessAllowed {
 			appOK = a.listsSomeApp()
@@ -423,236 +534,262 @@ func (e *evaluation) check(layer string, ru *rule, cs *CompiledSettings, owner, 
 			appOK = !a.coversEveryApp()
 		}
 	} else {
-		appHit = a.matchApp(e.appID)
-		appOK = appHit == (a.access == accessAllowed)
+		appOK = a.matchApp(e.appKey, e.appID) == (a.access == accessAllowed)
 	}
 	switch {
 	case !userOK && u.access == accessAllowed:
-		l.Decision = DecisionBlocked
-		l.Rule = ru.path + "/usersAndGroups"
-		l.Reason = desc + " let in only the users and groups they list, and user " + e.userID + " of " + e.home() + " is neither listed nor in a listed group. An administrator of " + owner + " can add the user or one of their groups to " + ru.property + ".usersAndGroups" + orPartner(ru, other) + "."
+		suffix = "/usersAndGroups"
+		e.w(" let in only the users and groups they list, and user ", e.userID, " of ", e.homeName, " is neither listed nor in a listed group. An administrator of ", owner, " can add the user or one of their groups to ", ru.property, ".usersAndGroups")
 	case !userOK:
-		l.Decision = DecisionBlocked
-		l.Rule = ru.path + "/usersAndGroups"
-		l.Reason = desc + " block " + e.userPhrase(matched) + ". An administrator of " + owner + " can remove that target from " + ru.property + ".usersAndGroups" + orPartner(ru, other) + "."
+		suffix = "/usersAndGroups"
+		e.w(" block ")
+		e.userPhrase(matched)
+		e.w(". An administrator of ", owner, " can remove that target from ", ru.property, ".usersAndGroups")
 	case !appOK && a.access == accessAllowed && noApp:
-		l.Decision = DecisionBlocked
-		l.Rule = ru.path + "/applications"
-		l.Reason = desc + " let in only the applications they list, and list none of this deployment, so this user can reach no application. An administrator of " + owner + " can add applications to " + ru.property + ".applications" + orPartner(ru, other) + "."
+		suffix = "/applications"
+		e.w(" let in only the applications they list, and list none of this deployment, so this user can reach no application. An administrator of ", owner, " can add applications to ", ru.property, ".applications")
 	case !appOK && a.access == accessAllowed:
-		l.Decision = DecisionBlocked
-		l.Rule = ru.path + "/applications"
-		l.Reason = desc + " let in only the applications they list, and application " + e.appID + " is not listed. An administrator of " + owner + " can add it to " + ru.property + ".applications" + orPartner(ru, other) + "."
+		suffix = "/applications"
+		e.w(" let in only the applications they list, and application ", e.appID, " is not listed. An administrator of ", owner, " can add it to ", ru.property, ".applications")
 	case !appOK:
-		l.Decision = DecisionBlocked
-		l.Rule = ru.path + "/applications"
-		l.Reason = desc + " block " + e.appPhrase(a) + ". An administrator of " + owner + " can remove that target from " + ru.property + ".applications" + orPartner(ru, other) + "."
+		suffix = "/applications"
+		e.w(" block ")
+		e.appPhrase(a)
+		e.w(". An administrator of ", owner, " can remove that target from ", ru.property, ".applications")
 	default:
-		l.Decision = DecisionAllowed
-		l.Reason = desc + " let " + e.admittedUsers(u, matched) + " in to " + e.admittedApps(a, appHit) + "."
+		e.w(" let ")
+		e.admittedUsers(u, matched)
+		e.w(" in to ")
+		e.admittedApps(a)
+		e.w(".")
+		return DecisionAllowed
 	}
-	return l
+	e.orPartner(ru, other)
+	e.w(".")
+	return DecisionBlocked
 }
 
 // userPhrase names the users a blocked list matched.
-func (e *evaluation) userPhrase(matched string) string {
+func (e *evaluation) userPhrase(matched string) {
 	switch {
 	case matched == AllUsers:
-		return "all users"
+		e.w("all users")
 	case matched == e.userID:
-		return "user " + matched
+		e.w("user ", matched)
+	default:
+		e.w("members of group ", matched, ", which includes this user")
 	}
-	return "members of group " + matched + ", which includes this user"
 }
 
 // appPhrase names the applications a blocked list matched.
-func (e *evaluation) appPhrase(a *targetSet) string {
+func (e *evaluation) appPhrase(a *targetSet) {
 	if a.coversEveryApp() {
-		return "every application"
+		e.w("every application")
+		return
 	}
-	return "application " + e.appID
+	e.w("application ", e.appID)
 }
 
-func (e *evaluation) admittedUsers(u *targetSet, matched string) string {
+func (e *evaluation) admittedUsers(u *targetSet, matched string) {
 	switch {
 	case u.access == accessBlocked:
-		return "everyone they do not block, which includes this user,"
+		e.w("everyone they do not block, which includes this user,")
 	case matched == AllUsers:
-		return "all users"
+		e.w("all users")
 	case matched == e.userID:
-		return "user " + matched + ", who is listed,"
+		e.w("user ", matched, ", who is listed,")
+	default:
+		e.w("members of group ", matched, ", which includes this user,")
 	}
-	return "members of group " + matched + ", which includes this user,"
 }
 
-func (e *evaluation) admittedApps(a *targetSet, hit bool) string {
+func (e *evaluation) admittedApps(a *targetSet) {
 	switch {
 	case e.appID == "" && a.access == accessAllowed && a.coversEveryApp():
-		return "every application"
+		e.w("every application")
 	case e.appID == "":
-		return "at least one application"
+		e.w("at least one application")
 	case a.access == accessBlocked:
-		return "application " + e.appID + ", which they do not block"
+		e.w("application ", e.appID, ", which they do not block")
 	case a.coversEveryApp():
-		return "every application"
+		e.w("every application")
+	default:
+		e.w("application ", e.appID, ", which is listed")
 	}
-	return "application " + e.appID + ", which is listed"
 }
 
-func (e *evaluation) inboundTrust() (LayerResult, Claims) {
-	l := LayerResult{Layer: LayerInboundTrust}
+func (e *evaluation) inboundTrust(t *layerText) (string, Claims) {
 	var trust InboundTrust
 	var trusted Claims
-	var source string
-	if e.in.HomeTenantID != "" && e.in.ResourceInbound != nil {
+	source := ""
+	known := e.in.HomeTenantID != "" && e.in.ResourceInbound != nil
+	if known {
 		cs := e.in.ResourceInbound
-		r := cs.s.InboundTrust
-		trust = r.Value
+		trust = cs.trust.Value
 		trusted = TrustedClaims(cs, e.in.HomeClaims)
-		l.Rule = settingPath(r.From, cs.s.PartnerTenantID, "inboundTrust")
-		if r.From == FromPartner {
+		e.path(&t.rule, cs.trust.From, cs, "inboundTrust", "")
+		source = " (default configuration)"
+		if cs.trust.From == FromPartner {
 			source = " (partner configuration)"
-		} else {
-			source = " (default configuration)"
 		}
 	}
 	req := e.in.Required
-	var unmet []string
-	var blocked, challenge bool
-	why := func(what string, proved, accepted bool) string {
+	compliantUnmet := req.CompliantDevice && !trusted.CompliantDevice
+	hybridUnmet := req.HybridJoinedDevice && !trusted.HybridJoinedDevice
+	mfaUnmet := req.MFA && !trusted.MFA
+
+	// unmet writes why one required claim does not count.
+	n := 0
+	unmet := func(what string, proved, accepted bool) {
+		if n > 0 {
+			e.w("; it also requires ")
+		}
+		n++
+		e.w(what)
 		switch {
 		case e.in.HomeTenantID == "":
-			return what + ", and the user's home is not a tenant whose claims could be trusted"
+			e.w(", and the user's home is not a tenant whose claims could be trusted")
 		case !accepted:
-			return what + ", and " + e.resource() + " does not accept " + what + " claims from " + e.home() + source
+			e.w(", and ", e.resName, " does not accept ", what, " claims from ", e.homeName, source)
 		case !proved:
-			return what + ", and the home token does not show " + what
+			e.w(", and the home token does not show ", what)
 		}
-		return ""
 	}
-	if req.CompliantDevice && !trusted.CompliantDevice {
-		blocked = true
-		unmet = append(unmet, why("a compliant device", e.in.HomeClaims.CompliantDevice, trust.IsCompliantDeviceAccepted))
-	}
-	if req.HybridJoinedDevice && !trusted.HybridJoinedDevice {
-		blocked = true
-		unmet = append(unmet, why("a hybrid-joined device", e.in.HomeClaims.HybridJoinedDevice, trust.IsHybridAzureADJoinedDeviceAccepted))
-	}
-	if req.MFA && !trusted.MFA {
-		if e.direct() {
-			blocked = true
-		} else {
-			challenge = true
-		}
-		unmet = append(unmet, why("MFA", e.in.HomeClaims.MFA, trust.IsMfaAccepted))
-	}
-	mfaUnmet := req.MFA && !trusted.MFA
+	e.start(&t.reason)
+	defer e.end(&t.reason)
 	switch {
-	case blocked:
-		l.Decision = DecisionBlocked
-		l.Reason = e.resource() + " requires " + strings.Join(unmet, "; it also requires ") + "."
-		var because []string
-		if (req.CompliantDevice && !trusted.CompliantDevice) || (req.HybridJoinedDevice && !trusted.HybridJoinedDevice) {
-			because = append(because, "only the home tenant can vouch for a guest's device")
+	case compliantUnmet || hybridUnmet || mfaUnmet && e.direct():
+		e.w(e.resName, " requires ")
+		if compliantUnmet {
+			unmet("a compliant device", e.in.HomeClaims.CompliantDevice, trust.IsCompliantDeviceAccepted)
 		}
-		if e.direct() && mfaUnmet {
-			because = append(because, "B2B direct connect users cannot be asked for MFA by the resource tenant")
+		if hybridUnmet {
+			unmet("a hybrid-joined device", e.in.HomeClaims.HybridJoinedDevice, trust.IsHybridAzureADJoinedDeviceAccepted)
 		}
-		l.Reason += " Access is blocked because " + strings.Join(because, " and ") + ". The user needs a home sign-in that proves these claims, and " + e.resource() + " must accept them from " + e.home() + " in inboundTrust."
-	case challenge:
-		l.Decision = DecisionChallenge
-		l.Reason = e.resource() + " requires " + unmet[0] + ", so " + e.resource() + " asks for MFA itself."
+		if mfaUnmet {
+			unmet("MFA", e.in.HomeClaims.MFA, trust.IsMfaAccepted)
+		}
+		e.w(". Access is blocked because ")
+		if compliantUnmet || hybridUnmet {
+			e.w("only the home tenant can vouch for a guest's device")
+			if mfaUnmet && e.direct() {
+				e.w(" and ")
+			}
+		}
+		if mfaUnmet && e.direct() {
+			e.w("B2B direct connect users cannot be asked for MFA by the resource tenant")
+		}
+		e.w(". The user needs a home sign-in that proves these claims, and ", e.resName, " must accept them from ", e.homeName, " in inboundTrust.")
+		return DecisionBlocked, trusted
+	case mfaUnmet:
+		e.w(e.resName, " requires ")
+		unmet("MFA", e.in.HomeClaims.MFA, trust.IsMfaAccepted)
+		e.w(", so ", e.resName, " asks for MFA itself.")
+		return DecisionChallenge, trusted
 	case req.MFA || req.CompliantDevice || req.HybridJoinedDevice:
-		l.Decision = DecisionAllowed
-		l.Reason = e.resource() + " accepts the claims it requires from " + e.home() + source + ", and the home token shows them, so the user is not asked again."
+		e.w(e.resName, " accepts the claims it requires from ", e.homeName, source, ", and the home token shows them, so the user is not asked again.")
 	default:
-		l.Decision = DecisionAllowed
-		l.Reason = "This sign-in requires no MFA or device claim."
-		if e.in.HomeTenantID != "" && e.in.ResourceInbound != nil {
-			l.Reason += " " + e.resource() + " " + trustPhrase(trust) + " from " + e.home() + source + "."
+		e.w("This sign-in requires no MFA or device claim.")
+		if known {
+			e.w(" ", e.resName, " ")
+			e.trustPhrase(trust)
+			e.w(" from ", e.homeName, source, ".")
 		}
 	}
-	return l, trusted
+	return DecisionAllowed, trusted
 }
 
-func trustPhrase(t InboundTrust) string {
-	var acc []string
-	if t.IsMfaAccepted {
-		acc = append(acc, "MFA")
+func (e *evaluation) trustPhrase(t InboundTrust) {
+	if !t.IsMfaAccepted && !t.IsCompliantDeviceAccepted && !t.IsHybridAzureADJoinedDeviceAccepted {
+		e.w("accepts no MFA or device claims")
+		return
 	}
-	if t.IsCompliantDeviceAccepted {
-		acc = append(acc, "compliant-device")
+	e.w("accepts")
+	sep := " "
+	for _, c := range []struct {
+		on   bool
+		what string
+	}{{t.IsMfaAccepted, "MFA"}, {t.IsCompliantDeviceAccepted, "compliant-device"}, {t.IsHybridAzureADJoinedDeviceAccepted, "hybrid-joined-device"}} {
+		if c.on {
+			e.w(sep, c.what)
+			sep = ", "
+		}
 	}
-	if t.IsHybridAzureADJoinedDeviceAccepted {
-		acc = append(acc, "hybrid-joined-device")
-	}
-	if len(acc) == 0 {
-		return "accepts no MFA or device claims"
-	}
-	return "accepts " + strings.Join(acc, ", ") + " claims"
+	e.w(" claims")
 }
 
-func (e *evaluation) automaticRedemption() LayerResult {
-	l := LayerResult{Layer: LayerAutomaticRedemption}
+func (e *evaluation) automaticRedemption(t *layerText) string {
 	switch {
 	case e.direct():
-		l.Decision = DecisionNotApplicable
-		l.Reason = "B2B direct connect users are not redeemed into the resource tenant, so there is no consent page."
-		return l
+		t.reasonConst = "B2B direct connect users are not redeemed into the resource tenant, so there is no consent page."
+		return DecisionNotApplicable
 	case !e.knownAccessType():
-		l.Decision = DecisionNotApplicable
-		l.Reason = "The access type is not one this server knows."
-		return l
+		t.reasonConst = "The access type is not one this server knows."
+		return DecisionNotApplicable
 	case e.in.HomeTenantID == "":
-		l.Decision = DecisionConsent
-		l.Reason = "Automatic redemption is only for users of another tenant, so this user sees the consent page."
-		return l
+		t.reasonConst = "Automatic redemption is only for users of another tenant, so this user sees the consent page."
+		return DecisionConsent
 	case e.in.HomeOutbound == nil:
-		l.Decision = DecisionConsent
-		l.Reason = e.home() + "'s outbound automatic redemption setting is not known here, so the consent page is shown."
-		return l
+		e.say(&t.reason, e.homeName, "'s outbound automatic redemption setting is not known here, so the consent page is shown.")
+		return DecisionConsent
 	case e.in.ResourceInbound == nil:
-		l.Decision = DecisionConsent
-		l.Reason = e.resource() + "'s inbound automatic redemption setting could not be read, so the consent page is shown."
-		return l
+		e.say(&t.reason, e.resName, "'s inbound automatic redemption setting could not be read, so the consent page is shown.")
+		return DecisionConsent
 	}
-	out := e.in.HomeOutbound.s.AutomaticRedemptionOutbound
-	in := e.in.ResourceInbound.s.AutomaticRedemptionInbound
-	outPath := "homeOutbound: " + settingPath(out.From, e.in.HomeOutbound.s.PartnerTenantID, "automaticUserConsentSettings/outboundAllowed")
-	inPath := "resourceInbound: " + settingPath(in.From, e.in.ResourceInbound.s.PartnerTenantID, "automaticUserConsentSettings/inboundAllowed")
+	home, res := e.in.HomeOutbound, e.in.ResourceInbound
+	out, in := home.autoOut, res.autoIn
+	outPath := func() {
+		e.w("homeOutbound: ")
+		e.setting(out.From, home, "automaticUserConsentSettings/outboundAllowed")
+	}
+	inPath := func() {
+		e.w("resourceInbound: ")
+		e.setting(in.From, res, "automaticUserConsentSettings/inboundAllowed")
+	}
 	if out.Value && in.Value {
-		l.Decision = DecisionAllowed
-		l.Rule = outPath + "; " + inPath
-		l.Reason = e.home() + " allows automatic redemption outbound to " + e.resource() + " and " + e.resource() + " allows it inbound from " + e.home() + ", so invitations are redeemed without the consent page."
-		return l
+		e.start(&t.rule)
+		outPath()
+		e.w("; ")
+		inPath()
+		e.end(&t.rule)
+		e.say(&t.reason, e.homeName, " allows automatic redemption outbound to ", e.resName, " and ", e.resName, " allows it inbound from ", e.homeName, ", so invitations are redeemed without the consent page.")
+		return DecisionAllowed
 	}
-	l.Decision = DecisionConsent
-	var missing, rules []string
+	e.start(&t.rule)
 	if !out.Value {
-		rules = append(rules, outPath)
-		missing = append(missing, e.home()+" has not enabled automaticUserConsentSettings.outboundAllowed for "+e.resource()+onlyPartner(out.From))
+		outPath()
+	}
+	if !out.Value && !in.Value {
+		e.w("; ")
 	}
 	if !in.Value {
-		rules = append(rules, inPath)
-		missing = append(missing, e.resource()+" has not enabled automaticUserConsentSettings.inboundAllowed for "+e.home()+onlyPartner(in.From))
+		inPath()
 	}
-	l.Rule = strings.Join(rules, "; ")
-	l.Reason = "The consent page is shown because " + strings.Join(missing, ", and ") + "."
-	return l
+	e.end(&t.rule)
+	e.start(&t.reason)
+	e.w("The consent page is shown: automatic redemption needs ", e.homeName, "'s automaticUserConsentSettings.outboundAllowed for ", e.resName,
+		" and ", e.resName, "'s inboundAllowed for ", e.homeName, "; ")
+	switch {
+	case !out.Value && !in.Value:
+		e.w("neither is enabled")
+	case !out.Value:
+		e.w(e.homeName, "'s is not enabled")
+	default:
+		e.w(e.resName, "'s is not enabled")
+	}
+	if !out.Value && out.From == FromDefault || !in.Value && in.From == FromDefault {
+		e.w(" (only a partner configuration can enable it)")
+	}
+	e.w(".")
+	e.end(&t.reason)
+	return DecisionConsent
 }
 
-// orPartner suggests a partner configuration when the default decided, so
-// an admin can open up one tenant without opening up all.
-func orPartner(ru *rule, other string) string {
-	if ru.from == FromDefault {
-		return ", or give " + other + " a partner configuration that allows it"
+// setting writes a setting's path without opening a span.
+func (e *evaluation) setting(from Origin, cs *CompiledSettings, property string) {
+	if from == FromPartner {
+		e.w("partners/", cs.partnerID, "/", property)
+	} else {
+		e.w("default/", property)
 	}
-	return ""
-}
-
-func onlyPartner(from Origin) string {
-	if from == FromDefault {
-		return " (only a partner configuration can enable it)"
-	}
-	return ""
 }

@@ -396,10 +396,11 @@ func TestIssueScenarios(t *testing.T) {
 		}
 		w = newWorld(SystemDefault(), []Partner{homeP}, SystemDefault(), nil)
 		r = Evaluate(w.input(B2BCollaboration, u3, ""))
-		if r.AutomaticRedemption || r.Layers[4].Decision != DecisionConsent || !strings.Contains(r.Layers[4].Reason, "Contoso has not enabled automaticUserConsentSettings.inboundAllowed for Fabrikam") {
+		if r.AutomaticRedemption || r.Layers[4].Decision != DecisionConsent || !strings.Contains(r.Layers[4].Reason, "; Contoso's is not enabled") ||
+			r.Layers[4].Rule != "resourceInbound: default/automaticUserConsentSettings/inboundAllowed" {
 			t.Errorf("home side only: %s", reasons(r))
 		}
-		if strings.Contains(r.Layers[4].Reason, "Fabrikam has not enabled") {
+		if strings.Contains(r.Layers[4].Reason, "Fabrikam's is not enabled") {
 			t.Errorf("blames the side that enabled it: %s", r.Layers[4].Reason)
 		}
 	})
@@ -594,7 +595,7 @@ func TestCompiledCopies(t *testing.T) {
 	if c.Len() != 0 || with.Len() != 1 || with.Owner() != contoso {
 		t.Fatalf("lengths %d %d", c.Len(), with.Len())
 	}
-	if c.For(fabrikam).Settings().HasPartner || !with.For(fabrikam).Settings().HasPartner {
+	if c.For(fabrikam).HasPartner() || !with.For(fabrikam).HasPartner() {
 		t.Error("WithPartner changed the original or did not add")
 	}
 	without := with.WithoutPartner(strings.ToUpper(fabrikam))
@@ -608,5 +609,55 @@ func TestCompiledCopies(t *testing.T) {
 	in.ResourceInbound = CompileSettings(Effective(SystemDefault(), &p))
 	if got := Evaluate(in); got.Decision != want.Decision || got.Layers[2].Rule != want.Layers[2].Rule {
 		t.Errorf("CompileSettings: %s %s, want %s %s", got.Decision, got.Layers[2].Rule, want.Decision, want.Layers[2].Rule)
+	}
+}
+
+func TestIDsSharingAKey(t *testing.T) {
+	// Ids are searched by their first and last eight characters and then
+	// compared whole, so ids that differ only in the middle must never be
+	// mistaken for each other — as partners or as targets.
+	p1 := "11111111-aaaa-4000-8000-000011111111"
+	p2 := "11111111-bbbb-4000-8000-000011111111"
+	p3 := "11111111-cccc-4000-8000-000011111111"
+	if idKey(p1) != idKey(p2) || idKey(p2) != idKey(p3) {
+		t.Fatal("the test ids do not share a key")
+	}
+	c := Compile(contoso, SystemDefault(), []Partner{
+		mustPartner(t, `{"tenantId":"`+p1+`","b2bCollaborationInbound":`+blockAll+`}`),
+		mustPartner(t, `{"tenantId":"`+p2+`"}`),
+		mustPartner(t, `{"tenantId":"`+p3+`","inboundTrust":{"isMfaAccepted":true}}`),
+	})
+	if c.Len() != 3 || c.For(p1).collabIn.users.access != accessBlocked || c.For(p2).collabIn.users.access != accessAllowed ||
+		!c.For(strings.ToUpper(p3)).InboundTrust().Value.IsMfaAccepted || c.For("11111111-dddd-4000-8000-000011111111").HasPartner() {
+		t.Fatal("partners sharing a key are confused")
+	}
+	for _, gone := range []string{p1, p2, p3} {
+		d := c.WithoutPartner(gone)
+		if d.Len() != 2 || d.For(gone).HasPartner() {
+			t.Errorf("WithoutPartner(%s) did not remove it", gone)
+		}
+		for _, kept := range []string{p1, p2, p3} {
+			if kept != gone && (!d.For(kept).HasPartner() || !c.For(kept).HasPartner()) {
+				t.Errorf("WithoutPartner(%s) lost %s", gone, kept)
+			}
+		}
+	}
+	// Replacing one in the middle of the chain keeps the others.
+	r := c.WithPartner(mustPartner(t, `{"tenantId":"`+p2+`","b2bCollaborationInbound":`+blockAll+`}`))
+	if r.Len() != 3 || r.For(p2).collabIn.users.access != accessBlocked || c.For(p2).collabIn.users.access != accessAllowed || !r.For(p3).InboundTrust().Value.IsMfaAccepted {
+		t.Error("WithPartner over a shared key")
+	}
+
+	// As targets: a group sharing a key with the user's group is not it.
+	w := newWorld(SystemDefault(), nil, SystemDefault(), []Partner{mustPartner(t, `{"tenantId":"`+fabrikam+`","b2bCollaborationInbound":{
+	  "usersAndGroups":{"accessType":"allowed","targets":[{"target":"`+p1+`","targetType":"group"},{"target":"`+p3+`","targetType":"group"}]}}}`)})
+	in := w.input(B2BCollaboration, u3, a1)
+	in.User.Groups = []string{p2}
+	if r := Evaluate(in); r.Allowed() {
+		t.Errorf("a group sharing a key matched\n%s", reasons(r))
+	}
+	in.User.Groups = []string{p2, strings.ToUpper(p3)}
+	if r := Evaluate(in); !r.Allowed() || !strings.Contains(r.Layers[2].Reason, "members of group "+p3) {
+		t.Errorf("the listed group did not match\n%s", reasons(r))
 	}
 }

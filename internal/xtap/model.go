@@ -235,6 +235,14 @@ func (d Default) MarshalJSON() ([]byte, error) {
 // see a hole in the default (a partner's null would otherwise inherit
 // nothing).
 func (d Default) Normalized() Default {
+	if d.InboundTrust != nil && d.B2BCollaborationOutbound != nil && !isEmptyB2B(d.B2BCollaborationOutbound) &&
+		d.B2BCollaborationInbound != nil && !isEmptyB2B(d.B2BCollaborationInbound) &&
+		d.B2BDirectConnectOutbound != nil && !isEmptyB2B(d.B2BDirectConnectOutbound) &&
+		d.B2BDirectConnectInbound != nil && !isEmptyB2B(d.B2BDirectConnectInbound) &&
+		d.TenantRestrictions != nil && d.InvitationRedemptionIdentityProviderConfiguration != nil &&
+		isFalse(d.AutomaticUserConsentSettings.InboundAllowed) && isFalse(d.AutomaticUserConsentSettings.OutboundAllowed) {
+		return d // nothing to fill: the common case, without building a system default
+	}
 	sys := SystemDefault()
 	if d.InboundTrust == nil {
 		d.InboundTrust = sys.InboundTrust
@@ -339,6 +347,8 @@ func allOf(access string) *B2BSetting {
 		Applications:   &TargetConfiguration{AccessType: access, Targets: []Target{{AllApplications, TargetTypeApplication}}},
 	}
 }
+
+func isFalse(b *bool) bool { return b != nil && !*b }
 
 func isEmptyB2B(s *B2BSetting) bool {
 	return s.UsersAndGroups == nil && s.Applications == nil
