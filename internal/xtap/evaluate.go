@@ -131,8 +131,8 @@ type LayerResult struct {
 	Reason   string `json:"reason"`
 }
 
-// Result is a decision with every layer's part. It marshals to the body
-// of POST /v1.0/policies/crossTenantAccessPolicy/evaluate.
+// Result is a decision. Layers explains it, layer by layer, and it
+// marshals to the body of POST /v1.0/policies/crossTenantAccessPolicy/evaluate.
 type Result struct {
 	// Decision is DecisionAllowed or DecisionBlocked.
 	Decision string
@@ -142,8 +142,6 @@ type Result struct {
 	// ErrorCode is ErrOutboundPolicy or ErrInboundPolicy when that layer
 	// decided a block, else 0 (null on the wire).
 	ErrorCode int
-	// Layers are always the five layers, in order.
-	Layers []LayerResult
 
 	// ChallengeMFA: the resource tenant must ask for MFA itself.
 	ChallengeMFA bool
@@ -151,10 +149,41 @@ type Result struct {
 	AutomaticRedemption bool
 	// Trusted are the home claims the resource tenant accepts.
 	Trusted Claims
+
+	decisions [5]string // each layer's decision, in Layers' order
+	in        Input     // what was decided, for Layers
 }
 
 // Allowed reports whether access is allowed.
 func (r Result) Allowed() bool { return r.Decision == DecisionAllowed }
+
+// LayerDecision returns one layer's decision ("" for an unknown layer).
+func (r Result) LayerDecision(layer string) string {
+	for i, l := range layerNames {
+		if l == layer {
+			return r.decisions[i]
+		}
+	}
+	return ""
+}
+
+var layerNames = [5]string{LayerExternalCollaboration, LayerHomeOutbound, LayerResourceInbound, LayerInboundTrust, LayerAutomaticRedemption}
+
+// Layers explains the decision: always the five layers, in order, each
+// with its decision, the rule that decided it (as Graph addresses the
+// setting) and a reason an administrator can act on.
+//
+// Evaluate decides without writing any of this, because the words cost
+// more than the decision (about 1.5 KB a time) and enforcement needs them
+// only to log a refusal; Layers runs the same code again over the same
+// input with the writing switched on, so explanation and decision cannot
+// differ. It reads the Input the decision was made from, so the caller
+// must not have changed what that Input points to (its group list, its
+// invitation decision) in between.
+func (r Result) Layers() []LayerResult {
+	_, layers := evaluate(r.in, true)
+	return layers
+}
 
 // MarshalJSON writes the what-if response: decision, decidingLayer,
 // errorCode (null when none) and layers.
@@ -165,7 +194,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		ErrorCode     *int          `json:"errorCode"`
 		Layers        []LayerResult `json:"layers"`
 	}
-	w := wire{Decision: r.Decision, Layers: r.Layers}
+	w := wire{Decision: r.Decision, Layers: r.Layers()}
 	if r.DecidingLayer != "" {
 		w.DecidingLayer = &r.DecidingLayer
 	}
@@ -211,13 +240,19 @@ func (r Result) MarshalJSON() ([]byte, error) {
 // device). Automatic redemption needs the home tenant's outbound and the
 // resource tenant's inbound automaticUserConsentSettings both enabled.
 func Evaluate(in Input) Result {
-	bp := textBuffers.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= maxPooledText {
-			textBuffers.Put(bp)
-		}
-	}()
-	e := evaluation{in: in, userID: lower(in.User.ID), appID: lower(in.AppID), buf: (*bp)[:0]}
+	r, _ := evaluate(in, false)
+	return r
+}
+
+// evaluate decides, and when explain is set also writes every layer's rule
+// and reason. The two runs differ in nothing but the writing.
+func evaluate(in Input, explain bool) (Result, []LayerResult) {
+	e := evaluation{in: in, userID: lower(in.User.ID), appID: lower(in.AppID), quiet: !explain}
+	var bp *[]byte
+	if explain {
+		bp = textBuffers.Get().(*[]byte)
+		e.buf = (*bp)[:0]
+	}
 	e.appKey = idKey(e.appID)
 	e.isDirect = in.AccessType == B2BDirectConnect
 	e.isKnown = e.isDirect || in.AccessType == B2BCollaboration
@@ -236,52 +271,59 @@ func Evaluate(in Input) Result {
 	}
 	sub := subject{id: e.userID, idKey: idKey(e.userID), groups: in.User.Groups, groupKeys: keys}
 
-	e.homeName, e.resName = e.name(in.HomeTenantName, in.HomeTenantID, "the user's home"), e.name(in.ResourceTenantName, in.ResourceTenantID, "the resource tenant")
-	var texts [5]layerText
-	r := Result{Layers: make([]LayerResult, 5)}
-	r.Layers[0] = LayerResult{Layer: LayerExternalCollaboration, Decision: e.invitation(&texts[0])}
-	r.Layers[1] = LayerResult{Layer: LayerHomeOutbound, Decision: e.homeOutbound(&texts[1], &sub)}
-	r.Layers[2] = LayerResult{Layer: LayerResourceInbound, Decision: e.resourceInbound(&texts[2], &sub)}
-	r.Layers[3] = LayerResult{Layer: LayerInboundTrust}
-	r.Layers[3].Decision, r.Trusted = e.inboundTrust(&texts[3])
-	r.Layers[4] = LayerResult{Layer: LayerAutomaticRedemption, Decision: e.automaticRedemption(&texts[4])}
-	// Every rule and reason was written into one buffer; one string holds
-	// them all and each layer's are slices of it, so a decision allocates a
-	// few times however much it explains.
-	all := string(e.buf)
-	*bp = e.buf
-	for i := range r.Layers {
-		r.Layers[i].Rule = texts[i].rule.of(all)
-		r.Layers[i].Reason = texts[i].reason.of(all)
-		if texts[i].ruleConst != "" {
-			r.Layers[i].Rule = texts[i].ruleConst
-		}
-		if texts[i].reasonConst != "" {
-			r.Layers[i].Reason = texts[i].reasonConst
-		}
+	if explain {
+		e.homeName, e.resName = e.name(in.HomeTenantName, in.HomeTenantID, "the user's home"), e.name(in.ResourceTenantName, in.ResourceTenantID, "the resource tenant")
 	}
-	r.ChallengeMFA = r.Layers[3].Decision == DecisionChallenge
-	r.AutomaticRedemption = r.Layers[4].Decision == DecisionAllowed
+	var texts [5]layerText
+	r := Result{in: in}
+	r.decisions[0] = e.invitation(&texts[0])
+	r.decisions[1] = e.homeOutbound(&texts[1], &sub)
+	r.decisions[2] = e.resourceInbound(&texts[2], &sub)
+	r.decisions[3], r.Trusted = e.inboundTrust(&texts[3])
+	r.decisions[4] = e.automaticRedemption(&texts[4])
+	r.ChallengeMFA = r.decisions[3] == DecisionChallenge
+	r.AutomaticRedemption = r.decisions[4] == DecisionAllowed
 
 	r.Decision = DecisionAllowed
-	for _, l := range r.Layers {
-		if l.Decision == DecisionBlocked {
-			r.Decision, r.DecidingLayer = DecisionBlocked, l.Layer
-			switch l.Layer {
+	for i, d := range r.decisions {
+		if d == DecisionBlocked {
+			r.Decision, r.DecidingLayer = DecisionBlocked, layerNames[i]
+			switch layerNames[i] {
 			case LayerHomeOutbound:
 				r.ErrorCode = ErrOutboundPolicy
 			case LayerResourceInbound:
 				r.ErrorCode = ErrInboundPolicy
 			}
-			return r
+			break
 		}
 	}
-	for _, l := range r.Layers[:3] {
-		if l.Decision == DecisionAllowed {
-			r.DecidingLayer = l.Layer
+	if r.Decision == DecisionAllowed {
+		for i, d := range r.decisions[:3] {
+			if d == DecisionAllowed {
+				r.DecidingLayer = layerNames[i]
+			}
 		}
 	}
-	return r
+	if !explain {
+		return r, nil
+	}
+	// Every rule and reason was written into one buffer; one string holds
+	// them all and each layer's are slices of it.
+	all := string(e.buf)
+	if *bp = e.buf; cap(e.buf) <= maxPooledText {
+		textBuffers.Put(bp)
+	}
+	layers := make([]LayerResult, len(layerNames))
+	for i := range layers {
+		layers[i] = LayerResult{Layer: layerNames[i], Decision: r.decisions[i], Rule: texts[i].rule.of(all), Reason: texts[i].reason.of(all)}
+		if texts[i].ruleConst != "" {
+			layers[i].Rule = texts[i].ruleConst
+		}
+		if texts[i].reasonConst != "" {
+			layers[i].Reason = texts[i].reasonConst
+		}
+	}
+	return r, layers
 }
 
 // TrustedClaims returns the home claims the resource tenant accepts under
@@ -337,6 +379,7 @@ type evaluation struct {
 	userID, appID     string
 	appKey            uint64
 	isDirect, isKnown bool // the access type, compared once
+	quiet             bool // decide only: write no text
 	homeName, resName string
 	buf               []byte
 }
@@ -352,8 +395,11 @@ func (e *evaluation) name(name, id, none string) string {
 	return none
 }
 
-// w appends text to the buffer.
+// w appends text to the buffer (nothing when deciding only).
 func (e *evaluation) w(parts ...string) {
+	if e.quiet {
+		return
+	}
 	for _, p := range parts {
 		e.buf = append(e.buf, p...)
 	}

@@ -125,7 +125,7 @@ func checkOutcome(t *testing.T, name string, r Result, pos position, want bool) 
 	if pos.partner {
 		wantPrefix = "partners/"
 	}
-	for _, l := range r.Layers {
+	for _, l := range r.Layers() {
 		if l.Reason == "" {
 			t.Errorf("%s: layer %s has no reason", name, l.Layer)
 		}
@@ -146,7 +146,7 @@ func checkOutcome(t *testing.T, name string, r Result, pos position, want bool) 
 
 func reasons(r Result) string {
 	var b strings.Builder
-	for _, l := range r.Layers {
+	for _, l := range r.Layers() {
 		fmt.Fprintf(&b, "  %s %s %s: %s\n", l.Layer, l.Decision, l.Rule, l.Reason)
 	}
 	return b.String()
@@ -327,8 +327,8 @@ func TestIssueScenarios(t *testing.T) {
 			if r.Allowed() || r.ErrorCode != ErrOutboundPolicy || r.DecidingLayer != LayerHomeOutbound {
 				t.Errorf("app %q: %s %d\n%s", app, r.Decision, r.ErrorCode, reasons(r))
 			}
-			if !strings.Contains(r.Layers[1].Reason, "Fabrikam's outbound B2B collaboration settings for Contoso (partner configuration) block all users") {
-				t.Errorf("reason: %s", r.Layers[1].Reason)
+			if !strings.Contains(r.Layers()[1].Reason, "Fabrikam's outbound B2B collaboration settings for Contoso (partner configuration) block all users") {
+				t.Errorf("reason: %s", r.Layers()[1].Reason)
 			}
 		}
 		// Fabrikam users may still go to Northwind.
@@ -346,11 +346,11 @@ func TestIssueScenarios(t *testing.T) {
 			t.Errorf("member of G refused\n%s", reasons(r))
 		}
 		r := Evaluate(w.input(B2BCollaboration, u3, a1))
-		if r.Allowed() || r.ErrorCode != ErrInboundPolicy || r.Layers[2].Rule != "partners/"+fabrikam+"/b2bCollaborationInbound/usersAndGroups" {
-			t.Errorf("non-member: %s %d %s", r.Decision, r.ErrorCode, r.Layers[2].Rule)
+		if r.Allowed() || r.ErrorCode != ErrInboundPolicy || r.Layers()[2].Rule != "partners/"+fabrikam+"/b2bCollaborationInbound/usersAndGroups" {
+			t.Errorf("non-member: %s %d %s", r.Decision, r.ErrorCode, r.Layers()[2].Rule)
 		}
-		if !strings.Contains(r.Layers[2].Reason, "neither listed nor in a listed group") {
-			t.Errorf("reason: %s", r.Layers[2].Reason)
+		if !strings.Contains(r.Layers()[2].Reason, "neither listed nor in a listed group") {
+			t.Errorf("reason: %s", r.Layers()[2].Reason)
 		}
 	})
 	t.Run("default blocks all, a partner allows one tenant", func(t *testing.T) {
@@ -362,11 +362,11 @@ func TestIssueScenarios(t *testing.T) {
 		in := w.input(B2BCollaboration, u3, a1)
 		in.HomeTenantID, in.HomeTenantName, in.ResourceInbound = northwind, "Northwind", w.resource.For(northwind)
 		r := Evaluate(in)
-		if r.Allowed() || r.ErrorCode != ErrInboundPolicy || r.Layers[2].Rule != "default/b2bCollaborationInbound/usersAndGroups+applications" {
-			t.Errorf("Northwind: %s %d %s", r.Decision, r.ErrorCode, r.Layers[2].Rule)
+		if r.Allowed() || r.ErrorCode != ErrInboundPolicy || r.Layers()[2].Rule != "default/b2bCollaborationInbound/usersAndGroups+applications" {
+			t.Errorf("Northwind: %s %d %s", r.Decision, r.ErrorCode, r.Layers()[2].Rule)
 		}
-		if !strings.Contains(r.Layers[2].Reason, "or give Northwind a partner configuration that allows it") {
-			t.Errorf("reason does not say how to open one tenant: %s", r.Layers[2].Reason)
+		if !strings.Contains(r.Layers()[2].Reason, "or give Northwind a partner configuration that allows it") {
+			t.Errorf("reason does not say how to open one tenant: %s", r.Layers()[2].Reason)
 		}
 	})
 	t.Run("MFA trusted from Fabrikam only", func(t *testing.T) {
@@ -374,16 +374,16 @@ func TestIssueScenarios(t *testing.T) {
 		in := w.input(B2BCollaboration, u3, a1)
 		in.HomeClaims, in.Required = Claims{MFA: true}, Claims{MFA: true}
 		r := Evaluate(in)
-		if !r.Allowed() || r.ChallengeMFA || !r.Trusted.MFA || r.Layers[3].Rule != "partners/"+fabrikam+"/inboundTrust" {
+		if !r.Allowed() || r.ChallengeMFA || !r.Trusted.MFA || r.Layers()[3].Rule != "partners/"+fabrikam+"/inboundTrust" {
 			t.Errorf("Fabrikam guest after TOTP at home: challenge=%v trusted=%+v\n%s", r.ChallengeMFA, r.Trusted, reasons(r))
 		}
 		in.HomeTenantID, in.HomeTenantName, in.ResourceInbound = northwind, "Northwind", w.resource.For(northwind)
 		r = Evaluate(in)
-		if !r.Allowed() || !r.ChallengeMFA || r.Trusted.MFA || r.Layers[3].Decision != DecisionChallenge {
+		if !r.Allowed() || !r.ChallengeMFA || r.Trusted.MFA || r.Layers()[3].Decision != DecisionChallenge {
 			t.Errorf("Northwind guest: challenge=%v\n%s", r.ChallengeMFA, reasons(r))
 		}
-		if !strings.Contains(r.Layers[3].Reason, "does not accept MFA claims from Northwind") {
-			t.Errorf("reason: %s", r.Layers[3].Reason)
+		if !strings.Contains(r.Layers()[3].Reason, "does not accept MFA claims from Northwind") {
+			t.Errorf("reason: %s", r.Layers()[3].Reason)
 		}
 	})
 	t.Run("automatic redemption needs both sides", func(t *testing.T) {
@@ -391,17 +391,17 @@ func TestIssueScenarios(t *testing.T) {
 		resP := mustPartner(t, `{"tenantId":"`+fabrikam+`","automaticUserConsentSettings":{"inboundAllowed":true}}`)
 		w := newWorld(SystemDefault(), []Partner{homeP}, SystemDefault(), []Partner{resP})
 		r := Evaluate(w.input(B2BCollaboration, u3, ""))
-		if !r.AutomaticRedemption || r.Layers[4].Decision != DecisionAllowed || !AutomaticRedemption(w.home.For(contoso), w.resource.For(fabrikam)) {
+		if !r.AutomaticRedemption || r.Layers()[4].Decision != DecisionAllowed || !AutomaticRedemption(w.home.For(contoso), w.resource.For(fabrikam)) {
 			t.Errorf("both sides on: %s", reasons(r))
 		}
 		w = newWorld(SystemDefault(), []Partner{homeP}, SystemDefault(), nil)
 		r = Evaluate(w.input(B2BCollaboration, u3, ""))
-		if r.AutomaticRedemption || r.Layers[4].Decision != DecisionConsent || !strings.Contains(r.Layers[4].Reason, "; Contoso's is not enabled") ||
-			r.Layers[4].Rule != "resourceInbound: default/automaticUserConsentSettings/inboundAllowed" {
+		if r.AutomaticRedemption || r.Layers()[4].Decision != DecisionConsent || !strings.Contains(r.Layers()[4].Reason, "; Contoso's is not enabled") ||
+			r.Layers()[4].Rule != "resourceInbound: default/automaticUserConsentSettings/inboundAllowed" {
 			t.Errorf("home side only: %s", reasons(r))
 		}
-		if strings.Contains(r.Layers[4].Reason, "Fabrikam's is not enabled") {
-			t.Errorf("blames the side that enabled it: %s", r.Layers[4].Reason)
+		if strings.Contains(r.Layers()[4].Reason, "Fabrikam's is not enabled") {
+			t.Errorf("blames the side that enabled it: %s", r.Layers()[4].Reason)
 		}
 	})
 }
@@ -418,10 +418,10 @@ func TestSeedExamples(t *testing.T) {
 	in.HomeTenantID, in.HomeTenantName = adatum, "Adatum"
 	in.Invitation = &d
 	r := Evaluate(in)
-	if r.Allowed() || r.DecidingLayer != LayerExternalCollaboration || r.ErrorCode != 0 || r.Layers[0].Rule != b2b.RuleBlockedDomain {
+	if r.Allowed() || r.DecidingLayer != LayerExternalCollaboration || r.ErrorCode != 0 || r.Layers()[0].Rule != b2b.RuleBlockedDomain {
 		t.Errorf("example 1: %s by %s (%d)\n%s", r.Decision, r.DecidingLayer, r.ErrorCode, reasons(r))
 	}
-	if r.Layers[1].Decision != DecisionAllowed || r.Layers[2].Decision != DecisionAllowed {
+	if r.Layers()[1].Decision != DecisionAllowed || r.Layers()[2].Decision != DecisionAllowed {
 		t.Errorf("example 1: cross-tenant layers should allow\n%s", reasons(r))
 	}
 
@@ -437,7 +437,7 @@ func TestSeedExamples(t *testing.T) {
 	}
 	// ...but existing Fabrikam guests keep signing in.
 	in.Invitation = nil
-	if r := Evaluate(in); !r.Allowed() || r.Layers[0].Decision != DecisionNotApplicable {
+	if r := Evaluate(in); !r.Allowed() || r.Layers()[0].Decision != DecisionNotApplicable {
 		t.Errorf("example 2, existing guest: %s\n%s", r.Decision, reasons(r))
 	}
 	// And the most restrictive layer still wins the other way round: the
@@ -445,7 +445,7 @@ func TestSeedExamples(t *testing.T) {
 	d = InvitationDecision(b2b.DomainAllowed(b2b.Settings{}, "carol@northwind.example"))
 	in = w.input(B2BCollaboration, u3, "")
 	in.HomeTenantID, in.HomeTenantName, in.ResourceInbound, in.Invitation = northwind, "Northwind", w.resource.For(northwind), &d
-	if r := Evaluate(in); r.Allowed() || r.DecidingLayer != LayerResourceInbound || r.ErrorCode != ErrInboundPolicy || r.Layers[0].Decision != DecisionAllowed {
+	if r := Evaluate(in); r.Allowed() || r.DecidingLayer != LayerResourceInbound || r.ErrorCode != ErrInboundPolicy || r.Layers()[0].Decision != DecisionAllowed {
 		t.Errorf("invitable but refused inbound: %s by %s\n%s", r.Decision, r.DecidingLayer, reasons(r))
 	}
 }
@@ -453,7 +453,7 @@ func TestSeedExamples(t *testing.T) {
 func TestBothSidesRefuseReportsHomeFirst(t *testing.T) {
 	w := newWorld(mustDefault(t, `{"b2bCollaborationOutbound":`+blockAll+`}`), nil, mustDefault(t, `{"b2bCollaborationInbound":`+blockAll+`}`), nil)
 	r := Evaluate(w.input(B2BCollaboration, u1, a1))
-	if r.DecidingLayer != LayerHomeOutbound || r.ErrorCode != ErrOutboundPolicy || r.Layers[2].Decision != DecisionBlocked {
+	if r.DecidingLayer != LayerHomeOutbound || r.ErrorCode != ErrOutboundPolicy || r.Layers()[2].Decision != DecisionBlocked {
 		t.Errorf("%s %d\n%s", r.DecidingLayer, r.ErrorCode, reasons(r))
 	}
 }
@@ -467,8 +467,8 @@ func TestUsersWhoseHomeIsNotATenant(t *testing.T) {
 	// apply (even a default that blocks every tenant), MFA is challenged,
 	// and there is a consent page.
 	r := Evaluate(in)
-	if !r.Allowed() || r.Layers[1].Decision != DecisionNotApplicable || r.Layers[2].Decision != DecisionNotApplicable ||
-		!r.ChallengeMFA || r.Layers[4].Decision != DecisionConsent || r.DecidingLayer != "" {
+	if !r.Allowed() || r.Layers()[1].Decision != DecisionNotApplicable || r.Layers()[2].Decision != DecisionNotApplicable ||
+		!r.ChallengeMFA || r.Layers()[4].Decision != DecisionConsent || r.DecidingLayer != "" {
 		t.Errorf("%s by %q\n%s", r.Decision, r.DecidingLayer, reasons(r))
 	}
 	// B2B direct connect needs a home tenant.
@@ -487,7 +487,7 @@ func TestFailClosed(t *testing.T) {
 		t.Errorf("unread home policy: %s", r.Decision)
 	}
 	in.HomeElsewhere = true // a tenant of another deployment enforces its own
-	if r := Evaluate(in); !r.Allowed() || r.Layers[1].Decision != DecisionNotApplicable || r.DecidingLayer != LayerResourceInbound {
+	if r := Evaluate(in); !r.Allowed() || r.Layers()[1].Decision != DecisionNotApplicable || r.DecidingLayer != LayerResourceInbound {
 		t.Errorf("home in another deployment: %s\n%s", r.Decision, reasons(r))
 	}
 
@@ -510,7 +510,7 @@ func TestFailClosed(t *testing.T) {
 		Applications:   &TargetConfiguration{AccessType: Allowed, Targets: []Target{{AllApplications, TargetTypeApplication}}},
 	}
 	w = newWorld(SystemDefault(), nil, bad, nil)
-	if r := Evaluate(w.input(B2BCollaboration, u3, a1)); r.Allowed() || !strings.Contains(r.Layers[2].Reason, "fail closed") {
+	if r := Evaluate(w.input(B2BCollaboration, u3, a1)); r.Allowed() || !strings.Contains(r.Layers()[2].Reason, "fail closed") {
 		t.Errorf("unreadable accessType: %s\n%s", r.Decision, reasons(r))
 	}
 	// An unreadable target blocks everyone in a blocked list and admits
@@ -560,7 +560,7 @@ func TestInboundTrust(t *testing.T) {
 		in := w.input(c.access, u3, a1)
 		in.HomeClaims, in.Required = c.home, c.require
 		r := Evaluate(in)
-		l := r.Layers[3]
+		l := r.Layers()[3]
 		if l.Decision != c.want || l.Reason == "" {
 			t.Errorf("%s: %s, want %s\n%s", c.name, l.Decision, c.want, reasons(r))
 		}
@@ -583,7 +583,7 @@ func TestIDsCompareWithoutCase(t *testing.T) {
 	in := w.input(B2BCollaboration, strings.ToUpper(u2), strings.ToUpper(a1))
 	in.User.Groups = []string{strings.ToUpper(g2), strings.ToUpper(g1)}
 	in.ResourceInbound = w.resource.For(strings.ToUpper(fabrikam))
-	if r := Evaluate(in); !r.Allowed() || r.Layers[2].Rule != "partners/"+fabrikam+"/b2bCollaborationInbound" {
+	if r := Evaluate(in); !r.Allowed() || r.Layers()[2].Rule != "partners/"+fabrikam+"/b2bCollaborationInbound" {
 		t.Errorf("%s\n%s", r.Decision, reasons(r))
 	}
 }
@@ -607,8 +607,8 @@ func TestCompiledCopies(t *testing.T) {
 	in := w.input(B2BCollaboration, u3, a1)
 	want := Evaluate(in)
 	in.ResourceInbound = CompileSettings(Effective(SystemDefault(), &p))
-	if got := Evaluate(in); got.Decision != want.Decision || got.Layers[2].Rule != want.Layers[2].Rule {
-		t.Errorf("CompileSettings: %s %s, want %s %s", got.Decision, got.Layers[2].Rule, want.Decision, want.Layers[2].Rule)
+	if got := Evaluate(in); got.Decision != want.Decision || got.Layers()[2].Rule != want.Layers()[2].Rule {
+		t.Errorf("CompileSettings: %s %s, want %s %s", got.Decision, got.Layers()[2].Rule, want.Decision, want.Layers()[2].Rule)
 	}
 }
 
@@ -657,7 +657,7 @@ func TestIDsSharingAKey(t *testing.T) {
 		t.Errorf("a group sharing a key matched\n%s", reasons(r))
 	}
 	in.User.Groups = []string{p2, strings.ToUpper(p3)}
-	if r := Evaluate(in); !r.Allowed() || !strings.Contains(r.Layers[2].Reason, "members of group "+p3) {
+	if r := Evaluate(in); !r.Allowed() || !strings.Contains(r.Layers()[2].Reason, "members of group "+p3) {
 		t.Errorf("the listed group did not match\n%s", reasons(r))
 	}
 }

@@ -152,7 +152,7 @@ func (s scenario) eval() Result {
 // the wording could.
 func decisions(r Result) []string {
 	out := []string{r.Decision, r.DecidingLayer, strconv.Itoa(r.ErrorCode)}
-	for _, l := range r.Layers {
+	for _, l := range r.Layers() {
 		out = append(out, l.Layer+"="+l.Decision+"@"+l.Rule)
 	}
 	return out
@@ -203,10 +203,10 @@ func TestPropertyAddingABlockNeverAllows(t *testing.T) {
 		k := g.r.IntN(len(cfgs))
 		cfgs[k].Targets = append(cfgs[k].Targets, pools[k][g.r.IntN(len(pools[k]))])
 		r := after.eval()
-		for j := range r.Layers {
-			if before.Layers[j].Decision == DecisionBlocked && r.Layers[j].Decision != DecisionBlocked {
+		for j := range r.Layers() {
+			if before.Layers()[j].Decision == DecisionBlocked && r.Layers()[j].Decision != DecisionBlocked {
 				t.Fatalf("iteration %d: adding a blocked target turned layer %s from blocked to %s\nbefore:\n%safter:\n%s",
-					i, r.Layers[j].Layer, r.Layers[j].Decision, reasons(before), reasons(r))
+					i, r.Layers()[j].Layer, r.Layers()[j].Decision, reasons(before), reasons(r))
 			}
 		}
 		if !before.Allowed() {
@@ -240,7 +240,8 @@ func TestPropertyRemovingAPartnerFallsBackToTheDefault(t *testing.T) {
 		defaultOnly := in
 		defaultOnly.ResourceInbound = Compile(contoso, s.resDef, nil).For(fabrikam)
 		a, b, c := Evaluate(removed), Evaluate(never), Evaluate(defaultOnly)
-		if !reflect.DeepEqual(a, b) || !reflect.DeepEqual(b, c) {
+		if !reflect.DeepEqual(decisions(a), decisions(b)) || !reflect.DeepEqual(decisions(b), decisions(c)) ||
+			!reflect.DeepEqual(a.Layers(), b.Layers()) || !reflect.DeepEqual(b.Layers(), c.Layers()) {
 			t.Fatalf("iteration %d: removing the partner differs from the default\nremoved:\n%snever:\n%sdefault only:\n%s", i, reasons(a), reasons(b), reasons(c))
 		}
 		// A partner entry whose properties are all null decides as the
@@ -255,7 +256,7 @@ func TestPropertyRemovingAPartnerFallsBackToTheDefault(t *testing.T) {
 		nw.HomeTenantID, nw.ResourceInbound = northwind, w.resource.For(northwind)
 		nw2 := nw
 		nw2.ResourceInbound = w.resource.WithoutPartner(fabrikam).For(northwind)
-		if !reflect.DeepEqual(Evaluate(nw), Evaluate(nw2)) {
+		if x, y := Evaluate(nw), Evaluate(nw2); !reflect.DeepEqual(x.Layers(), y.Layers()) || x.Decision != y.Decision {
 			t.Fatalf("iteration %d: removing Fabrikam's entry changed Northwind's decision", i)
 		}
 	}
@@ -266,7 +267,7 @@ func TestPropertyDeterministicAndOrderFree(t *testing.T) {
 	for i := 0; i < 3000; i++ {
 		s := g.scenario()
 		r1, r2 := s.eval(), s.eval()
-		if !reflect.DeepEqual(r1, r2) {
+		if !reflect.DeepEqual(r1, r2) || !reflect.DeepEqual(r1.Layers(), r2.Layers()) {
 			t.Fatalf("iteration %d: two evaluations differ", i)
 		}
 		// Shuffling every target list and the user's groups changes no
@@ -368,13 +369,41 @@ func TestPropertyCompiledAgreesWithReference(t *testing.T) {
 		}
 		wantOut := refAdmits(outSet, s.user, groupsOf[s.user], s.app)
 		wantIn := refAdmits(inSet, s.user, groupsOf[s.user], s.app)
-		if (r.Layers[1].Decision == DecisionAllowed) != wantOut || (r.Layers[2].Decision == DecisionAllowed) != wantIn {
-			t.Fatalf("iteration %d: compiled says out=%s in=%s, reference out=%v in=%v\n%s", i, r.Layers[1].Decision, r.Layers[2].Decision, wantOut, wantIn, reasons(r))
+		if (r.Layers()[1].Decision == DecisionAllowed) != wantOut || (r.Layers()[2].Decision == DecisionAllowed) != wantIn {
+			t.Fatalf("iteration %d: compiled says out=%s in=%s, reference out=%v in=%v\n%s", i, r.Layers()[1].Decision, r.Layers()[2].Decision, wantOut, wantIn, reasons(r))
 		}
 		// The helpers agree with the layers.
 		w := newWorld(s.homeDef, s.homeP, s.resDef, s.resP)
 		if s.access == B2BCollaboration && r.AutomaticRedemption != AutomaticRedemption(w.home.For(contoso), w.resource.For(fabrikam)) {
 			t.Fatalf("iteration %d: AutomaticRedemption disagrees with the layer", i)
+		}
+	}
+}
+
+func TestPropertyExplainingDecidesTheSame(t *testing.T) {
+	// Evaluate decides without writing; Layers runs the same code with the
+	// writing on. Nothing the writing does may change a decision.
+	g := newGen(5)
+	for i := 0; i < 5000; i++ {
+		s := g.scenario()
+		r := s.eval()
+		layers := r.Layers()
+		firstBlocked := ""
+		for j, l := range layers {
+			if l.Layer != layerNames[j] || l.Decision != r.LayerDecision(l.Layer) || l.Reason == "" {
+				t.Fatalf("iteration %d: layer %d explained as %s %s (%q), decided %s", i, j, l.Layer, l.Decision, l.Reason, r.LayerDecision(layerNames[j]))
+			}
+			if l.Decision == DecisionBlocked && firstBlocked == "" {
+				firstBlocked = l.Layer
+			}
+		}
+		if (firstBlocked != "") != !r.Allowed() || firstBlocked != "" && firstBlocked != r.DecidingLayer {
+			t.Fatalf("iteration %d: decided %s by %s, explained first block %q", i, r.Decision, r.DecidingLayer, firstBlocked)
+		}
+		again, _ := evaluate(r.in, true)
+		if again.Decision != r.Decision || again.DecidingLayer != r.DecidingLayer || again.ErrorCode != r.ErrorCode ||
+			again.ChallengeMFA != r.ChallengeMFA || again.AutomaticRedemption != r.AutomaticRedemption || again.Trusted != r.Trusted || again.decisions != r.decisions {
+			t.Fatalf("iteration %d: explaining decided differently", i)
 		}
 	}
 }
