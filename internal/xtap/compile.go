@@ -148,15 +148,6 @@ func compileRule(property string, r Resolved[B2BSetting]) *rule {
 	return out
 }
 
-// settingPath names a property of the default or of a partner
-// configuration as Graph addresses it.
-func settingPath(from Origin, partnerID, property string) string {
-	if from == FromPartner {
-		return "partners/" + partnerID + "/" + property
-	}
-	return "default/" + property
-}
-
 // CompiledSettings are one tenant's effective settings toward one other
 // tenant, ready for Evaluate. They are immutable and safe to share.
 type CompiledSettings struct {

@@ -234,3 +234,29 @@ func TestTenantIDAndAccessType(t *testing.T) {
 	_, err = ParseAccessType("b2b")
 	wantInvalid(t, "access type", err, "use b2bCollaboration or b2bDirectConnect")
 }
+
+func TestParseWhatIf(t *testing.T) {
+	w, err := ParseWhatIf([]byte(`{"accessType":"B2BCollaboration","homeTenantId":"` + strings.ToUpper(fabrikam) + `","userId":"` + u1 + `","appId":"` + a1 + `"}`))
+	if err != nil || w != (WhatIf{AccessType: B2BCollaboration, HomeTenantID: fabrikam, UserID: u1, AppID: a1}) {
+		t.Errorf("%+v %v", w, err)
+	}
+	w, err = ParseWhatIf([]byte(`{"accessType":"b2bDirectConnect","invitedUserEmailAddress":"bob@fabrikam.example"}`))
+	if err != nil || w.InvitedUserEmailAddress != "bob@fabrikam.example" || w.HomeTenantID != "" {
+		t.Errorf("%+v %v", w, err)
+	}
+	for _, c := range []struct{ name, body, want string }{
+		{"no access type", `{"homeTenantId":"` + fabrikam + `","userId":"` + u1 + `"}`, "'accessType' is required"},
+		{"bad access type", `{"accessType":"guest","homeTenantId":"` + fabrikam + `","userId":"` + u1 + `"}`, "use b2bCollaboration or b2bDirectConnect"},
+		{"nobody", `{"accessType":"b2bCollaboration","homeTenantId":"` + fabrikam + `"}`, "Give either 'userId'"},
+		{"both", `{"accessType":"b2bCollaboration","homeTenantId":"` + fabrikam + `","userId":"` + u1 + `","invitedUserEmailAddress":"a@b.example"}`, "not both"},
+		{"user without tenant", `{"accessType":"b2bCollaboration","userId":"` + u1 + `"}`, "'homeTenantId' is required"},
+		{"user not a GUID", `{"accessType":"b2bCollaboration","homeTenantId":"` + fabrikam + `","userId":"bob"}`, "object id (a GUID)"},
+		{"app not a GUID", `{"accessType":"b2bCollaboration","homeTenantId":"` + fabrikam + `","userId":"` + u1 + `","appId":"portal"}`, "appId (a GUID)"},
+		{"not an address", `{"accessType":"b2bCollaboration","invitedUserEmailAddress":"bob"}`, "use an email address"},
+		{"unknown", `{"accessType":"b2bCollaboration","userPrincipalName":"x"}`, "not one the evaluate request takes"},
+		{"number", `{"accessType":1}`, "must be a string"},
+	} {
+		_, err := ParseWhatIf([]byte(c.body))
+		wantInvalid(t, c.name, err, c.want)
+	}
+}
