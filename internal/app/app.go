@@ -26,7 +26,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/graph"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/login"
-	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/outbox"
@@ -39,6 +38,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
+	"github.com/gatehouse-id/gatehouse/internal/xtap"
 )
 
 // Config is a node's configuration.
@@ -73,10 +73,6 @@ type Config struct {
 	// Now is the clock of tokens, keys, pages, housekeeping and the outbox;
 	// time.Now when nil (tests move it).
 	Now func() time.Time
-	// InboundTrust tells whether a tenant accepts the MFA its guests did
-	// at home (cross-tenant access settings, internal/xtap); nil: never,
-	// the settings' default.
-	InboundTrust mfa.InboundTrust
 }
 
 // DefaultAuditRetention is Entra's retention of audit and sign-in logs
@@ -313,6 +309,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		Timeout:   15 * time.Second,
 		Transport: federation.LocalTransport(cfg.PublicURL, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { self.ServeHTTP(w, r) }), nil),
 	}})
+	crossTenant := xtap.NewService(dir)
 	guests, err := newGuests(cfg, dir, keys, mailing.mailer, fed)
 	if err != nil {
 		_ = signIns.Close(context.Background())
@@ -328,7 +325,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
 		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations, Now: cfg.Now, SignInLog: signIns,
 		Guests: loginGuests{guests}, Federation: fed, ConsumersTenantID: directory.ConsumersTenantID, Accounts: loginAccounts{guests},
-		SecondFactor: loginMFA{Service: secondFactor, dir: dir, trust: cfg.InboundTrust},
+		SecondFactor: loginMFA{Service: secondFactor, dir: dir, trust: crossTenant},
 	})
 	if err != nil {
 		_ = signIns.Close(context.Background())
@@ -336,7 +333,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	}
 	sessions.Sessions = pages
 	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir),
-		IdentityProviders: fed, Invitations: guests, MFA: secondFactor})
+		IdentityProviders: fed, Invitations: guests, MFA: secondFactor, CrossTenantAccess: crossTenant, WhatIf: guests})
 	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, b2b: guests, mail: mailing, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()
@@ -575,13 +572,16 @@ func (d *oidcDirectory) User(ctx context.Context, tenantID, userID, clientID str
 	}
 	if u.Guest {
 		// A guest whose home account was deleted or disabled signs in and
-		// refreshes no more, as their home tenant decided.
-		active, err := d.guests.HomeAccountActive(ctx, tenantID, userID)
-		if err != nil {
+		// refreshes no more, as their home tenant decided; nor one the
+		// cross-tenant access settings of either tenant now keep out.
+		home, access, err := d.guests.GuestAccess(ctx, tenantID, userID, clientID)
+		switch {
+		case err != nil:
 			return oidc.User{}, err
-		}
-		if !active {
+		case !home.Active:
 			return oidc.User{}, oidc.ErrUserGone
+		case !access.Allowed():
+			return oidc.User{}, &oidc.AccessDenied{Description: access.Description()}
 		}
 	}
 	return oidc.User{ObjectID: u.ObjectID, TenantID: u.TenantID, DisplayName: u.DisplayName, PreferredUsername: u.UserPrincipalName,

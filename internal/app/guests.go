@@ -13,6 +13,14 @@ import (
 // loginGuests adapts B2B collaboration to what the sign-in pages ask of it.
 type loginGuests struct{ b *b2b.Service }
 
+func (g loginGuests) CrossTenantAccess(ctx context.Context, tenantID string, id federation.Identity, clientID string) (login.CrossTenant, error) {
+	r, err := g.b.CrossTenantAccess(ctx, tenantID, id, clientID)
+	if err != nil || r.Allowed() {
+		return login.CrossTenant{AutomaticRedemption: r.AutomaticRedemption}, err
+	}
+	return login.CrossTenant{Refused: true, Code: r.ErrorCode, Reason: r.Reason()}, nil
+}
+
 // guestErrors pairs each B2B refusal with the pages' name for it.
 var guestErrors = []struct{ from, to error }{
 	{b2b.ErrInvitationInvalid, login.ErrInvitationInvalid},

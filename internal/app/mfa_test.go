@@ -1,14 +1,12 @@
 package app_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,28 +25,6 @@ type movingClock struct{ offset atomic.Int64 }
 
 func (c *movingClock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *movingClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-
-// trustList is the cross-tenant inbound trust a test sets (internal/xtap's
-// part): the home tenants whose MFA the resource tenant accepts.
-type trustList struct {
-	mu      sync.Mutex
-	trusted map[string]bool // "resource home"
-}
-
-func (l *trustList) set(resource, home string, on bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.trusted == nil {
-		l.trusted = map[string]bool{}
-	}
-	l.trusted[resource+" "+home] = on
-}
-
-func (l *trustList) MFAAccepted(_ context.Context, resource, home string) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.trusted[resource+" "+home], nil
-}
 
 var keyOnPage = regexp.MustCompile(`<p class="key">([A-Z2-7 ]+)</p>`)
 
@@ -163,12 +139,12 @@ func amrOf(t *testing.T, raw string) []string {
 }
 
 // eachMFABackend runs a test on a node of each backend whose clock the
-// test moves and whose inbound trust it sets.
-func eachMFABackend(t *testing.T, test func(t *testing.T, e *env, clock *movingClock, trust *trustList)) {
+// test moves.
+func eachMFABackend(t *testing.T, test func(t *testing.T, e *env, clock *movingClock)) {
 	for name, open := range storetest.Backends() {
 		t.Run(name, func(t *testing.T) {
-			clock, trust := &movingClock{}, &trustList{}
-			test(t, newNode(t, open(t), app.Config{Now: clock.now, InboundTrust: trust}), clock, trust)
+			clock := &movingClock{}
+			test(t, newNode(t, open(t), app.Config{Now: clock.now}), clock)
 		})
 	}
 }
@@ -184,7 +160,7 @@ func (e *env) securityDefaults(a tenant, on bool) {
 // wrong one, a used one, and every one once five were wrong; Graph lists
 // and deletes the method, and refuses a caller without the permission.
 func TestMemberTOTPEndToEnd(t *testing.T) {
-	eachMFABackend(t, func(t *testing.T, e *env, clock *movingClock, _ *trustList) {
+	eachMFABackend(t, func(t *testing.T, e *env, clock *movingClock) {
 		a := e.tenant("Contoso", "contoso.example")
 		alice := e.homeUser(a, "alice")
 		bob := e.homeUser(a, "bob")
@@ -338,7 +314,7 @@ func wrongCode(secret string, at time.Time) string {
 // interaction_required (AADSTS50076); once the session has the factor,
 // sign-ins from it need nothing more.
 func TestSSOSessionStepsUp(t *testing.T) {
-	eachMFABackend(t, func(t *testing.T, e *env, clock *movingClock, _ *trustList) {
+	eachMFABackend(t, func(t *testing.T, e *env, clock *movingClock) {
 		a := e.tenant("Contoso", "contoso.example")
 		e.homeUser(a, "carol")
 		appID, secret, redirect := e.webApp(a, "Contoso app")
@@ -378,12 +354,13 @@ func TestSSOSessionStepsUp(t *testing.T) {
 // Contoso stops trusting Fabrikam, the guest's next sign-in from the same
 // session is challenged too.
 func TestGuestMFATrust(t *testing.T) {
-	eachMFABackend(t, func(t *testing.T, e *env, clock *movingClock, trust *trustList) {
+	eachMFABackend(t, func(t *testing.T, e *env, clock *movingClock) {
 		contoso, fabrikam, northwind := e.tenant("Contoso", "contoso.example"), e.tenant("Fabrikam", "fabrikam.example"), e.tenant("Northwind", "northwind.example")
 		for _, a := range []tenant{contoso, fabrikam, northwind} {
 			e.securityDefaults(a, true)
 		}
-		trust.set(contoso.id, fabrikam.id, true)
+		trustMFA := map[string]any{"inboundTrust": map[string]any{"isMfaAccepted": true, "isCompliantDeviceAccepted": false, "isHybridAzureADJoinedDeviceAccepted": false}}
+		e.partner(contoso, fabrikam.id, trustMFA)
 		e.homeUser(fabrikam, "ana")
 		e.homeUser(northwind, "nina")
 		for _, addr := range []string{"ana@fabrikam.example", "nina@northwind.example"} {
@@ -412,7 +389,7 @@ func TestGuestMFATrust(t *testing.T) {
 		}
 
 		// Contoso withdraws its trust: Ana's session no longer carries MFA.
-		trust.set(contoso.id, fabrikam.id, false)
+		e.mustCall(204, "PATCH", partners+"/"+fabrikam.id, contoso.token, map[string]any{"inboundTrust": nil})
 		ana.steps = nil
 		tok = e.codeFlow(t, ab, contoso, appID, secret, redirect, nil, ana.answer)
 		if !ana.did(contoso.id, "mfatotp") {

@@ -480,22 +480,31 @@ func (s *Service) Leave(ctx context.Context, homeTenantID, userID, resourceTenan
 	})
 }
 
-// HomeAccountActive reports whether a guest may go on signing in as far
-// as their home account says: a guest whose identity is an account in a
-// tenant of this deployment needs that account to exist and be enabled.
-// It reads the home tenant the guest's identity names (a cross-tenant
-// read of one account). Guests from elsewhere have no home account here.
-func (s *Service) HomeAccountActive(ctx context.Context, tenantID, guestUserID string) (bool, error) {
-	active := true
+// GuestHome is what a guest's sign-ins depend on in their home tenant,
+// when their identity is an account of a tenant of this deployment.
+type GuestHome struct {
+	// TenantID and UserID name the home account; empty for a guest from
+	// elsewhere (a social or OpenID provider, a one-time passcode).
+	TenantID, UserID string
+	// Active: the guest may go on signing in as far as the home tenant
+	// says. A guest whose home account was deleted or disabled, or whose
+	// own account is gone, is not.
+	Active bool
+}
+
+// HomeAccount reads a guest's home account (a cross-tenant read of one
+// account, through the directory's lookup).
+func (s *Service) HomeAccount(ctx context.Context, tenantID, guestUserID string) (GuestHome, error) {
+	var out GuestHome
 	err := s.dir.View(ctx, func(tx store.Tx) error {
 		guest, err := liveUser(ctx, tx, tenantID, guestUserID)
 		if errors.Is(err, store.ErrNotFound) {
-			active = false
 			return nil
 		}
 		if err != nil {
 			return err
 		}
+		out.Active = true
 		idents, _ := guest.Doc["identities"].([]any)
 		for _, e := range idents {
 			m, _ := e.(map[string]any)
@@ -503,20 +512,14 @@ func (s *Service) HomeAccountActive(ctx context.Context, tenantID, guestUserID s
 			if str(m, "signInType") != "federated" || !ok {
 				continue
 			}
-			u, err := liveUser(ctx, tx, home, str(m, "issuerAssignedId"))
-			if errors.Is(err, store.ErrNotFound) {
-				active = false
-				return nil
-			}
+			acct, err := directory.LookUpHomeAccount(ctx, tx, home, str(m, "issuerAssignedId"))
 			if err != nil {
 				return err
 			}
-			if enabled, _ := u.Doc["accountEnabled"].(bool); !enabled {
-				active = false
-				return nil
-			}
+			out.TenantID, out.UserID, out.Active = home, acct.UserID, acct.Active
+			return nil
 		}
 		return nil
 	})
-	return active, err
+	return out, err
 }

@@ -163,14 +163,14 @@ func TestRedeem(t *testing.T) {
 		if err != nil || len(orgs) != 2 || !orgs[0].Home || orgs[0].TenantID != e.fab || orgs[1].TenantID != e.contoso || orgs[1].Name != "Contoso" {
 			t.Errorf("Organizations = %+v, %v", orgs, err)
 		}
-		if ok, err := e.svc.HomeAccountActive(ctx, e.contoso, guestID); err != nil || !ok {
-			t.Errorf("HomeAccountActive = %v, %v", ok, err)
+		if h, err := e.svc.HomeAccount(ctx, e.contoso, guestID); err != nil || !h.Active || h.TenantID != e.fab || h.UserID != e.anaID {
+			t.Errorf("HomeAccount = %+v, %v", h, err)
 		}
 		if err := e.dir.UpdateUser(ctx, e.fab, e.anaID, directory.Doc{"accountEnabled": false}, 0); err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := e.svc.HomeAccountActive(ctx, e.contoso, guestID); err != nil || ok {
-			t.Errorf("HomeAccountActive with the home account disabled = %v, %v", ok, err)
+		if h, err := e.svc.HomeAccount(ctx, e.contoso, guestID); err != nil || h.Active || h.TenantID != e.fab {
+			t.Errorf("HomeAccount with the home account disabled = %+v, %v", h, err)
 		}
 		if err := e.svc.Leave(ctx, e.fab, e.anaID, e.fab); !errors.Is(err, ErrNotGuest) {
 			t.Errorf("leaving the home tenant: %v", err)
@@ -193,8 +193,8 @@ func TestRedeem(t *testing.T) {
 		if _, err := e.svc.Guest(ctx, e.contoso, e.anaIdentity()); !errors.Is(err, ErrNotGuest) {
 			t.Errorf("Guest after leaving: %v", err)
 		}
-		if ok, err := e.svc.HomeAccountActive(ctx, e.contoso, guestID); err != nil || ok {
-			t.Errorf("HomeAccountActive of a removed guest = %v, %v", ok, err)
+		if h, err := e.svc.HomeAccount(ctx, e.contoso, guestID); err != nil || h.Active {
+			t.Errorf("HomeAccount of a removed guest = %+v, %v", h, err)
 		}
 	})
 }

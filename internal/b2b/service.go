@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/mail"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/xtap"
 )
 
 // Mailer enqueues an email in a transaction (the outbox): it is sent only
@@ -69,6 +70,7 @@ type Service struct {
 	random    io.Reader
 	newID     func() string
 	log       *slog.Logger
+	xtap      *xtap.Service
 }
 
 // New returns a Service.
@@ -81,7 +83,8 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{dir: cfg.Directory, mailer: cfg.Mailer, codes: cfg.Codes, providers: cfg.Providers,
 		publicURL: strings.TrimSuffix(cfg.PublicURL, "/"),
-		now:       cfg.Now, random: cfg.Random, newID: cfg.NewID, log: cfg.Logger}
+		now:       cfg.Now, random: cfg.Random, newID: cfg.NewID, log: cfg.Logger,
+		xtap: xtap.NewService(cfg.Directory)}
 	if s.now == nil {
 		s.now = time.Now
 	}

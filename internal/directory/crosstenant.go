@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -77,8 +78,9 @@ func tenantInformation(ctx context.Context, tx store.Tx, tenantID string) (Tenan
 // home tenant of this deployment.
 type HomeAccount struct {
 	TenantID, UserID string
-	// Active: the account exists and is enabled.
-	Active bool
+	// Exists: the home tenant has the account (not deleted); Active: it
+	// also is enabled.
+	Exists, Active bool
 	// Groups are the ids of the groups the account belongs to in the home
 	// tenant, directly or through other groups.
 	Groups []string
@@ -104,6 +106,7 @@ func LookUpHomeAccount(ctx context.Context, tx store.Tx, homeTenantID, userID st
 	if err != nil {
 		return out, err
 	}
+	out.Exists = true
 	out.Active, _ = u.Doc["accountEnabled"].(bool)
 	out.Groups, err = transitiveGroups(ctx, tx, homeTenantID, userID)
 	return out, err
@@ -134,4 +137,22 @@ func transitiveGroups(ctx context.Context, tx store.Tx, tenantID, id string) ([]
 	}
 	slices.Sort(out)
 	return out[:min(len(out), maxHomeGroups)], nil
+}
+
+// FindHomeAccount finds the account of a home tenant that owns an email
+// address, by user principal name and then by mail: whom a what-if about
+// an address not yet invited is about. found is false when none does.
+func FindHomeAccount(ctx context.Context, tx store.Tx, homeTenantID, address string) (userID string, found bool, err error) {
+	addr := strings.ToLower(strings.TrimSpace(address))
+	for _, f := range []string{"userPrincipalName", "mail"} {
+		p, err := tx.ListObjects(ctx, homeTenantID, KindUser, store.Query{Schema: userSpec.schema, Top: 1,
+			Filter: odata.Compare{Op: "eq", Property: odata.Path{Segments: []string{f}}, Value: odata.Literal{Kind: odata.LitString, Text: addr}}})
+		if err != nil {
+			return "", false, err
+		}
+		if len(p.Objects) > 0 {
+			return p.Objects[0].ID, true, nil
+		}
+	}
+	return "", false, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
+	"github.com/gatehouse-id/gatehouse/internal/xtap"
 )
 
 // API serves /v1.0.
@@ -40,6 +41,10 @@ type API struct {
 	invitations Invitations
 	// mfa is nil when the deployment serves no authentication methods.
 	mfa *mfa.Service
+	// crossTenant and whatIf are nil when the deployment serves no
+	// cross-tenant access settings.
+	crossTenant *xtap.Service
+	whatIf      WhatIf
 }
 
 // Config wires the API.
@@ -56,12 +61,17 @@ type Config struct {
 	// MFA serves users' authentication methods and the security defaults
 	// policy (internal/mfa); unset, they are not served.
 	MFA *mfa.Service
+	// CrossTenantAccess serves /policies/crossTenantAccessPolicy and, with
+	// WhatIf, its evaluate action; unset, they are not served.
+	CrossTenantAccess *xtap.Service
+	WhatIf            WhatIf
 }
 
 // New returns the API.
 func New(dir *directory.Service, tokens TokenVerifier, cfg Config) *API {
 	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS,
-		policies: cfg.Policies, idps: cfg.IdentityProviders, invitations: cfg.Invitations, mfa: cfg.MFA}
+		policies: cfg.Policies, idps: cfg.IdentityProviders, invitations: cfg.Invitations, mfa: cfg.MFA,
+		crossTenant: cfg.CrossTenantAccess, whatIf: cfg.WhatIf}
 }
 
 const maxBody = 1 << 20
@@ -155,6 +165,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerAuditLogs(mux)
 	a.registerB2BPolicies(mux)
 	a.registerTenantRelationships(mux)
+	a.registerCrossTenantAccess(mux)
 	a.registerIdentityProviders(mux)
 	a.registerAuthMethods(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -185,6 +196,16 @@ func tenantOf(r *http.Request) string { return principalFrom(r.Context()).Tenant
 // gzip is accepted; the limit applies after decompression, so a small
 // compressed bomb cannot expand without bound.
 func readBody(r *http.Request) (directory.Doc, error) {
+	b, err := readRawBody(r)
+	if err != nil {
+		return nil, err
+	}
+	return directory.DecodeBody(b)
+}
+
+// readRawBody reads a JSON request body, unzipped, for a domain package
+// that parses it itself.
+func readRawBody(r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return nil, errEncoding
@@ -210,7 +231,7 @@ func readBody(r *http.Request) (directory.Doc, error) {
 	if len(b) > maxBody {
 		return nil, errBodyTooLarge
 	}
-	return directory.DecodeBody(b)
+	return b, nil
 }
 
 func ifMatch(r *http.Request) (int64, error) {

@@ -516,6 +516,7 @@ type fakeGuests struct {
 	left        []string                   // home/user/resource of Leave calls
 	accounts    map[string]User            // personal accounts, by folded address
 	calls       map[string]int             // calls by method name
+	crossTenant map[string]CrossTenant     // answers by home tenant
 }
 
 const otpCode = "12345678"
@@ -523,7 +524,8 @@ const otpCode = "12345678"
 func newFakeGuests() *fakeGuests {
 	return &fakeGuests{invitations: map[string]*fakeInvitation{}, routes: map[string]Route{}, guests: map[string]*fakeGuest{},
 		blocked: map[string]bool{}, limited: map[string]bool{}, sent: map[string]int{}, live: map[string]bool{},
-		orgs: map[string][]Organization{}, accounts: map[string]User{}, calls: map[string]int{}}
+		orgs: map[string][]Organization{}, accounts: map[string]User{}, calls: map[string]int{},
+		crossTenant: map[string]CrossTenant{}}
 }
 
 func (g *fakeGuests) addGuest(tenant, email string, guest Guest) {
@@ -642,6 +644,15 @@ func (g *fakeGuests) AcceptPending(ctx context.Context, tenant, userID string, i
 		}
 	}
 	return ErrNotGuest
+}
+
+// CrossTenantAccess answers what crossTenant holds for the identity's
+// home tenant (allowed when nothing).
+func (g *fakeGuests) CrossTenantAccess(ctx context.Context, tenant string, id federation.Identity, clientID string) (CrossTenant, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.calls["CrossTenantAccess"]++
+	return g.crossTenant[id.HomeTenantID], nil
 }
 
 func (g *fakeGuests) Organizations(ctx context.Context, home, userID string) ([]Organization, error) {

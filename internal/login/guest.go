@@ -152,14 +152,50 @@ func (v *visit) afterIdentity(f flow, id federation.Identity) {
 		v.fail(err)
 		return
 	}
+	ct, ok := v.crossTenant(f, id)
+	if !ok {
+		return
+	}
 	next := guestFlow(f.Username, g, id, v.p.cfg.Now())
-	if g.Pending {
+	switch {
+	case g.Pending && !ct.AutomaticRedemption:
 		next.Step, next.Identity = stepReview, &id
 		v.advance(next)
+		return
+	case g.Pending && !v.acceptPending(next, id):
 		return
 	}
 	v.gate(next)
 }
+
+// crossTenant applies the cross-tenant access settings to the identity
+// signing in as f's guest; when they refuse, it logs the refusal and shows
+// it, and reports false.
+func (v *visit) crossTenant(f flow, id federation.Identity) (CrossTenant, bool) {
+	ct, err := v.p.cfg.Guests.CrossTenantAccess(v.ctx, v.req.TenantID, id, v.req.ClientID)
+	if err != nil {
+		v.fail(err)
+		return ct, false
+	}
+	if !ct.Refused {
+		return ct, true
+	}
+	v.p.noteCrossTenantRefusal(v.ctx, v.r, v.req.TenantID, v.req, cmp.Or(id.Email, f.Username), id, ct)
+	org := v.req.TenantID
+	if b, err := v.p.cfg.Directory.Branding(v.ctx, v.req.TenantID, v.loc.Lang); err == nil && b.TenantName != "" {
+		org = b.TenantName
+	}
+	msg := v.loc.T("error.crossTenantInbound", org)
+	if ct.Code == codeOutboundPolicy {
+		msg = v.loc.T("error.crossTenantOutbound", org)
+	}
+	v.refuse(flow{Step: stepUsername, Username: f.Username}, msg)
+	return ct, false
+}
+
+// codeOutboundPolicy is AADSTS500212: the home tenant's cross-tenant
+// access settings refuse (500213, the tenant's own, otherwise).
+const codeOutboundPolicy = 500212
 
 // refuse stores the flow and shows it with a message, also when the
 // visit would otherwise redirect: the message would not survive one.
@@ -198,22 +234,9 @@ func (v *visit) postReview(f flow) {
 			v.advance(flow{Step: stepUsername, Username: f.Username})
 			return
 		}
-		err := v.p.cfg.Guests.AcceptPending(v.ctx, v.req.TenantID, f.UserID, *f.Identity)
-		switch {
-		case errors.Is(err, ErrWrongIdentity):
-			v.noteGuestFailure(cmp.Or(f.Identity.Email, f.Username), *f.Identity, 50020, "The identity does not prove the guest's address.")
-			v.refuse(flow{Step: stepUsername, Username: f.Username}, v.loc.T("error.guestIdentity", cmp.Or(f.Identity.Email, f.Identity.DisplayName), f.Username))
-			return
-		case errors.Is(err, ErrNotGuest):
-			// No longer pending: an invitation reset, or accepted meanwhile.
-			v.refuse(flow{Step: stepUsername, Username: f.Username},
-				v.loc.T("error.otherTenant", f.Username, cmp.Or(f.Identity.IdP, f.Identity.Issuer), v.req.TenantID, v.req.ClientID, v.req.ClientName))
-			return
-		case errors.Is(err, ErrDomainBlocked):
-			v.refuse(flow{Step: stepUsername, Username: f.Username}, v.loc.T("error.domainBlocked"))
-			return
-		case err != nil:
-			v.fail(err)
+		// The settings may have changed while the page was open.
+		id := *f.Identity
+		if _, ok := v.crossTenant(f, id); !ok || !v.acceptPending(f, id) {
 			return
 		}
 		f.Identity = nil
@@ -223,6 +246,31 @@ func (v *visit) postReview(f flow) {
 	default:
 		v.show(f, "")
 	}
+}
+
+// acceptPending redeems f's pending guest invitation just in time and
+// reports whether the sign-in goes on; when not, the page saying why was
+// shown.
+func (v *visit) acceptPending(f flow, id federation.Identity) bool {
+	err := v.p.cfg.Guests.AcceptPending(v.ctx, v.req.TenantID, f.UserID, id)
+	switch {
+	case errors.Is(err, ErrWrongIdentity):
+		v.noteGuestFailure(cmp.Or(id.Email, f.Username), id, 50020, "The identity does not prove the guest's address.")
+		v.refuse(flow{Step: stepUsername, Username: f.Username}, v.loc.T("error.guestIdentity", cmp.Or(id.Email, id.DisplayName), f.Username))
+		return false
+	case errors.Is(err, ErrNotGuest):
+		// No longer pending: an invitation reset, or accepted meanwhile.
+		v.refuse(flow{Step: stepUsername, Username: f.Username},
+			v.loc.T("error.otherTenant", f.Username, cmp.Or(id.IdP, id.Issuer), v.req.TenantID, v.req.ClientID, v.req.ClientName))
+		return false
+	case errors.Is(err, ErrDomainBlocked):
+		v.refuse(flow{Step: stepUsername, Username: f.Username}, v.loc.T("error.domainBlocked"))
+		return false
+	case err != nil:
+		v.fail(err)
+		return false
+	}
+	return true
 }
 
 // noteGuestFailure records a guest's refused sign-in.

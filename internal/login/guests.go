@@ -39,6 +39,12 @@ type Guests interface {
 	// AcceptPending redeems a pending guest's invitation just in time, at
 	// their first sign-in, once they accepted the permissions page.
 	AcceptPending(ctx context.Context, tenantID, userID string, id federation.Identity) error
+	// CrossTenantAccess applies cross-tenant access settings to an identity
+	// that is an account of another tenant of this deployment, coming into
+	// the tenant (to the client, or to no application when clientID is
+	// empty): its home tenant must let it out and the tenant let it in.
+	// Identities from elsewhere are allowed, without automatic redemption.
+	CrossTenantAccess(ctx context.Context, tenantID string, id federation.Identity, clientID string) (CrossTenant, error)
 	// Organizations lists the tenants a home account belongs to: its home
 	// tenant and those it is a guest of.
 	Organizations(ctx context.Context, homeTenantID, userID string) ([]Organization, error)
@@ -68,6 +74,18 @@ type Redeemed struct{ TenantID, UserID, RedirectURL string }
 type Guest struct {
 	UserID, UserPrincipalName, DisplayName string
 	Pending                                bool
+}
+
+// CrossTenant is the cross-tenant access settings' answer for a guest.
+type CrossTenant struct {
+	// Refused: Code is 500212 (the home tenant's outbound settings) or
+	// 500213 (the tenant's inbound settings), Reason the deciding layer's
+	// reason for the sign-in logs.
+	Refused bool
+	Code    int
+	Reason  string
+	// AutomaticRedemption: both tenants skip the consent page.
+	AutomaticRedemption bool
 }
 
 // Organization is a tenant a home account belongs to.

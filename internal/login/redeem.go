@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -230,12 +231,49 @@ func (rv *redeemVisit) postCode(rd redemption) {
 		rv.fail(err)
 		return
 	}
+	rv.proved(rd, id, func(rd redemption) { rv.render(http.StatusOK, rd, "") })
+}
+
+// proved goes on with a redemption once the identity is proved: the
+// cross-tenant access settings may refuse it; when both tenants redeem
+// automatically, without the consent page; otherwise the page is shown
+// (review saves the redemption at that step first).
+func (rv *redeemVisit) proved(rd redemption, id federation.Identity, review func(redemption)) {
+	ct, ok := rv.crossTenant(rd, id)
+	if !ok {
+		return
+	}
 	rd.Step, rd.Identity = stepReview, &id
+	if ct.AutomaticRedemption {
+		rv.redeem(rd, id)
+		return
+	}
 	if err := rv.save(rd); err != nil {
 		rv.fail(err)
 		return
 	}
-	rv.render(http.StatusOK, rd, "")
+	review(rd)
+}
+
+// crossTenant applies the cross-tenant access settings to the identity
+// redeeming rd; when they refuse, it logs the refusal, shows it (the
+// invitation stays pending) and reports false.
+func (rv *redeemVisit) crossTenant(rd redemption, id federation.Identity) (CrossTenant, bool) {
+	ct, err := rv.p.cfg.Guests.CrossTenantAccess(rv.ctx, rv.tenant, id, "")
+	if err != nil {
+		rv.fail(err)
+		return ct, false
+	}
+	if !ct.Refused {
+		return ct, true
+	}
+	rv.p.noteCrossTenantRefusal(rv.ctx, rv.r, rv.tenant, authn.Request{TenantID: rv.tenant}, identityName(id), id, ct)
+	key := "error.crossTenantInbound"
+	if ct.Code == codeOutboundPolicy {
+		key = "error.crossTenantOutbound"
+	}
+	rv.message(http.StatusForbidden, rd.Invitation, "title.error", rv.loc.T(key, rd.Invitation.TenantName))
+	return ct, false
 }
 
 // redeemIdentity continues a redemption with the identity the provider
@@ -247,12 +285,9 @@ func (p *Pages) redeemIdentity(w http.ResponseWriter, r *http.Request, browser, 
 	if !ok {
 		return
 	}
-	rd.Step, rd.Identity = stepReview, &id
-	if err := rv.save(rd); err != nil {
-		rv.fail(err)
-		return
-	}
-	http.Redirect(w, r, p.base+"/redeem?request="+url.QueryEscape(request), http.StatusFound)
+	rv.proved(rd, id, func(redemption) {
+		http.Redirect(w, r, p.base+"/redeem?request="+url.QueryEscape(request), http.StatusFound)
+	})
 }
 
 func (rv *redeemVisit) postReview(rd redemption) {
@@ -278,13 +313,26 @@ func (rv *redeemVisit) accept(rd redemption) {
 		rv.fail(errors.New("login: a redemption under review without an identity"))
 		return
 	}
+	// The settings may have changed while the page was open.
+	if _, ok := rv.crossTenant(rd, *rd.Identity); ok {
+		rv.redeem(rd, *rd.Identity)
+	}
+}
+
+// redeem redeems rd's invitation with the identity.
+func (rv *redeemVisit) redeem(rd redemption, id federation.Identity) {
 	ticket, err := rv.p.openTicket(rv.browser, rv.handle, rd.Ticket)
 	if err != nil {
 		rv.fail(fmt.Errorf("login: opening a redemption's ticket: %w", err))
 		return
 	}
-	id := *rd.Identity
-	red, err := rv.p.cfg.Guests.Redeem(rv.ctx, string(ticket), id)
+	rv.redeemTicket(rd, string(ticket), id)
+}
+
+// redeemTicket redeems the invitation and sends the guest where the
+// inviter wants them, signed in to the inviting tenant.
+func (rv *redeemVisit) redeemTicket(rd redemption, ticket string, id federation.Identity) {
+	red, err := rv.p.cfg.Guests.Redeem(rv.ctx, ticket, id)
 	if errors.Is(err, ErrWrongIdentity) {
 		// The invitation stays pending for the address it was sent to.
 		rv.message(http.StatusForbidden, rd.Invitation, "title.error",

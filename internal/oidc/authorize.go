@@ -564,6 +564,9 @@ func (p *Provider) checkSignIn(ctx context.Context, tenantID string, req authReq
 	if errors.Is(err, ErrUserGone) {
 		return grant{}, authErr("access_denied", "AADSTS50057: The user account is disabled or deleted.")
 	}
+	if denied := (*AccessDenied)(nil); errors.As(err, &denied) {
+		return grant{}, authErr("access_denied", "%s", denied.Description)
+	}
 	if err != nil {
 		return grant{}, unavailableAuth(err)
 	}

@@ -29,6 +29,15 @@ var (
 	ErrNotMultitenant = errors.New("oidc: application is not multitenant")
 )
 
+// AccessDenied is a user the directory still has but a policy keeps out of
+// this client now (a guest whose home tenant's or this tenant's
+// cross-tenant access settings refuse). Description is the AADSTS text the
+// client gets. Unlike ErrUserGone it revokes nothing: the policy may
+// change back.
+type AccessDenied struct{ Description string }
+
+func (e *AccessDenied) Error() string { return "oidc: access denied: " + e.Description }
+
 // Directory is what the provider needs from the directory: tenant
 // addressing, application authentication and lookup, and the users who sign
 // in with their consented permissions. Errors other than the sentinels above

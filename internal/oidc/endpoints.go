@@ -50,8 +50,8 @@ func (s *opServer) UserInfo(ctx context.Context, r *op.Request[zoidc.UserInfoReq
 		return nil, op.NewStatusError(&zoidc.Error{ErrorType: "insufficient_scope", Description: "userinfo needs the openid scope"}, http.StatusForbidden)
 	}
 	u, err := s.p.dir.User(ctx, tid, at.ObjectID, at.AppID)
-	if errors.Is(err, ErrUserGone) {
-		return nil, invalidToken("the user is disabled or deleted", err)
+	if denied := (*AccessDenied)(nil); errors.Is(err, ErrUserGone) || errors.As(err, &denied) {
+		return nil, invalidToken("the user is disabled, deleted or no longer allowed in", err)
 	}
 	if err != nil {
 		return nil, serverError(fmt.Errorf("%w: reading user: %w", errUnavailable, err))

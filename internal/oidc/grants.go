@@ -168,9 +168,12 @@ func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, 
 		return nil, serverError(err)
 	}
 	u, err := p.dir.User(ctx, tid, issue.UserID, issue.ClientID)
+	var denied *AccessDenied
 	switch {
 	case errors.Is(err, ErrUserGone):
 		return nil, p.revokeWith(ctx, tid, from.Family, "AADSTS50057: The user account is disabled or deleted.")
+	case errors.As(err, &denied):
+		return nil, invalidGrant(denied.Description)
 	case err != nil:
 		return nil, serverError(fmt.Errorf("%w: reading user: %w", errUnavailable, err))
 	case u.SessionsValidFrom.After(issue.AuthTime):

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/gatehouse-id/gatehouse/internal/b2b"
 )
 
 // The nine rows of Graph's "Interpreting the API response" table
@@ -406,19 +404,26 @@ func TestIssueScenarios(t *testing.T) {
 	})
 }
 
+// blockedDomain is the invitation layer's refusal of an address on the
+// block list, as b2b.DomainAllowed words it (b2b imports this package, so
+// the end-to-end test in internal/app drives the real one).
+func blockedDomain(domain string) InvitationDecision {
+	return InvitationDecision{Rule: "blockedDomains", Reason: "The domain " + domain + " is on the organization's block list."}
+}
+
 // The seed's examples of how the invitation layer and this one combine
-// (PRODUCT.md §3), with the invitation layer decided by b2b itself.
+// (PRODUCT.md §3).
 func TestSeedExamples(t *testing.T) {
 	open := newWorld(SystemDefault(), nil, SystemDefault(), nil)
 
 	// Example 1: adatum.example is on the invitation block list while
 	// cross-tenant access allows everyone: nobody can invite Adatum users.
-	d := InvitationDecision(b2b.DomainAllowed(b2b.Settings{BlockedDomains: []string{"adatum.example"}}, "alice@adatum.example"))
+	d := blockedDomain("adatum.example")
 	in := open.input(B2BCollaboration, u3, "")
 	in.HomeTenantID, in.HomeTenantName = adatum, "Adatum"
 	in.Invitation = &d
 	r := Evaluate(in)
-	if r.Allowed() || r.DecidingLayer != LayerExternalCollaboration || r.ErrorCode != 0 || r.Layers()[0].Rule != b2b.RuleBlockedDomain {
+	if r.Allowed() || r.DecidingLayer != LayerExternalCollaboration || r.ErrorCode != 0 || r.Layers()[0].Rule != "blockedDomains" {
 		t.Errorf("example 1: %s by %s (%d)\n%s", r.Decision, r.DecidingLayer, r.ErrorCode, reasons(r))
 	}
 	if r.Layers()[1].Decision != DecisionAllowed || r.Layers()[2].Decision != DecisionAllowed {
@@ -429,7 +434,7 @@ func TestSeedExamples(t *testing.T) {
 	// fabrikam.example put on the block list: no new invitations...
 	w := newWorld(SystemDefault(), nil, mustDefault(t, `{"b2bCollaborationInbound":`+blockAll+`}`),
 		[]Partner{mustPartner(t, `{"tenantId":"`+fabrikam+`","b2bCollaborationInbound":`+allowAll+`}`)})
-	d = InvitationDecision(b2b.DomainAllowed(b2b.Settings{BlockedDomains: []string{"fabrikam.example"}}, "bob@fabrikam.example"))
+	d = blockedDomain("fabrikam.example")
 	in = w.input(B2BCollaboration, u3, "")
 	in.Invitation = &d
 	if r := Evaluate(in); r.Allowed() || r.DecidingLayer != LayerExternalCollaboration {
@@ -442,7 +447,7 @@ func TestSeedExamples(t *testing.T) {
 	}
 	// And the most restrictive layer still wins the other way round: the
 	// domain may be invited, but cross-tenant access refuses Northwind.
-	d = InvitationDecision(b2b.DomainAllowed(b2b.Settings{}, "carol@northwind.example"))
+	d = InvitationDecision{Allowed: true, Rule: "blockedDomains", Reason: "The domain northwind.example is not on the block list."}
 	in = w.input(B2BCollaboration, u3, "")
 	in.HomeTenantID, in.HomeTenantName, in.ResourceInbound, in.Invitation = northwind, "Northwind", w.resource.For(northwind), &d
 	if r := Evaluate(in); r.Allowed() || r.DecidingLayer != LayerResourceInbound || r.ErrorCode != ErrInboundPolicy || r.Layers()[0].Decision != DecisionAllowed {
