@@ -379,6 +379,17 @@ func TestGuestMFATrust(t *testing.T) {
 			t.Fatalf("Ana's token at Contoso: amr %v, claims %v", amr, claims)
 		}
 
+		// The what-if says the same of each: MFA from Fabrikam is accepted,
+		// from Northwind challenged.
+		anaHome := e.mustCall(200, "GET", "/v1.0/users/ana@fabrikam.example", fabrikam.token, nil).body["id"].(string)
+		ninaHome := e.mustCall(200, "GET", "/v1.0/users/nina@northwind.example", northwind.token, nil).body["id"].(string)
+		if v := e.whatIf(contoso, fabrikam.id, anaHome, appID); v["decision"] != "allowed" || !layerSays(v, "inboundTrust", "allowed") {
+			t.Errorf("what-if of Ana: %v", v)
+		}
+		if v := e.whatIf(contoso, northwind.id, ninaHome, appID); v["decision"] != "allowed" || !layerSays(v, "inboundTrust", "challenge") {
+			t.Errorf("what-if of Nina: %v", v)
+		}
+
 		nina := &person{t: t, clock: clock, username: "nina@northwind.example", password: "correct horse battery nina", secrets: map[string]string{}}
 		tok = e.codeFlow(t, newGuestBrowser(t, e), contoso, appID, secret, redirect, nil, nina.answer)
 		if !nina.did(northwind.id, "mfatotp") || !nina.did(contoso.id, "mfatotp") {

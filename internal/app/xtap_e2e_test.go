@@ -240,6 +240,32 @@ func TestCrossTenantAccessEndToEnd(t *testing.T) {
 		if v := e.whatIf(contoso, fabrikam.id, cleo.homeID, appID); !layerSays(v, "automaticRedemption", "allowed") {
 			t.Errorf("what-if of automatic redemption: %v", v)
 		}
+
+		// The seed's first example: adatum.example on the block list while
+		// cross-tenant access allows everyone: nobody can invite Adatum
+		// users, and the what-if says the invitation layer decided.
+		adatum := e.tenant("Adatum", "adatum.example")
+		e.partner(contoso, adatum.id, map[string]any{"b2bCollaborationInbound": allowAll})
+		e.mustCall(201, "POST", "/v1.0/policies/b2bManagementPolicies", contoso.token, map[string]any{
+			"displayName": "B2BManagementPolicy", "isOrganizationDefault": true,
+			"definition": []string{`{"B2BManagementPolicy":{"InvitationsAllowedAndBlockedDomainsPolicy":{"BlockedDomains":["adatum.example","fabrikam.example"]}}}`},
+		})
+		if r := e.call("POST", "/v1.0/invitations", contoso.token, map[string]any{"invitedUserEmailAddress": "ada@adatum.example", "inviteRedirectUrl": welcome}); r.status != 403 && r.status != 400 {
+			t.Errorf("inviting a blocked domain that cross-tenant access allows: %d %s", r.status, r.raw)
+		}
+		v := e.mustCall(200, "POST", "/v1.0/policies/crossTenantAccessPolicy/evaluate", contoso.token, map[string]any{
+			"accessType": "b2bCollaboration", "invitedUserEmailAddress": "ada@adatum.example"}).body
+		if v["decision"] != "blocked" || v["decidingLayer"] != "externalCollaborationSettings" || v["errorCode"] != nil || !layerSays(v, "resourceInbound", "allowed") {
+			t.Errorf("what-if of inviting Adatum: %v", v)
+		}
+		// The seed's second example: Fabrikam allowed in cross-tenant
+		// access, then fabrikam.example blocked (above): no new Fabrikam
+		// invitations, but the Fabrikam guests already in keep signing in.
+		e.partner(contoso, fabrikam.id, map[string]any{"b2bCollaborationInbound": allowAll})
+		if r := e.call("POST", "/v1.0/invitations", contoso.token, map[string]any{"invitedUserEmailAddress": "dan@fabrikam.example", "inviteRedirectUrl": welcome}); r.status/100 != 4 {
+			t.Errorf("inviting Fabrikam after the block: %d %s", r.status, r.raw)
+		}
+		check("a blocked domain's existing guest", guests["ana"], "")
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 	"github.com/gatehouse-id/gatehouse/internal/xtap"
@@ -47,7 +48,8 @@ func (s *Service) GuestAccess(ctx context.Context, tenantID, guestUserID, appID 
 // enforces: about a user of a home tenant by object id, or about an
 // address not invited yet, whose invitation the external collaboration
 // settings decide as well. The user is assumed to have done MFA at home,
-// so that the inbound trust layer says whether it would be accepted.
+// so that the inbound trust layer says whether the tenant would accept it
+// where its security defaults require MFA of guests, or challenge.
 func (s *Service) WhatIf(ctx context.Context, resourceTenantID string, w xtap.WhatIf) (xtap.Result, error) {
 	if w.AccessType == xtap.B2BDirectConnect {
 		return xtap.Result{}, usererr.New(usererr.Invalid, "B2B direct connect is not available yet; ask about b2bCollaboration.")
@@ -57,8 +59,13 @@ func (s *Service) WhatIf(ctx context.Context, resourceTenantID string, w xtap.Wh
 		if err := directory.MayReadPolicies(ctx, tx, resourceTenantID); err != nil {
 			return err
 		}
+		pol, err := mfa.PolicyIn(ctx, tx, resourceTenantID)
+		if err != nil {
+			return err
+		}
 		a := xtap.Access{Type: w.AccessType, ResourceTenantID: resourceTenantID, HomeTenantID: w.HomeTenantID,
-			HomeUserID: w.UserID, AppID: w.AppID, HomeClaims: xtap.Claims{MFA: true}}
+			HomeUserID: w.UserID, AppID: w.AppID, HomeClaims: xtap.Claims{MFA: true},
+			Required: xtap.Claims{MFA: mfa.Decide(pol, mfa.Subject{Guest: true}, mfa.Proof{}).Required}}
 		if addr := w.InvitedUserEmailAddress; addr != "" {
 			settings, err := ReadSettings(ctx, tx, resourceTenantID)
 			if err != nil {
@@ -88,7 +95,6 @@ func (s *Service) WhatIf(ctx context.Context, resourceTenantID string, w xtap.Wh
 		if a.HomeTenantID == resourceTenantID {
 			return usererr.New(usererr.Invalid, "The user's home tenant is this tenant: cross-tenant access settings do not apply.")
 		}
-		var err error
 		out, err = xtap.DecideIn(ctx, tx, a)
 		return err
 	})

@@ -105,10 +105,15 @@ func (s *Service) UpdateSecurityDefaults(ctx context.Context, tenantID string, b
 // asked about, a sign-in is the system's own.
 func (s *Service) Policy(ctx context.Context, tenantID string) (Policy, error) {
 	var p Policy
-	err := s.dir.View(ctx, func(tx store.Tx) error {
-		o, err := directory.ReadSingleton(ctx, tx, tenantID, KindSecurityDefaults, SecurityDefaultsID, defaultSecurityDefaults)
-		p.SecurityDefaults = o.Doc["isEnabled"] == true
+	err := s.dir.View(ctx, func(tx store.Tx) (err error) {
+		p, err = PolicyIn(ctx, tx, tenantID)
 		return err
 	})
 	return p, err
+}
+
+// PolicyIn reads the tenant's requirement in tx.
+func PolicyIn(ctx context.Context, tx store.Tx, tenantID string) (Policy, error) {
+	o, err := directory.ReadSingleton(ctx, tx, tenantID, KindSecurityDefaults, SecurityDefaultsID, defaultSecurityDefaults)
+	return Policy{SecurityDefaults: o.Doc["isEnabled"] == true}, err
 }

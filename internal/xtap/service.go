@@ -442,8 +442,10 @@ type Access struct {
 	ResourceTenantID         string
 	HomeTenantID, HomeUserID string
 	AppID                    string
-	HomeClaims               Claims
-	Invitation               *InvitationDecision
+	// HomeClaims are what the home token proved, Required what the
+	// resource tenant requires of the sign-in.
+	HomeClaims, Required Claims
+	Invitation           *InvitationDecision
 }
 
 // Decide decides an access from both tenants' settings as stored now. It
@@ -465,7 +467,7 @@ func (s *Service) Decide(ctx context.Context, a Access) (Result, error) {
 // through the directory's one cross-tenant lookup. tx may be nil when the
 // home is no tenant here.
 func DecideIn(ctx context.Context, tx store.Tx, a Access) (Result, error) {
-	in := Input{AccessType: a.Type, ResourceTenantID: a.ResourceTenantID, AppID: a.AppID, HomeClaims: a.HomeClaims, Invitation: a.Invitation}
+	in := Input{AccessType: a.Type, ResourceTenantID: a.ResourceTenantID, AppID: a.AppID, HomeClaims: a.HomeClaims, Required: a.Required, Invitation: a.Invitation}
 	if a.HomeTenantID == "" {
 		return Evaluate(in), nil
 	}
