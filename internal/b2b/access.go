@@ -64,7 +64,7 @@ func (s *Service) WhatIf(ctx context.Context, resourceTenantID string, w xtap.Wh
 			return err
 		}
 		a := xtap.Access{Type: w.AccessType, ResourceTenantID: resourceTenantID, HomeTenantID: w.HomeTenantID,
-			HomeUserID: w.UserID, AppID: w.AppID, HomeClaims: xtap.Claims{MFA: true},
+			HomeUserID: w.UserID, AppID: w.AppID, HomeClaims: xtap.Claims{MFA: true}, Named: true,
 			Required: xtap.Claims{MFA: mfa.Decide(pol, mfa.Subject{Guest: true}, mfa.Proof{}).Required}}
 		if addr := w.InvitedUserEmailAddress; addr != "" {
 			settings, err := ReadSettings(ctx, tx, resourceTenantID)

@@ -113,31 +113,31 @@ func LookUpHomeAccount(ctx context.Context, tx store.Tx, homeTenantID, userID st
 }
 
 // transitiveGroups lists the groups id belongs to, directly or through
-// nested groups, breadth first, each once.
+// nested groups, each once: one read per level of nesting.
 func transitiveGroups(ctx context.Context, tx store.Tx, tenantID, id string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	for next := []string{id}; len(next) > 0 && len(out) < maxHomeGroups; {
-		var level []string
-		for _, member := range next {
-			groups, err := related(ctx, tx, tenantID, store.Related{ID: member, Rel: RelMembers, Reverse: true})
-			if err != nil {
-				return nil, err
-			}
-			for _, g := range groups {
-				if g.Kind != KindGroup || seen[g.ID] {
-					continue
-				}
-				seen[g.ID] = true
-				level = append(level, g.ID)
+		links, err := tx.LinksTo(ctx, tenantID, RelMembers, KindGroup, next[:min(len(next), maxLinkTargets)])
+		if err != nil {
+			return nil, err
+		}
+		next = next[:0]
+		for _, l := range links {
+			if !seen[l.SourceID] {
+				seen[l.SourceID] = true
+				next = append(next, l.SourceID)
 			}
 		}
-		out = append(out, level...)
-		next = level
+		out = append(out, next...)
 	}
 	slices.Sort(out)
 	return out[:min(len(out), maxHomeGroups)], nil
 }
+
+// maxLinkTargets is the most targets one LinksTo read takes; a level with
+// more groups than that is cut there (far beyond any real nesting).
+const maxLinkTargets = 1000
 
 // FindHomeAccount finds the account of a home tenant that owns an email
 // address, by user principal name and then by mail: whom a what-if about

@@ -151,6 +151,10 @@ type Tx interface {
 	RemoveLink(ctx context.Context, tenantID string, l Link) error
 	// ListRelated pages through the live objects linked from (or, reverse, to) id.
 	ListRelated(ctx context.Context, tenantID string, r Related, q Query) (Page, error)
+	// LinksTo returns the links of rel whose targets are among targetIDs and
+	// whose sources are live objects of kind sourceKind, in one read: one
+	// level of a walk up nested memberships (at most 1000 targets).
+	LinksTo(ctx context.Context, tenantID, rel, sourceKind string, targetIDs []string) ([]Link, error)
 
 	// Change feed.
 	// HeadSeq is the tenant's latest change position (0 when none).

@@ -446,6 +446,9 @@ type Access struct {
 	// resource tenant requires of the sign-in.
 	HomeClaims, Required Claims
 	Invitation           *InvitationDecision
+	// Named: the reasons name the tenants (two more reads), for a
+	// decision someone reads (the what-if); ids serve the logs.
+	Named bool
 }
 
 // Decide decides an access from both tenants' settings as stored now. It
@@ -483,7 +486,9 @@ func DecideIn(ctx context.Context, tx store.Tx, a Access) (Result, error) {
 		return Result{}, err
 	}
 	in.HomeTenantID, in.User = a.HomeTenantID, User{ID: a.HomeUserID, Groups: home.Groups}
-	in.HomeTenantName, in.ResourceTenantName = tenantName(ctx, tx, a.HomeTenantID), tenantName(ctx, tx, a.ResourceTenantID)
+	if a.Named {
+		in.HomeTenantName, in.ResourceTenantName = tenantName(ctx, tx, a.HomeTenantID), tenantName(ctx, tx, a.ResourceTenantID)
+	}
 	return Evaluate(in), nil
 }
 

@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlq"
@@ -71,4 +74,35 @@ func (t *txn) ListRelated(ctx context.Context, tenantID string, r store.Related,
 	args := &sqlq.Args{}
 	conds := []string{"l.tenant_id = " + args.Add(tenantID), near + " = " + args.Add(r.ID), "l.rel = " + args.Add(r.Rel), "o.deleted_at IS NULL"}
 	return t.page(ctx, "links l JOIN objects o ON o.tenant_id = l.tenant_id AND o.id = "+far, conds, args, q)
+}
+
+// maxLinkTargets bounds LinksTo's IN list, well under both backends'
+// limits on bound parameters.
+const maxLinkTargets = 1000
+
+func (t *txn) LinksTo(ctx context.Context, tenantID, rel, sourceKind string, targetIDs []string) ([]store.Link, error) {
+	if len(targetIDs) == 0 {
+		return nil, nil
+	}
+	if len(targetIDs) > maxLinkTargets {
+		return nil, errors.New("store: LinksTo takes at most 1000 targets")
+	}
+	args := &sqlq.Args{}
+	in := make([]string, len(targetIDs))
+	for i, id := range targetIDs {
+		in[i] = args.Add(id)
+	}
+	q := `SELECT l.source_id, l.target_id FROM links l JOIN objects o ON o.tenant_id = l.tenant_id AND o.id = l.source_id
+		WHERE l.tenant_id = ` + args.Add(tenantID) + ` AND l.rel = ` + args.Add(rel) + ` AND l.target_id IN (` + strings.Join(in, ", ") + `)
+		AND o.kind = ` + args.Add(sourceKind) + ` AND o.deleted_at IS NULL ORDER BY l.target_id, l.source_id`
+	var out []store.Link
+	err := t.query(ctx, q, args.Values(), func(r *sql.Rows) error {
+		l := store.Link{Rel: rel}
+		if err := r.Scan(&l.SourceID, &l.TargetID); err != nil {
+			return err
+		}
+		out = append(out, l)
+		return nil
+	})
+	return out, err
 }

@@ -93,6 +93,23 @@ func testLinks(t *testing.T, s store.Store) {
 		{ID: "u1", Rel: "owners", Reverse: true}:  {"g1"},
 		{ID: "u2", Rel: "members"}:                nil,
 	})
+	// LinksTo reads one level of memberships for many targets at once,
+	// only from sources of the kind asked, and in another tenant nothing.
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.LinksTo(ctx, "t1", "members", kindGroup, []string{"u1", "u2", "g2", "nope"})
+		want := []store.Link{{SourceID: "g1", Rel: "members", TargetID: "g2"}, {SourceID: "g1", Rel: "members", TargetID: "u1"},
+			{SourceID: "g2", Rel: "members", TargetID: "u1"}, {SourceID: "g1", Rel: "members", TargetID: "u2"}}
+		if !slices.Equal(got, want) {
+			t.Errorf("LinksTo = %v, want %v", got, want)
+		}
+		if got, err := tx.LinksTo(ctx, "t1", "members", kindUser, []string{"u1"}); err != nil || len(got) != 0 {
+			t.Errorf("LinksTo from users = %v, %v", got, err)
+		}
+		if got, err := tx.LinksTo(ctx, "t2", "members", kindGroup, []string{"u1"}); err != nil || len(got) != 0 {
+			t.Errorf("LinksTo in another tenant = %v, %v", got, err)
+		}
+		return err
+	})
 	// Filters and orders apply to the related objects.
 	view(t, s, func(tx store.Tx) error {
 		p, err := tx.ListRelated(ctx, "t1", store.Related{ID: "g1", Rel: "members"},
@@ -107,6 +124,13 @@ func testLinks(t *testing.T, s store.Store) {
 	wantErr(t, "RemoveLink twice", err, store.ErrNotFound)
 	// Deleting an object drops its links in both directions.
 	update(t, s, func(tx store.Tx) error { return tx.DeleteObject(ctx, "t1", kindGroup, "g2", 0) })
+	view(t, s, func(tx store.Tx) error {
+		got, err := tx.LinksTo(ctx, "t1", "members", kindGroup, []string{"u1"})
+		if want := []store.Link{{SourceID: "g1", Rel: "members", TargetID: "u1"}}; !slices.Equal(got, want) {
+			t.Errorf("LinksTo after deleting g2 = %v, want %v", got, want)
+		}
+		return err
+	})
 	checkRelated("after removing and deleting", map[store.Related][]string{
 		{ID: "g1", Rel: "members"}:                {"u1", "u3"},
 		{ID: "u1", Rel: "members", Reverse: true}: {"g1"},
