@@ -154,58 +154,49 @@ func auditPartner(id string) string { return "Partner cross-tenant access settin
 
 // Policy returns the tenant's crossTenantAccessPolicy.
 func (s *Service) Policy(ctx context.Context, tenantID string) (Policy, error) {
-	var p Policy
+	return viewSingleton(ctx, s, tenantID, readPolicy)
+}
+
+// viewSingleton reads a singleton under the rule for reading policies.
+func viewSingleton[T any](ctx context.Context, s *Service, tenantID string, read func(context.Context, store.Tx, string) (T, directory.Object, error)) (T, error) {
+	var v T
 	err := s.view(ctx, tenantID, func(tx store.Tx) (err error) {
-		p, _, err = readPolicy(ctx, tx, tenantID)
+		v, _, err = read(ctx, tx, tenantID)
 		return err
 	})
-	return p, err
+	return v, err
 }
 
 // PatchPolicy applies a PATCH of the container (allowedCloudEndpoints).
 func (s *Service) PatchPolicy(ctx context.Context, tenantID string, body []byte) error {
+	return patchSingleton(ctx, s, tenantID, body, readPolicy, PatchPolicy, auditPolicy)
+}
+
+// patchSingleton applies a PATCH to the singleton read reads, and stores
+// it if anything changed (the first change creates it).
+func patchSingleton[T any](ctx context.Context, s *Service, tenantID string, body []byte,
+	read func(context.Context, store.Tx, string) (T, directory.Object, error), apply func(T, []byte) (T, []string, error), name string) error {
 	return s.update(ctx, tenantID, func(tx store.Tx) error {
-		cur, o, err := readPolicy(ctx, tx, tenantID)
+		cur, o, err := read(ctx, tx, tenantID)
 		if err != nil {
 			return err
 		}
-		next, changed, err := PatchPolicy(cur, body)
+		next, changed, err := apply(cur, body)
 		if err != nil || len(changed) == 0 {
 			return err
 		}
-		if o.Version == 0 {
-			o = directory.Object{Kind: KindPolicy, ID: PolicyID}
-		}
-		return s.write(ctx, tx, tenantID, o, next, auditPolicy)
+		return s.write(ctx, tx, tenantID, o, next, name)
 	})
 }
 
 // Default returns the tenant's default configuration.
 func (s *Service) Default(ctx context.Context, tenantID string) (Default, error) {
-	var d Default
-	err := s.view(ctx, tenantID, func(tx store.Tx) (err error) {
-		d, _, err = readDefault(ctx, tx, tenantID)
-		return err
-	})
-	return d, err
+	return viewSingleton(ctx, s, tenantID, readDefault)
 }
 
 // PatchDefault applies a PATCH of the default configuration.
 func (s *Service) PatchDefault(ctx context.Context, tenantID string, body []byte) error {
-	return s.update(ctx, tenantID, func(tx store.Tx) error {
-		cur, o, err := readDefault(ctx, tx, tenantID)
-		if err != nil {
-			return err
-		}
-		next, changed, err := PatchDefault(cur, body)
-		if err != nil || len(changed) == 0 {
-			return err
-		}
-		if o.Version == 0 {
-			o = directory.Object{Kind: KindDefault, ID: defaultID}
-		}
-		return s.write(ctx, tx, tenantID, o, next, auditDefault)
-	})
+	return patchSingleton(ctx, s, tenantID, body, readDefault, PatchDefault, auditDefault)
 }
 
 // ResetDefault returns the default configuration to the system's
