@@ -39,10 +39,7 @@ func (a *API) registerCrossTenantAccess(mux *http.ServeMux) {
 	partner := func(r *http.Request) string { return r.PathValue("tenantId") }
 	raw := func(fn func(r *http.Request, body []byte) error) http.HandlerFunc {
 		return a.action(func(r *http.Request) error {
-			if err := onlyOptions(r); err != nil {
-				return err
-			}
-			body, err := readRawBody(r)
+			body, err := optionlessBody(r)
 			if err != nil {
 				return err
 			}
@@ -101,11 +98,7 @@ func (a *API) registerCrossTenantAccess(mux *http.ServeMux) {
 		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL(ctx+"/partners", nil), "value": values})
 	}))
 	mux.Handle("POST "+xtapBase+"/partners", a.require(writeCrossTenant, func(w http.ResponseWriter, r *http.Request) {
-		if err := onlyOptions(r); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		body, err := readRawBody(r)
+		body, err := optionlessBody(r)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -164,11 +157,7 @@ func (a *API) registerCrossTenantAccess(mux *http.ServeMux) {
 	// The what-if tells an administrator how the tenant's settings and
 	// the home tenant's decide: reading the policies is enough to ask.
 	mux.Handle("POST "+xtapBase+"/evaluate", a.require(readCrossTenant, func(w http.ResponseWriter, r *http.Request) {
-		if err := onlyOptions(r); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		body, err := readRawBody(r)
+		body, err := optionlessBody(r)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -205,6 +194,15 @@ func expandSync(r *http.Request) (bool, error) {
 		return false, usererr.WithCode(usererr.Invalid, "Request_BadRequest", "Could not find a navigation property '%s'; partners expand identitySynchronization only.", v)
 	}
 	return true, nil
+}
+
+// optionlessBody reads the JSON body of a request that takes no query
+// option.
+func optionlessBody(r *http.Request) ([]byte, error) {
+	if err := onlyOptions(r); err != nil {
+		return nil, err
+	}
+	return readRawBody(r)
 }
 
 // onlyOptions refuses every OData query option but allowed: an option
