@@ -51,3 +51,77 @@ func TestFindTenantInformation(t *testing.T) {
 		}
 	})
 }
+
+// TestCrossTenantAccessAPI: the settings' Graph surface from each seat:
+// Policy.Read.All reads and cannot write, every refusal is Graph's error,
+// and the audit log records each change.
+func TestCrossTenantAccessAPI(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		contoso, fabrikam := e.tenant("Contoso", "contoso.example"), e.tenant("Fabrikam", "fabrikam.example")
+		const base = "/v1.0/policies/crossTenantAccessPolicy"
+		def := e.mustCall(200, "GET", base+"/default", contoso.token, nil).body
+		if def["isServiceDefault"] != true || def["@odata.context"] != e.public+"/v1.0/$metadata#policies/crossTenantAccessPolicy/default/$entity" {
+			t.Fatalf("default: %v", def)
+		}
+		_, reader := e.appWith(contoso, "policy reader", "Policy.Read.All")
+		e.mustCall(200, "GET", base+"/partners", reader, nil)
+		for _, w := range []struct{ method, path string }{{"PATCH", base + "/default"}, {"POST", base + "/partners"}, {"POST", base + "/default/resetToSystemDefault"}} {
+			if r := e.call(w.method, w.path, reader, map[string]any{"tenantId": fabrikam.id}); r.status != 403 {
+				t.Errorf("%s %s with Policy.Read.All: %d %s", w.method, w.path, r.status, r.raw)
+			}
+		}
+		_, nobody := e.appWith(contoso, "no policy", "User.Read.All")
+		if r := e.call("GET", base+"/default", nobody, nil); r.status != 403 {
+			t.Errorf("reading without Policy.Read.All: %d", r.status)
+		}
+
+		e.partner(contoso, fabrikam.id, map[string]any{"inboundTrust": map[string]any{"isMfaAccepted": true}})
+		for _, c := range []struct {
+			method, path string
+			body         any
+			status       int
+		}{
+			{"POST", base + "/partners", map[string]any{"tenantId": fabrikam.id}, 409},
+			{"POST", base + "/partners", map[string]any{"tenantId": contoso.id}, 400},
+			{"POST", base + "/partners", map[string]any{"tenantId": "not-a-guid"}, 400},
+			{"POST", base + "/partners", map[string]any{"tenantId": fabrikam.id, "b2bCollaborationInbound": map[string]any{"usersAndGroups": map[string]any{"accessType": "sometimes"}}}, 400},
+			{"PATCH", base + "/partners/" + fabrikam.id, map[string]any{"noSuchProperty": true}, 400},
+			{"PATCH", base + "/partners/6babcaad-604b-40ac-a9d7-9fd97c0b779f", map[string]any{"isServiceProvider": true}, 404},
+			{"GET", base + "/partners?$top=1", nil, 400},
+			{"PATCH", base + "/default", map[string]any{"automaticUserConsentSettings": map[string]any{"inboundAllowed": true}}, 400},
+			{"POST", base + "/evaluate", map[string]any{"accessType": "b2bCollaboration", "homeTenantId": fabrikam.id, "userId": "6babcaad-604b-40ac-a9d7-9fd97c0b779f"}, 404},
+			{"POST", base + "/evaluate", map[string]any{"accessType": "sideways", "homeTenantId": fabrikam.id}, 400},
+		} {
+			if r := e.call(c.method, c.path, contoso.token, c.body); r.status != c.status || r.errorCode() == "" {
+				t.Errorf("%s %s %v: %d %s, want %d", c.method, c.path, c.body, r.status, r.raw, c.status)
+			}
+		}
+		// A partner with an identity synchronization policy is deleted
+		// after it, as Graph requires.
+		sync := base + "/partners/" + fabrikam.id + "/identitySynchronization"
+		e.mustCall(204, "PUT", sync, contoso.token, map[string]any{"displayName": "Fabrikam", "userSyncInbound": map[string]any{"isSyncAllowed": true}})
+		if r := e.call("PUT", sync, contoso.token, map[string]any{"userSyncInbound": map[string]any{"isSyncAllowed": true}}); r.status != 409 {
+			t.Errorf("a second PUT of identitySynchronization: %d %s", r.status, r.raw)
+		}
+		got := e.mustCall(200, "GET", base+"/partners/"+fabrikam.id+"?$expand=identitySynchronization", contoso.token, nil).body
+		if s, _ := got["identitySynchronization"].(map[string]any); s["displayName"] != "Fabrikam" {
+			t.Errorf("expanded partner: %v", got)
+		}
+		if r := e.call("DELETE", base+"/partners/"+fabrikam.id, contoso.token, nil); r.status != 400 {
+			t.Errorf("deleting a partner with identity synchronization: %d %s", r.status, r.raw)
+		}
+		e.mustCall(204, "DELETE", sync, contoso.token, nil)
+		e.mustCall(204, "DELETE", base+"/partners/"+fabrikam.id, contoso.token, nil)
+		if r := e.call("GET", base+"/partners/"+fabrikam.id, contoso.token, nil); r.status != 404 {
+			t.Errorf("the deleted partner: %d %s", r.status, r.raw)
+		}
+		// Fabrikam's settings are its own.
+		if ps := e.mustCall(200, "GET", base+"/partners", fabrikam.token, nil).values(); len(ps) != 0 {
+			t.Errorf("Fabrikam sees partners %v", ps)
+		}
+		audits := e.mustCall(200, "GET", "/v1.0/auditLogs/directoryAudits?$filter="+url.QueryEscape("category eq 'Policy'"), contoso.token, nil).values()
+		if len(audits) < 4 {
+			t.Errorf("%d policy audit records for the changes, want at least 4 (add, add, delete, delete)", len(audits))
+		}
+	})
+}
