@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -222,6 +223,16 @@ func TestCrossTenantAccessEndToEnd(t *testing.T) {
 		}
 		if !hasCode(e.signInErrors(fabrikam, "ana@fabrikam.example"), 500212) {
 			t.Errorf("Fabrikam's log of Ana: %v, want a 500212", e.signInErrors(fabrikam, "ana@fabrikam.example"))
+		}
+		if err := e.app.FlushSignIns(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var refreshLogged bool
+		for _, s := range e.mustCall(200, "GET", "/v1.0/auditLogs/signIns", fabrikam.token, nil).values() {
+			refreshLogged = refreshLogged || s["isInteractive"] == false && s["userId"] == ana && s["status"].(map[string]any)["errorCode"] == float64(500212)
+		}
+		if !refreshLogged {
+			t.Error("Fabrikam's log has no refused refresh of Ana's")
 		}
 		if !hasCode(e.signInErrors(contoso, "ben@fabrikam.example"), 500213) {
 			t.Errorf("Contoso's log of Ben: %v, want a 500213", e.signInErrors(contoso, "ben@fabrikam.example"))

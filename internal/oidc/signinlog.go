@@ -79,4 +79,10 @@ func (p *Provider) noteGrant(ctx context.Context, client string, g grant, err er
 		}
 	}
 	p.noteSignIn(ctx, s, err)
+	// A cross-tenant access refusal is the home tenant's too: it sees its
+	// user refused going out, as at an interactive sign-in.
+	if code, _, ok := failureOf(err); ok && (code == 500212 || code == 500213) && g.HomeTenantID != "" && g.HomeTenantID != tid {
+		s.TenantID, s.UserID = g.HomeTenantID, g.HomeObjectID
+		p.noteSignIn(ctx, s, err)
+	}
 }
