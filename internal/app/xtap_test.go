@@ -88,6 +88,8 @@ func TestCrossTenantAccessAPI(t *testing.T) {
 			{"PATCH", base + "/partners/" + fabrikam.id, map[string]any{"noSuchProperty": true}, 400},
 			{"PATCH", base + "/partners/6babcaad-604b-40ac-a9d7-9fd97c0b779f", map[string]any{"isServiceProvider": true}, 404},
 			{"GET", base + "/partners?$top=1", nil, 400},
+			{"GET", base + "/partners/$count", nil, 400},
+			{"PATCH", base + "/partners/" + fabrikam.id + "/identitySynchronization", map[string]any{"displayName": "x"}, 404},
 			{"PATCH", base + "/default", map[string]any{"automaticUserConsentSettings": map[string]any{"inboundAllowed": true}}, 400},
 			{"POST", base + "/evaluate", map[string]any{"accessType": "b2bCollaboration", "homeTenantId": fabrikam.id, "userId": "6babcaad-604b-40ac-a9d7-9fd97c0b779f"}, 404},
 			{"POST", base + "/evaluate", map[string]any{"accessType": "sideways", "homeTenantId": fabrikam.id}, 400},

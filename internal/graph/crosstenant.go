@@ -111,6 +111,11 @@ func (a *API) registerCrossTenantAccess(mux *http.ServeMux) {
 		w.Header().Set("Location", a.publicURL+xtapBase+"/partners/"+p.TenantID)
 		a.writeResource(w, http.StatusCreated, ctx+"/partners/$entity", p)
 	}))
+	// The SDK offers partners/$count, which Graph does not document: a
+	// clear refusal rather than a partner named "$count".
+	mux.Handle("GET "+xtapBase+"/partners/$count", a.require(readCrossTenant, func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "$count is not supported on partners; list them instead."))
+	}))
 	mux.Handle("GET "+xtapBase+"/partners/{tenantId}", a.require(readCrossTenant, func(w http.ResponseWriter, r *http.Request) {
 		expand, err := expandSync(r)
 		if err != nil {

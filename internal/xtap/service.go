@@ -380,7 +380,8 @@ func (s *Service) PatchIdentitySync(ctx context.Context, tenantID, partnerID str
 			return err
 		}
 		if o.Version == 0 {
-			return notFound("identity synchronization policy of partner", partnerID)
+			// Graph's own code for a PATCH of a policy never PUT.
+			return usererr.WithCode(usererr.NotFound, "Directory_ObjectNotFound", "The identity synchronization policy of partner '%s' does not exist; create it with PUT.", partnerID)
 		}
 		var cur IdentitySync
 		if err := decode(o.Doc, &cur); err != nil {
