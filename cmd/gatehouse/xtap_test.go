@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -239,6 +240,16 @@ func TestXtapCommandsThroughGraph(t *testing.T) {
 	out = contoso.must("xtap", "default", "set", "--body", bodyFile)
 	if !regexp.MustCompile(`b2bDirectConnectInbound\s+users and groups\s+allowed: all users`).MatchString(out) {
 		t.Errorf("default set --body:\n%s", out)
+	}
+
+	// The same from standard input: back to the system's direct connect.
+	t.Setenv("GATEHOUSE_CONFIG_DIR", contoso.configDir)
+	var stdout bytes.Buffer
+	root := newRoot(&stdout, io.Discard)
+	root.SetIn(strings.NewReader(`{"b2bDirectConnectInbound": null}`))
+	root.SetArgs([]string{"xtap", "default", "set", "--body", "-"})
+	if err := root.ExecuteContext(context.Background()); err != nil || !regexp.MustCompile(`b2bDirectConnectInbound\s+users and groups\s+blocked: all users`).MatchString(stdout.String()) {
+		t.Errorf("default set --body -: %v\n%s", err, stdout.String())
 	}
 
 	// Graph's refusals come back as Graph's messages.
