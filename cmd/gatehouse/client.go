@@ -25,8 +25,10 @@ import (
 // The CLI signs in as a person by the device code flow and calls the API
 // with their delegated token, like `az login` / `az rest`.
 
-// cliScopes: sign-in, a refresh token, and the admin's own directory rights.
-const cliScopes = "openid profile offline_access Directory.AccessAsUser.All"
+// cliScopes: sign-in, a refresh token, the admin's own directory rights, and
+// the cross-tenant access settings and tenant lookups, which Graph keeps
+// outside Directory.AccessAsUser.All (gatehouse xtap).
+const cliScopes = "openid profile offline_access Directory.AccessAsUser.All Policy.ReadWrite.CrossTenantAccess CrossTenantInformation.ReadBasic.All"
 
 // credentials are what `gatehouse login` keeps between commands, in a file
 // only the user can read: a refresh token is a long-lived secret.

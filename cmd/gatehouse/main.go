@@ -65,7 +65,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(serveCmd(stdout, stderr), migrateCmd(stdout), tenantCmd(stdout), demoCmd(stdout), versionCmd(stdout),
-		loginCmd(stdout), logoutCmd(stdout), apiCmd(stdout), whoamiCmd(stdout))
+		loginCmd(stdout), logoutCmd(stdout), apiCmd(stdout), whoamiCmd(stdout), xtapCmd(stdout))
 	return root
 }
 

@@ -51,6 +51,8 @@ var DelegatedPermissions = []DelegatedPermission{
 	{"b7887744-6746-4312-813d-72daeaee7e2d", "UserAuthenticationMethod.ReadWrite.All", "Read and write all users' authentication methods", true},
 	{"0b2a744c-2abf-4f1e-ad7e-17a087e2be99", "Policy.ReadWrite.SecurityDefaults", "Read and write your organization's security defaults policy", true},
 	{"ad902697-1014-4ef5-81ef-2b4301988e8c", "Policy.ReadWrite.ConditionalAccess", "Read and write your organization's conditional access policies", true},
+	{"014b43d0-6ed4-4fc6-84dc-4b6f7bae7d85", "Policy.ReadWrite.CrossTenantAccess", "Read and write your organization's cross tenant access policies", true},
+	{"81594d25-e88e-49cf-ac8c-fecbff49f994", "CrossTenantInformation.ReadBasic.All", "Read cross-tenant basic information", true},
 }
 
 // OpenIDScopes are the delegated permissions that concern sign-in itself, not
