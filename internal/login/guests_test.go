@@ -477,3 +477,60 @@ func TestTooManyCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossTenantRefusal: when the settings refuse a guest from a home
+// tenant, the pages say so with the AADSTS code, the invitation stays
+// pending, and both tenants' sign-in logs hold the refusal, each with its
+// own account.
+func TestCrossTenantRefusal(t *testing.T) {
+	for _, c := range []struct {
+		code int
+		text string
+	}{{500212, "AADSTS500212"}, {500213, "AADSTS500213"}} {
+		h := newB2BHarness(t)
+		h.addGuest("hugo@fabrikam.com", "g-hugo", true)
+		h.guests.routes["hugo@fabrikam.com"] = Route{Provider: tenantBProvider}
+		h.guests.crossTenant[tenantB] = CrossTenant{Refused: true, Code: c.code, Reason: "the settings refuse"}
+		h.fed.as("hugo@fabrikam.com", homeIdentity)
+		b := h.browser()
+		b.expect(b.open(h.request()), "username")
+		b.submit("username", "hugo@fabrikam.com")
+		p := b.viaProvider()
+		if p.status != http.StatusForbidden || !strings.Contains(p.body, c.text) {
+			t.Fatalf("%d: refusal page %d:\n%s", c.code, p.status, p.body)
+		}
+		if len(h.guests.accepted) != 0 {
+			t.Errorf("%d: a refused guest's invitation was accepted", c.code)
+		}
+		logged := h.log.all()
+		if len(logged) != 2 || logged[0].TenantID != tenantA || logged[1].TenantID != tenantB || logged[1].UserID != "u-hugo" {
+			t.Fatalf("%d: sign-in logs %+v", c.code, logged)
+		}
+		for _, s := range logged {
+			if s.ErrorCode != c.code || s.FailureReason != "the settings refuse" || s.HomeTenantID != tenantB || s.ResourceTenantID != tenantA ||
+				s.CrossTenantAccessType != authn.AccessB2BCollaboration {
+				t.Errorf("%d: logged %+v", c.code, s)
+			}
+		}
+	}
+}
+
+// TestAutomaticRedemptionSkipsConsent: when both tenants redeem
+// automatically, a pending guest is accepted without the permissions page.
+func TestAutomaticRedemptionSkipsConsent(t *testing.T) {
+	h := newB2BHarness(t)
+	h.addGuest("hugo@fabrikam.com", "g-hugo", true)
+	h.guests.routes["hugo@fabrikam.com"] = Route{Provider: tenantBProvider}
+	h.guests.crossTenant[tenantB] = CrossTenant{AutomaticRedemption: true}
+	h.fed.as("hugo@fabrikam.com", homeIdentity)
+	b := h.browser()
+	id := h.request()
+	b.expect(b.open(id), "username")
+	b.submit("username", "hugo@fabrikam.com")
+	b.viaProvider()
+	b.expect(b.follow(), "kmsi")
+	if !slices.Equal(h.guests.accepted, []string{tenantA + "/g-hugo"}) {
+		t.Fatalf("accepted %v", h.guests.accepted)
+	}
+	b.expect(b.submit("stay", "no"), "FINISHED "+id)
+}

@@ -240,3 +240,41 @@ func TestRedeemPasscodeLimit(t *testing.T) {
 		t.Fatalf("status %d, Retry-After %q:\n%s", p.status, p.header.Get("Retry-After"), p.body)
 	}
 }
+
+// TestRedeemUnderCrossTenantAccess: a redemption the settings refuse ends
+// on a page with the AADSTS code, nothing redeemed and both tenants'
+// logs told; one both tenants redeem automatically skips the permissions
+// page.
+func TestRedeemUnderCrossTenantAccess(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ct   CrossTenant
+	}{
+		{"refused", CrossTenant{Refused: true, Code: 500213, Reason: "the resource refuses"}},
+		{"automatic", CrossTenant{AutomaticRedemption: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newB2BHarness(t)
+			h.invite("hugo@fabrikam.com", "g-hugo")
+			h.guests.routes["hugo@fabrikam.com"] = Route{Provider: tenantBProvider}
+			h.guests.crossTenant[tenantB] = c.ct
+			h.fed.as("hugo@fabrikam.com", homeIdentity)
+			b := h.browser()
+			b.expect(b.openInvitation(), "invite")
+			b.submitForm()
+			p := b.viaProvider()
+			if c.ct.Refused {
+				if p.status != http.StatusForbidden || !strings.Contains(p.body, "AADSTS500213") || len(h.guests.redeemed) != 0 {
+					t.Fatalf("refused redemption: status %d, redeemed %v:\n%s", p.status, h.guests.redeemed, p.body)
+				}
+				if logged := h.log.all(); len(logged) != 2 || logged[0].ErrorCode != 500213 || logged[1].TenantID != tenantB {
+					t.Fatalf("sign-in logs %+v", logged)
+				}
+				return
+			}
+			if p.status != http.StatusFound || p.header.Get("Location") != redirectURL || len(h.guests.redeemed) != 1 {
+				t.Fatalf("automatic redemption: status %d, location %q, redeemed %v:\n%s", p.status, p.header.Get("Location"), h.guests.redeemed, p.body)
+			}
+		})
+	}
+}
