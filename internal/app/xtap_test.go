@@ -98,6 +98,17 @@ func TestCrossTenantAccessAPI(t *testing.T) {
 				t.Errorf("%s %s %v: %d %s, want %d", c.method, c.path, c.body, r.status, r.raw, c.status)
 			}
 		}
+		// $select, as Graph documents it on partners.
+		sel := e.mustCall(200, "GET", base+"/partners?$select=tenantId,inboundTrust", contoso.token, nil)
+		if vs := sel.values(); len(vs) != 1 || len(vs[0]) != 2 || vs[0]["tenantId"] != fabrikam.id || vs[0]["inboundTrust"].(map[string]any)["isMfaAccepted"] != true {
+			t.Errorf("partners with $select: %s", sel.raw)
+		}
+		if one := e.mustCall(200, "GET", base+"/partners/"+fabrikam.id+"?$select=tenantId", contoso.token, nil).body; len(one) != 2 || one["tenantId"] != fabrikam.id {
+			t.Errorf("a partner with $select: %v", one)
+		}
+		if r := e.call("GET", base+"/partners?$select=nope", contoso.token, nil); r.status != 400 {
+			t.Errorf("$select of no property: %d %s", r.status, r.raw)
+		}
 		// A partner with an identity synchronization policy is deleted
 		// after it, as Graph requires.
 		sync := base + "/partners/" + fabrikam.id + "/identitySynchronization"

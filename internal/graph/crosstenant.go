@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
@@ -81,7 +83,7 @@ func (a *API) registerCrossTenantAccess(mux *http.ServeMux) {
 	})))
 
 	mux.Handle("GET "+xtapBase+"/partners", a.require(readCrossTenant, func(w http.ResponseWriter, r *http.Request) {
-		expand, err := expandSync(r)
+		expand, sel, err := partnerOptions(r)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -93,9 +95,14 @@ func (a *API) registerCrossTenantAccess(mux *http.ServeMux) {
 		}
 		values := make([]any, 0, len(ps))
 		for _, p := range ps {
-			values = append(values, p)
+			v, err := selected(p, sel)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			values = append(values, v)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL(ctx+"/partners", nil), "value": values})
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": a.contextURL(ctx+"/partners", sel), "value": values})
 	}))
 	mux.Handle("POST "+xtapBase+"/partners", a.require(writeCrossTenant, func(w http.ResponseWriter, r *http.Request) {
 		body, err := optionlessBody(r)
@@ -117,7 +124,7 @@ func (a *API) registerCrossTenantAccess(mux *http.ServeMux) {
 		a.fail(w, r, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "$count is not supported on partners; list them instead."))
 	}))
 	mux.Handle("GET "+xtapBase+"/partners/{tenantId}", a.require(readCrossTenant, func(w http.ResponseWriter, r *http.Request) {
-		expand, err := expandSync(r)
+		expand, sel, err := partnerOptions(r)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -127,7 +134,16 @@ func (a *API) registerCrossTenantAccess(mux *http.ServeMux) {
 			a.fail(w, r, err)
 			return
 		}
-		a.writeResource(w, http.StatusOK, ctx+"/partners/$entity", p)
+		v, err := selected(p, sel)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		context := ctx + "/partners/$entity"
+		if len(sel) > 0 {
+			context = ctx + "/partners(" + strings.Join(sel, ",") + ")/$entity"
+		}
+		a.writeResource(w, http.StatusOK, context, v)
 	}))
 	mux.Handle("PATCH "+xtapBase+"/partners/{tenantId}", a.require(writeCrossTenant, raw(func(r *http.Request, body []byte) error {
 		return x.PatchPartner(r.Context(), tenantOf(r), partner(r), body)
@@ -186,19 +202,69 @@ func (a *API) writeResource(w http.ResponseWriter, status int, context string, v
 	writeJSON(w, status, withContext{Context: a.publicURL + "/v1.0/$metadata#" + context, Value: v})
 }
 
-// expandSync reads $expand, which may name identitySynchronization only.
-func expandSync(r *http.Request) (bool, error) {
-	if err := onlyOptions(r, "$expand"); err != nil {
-		return false, err
+// partnerOptions reads the options partners take, as Graph documents
+// them: $expand (identitySynchronization only) and $select.
+func partnerOptions(r *http.Request) (expand bool, sel []string, err error) {
+	if err := onlyOptions(r, "$expand", "$select"); err != nil {
+		return false, nil, err
 	}
-	v := r.URL.Query().Get("$expand")
-	if v == "" {
-		return false, nil
+	q := r.URL.Query()
+	if v := q.Get("$expand"); v != "" {
+		if !strings.EqualFold(strings.TrimSpace(v), "identitySynchronization") {
+			return false, nil, usererr.WithCode(usererr.Invalid, "Request_BadRequest", "Could not find a navigation property '%s'; partners expand identitySynchronization only.", v)
+		}
+		expand = true
 	}
-	if !strings.EqualFold(strings.TrimSpace(v), "identitySynchronization") {
-		return false, usererr.WithCode(usererr.Invalid, "Request_BadRequest", "Could not find a navigation property '%s'; partners expand identitySynchronization only.", v)
+	if v := q.Get("$select"); v != "" {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			i := slices.IndexFunc(partnerProperties, func(p string) bool { return strings.EqualFold(p, name) })
+			if i < 0 {
+				return false, nil, usererr.WithCode(usererr.Invalid, "Request_BadRequest", "Could not find a property named '%s' on type 'microsoft.graph.crossTenantAccessPolicyConfigurationPartner'.", name)
+			}
+			sel = append(sel, partnerProperties[i])
+		}
 	}
-	return true, nil
+	return expand, sel, nil
+}
+
+// partnerProperties are the partner configuration's properties, as its
+// JSON names them.
+var partnerProperties = func() []string {
+	var out []string
+	t := reflect.TypeFor[xtap.Partner]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "identitySynchronization" {
+			out = append(out, name)
+		}
+	}
+	return out
+}()
+
+// selected is v with only the selected properties (all when sel is
+// empty) and an expanded navigation, as Graph answers $select.
+func selected(v any, sel []string) (any, error) {
+	if len(sel) == 0 {
+		return v, nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, err
+	}
+	out := map[string]json.RawMessage{}
+	for _, name := range append(sel, "identitySynchronization") {
+		if v, ok := all[name]; ok {
+			out[name] = v
+		} else if name != "identitySynchronization" {
+			out[name] = json.RawMessage("null")
+		}
+	}
+	return out, nil
 }
 
 // optionlessBody reads the JSON body of a request that takes no query
