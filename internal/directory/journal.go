@@ -370,9 +370,14 @@ func (j *journal) initiator(ctx context.Context) (audit.Initiator, error) {
 	if c.AppOnly {
 		kind = KindServicePrincipal
 	}
-	o, err := j.Tx.GetObject(ctx, c.TenantID, kind, c.ObjectID)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return audit.Initiator{}, err
+	// The caller was usually read by the change itself (an inviter, an
+	// owner): its name is the same for the record.
+	o, ok := j.seen[seenKey(c.TenantID, kind, c.ObjectID)]
+	if !ok {
+		var err error
+		if o, err = j.Tx.GetObject(ctx, c.TenantID, kind, c.ObjectID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return audit.Initiator{}, err
+		}
 	}
 	d := docOf(o)
 	if c.AppOnly {
