@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
 
 // b2bRule is a crossTenantAccessPolicyB2BSetting in Graph's wire form:
@@ -289,4 +292,51 @@ func layerSays(verdict map[string]any, layer, decision string) bool {
 		}
 	}
 	return false
+}
+
+// TestCrossTenantChangeOnAnotherNode: a change of the settings made
+// through one node applies at once to the guests of another node of the
+// same deployment: its next refresh and its what-if see it.
+func TestCrossTenantChangeOnAnotherNode(t *testing.T) {
+	for name, open := range storetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			st := nopClose{open(t)}
+			keys := t.TempDir() // one master key for the deployment
+			a := newNode(t, st, app.Config{DataDir: keys})
+			b := newNode(t, st, app.Config{DataDir: keys, PublicURL: a.public})
+			contoso, fabrikam := a.tenant("Contoso", "contoso.example"), a.tenant("Fabrikam", "fabrikam.example")
+			ana := a.homeUser(fabrikam, "ana")
+			inv := a.mustCall(201, "POST", "/v1.0/invitations", contoso.token, map[string]any{"invitedUserEmailAddress": "ana@fabrikam.example", "inviteRedirectUrl": welcome}).body
+			fields := func(step string, p page) map[string]string {
+				switch step {
+				case "invite":
+					return map[string]string{}
+				case "username":
+					return map[string]string{"username": "ana@fabrikam.example"}
+				case "password":
+					return map[string]string{"password": "correct horse battery ana"}
+				case "kmsi":
+					return map[string]string{"stay": "no"}
+				case "review", "consent":
+					return map[string]string{"decision": "accept"}
+				}
+				return nil
+			}
+			br := newGuestBrowser(t, a)
+			if away := br.walk(br.open(inv["inviteRedeemUrl"].(string)), fields); away.String() != welcome {
+				t.Fatalf("redemption ended at %s", away)
+			}
+			appID, secret, redirect := a.webApp(contoso, "Contoso app")
+			_, refresh := a.guestSignIn(t, newGuestBrowser(t, a), contoso, appID, secret, redirect, fields)
+
+			// Through node b, Contoso lets nobody from Fabrikam in.
+			b.partner(contoso, fabrikam.id, map[string]any{"b2bCollaborationInbound": blockAll})
+			if r := a.refresh(contoso, appID, secret, refresh); r.status != 400 || !strings.Contains(r.raw, "AADSTS500213") {
+				t.Errorf("refresh at node a after the change at node b: %d %s", r.status, r.raw)
+			}
+			if v := a.whatIf(contoso, fabrikam.id, ana, appID); v["errorCode"] != float64(500213) {
+				t.Errorf("what-if at node a: %v", v)
+			}
+		})
+	}
 }
