@@ -173,6 +173,17 @@ func (r tenantRef) resolve(ctx context.Context, g *graphCaller) (tenantInfo, err
 	return lookupTenant(ctx, g, r)
 }
 
+// resolved takes the signed-in administrator's credentials and resolves
+// ref to its tenant.
+func resolved(ctx context.Context, ref tenantRef) (*graphCaller, tenantInfo, error) {
+	g, err := newGraphCaller(ctx)
+	if err != nil {
+		return nil, tenantInfo{}, err
+	}
+	t, err := ref.resolve(ctx, g)
+	return g, t, err
+}
+
 func lookupTenant(ctx context.Context, g *graphCaller, r tenantRef) (tenantInfo, error) {
 	var t tenantInfo
 	err := g.call(ctx, http.MethodGet, lookupPath(r), nil, &t)
@@ -881,11 +892,7 @@ redemption, which only a partner configuration can turn on.`,
 				return err
 			}
 			ctx := cmd.Context()
-			g, err := newGraphCaller(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := ref.resolve(ctx, g)
+			g, t, err := resolved(ctx, ref)
 			if err != nil {
 				return err
 			}
@@ -957,11 +964,7 @@ The flags are those of ` + "`gatehouse xtap partner add`" + `; --inherit gives s
 				return errors.New("nothing to change: give --inbound, --outbound, --trust-…, --auto-redeem-…, --inherit or --body")
 			}
 			ctx := cmd.Context()
-			g, err := newGraphCaller(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := ref.resolve(ctx, g)
+			g, t, err := resolved(ctx, ref)
 			if err != nil {
 				return err
 			}
@@ -1008,11 +1011,7 @@ The flags are those of ` + "`gatehouse xtap partner add`" + `; --inherit gives s
 				return err
 			}
 			ctx := cmd.Context()
-			g, err := newGraphCaller(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := ref.resolve(ctx, g)
+			g, t, err := resolved(ctx, ref)
 			if err != nil {
 				return err
 			}
@@ -1039,11 +1038,7 @@ The flags are those of ` + "`gatehouse xtap partner add`" + `; --inherit gives s
 				return err
 			}
 			ctx := cmd.Context()
-			g, err := newGraphCaller(ctx)
-			if err != nil {
-				return err
-			}
-			t, err := ref.resolve(ctx, g)
+			g, t, err := resolved(ctx, ref)
 			if err != nil {
 				return err
 			}
