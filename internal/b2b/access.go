@@ -34,12 +34,18 @@ func (s *Service) CrossTenantAccess(ctx context.Context, resourceTenantID string
 // home account (which must still be active) and, for a home in this
 // deployment, the cross-tenant access decision for the application.
 func (s *Service) GuestAccess(ctx context.Context, tenantID, guestUserID, appID string) (GuestHome, xtap.Result, error) {
-	home, err := s.HomeAccount(ctx, tenantID, guestUserID)
-	if err != nil || !home.Active {
-		return home, xtap.Result{}, err
-	}
-	r, err := s.xtap.Decide(ctx, xtap.Access{Type: xtap.B2BCollaboration, ResourceTenantID: tenantID,
-		HomeTenantID: home.TenantID, HomeUserID: home.UserID, AppID: appID})
+	var home GuestHome
+	var r xtap.Result
+	err := s.dir.View(ctx, func(tx store.Tx) error {
+		var acct directory.HomeAccount
+		var err error
+		if home, acct, err = s.homeIn(ctx, tx, tenantID, guestUserID); err != nil || !home.Active {
+			return err
+		}
+		r, err = xtap.DecideForHome(ctx, tx, xtap.Access{Type: xtap.B2BCollaboration, ResourceTenantID: tenantID,
+			HomeTenantID: home.TenantID, HomeUserID: home.UserID, AppID: appID}, acct)
+		return err
+	})
 	return home, r, err
 }
 

@@ -496,30 +496,35 @@ type GuestHome struct {
 // account, through the directory's lookup).
 func (s *Service) HomeAccount(ctx context.Context, tenantID, guestUserID string) (GuestHome, error) {
 	var out GuestHome
-	err := s.dir.View(ctx, func(tx store.Tx) error {
-		guest, err := liveUser(ctx, tx, tenantID, guestUserID)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		out.Active = true
-		idents, _ := guest.Doc["identities"].([]any)
-		for _, e := range idents {
-			m, _ := e.(map[string]any)
-			home, ok := s.homeTenantOf(str(m, "issuer"))
-			if str(m, "signInType") != "federated" || !ok {
-				continue
-			}
-			acct, err := directory.LookUpHomeAccount(ctx, tx, home, str(m, "issuerAssignedId"))
-			if err != nil {
-				return err
-			}
-			out.TenantID, out.UserID, out.Active = home, acct.UserID, acct.Active
-			return nil
-		}
-		return nil
+	err := s.dir.View(ctx, func(tx store.Tx) (err error) {
+		out, _, err = s.homeIn(ctx, tx, tenantID, guestUserID)
+		return err
 	})
 	return out, err
+}
+
+// homeIn reads a guest's home account in tx, and what the directory's
+// lookup found of it (its groups, for cross-tenant access decisions).
+func (s *Service) homeIn(ctx context.Context, tx store.Tx, tenantID, guestUserID string) (GuestHome, directory.HomeAccount, error) {
+	guest, err := liveUser(ctx, tx, tenantID, guestUserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return GuestHome{}, directory.HomeAccount{}, nil
+	}
+	if err != nil {
+		return GuestHome{}, directory.HomeAccount{}, err
+	}
+	idents, _ := guest.Doc["identities"].([]any)
+	for _, e := range idents {
+		m, _ := e.(map[string]any)
+		home, ok := s.homeTenantOf(str(m, "issuer"))
+		if str(m, "signInType") != "federated" || !ok {
+			continue
+		}
+		acct, err := directory.LookUpHomeAccount(ctx, tx, home, str(m, "issuerAssignedId"))
+		if err != nil {
+			return GuestHome{}, directory.HomeAccount{}, err
+		}
+		return GuestHome{TenantID: home, UserID: acct.UserID, Active: acct.Active}, acct, nil
+	}
+	return GuestHome{Active: true}, directory.HomeAccount{}, nil
 }

@@ -462,6 +462,19 @@ func (s *Service) Decide(ctx context.Context, a Access) (Result, error) {
 // through the directory's one cross-tenant lookup. tx may be nil when the
 // home is no tenant here.
 func DecideIn(ctx context.Context, tx store.Tx, a Access) (Result, error) {
+	if a.HomeTenantID == "" {
+		return DecideForHome(ctx, tx, a, directory.HomeAccount{})
+	}
+	home, err := directory.LookUpHomeAccount(ctx, tx, a.HomeTenantID, a.HomeUserID)
+	if err != nil {
+		return Result{}, err
+	}
+	return DecideForHome(ctx, tx, a, home)
+}
+
+// DecideForHome decides an access in tx for a home account its caller
+// already looked up (a refresh reads it to check it is still active).
+func DecideForHome(ctx context.Context, tx store.Tx, a Access, home directory.HomeAccount) (Result, error) {
 	in := Input{AccessType: a.Type, ResourceTenantID: a.ResourceTenantID, AppID: a.AppID, HomeClaims: a.HomeClaims, Required: a.Required, Invitation: a.Invitation}
 	if a.HomeTenantID == "" {
 		return Evaluate(in), nil
@@ -471,10 +484,6 @@ func DecideIn(ctx context.Context, tx store.Tx, a Access) (Result, error) {
 		return Result{}, err
 	}
 	if in.ResourceInbound, err = settingsToward(ctx, tx, a.ResourceTenantID, a.HomeTenantID); err != nil {
-		return Result{}, err
-	}
-	home, err := directory.LookUpHomeAccount(ctx, tx, a.HomeTenantID, a.HomeUserID)
-	if err != nil {
 		return Result{}, err
 	}
 	in.HomeTenantID, in.User = a.HomeTenantID, User{ID: a.HomeUserID, Groups: home.Groups}
