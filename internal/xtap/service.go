@@ -226,7 +226,7 @@ func (s *Service) Partners(ctx context.Context, tenantID string, withSync bool) 
 				return err
 			}
 			if withSync {
-				if p.IdentitySynchronization, err = readSync(ctx, tx, tenantID, p.TenantID); err != nil {
+				if p.IdentitySynchronization, _, err = readSync(ctx, tx, tenantID, p.TenantID); err != nil {
 					return err
 				}
 			}
@@ -251,7 +251,7 @@ func (s *Service) Partner(ctx context.Context, tenantID, partnerID string, withS
 			return notFound("partner configuration", partnerID)
 		}
 		if withSync {
-			p.IdentitySynchronization, err = readSync(ctx, tx, tenantID, p.TenantID)
+			p.IdentitySynchronization, _, err = readSync(ctx, tx, tenantID, p.TenantID)
 		}
 		return err
 	})
@@ -310,7 +310,7 @@ func (s *Service) DeletePartner(ctx context.Context, tenantID, partnerID string)
 		if !found {
 			return notFound("partner configuration", partnerID)
 		}
-		if sync, err := readSync(ctx, tx, tenantID, cur.TenantID); err != nil || sync != nil {
+		if sync, _, err := readSync(ctx, tx, tenantID, cur.TenantID); err != nil || sync != nil {
 			if err == nil {
 				err = usererr.New(usererr.Invalid, "The partner configuration for '%s' has an identity synchronization policy; delete that first.", cur.TenantID)
 			}
@@ -320,20 +320,22 @@ func (s *Service) DeletePartner(ctx context.Context, tenantID, partnerID string)
 	})
 }
 
-func readSync(ctx context.Context, tx store.Tx, tenantID, partnerID string) (*IdentitySync, error) {
+// readSync reads a partner's identity synchronization policy: nil (and the
+// object it would be) when there is none.
+func readSync(ctx context.Context, tx store.Tx, tenantID, partnerID string) (*IdentitySync, directory.Object, error) {
 	o, err := directory.ReadSingleton(ctx, tx, tenantID, KindIdentitySync, syncObjectID(partnerID), none)
 	if err != nil || o.Version == 0 {
-		return nil, err
+		return nil, o, err
 	}
 	var is IdentitySync
-	return &is, decode(o.Doc, &is)
+	return &is, o, decode(o.Doc, &is)
 }
 
 // IdentitySync returns a partner's identity synchronization policy.
 func (s *Service) IdentitySync(ctx context.Context, tenantID, partnerID string) (IdentitySync, error) {
 	var out IdentitySync
 	err := s.view(ctx, tenantID, func(tx store.Tx) error {
-		is, err := readSync(ctx, tx, tenantID, partnerID)
+		is, _, err := readSync(ctx, tx, tenantID, partnerID)
 		if err == nil && is == nil {
 			err = notFound("identity synchronization policy of partner", partnerID)
 		}
@@ -361,7 +363,7 @@ func (s *Service) CreateIdentitySync(ctx context.Context, tenantID, partnerID st
 		if err != nil {
 			return err
 		}
-		if cur, err := readSync(ctx, tx, tenantID, p.TenantID); err != nil || cur != nil {
+		if cur, _, err := readSync(ctx, tx, tenantID, p.TenantID); err != nil || cur != nil {
 			if err == nil {
 				err = usererr.WithCode(usererr.Conflict, "Request_MultipleObjectsWithSameKeyValue",
 					"The identity synchronization policy of partner '%s' already exists; change it with PATCH.", p.TenantID)
@@ -375,19 +377,15 @@ func (s *Service) CreateIdentitySync(ctx context.Context, tenantID, partnerID st
 // PatchIdentitySync changes a partner's identity synchronization policy.
 func (s *Service) PatchIdentitySync(ctx context.Context, tenantID, partnerID string, body []byte) error {
 	return s.update(ctx, tenantID, func(tx store.Tx) error {
-		o, err := directory.ReadSingleton(ctx, tx, tenantID, KindIdentitySync, syncObjectID(partnerID), none)
+		cur, o, err := readSync(ctx, tx, tenantID, partnerID)
 		if err != nil {
 			return err
 		}
-		if o.Version == 0 {
+		if cur == nil {
 			// Graph's own code for a PATCH of a policy never PUT.
 			return usererr.WithCode(usererr.NotFound, "Directory_ObjectNotFound", "The identity synchronization policy of partner '%s' does not exist; create it with PUT.", partnerID)
 		}
-		var cur IdentitySync
-		if err := decode(o.Doc, &cur); err != nil {
-			return err
-		}
-		next, changed, err := PatchIdentitySync(cur, body)
+		next, changed, err := PatchIdentitySync(*cur, body)
 		if err != nil || len(changed) == 0 {
 			return err
 		}
@@ -398,14 +396,14 @@ func (s *Service) PatchIdentitySync(ctx context.Context, tenantID, partnerID str
 // DeleteIdentitySync deletes a partner's identity synchronization policy.
 func (s *Service) DeleteIdentitySync(ctx context.Context, tenantID, partnerID string) error {
 	return s.update(ctx, tenantID, func(tx store.Tx) error {
-		o, err := directory.ReadSingleton(ctx, tx, tenantID, KindIdentitySync, syncObjectID(partnerID), none)
+		cur, o, err := readSync(ctx, tx, tenantID, partnerID)
 		if err != nil {
 			return err
 		}
-		if o.Version == 0 {
+		if cur == nil {
 			return notFound("identity synchronization policy of partner", partnerID)
 		}
-		return s.dir.DeletePolicy(ctx, tx, tenantID, o, auditPartner(partnerID)+" identity synchronization")
+		return s.dir.DeletePolicy(ctx, tx, tenantID, o, auditPartner(cur.TenantID)+" identity synchronization")
 	})
 }
 
