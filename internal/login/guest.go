@@ -185,17 +185,18 @@ func (v *visit) crossTenant(f flow, id federation.Identity) (CrossTenant, bool) 
 	if b, err := v.p.cfg.Directory.Branding(v.ctx, v.req.TenantID, v.loc.Lang); err == nil && b.TenantName != "" {
 		org = b.TenantName
 	}
-	msg := v.loc.T("error.crossTenantInbound", org)
-	if ct.Code == codeOutboundPolicy {
-		msg = v.loc.T("error.crossTenantOutbound", org)
-	}
-	v.refuse(flow{Step: stepUsername, Username: f.Username}, msg)
+	v.refuse(flow{Step: stepUsername, Username: f.Username}, v.loc.T(ct.messageKey(), org))
 	return ct, false
 }
 
-// codeOutboundPolicy is AADSTS500212: the home tenant's cross-tenant
-// access settings refuse (500213, the tenant's own, otherwise).
-const codeOutboundPolicy = 500212
+// messageKey names the page's text for a refusal: AADSTS500212 when the
+// home tenant's settings refuse, 500213 when the resource tenant's do.
+func (ct CrossTenant) messageKey() string {
+	if ct.Code == 500212 {
+		return "error.crossTenantOutbound"
+	}
+	return "error.crossTenantInbound"
+}
 
 // refuse stores the flow and shows it with a message, also when the
 // visit would otherwise redirect: the message would not survive one.

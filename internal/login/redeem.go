@@ -268,11 +268,7 @@ func (rv *redeemVisit) crossTenant(rd redemption, id federation.Identity) (Cross
 		return ct, true
 	}
 	rv.p.noteCrossTenantRefusal(rv.ctx, rv.r, rv.tenant, authn.Request{TenantID: rv.tenant}, identityName(id), id, ct)
-	key := "error.crossTenantInbound"
-	if ct.Code == codeOutboundPolicy {
-		key = "error.crossTenantOutbound"
-	}
-	rv.message(http.StatusForbidden, rd.Invitation, "title.error", rv.loc.T(key, rd.Invitation.TenantName))
+	rv.message(http.StatusForbidden, rd.Invitation, "title.error", rv.loc.T(ct.messageKey(), rd.Invitation.TenantName))
 	return ct, false
 }
 
