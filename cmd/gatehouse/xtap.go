@@ -670,6 +670,20 @@ func (f *settingFlags) parse(fs *pflag.FlagSet, stdin io.Reader) (request, error
 	return r, nil
 }
 
+// bodyOverDefault is r's body over the default's inbound trust: what a
+// change of the default, or a new partner, starts from.
+func (r request) bodyOverDefault(ctx context.Context, g *graphCaller) ([]byte, error) {
+	var trust *xtap.InboundTrust
+	if len(r.trust) > 0 {
+		d, err := readDefault(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		trust = d.InboundTrust
+	}
+	return r.patchBody(trust, xtap.InboundOutbound{})
+}
+
 // patchBody is the PATCH (or POST) body of r over the settings in force:
 // inbound trust and automatic redemption are whole objects in Graph, so the
 // members not named keep their current (or inherited) value.
@@ -781,15 +795,7 @@ restrictions, mixed allow and block): --body with Graph's JSON.`,
 			if err != nil {
 				return err
 			}
-			var trust *xtap.InboundTrust
-			if len(r.trust) > 0 {
-				d, err := readDefault(ctx, g)
-				if err != nil {
-					return err
-				}
-				trust = d.InboundTrust
-			}
-			body, err := r.patchBody(trust, xtap.InboundOutbound{})
+			body, err := r.bodyOverDefault(ctx, g)
 			if err != nil {
 				return err
 			}
@@ -896,15 +902,7 @@ redemption, which only a partner configuration can turn on.`,
 			if err != nil {
 				return err
 			}
-			var trust *xtap.InboundTrust
-			if len(r.trust) > 0 {
-				d, err := readDefault(ctx, g)
-				if err != nil {
-					return err
-				}
-				trust = d.InboundTrust
-			}
-			body, err := r.patchBody(trust, xtap.InboundOutbound{})
+			body, err := r.bodyOverDefault(ctx, g)
 			if err != nil {
 				return err
 			}
