@@ -7,10 +7,11 @@ import (
 )
 
 // The nine rows of Graph's "Interpreting the API response" table
-// (crossTenantAccessPolicy overview, v1.0), JSON verbatim — including row
-// 6's " blocked" with a leading space — with the placeholders g1 and a1
-// replaced by GUIDs. want is the table's interpretation for (member of g1,
-// a1), (member of g1, a2), (not in g1, a1), (not in g1, a2).
+// (crossTenantAccessPolicy overview, v1.0), JSON verbatim — row 6 spells
+// its access type " blocked", with a leading space — with the table's
+// names g1 and a1 replaced by GUIDs. want is the table's interpretation
+// for (member of g1, a1), (member of g1, a2), (not in g1, a1), (not in g1,
+// a2).
 var graphNineRows = []struct {
 	name, setting string
 	want          [4]bool

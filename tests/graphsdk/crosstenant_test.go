@@ -347,8 +347,11 @@ func patchIdentitySync(ctx context.Context, client *msgraphsdk.GraphServiceClien
 		return err
 	}
 	info.Method = abstractions.PATCH
+	// Kiota maps error statuses by class: every 4xx and 5xx answer is
+	// Graph's OData error.
 	return client.GetAdapter().SendNoContent(ctx, info, abstractions.ErrorMappings{
-		"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue,
+		"4XX": odataerrors.CreateODataErrorFromDiscriminatorValue,
+		"5XX": odataerrors.CreateODataErrorFromDiscriminatorValue,
 	})
 }
 
