@@ -191,13 +191,8 @@ func (v *visit) postMFA(f flow) {
 			return
 		}
 	}
-	code := mfaCode(v.r)
-	if code == "" {
-		v.mfaShow(f, v.loc.T("error.mfaCode"))
-		return
-	}
-	if v.p.throttled(v.r) {
-		v.tooMany(f, v.p.cfg.ClientRate.Every, "error.throttled")
+	code, ok := v.postedCode(f)
+	if !ok {
 		return
 	}
 	var err error
@@ -263,19 +258,29 @@ func (v *visit) postMFARegister(f flow) {
 	}
 }
 
+// postedCode is the code the form posted, once the browser is not
+// throttled; when not ok, the page saying why was shown.
+func (v *visit) postedCode(f flow) (string, bool) {
+	code := mfaCode(v.r)
+	if code == "" {
+		v.mfaShow(f, v.loc.T("error.mfaCode"))
+		return "", false
+	}
+	if v.p.throttled(v.r) {
+		v.tooMany(f, v.p.cfg.ClientRate.Every, "error.throttled")
+		return "", false
+	}
+	return code, true
+}
+
 func (v *visit) postMFATOTP(f flow) {
 	if v.r.PostForm.Get("action") == "back" {
 		f.Step, f.Enrolment = stepMFARegister, ""
 		v.advance(f)
 		return
 	}
-	code := mfaCode(v.r)
-	if code == "" {
-		v.mfaShow(f, v.loc.T("error.mfaCode"))
-		return
-	}
-	if v.p.throttled(v.r) {
-		v.tooMany(f, v.p.cfg.ClientRate.Every, "error.throttled")
+	code, ok := v.postedCode(f)
+	if !ok {
 		return
 	}
 	_, err := v.p.cfg.SecondFactor.ConfirmTOTP(v.ctx, v.req.TenantID, f.UserID, f.Enrolment, code)
