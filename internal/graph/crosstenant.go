@@ -257,12 +257,15 @@ func selected(v any, sel []string) (any, error) {
 		return nil, err
 	}
 	out := map[string]json.RawMessage{}
-	for _, name := range append(sel, "identitySynchronization") {
-		if v, ok := all[name]; ok {
-			out[name] = v
-		} else if name != "identitySynchronization" {
-			out[name] = json.RawMessage("null")
+	for _, name := range sel {
+		v, ok := all[name]
+		if !ok {
+			v = json.RawMessage("null")
 		}
+		out[name] = v
+	}
+	if v, ok := all["identitySynchronization"]; ok {
+		out["identitySynchronization"] = v
 	}
 	return out, nil
 }
