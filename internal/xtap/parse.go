@@ -559,57 +559,46 @@ func parseRedemption(path string, raw json.RawMessage) (*RedemptionIdentityProvi
 }
 
 func parseAppServiceConnect(path string, raw json.RawMessage) (*AppServiceConnectSetting, error) {
-	o, isNull, err := parseObject(path, raw)
-	if err != nil || isNull {
+	tc, ok, err := parseOneTarget(path, raw, "microsoft.graph.crossTenantAccessPolicyAppServiceConnectSetting", "applications", sideApps)
+	if err != nil || !ok {
 		return nil, err
 	}
-	var s AppServiceConnectSetting
-	for _, k := range o.keys() {
-		v := o[k]
-		if k != "applications" {
-			return nil, unknownProperty(join(path, k), "microsoft.graph.crossTenantAccessPolicyAppServiceConnectSetting")
-		}
-		if s.Applications, err = parseTargetConfiguration(join(path, k), v, sideApps); err != nil {
-			return nil, err
-		}
-	}
-	return &s, nil
+	return &AppServiceConnectSetting{Applications: tc}, nil
 }
 
 func parseM365Inbound(path string, raw json.RawMessage) (*M365CollaborationInboundSetting, error) {
-	o, isNull, err := parseObject(path, raw)
-	if err != nil || isNull {
+	tc, ok, err := parseOneTarget(path, raw, "microsoft.graph.crossTenantAccessPolicyM365CollaborationInboundSetting", "users", sideUsers)
+	if err != nil || !ok {
 		return nil, err
 	}
-	var s M365CollaborationInboundSetting
-	for _, k := range o.keys() {
-		v := o[k]
-		if k != "users" {
-			return nil, unknownProperty(join(path, k), "microsoft.graph.crossTenantAccessPolicyM365CollaborationInboundSetting")
-		}
-		if s.Users, err = parseTargetConfiguration(join(path, k), v, sideUsers); err != nil {
-			return nil, err
-		}
-	}
-	return &s, nil
+	return &M365CollaborationInboundSetting{Users: tc}, nil
 }
 
 func parseM365Outbound(path string, raw json.RawMessage) (*M365CollaborationOutboundSetting, error) {
-	o, isNull, err := parseObject(path, raw)
-	if err != nil || isNull {
+	tc, ok, err := parseOneTarget(path, raw, "microsoft.graph.crossTenantAccessPolicyM365CollaborationOutboundSetting", "usersAndGroups", sideUsers)
+	if err != nil || !ok {
 		return nil, err
 	}
-	var s M365CollaborationOutboundSetting
+	return &M365CollaborationOutboundSetting{UsersAndGroups: tc}, nil
+}
+
+// parseOneTarget reads the shape the sparsely documented settings share:
+// an object of type typ whose one property, name, is a target
+// configuration of side sd. ok is false for null.
+func parseOneTarget(path string, raw json.RawMessage, typ, name string, sd side) (tc *TargetConfiguration, ok bool, err error) {
+	o, isNull, err := parseObject(path, raw)
+	if err != nil || isNull {
+		return nil, false, err
+	}
 	for _, k := range o.keys() {
-		v := o[k]
-		if k != "usersAndGroups" {
-			return nil, unknownProperty(join(path, k), "microsoft.graph.crossTenantAccessPolicyM365CollaborationOutboundSetting")
+		if k != name {
+			return nil, false, unknownProperty(join(path, k), typ)
 		}
-		if s.UsersAndGroups, err = parseTargetConfiguration(join(path, k), v, sideUsers); err != nil {
-			return nil, err
+		if tc, err = parseTargetConfiguration(join(path, k), o[k], sd); err != nil {
+			return nil, false, err
 		}
 	}
-	return &s, nil
+	return tc, true, nil
 }
 
 // PatchPolicy applies PATCH /policies/crossTenantAccessPolicy to cur and
