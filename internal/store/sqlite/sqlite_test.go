@@ -174,3 +174,49 @@ func TestCheckpointAfterWrites(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestPartialIndexesCompareNoValues: a partial index whose condition
+// compares a column with a value (kind = 'application') makes SQLite
+// re-prepare, on every run, each statement that compares that column
+// with a bound value, as the planner must check the value against the
+// condition; the statement cache is then worth nothing to those queries.
+// Conditions may test only for NULL.
+func TestPartialIndexesCompareNoValues(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s := storetest.SQLite(t, path) // migrates
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	partial := 0
+	for rows.Next() {
+		var name, text string
+		if err := rows.Scan(&name, &text); err != nil {
+			t.Fatal(err)
+		}
+		_, cond, ok := strings.Cut(strings.ToUpper(text), ") WHERE ")
+		if !ok {
+			continue
+		}
+		partial++
+		rest := strings.NewReplacer("IS NOT NULL", "", "IS NULL", "", "AND", "", " ", "").Replace(cond)
+		if strings.ContainsAny(rest, "=<>'()") {
+			t.Errorf("index %s has a condition that compares values: %s", name, text)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if partial == 0 {
+		t.Fatal("found no partial index: the check looks at nothing")
+	}
+}

@@ -96,6 +96,6 @@ func (t *txn) PurgeAuditRecords(ctx context.Context, cutoff time.Time, limit int
 		return 0, errors.New("store: purge limit must be positive")
 	}
 	n, err := t.exec(ctx, `DELETE FROM audit_records WHERE (tenant_id, id) IN
-		(SELECT tenant_id, id FROM audit_records WHERE created_at < $1 ORDER BY created_at LIMIT $2)`, t.at(cutoff), limit)
+		(SELECT tenant_id, id FROM audit_records WHERE created_at < $1 ORDER BY created_at `+limitTo(`$2`)+`)`, t.at(cutoff), limit)
 	return int(n), err
 }

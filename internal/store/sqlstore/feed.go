@@ -108,7 +108,7 @@ func (t *txn) Changes(ctx context.Context, tenantID string, kinds []string, afte
 		}
 		q += ` AND kind IN (` + strings.Join(ph, ", ") + `)`
 	}
-	q += ` ORDER BY seq LIMIT ` + args.Add(limit)
+	q += ` ORDER BY seq ` + limitTo(args.Add(limit))
 	var out []store.Change
 	err := t.query(ctx, q, args.Values(), func(r *sql.Rows) error {
 		var c store.Change

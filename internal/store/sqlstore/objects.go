@@ -388,7 +388,7 @@ func (t *txn) PurgeDeletedObjects(ctx context.Context, cutoff time.Time, limit i
 	}
 	type key struct{ tenant, kind, id string }
 	var doomed []key
-	err := t.query(ctx, `SELECT tenant_id, kind, id FROM objects WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at LIMIT $2`,
+	err := t.query(ctx, `SELECT tenant_id, kind, id FROM objects WHERE deleted_at IS NOT NULL AND deleted_at < $1 ORDER BY deleted_at `+limitTo(`$2`),
 		[]any{t.at(cutoff), limit}, func(r *sql.Rows) error {
 			var k key
 			err := r.Scan(&k.tenant, &k.kind, &k.id)
@@ -466,7 +466,7 @@ func pageRows[T any](ctx context.Context, t *txn, from, cols string, conds []str
 		cols += ", " + strings.Join(keys, ", ")
 	}
 	stmt := `SELECT ` + cols + ` FROM ` + from + ` WHERE ` + strings.Join(conds, " AND ") +
-		` ORDER BY ` + order.OrderBy() + ` LIMIT ` + args.Add(q.Top+1)
+		` ORDER BY ` + order.OrderBy() + ` ` + limitTo(args.Add(q.Top+1))
 
 	var (
 		rows    []T

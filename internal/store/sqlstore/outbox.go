@@ -49,7 +49,7 @@ func (t *txn) ClaimMessages(ctx context.Context, topic string, now time.Time, le
 	err := t.query(ctx, `UPDATE outbox SET lease_until = $3, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM outbox
 			WHERE topic = $1 AND not_before <= $2 AND (lease_until IS NULL OR lease_until <= $2)
-			ORDER BY not_before, id LIMIT $4 `+t.s.b.SkipLocked+`)
+			ORDER BY not_before, id `+limitTo(`$4`)+` `+t.s.b.SkipLocked+`)
 		RETURNING id, tenant_id, topic, payload, created_at, not_before, attempts, last_error`,
 		[]any{topic, t.at(now), t.at(now.Add(lease)), limit}, func(r *sql.Rows) error {
 			var m store.Message

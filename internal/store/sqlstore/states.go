@@ -233,7 +233,7 @@ func (t *txn) PurgeExpiredStates(ctx context.Context, limit int) (int, error) {
 	// SkipLocked lets purges on several nodes share the work instead of
 	// queueing behind each other's rows.
 	n, err := t.exec(ctx, `DELETE FROM states WHERE (tenant_id, kind, id) IN (
-		SELECT tenant_id, kind, id FROM states WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 `+t.s.b.SkipLocked+`)`,
+		SELECT tenant_id, kind, id FROM states WHERE expires_at <= $1 ORDER BY expires_at `+limitTo(`$2`)+` `+t.s.b.SkipLocked+`)`,
 		t.at(t.s.now()), limit)
 	return int(n), err
 }
