@@ -56,7 +56,7 @@ func (s *Service) Invite(ctx context.Context, tenantID string, body directory.Do
 		if err != nil {
 			return err
 		}
-		settings, err := ReadSettings(ctx, tx, tenantID)
+		settings, err := readInviteSettings(ctx, tx, tenantID)
 		if err != nil {
 			return err
 		}
@@ -74,19 +74,22 @@ func (s *Service) Invite(ctx context.Context, tenantID string, body directory.Do
 		if err := checkSponsors(ctx, tx, tenantID, in.Sponsors); err != nil {
 			return err
 		}
-		var guest directory.Object
+		var (
+			guest directory.Object
+			isNew bool
+		)
 		activity := directory.ActivityInviteExternalUser
 		if in.Reset {
 			activity = directory.ActivityInviteExternalUserReset
 			guest, err = s.resetGuest(ctx, tx, tenantID, in)
 		} else {
-			guest, err = s.guestFor(ctx, tx, tenantID, in, c)
+			guest, isNew, err = s.guestFor(ctx, tx, tenantID, in, c)
 		}
 		if err != nil {
 			return err
 		}
 		invitationID := s.newID()
-		secret, err := s.issueTicket(ctx, tx, tenantID, ticket{InvitationID: invitationID, UserID: guest.ID,
+		secret, err := s.issueTicket(ctx, tx, tenantID, !isNew, ticket{InvitationID: invitationID, UserID: guest.ID,
 			Email: in.Email, RedirectURL: in.RedirectURL, InviterName: inviterName})
 		if err != nil {
 			return err
@@ -227,20 +230,26 @@ func checkSponsors(ctx context.Context, tx store.Tx, tenantID string, ids []stri
 
 // guestFor returns the guest an invitation is for: the pending or
 // redeemed guest the address already belongs to (re-inviting it issues a
-// new ticket), else a new guest user.
-func (s *Service) guestFor(ctx context.Context, tx store.Tx, tenantID string, in invitation, c caller.Caller) (directory.Object, error) {
+// new ticket), else a new guest user (isNew).
+func (s *Service) guestFor(ctx context.Context, tx store.Tx, tenantID string, in invitation, c caller.Caller) (guest directory.Object, isNew bool, err error) {
 	found, err := userByMail(ctx, tx, tenantID, in.Email)
 	if err != nil {
-		return directory.Object{}, err
+		return directory.Object{}, false, err
 	}
 	if len(found) > 0 {
 		switch str(found[0].Doc, "externalUserState") {
 		case statePending, stateAccepted:
-			return found[0], nil
+			return found[0], false, nil
 		}
-		return directory.Object{}, usererr.WithCode(usererr.Invalid, "Request_BadRequest",
+		return directory.Object{}, false, usererr.WithCode(usererr.Invalid, "Request_BadRequest",
 			"A user of the organization already has the address %s; invite them with resetRedemption to make them a guest.", in.Email)
 	}
+	guest, err = s.newGuest(ctx, tx, tenantID, in, c)
+	return guest, err == nil, err
+}
+
+// newGuest creates the guest user of an invitation, with its sponsors.
+func (s *Service) newGuest(ctx context.Context, tx store.Tx, tenantID string, in invitation, c caller.Caller) (directory.Object, error) {
 	initial, err := initialDomain(ctx, tx, tenantID)
 	if err != nil {
 		return directory.Object{}, err

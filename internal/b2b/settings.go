@@ -43,6 +43,28 @@ type Settings struct {
 
 // ReadSettings reads the tenant's external collaboration settings in tx.
 func ReadSettings(ctx context.Context, tx store.Tx, tenantID string) (Settings, error) {
+	s, err := readInviteSettings(ctx, tx, tenantID)
+	if err != nil {
+		return Settings{}, err
+	}
+	email, err := directory.ReadSingleton(ctx, tx, tenantID, KindEmailMethodConfiguration, EmailMethodConfigurationID, defaultEmailConfiguration)
+	if err != nil {
+		return Settings{}, err
+	}
+	s.EmailOTP = email.Doc["allowExternalIdToUseEmailOtp"] != "disabled"
+	flows, err := directory.ReadSingleton(ctx, tx, tenantID, KindAuthenticationFlowsPolicy, AuthenticationFlowsPolicyID, defaultFlowsPolicy)
+	if err != nil {
+		return Settings{}, err
+	}
+	ssu, _ := flows.Doc["selfServiceSignUp"].(map[string]any)
+	s.SelfServiceSignUp = ssu["isEnabled"] == true
+	return s, nil
+}
+
+// readInviteSettings reads the settings the invite decision needs (who may
+// invite, the guest role and the domain lists) and leaves the redemption
+// ones at their zero values: an invitation reads two objects, not four.
+func readInviteSettings(ctx context.Context, tx store.Tx, tenantID string) (Settings, error) {
 	pol, err := directory.AuthorizationPolicyIn(ctx, tx, tenantID)
 	if err != nil {
 		return Settings{}, err
@@ -64,17 +86,6 @@ func ReadSettings(ctx context.Context, tx store.Tx, tenantID string) (Settings, 
 			}
 		}
 	}
-	email, err := directory.ReadSingleton(ctx, tx, tenantID, KindEmailMethodConfiguration, EmailMethodConfigurationID, defaultEmailConfiguration)
-	if err != nil {
-		return Settings{}, err
-	}
-	s.EmailOTP = email.Doc["allowExternalIdToUseEmailOtp"] != "disabled"
-	flows, err := directory.ReadSingleton(ctx, tx, tenantID, KindAuthenticationFlowsPolicy, AuthenticationFlowsPolicyID, defaultFlowsPolicy)
-	if err != nil {
-		return Settings{}, err
-	}
-	ssu, _ := flows.Doc["selfServiceSignUp"].(map[string]any)
-	s.SelfServiceSignUp = ssu["isEnabled"] == true
 	return s, nil
 }
 

@@ -56,10 +56,13 @@ func ticketTenant(secret string) (string, bool) {
 	return tid, true
 }
 
-// issueTicket replaces the guest's tickets with a new one and returns it.
-func (s *Service) issueTicket(ctx context.Context, tx store.Tx, tenantID string, t ticket) (string, error) {
-	if _, err := tx.DeleteStates(ctx, tenantID, store.StateFilter{Kind: ticketKind, Subject: t.UserID}); err != nil {
-		return "", err
+// issueTicket replaces the guest's tickets with a new one and returns it;
+// a guest created in tx has none to replace (replace false).
+func (s *Service) issueTicket(ctx context.Context, tx store.Tx, tenantID string, replace bool, t ticket) (string, error) {
+	if replace {
+		if _, err := tx.DeleteStates(ctx, tenantID, store.StateFilter{Kind: ticketKind, Subject: t.UserID}); err != nil {
+			return "", err
+		}
 	}
 	secret, err := newTicketSecret(tenantID, s.random)
 	if err != nil {
