@@ -78,6 +78,7 @@ func Open(ctx context.Context, path string, opts ...Options) (*Store, error) {
 		Migrations:  m,
 		Committed:   cp.written,
 		Stop:        cp.stop,
+		GroupCommit: true,
 	}, o)
 	if err != nil {
 		return nil, errors.Join(err, cp.stop(), write.Close(), read.Close())

@@ -92,6 +92,10 @@ type Backend struct {
 	Committed func()
 	// Stop, when set, ends the backend's own work before the pools close.
 	Stop func() error
+	// GroupCommit runs Update transactions through one goroutine that
+	// commits the writes waiting at once together (see group.go); for a
+	// backend whose Write pool is a single connection.
+	GroupCommit bool
 }
 
 // Store is a store.Store over one SQL database.
@@ -101,6 +105,8 @@ type Store struct {
 	newID    func() string
 	timeout  time.Duration
 	migrated atomic.Bool
+	// group runs Updates when the backend asks for group commit.
+	group *committer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -120,12 +126,18 @@ func New(ctx context.Context, b Backend, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
+	if b.GroupCommit {
+		s.group = newCommitter(s)
+	}
 	return s, nil
 }
 
 // Update runs fn in a read-write transaction and commits unless fn fails.
 // Change-feed entries are numbered just before commit (see txn.flush).
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if s.group != nil {
+		return s.outage(s.group.update(ctx, fn))
+	}
 	return s.run(ctx, s.b.Write, s.b.WriteTx, false, fn)
 }
 
@@ -214,6 +226,9 @@ func (s *Store) Analyze(ctx context.Context) error {
 
 // Close closes the backend's pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	var err error
 	if s.b.Stop != nil {
 		err = s.b.Stop()

@@ -22,6 +22,13 @@ type txn struct {
 	// ending at the store's timeout, which the transaction began under.
 	caller, bounded context.Context
 	readOnly        bool
+	// detached statements run under bounded alone, not under the context
+	// a caller passes: in a group commit, one caller's cancellation must
+	// not interrupt a statement, which would roll back the others' writes.
+	// bounded cannot end then; a statement fails instead when it would
+	// start after deadline.
+	detached bool
+	deadline time.Time
 	// pending are the change-feed entries of this transaction not yet
 	// numbered; see flush.
 	pending []pendingChange
@@ -41,12 +48,25 @@ func (t *txn) writable() error {
 // its statements runs, so a statement on a hung connection must be stopped
 // by its own context or it would pin the request and the connection.
 func (t *txn) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if t.detached {
+		if time.Now().After(t.deadline) {
+			return expired, func() {}
+		}
+		return t.bounded, func() {}
+	}
 	if ctx == t.caller {
 		return t.bounded, func() {}
 	}
 	d, _ := t.bounded.Deadline()
 	return context.WithDeadline(ctx, d)
 }
+
+// expired is a context whose deadline has passed.
+var expired = func() context.Context {
+	ctx, cancel := context.WithDeadline(context.Background(), time.Time{})
+	cancel()
+	return ctx
+}()
 
 // exec runs a statement and returns how many rows it changed.
 func (t *txn) exec(ctx context.Context, q string, args ...any) (int64, error) {

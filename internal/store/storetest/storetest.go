@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"OutboxVisibleAfterCommit", testOutboxVisibleAfterCommit},
 		{"Rollback", testRollback},
+		{"WritesWaitingTogether", testWritesWaitingTogether},
 		{"ViewIsReadOnly", testViewIsReadOnly},
 		{"Credentials", testCredentials},
 		{"SigningKeys", testSigningKeys},
