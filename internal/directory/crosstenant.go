@@ -2,7 +2,6 @@ package directory
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/odata"
@@ -113,31 +112,10 @@ func LookUpHomeAccount(ctx context.Context, tx store.Tx, homeTenantID, userID st
 }
 
 // transitiveGroups lists the groups id belongs to, directly or through
-// nested groups, each once: one read per level of nesting.
+// nested groups, each once, in one read.
 func transitiveGroups(ctx context.Context, tx store.Tx, tenantID, id string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for next := []string{id}; len(next) > 0 && len(out) < maxHomeGroups; {
-		links, err := tx.LinksTo(ctx, tenantID, RelMembers, KindGroup, next[:min(len(next), maxLinkTargets)])
-		if err != nil {
-			return nil, err
-		}
-		next = next[:0]
-		for _, l := range links {
-			if !seen[l.SourceID] {
-				seen[l.SourceID] = true
-				next = append(next, l.SourceID)
-			}
-		}
-		out = append(out, next...)
-	}
-	slices.Sort(out)
-	return out[:min(len(out), maxHomeGroups)], nil
+	return tx.Ancestors(ctx, tenantID, RelMembers, KindGroup, id, maxHomeGroups)
 }
-
-// maxLinkTargets is the most targets one LinksTo read takes; a level with
-// more groups than that is cut there (far beyond any real nesting).
-const maxLinkTargets = 1000
 
 // FindHomeAccount finds the account of a home tenant that owns an email
 // address, by user principal name and then by mail: whom a what-if about

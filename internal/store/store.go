@@ -103,6 +103,10 @@ type Tx interface {
 	CreateObject(ctx context.Context, o *Object) error
 	// GetObject returns a live object of the kind; soft-deleted ones are ErrNotFound.
 	GetObject(ctx context.Context, tenantID, kind, id string) (Object, error)
+	// GetObjects returns, in one read, the live objects keys name (at most
+	// MaxObjectKeys), in no particular order; a key that names none is
+	// left out.
+	GetObjects(ctx context.Context, keys []ObjectKey) ([]Object, error)
 	// GetObjectByUPN finds a live object by its folded user principal name.
 	GetObjectByUPN(ctx context.Context, tenantID, kind, upn string) (Object, error)
 	// LookupApplication crosses tenants: it finds the live application
@@ -151,10 +155,11 @@ type Tx interface {
 	RemoveLink(ctx context.Context, tenantID string, l Link) error
 	// ListRelated pages through the live objects linked from (or, reverse, to) id.
 	ListRelated(ctx context.Context, tenantID string, r Related, q Query) (Page, error)
-	// LinksTo returns the links of rel whose targets are among targetIDs and
-	// whose sources are live objects of kind sourceKind, in one read: one
-	// level of a walk up nested memberships (at most 1000 targets).
-	LinksTo(ctx context.Context, tenantID, rel, sourceKind string, targetIDs []string) ([]Link, error)
+	// Ancestors returns, in one read, the ids of the live objects of kind
+	// sourceKind linked by rel to id directly or through one another (the
+	// groups a user is in, nested groups included), each once, in id
+	// order, at most limit of them.
+	Ancestors(ctx context.Context, tenantID, rel, sourceKind, id string, limit int) ([]string, error)
 
 	// Change feed.
 	// HeadSeq is the tenant's latest change position (0 when none).
@@ -277,6 +282,14 @@ type Domain struct {
 	Default   bool
 	CreatedAt time.Time
 }
+
+// ObjectKey names one object of one tenant.
+type ObjectKey struct {
+	TenantID, Kind, ID string
+}
+
+// MaxObjectKeys is the most keys one GetObjects takes.
+const MaxObjectKeys = 100
 
 // Object is a directory object: a Graph resource stored as its JSON document
 // plus the keys the store indexes. The domain package derives the keys from

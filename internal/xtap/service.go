@@ -410,18 +410,55 @@ func (s *Service) DeleteIdentitySync(ctx context.Context, tenantID, partnerID st
 // settingsToward compiles the settings tenantID applies to otherID, as
 // stored now: the partner configuration over the default.
 func settingsToward(ctx context.Context, tx store.Tx, tenantID, otherID string) (*CompiledSettings, error) {
-	def, _, err := readDefault(ctx, tx, tenantID)
+	c, err := settingsAmong(ctx, tx, [][2]string{{tenantID, otherID}})
 	if err != nil {
 		return nil, err
 	}
-	p, _, found, err := readPartner(ctx, tx, tenantID, otherID)
+	return c[0], nil
+}
+
+// settingsAmong compiles, from one read, the settings each pair's first
+// tenant applies to its second: a decision reads both sides at once.
+func settingsAmong(ctx context.Context, tx store.Tx, pairs [][2]string) ([]*CompiledSettings, error) {
+	keys := make([]store.ObjectKey, 0, 2*len(pairs))
+	for _, p := range pairs {
+		keys = append(keys, store.ObjectKey{TenantID: p[0], Kind: KindDefault, ID: defaultID},
+			store.ObjectKey{TenantID: p[0], Kind: KindPartner, ID: partnerObjectID(p[1])})
+	}
+	objs, err := tx.GetObjects(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return CompileSettings(Effective(def, nil)), nil
+	stored := func(k store.ObjectKey) []byte {
+		for _, o := range objs {
+			if o.TenantID == k.TenantID && o.Kind == k.Kind && o.ID == k.ID {
+				return o.Data
+			}
+		}
+		return nil
 	}
-	return CompileSettings(Effective(def, &p)), nil
+	out := make([]*CompiledSettings, len(pairs))
+	for i, p := range pairs {
+		def := SystemDefault()
+		if raw := stored(keys[2*i]); raw != nil {
+			if err := json.Unmarshal(raw, &def); err != nil {
+				return nil, err
+			}
+			def = def.Normalized()
+		}
+		def.ID = p[0]
+		raw := stored(keys[2*i+1])
+		if raw == nil {
+			out[i] = CompileSettings(Effective(def, nil))
+			continue
+		}
+		var partner Partner
+		if err := json.Unmarshal(raw, &partner); err != nil {
+			return nil, err
+		}
+		out[i] = CompileSettings(Effective(def, &partner))
+	}
+	return out, nil
 }
 
 // Access is one cross-tenant access to decide: a user of the home tenant
@@ -477,13 +514,11 @@ func DecideForHome(ctx context.Context, tx store.Tx, a Access, home directory.Ho
 	if a.HomeTenantID == "" {
 		return Evaluate(in), nil
 	}
-	var err error
-	if in.HomeOutbound, err = settingsToward(ctx, tx, a.HomeTenantID, a.ResourceTenantID); err != nil {
+	both, err := settingsAmong(ctx, tx, [][2]string{{a.HomeTenantID, a.ResourceTenantID}, {a.ResourceTenantID, a.HomeTenantID}})
+	if err != nil {
 		return Result{}, err
 	}
-	if in.ResourceInbound, err = settingsToward(ctx, tx, a.ResourceTenantID, a.HomeTenantID); err != nil {
-		return Result{}, err
-	}
+	in.HomeOutbound, in.ResourceInbound = both[0], both[1]
 	in.HomeTenantID, in.User = a.HomeTenantID, User{ID: a.HomeUserID, Groups: home.Groups}
 	if a.Named {
 		in.HomeTenantName, in.ResourceTenantName = tenantName(ctx, tx, a.HomeTenantID), tenantName(ctx, tx, a.ResourceTenantID)

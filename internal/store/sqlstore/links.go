@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlq"
@@ -76,33 +75,29 @@ func (t *txn) ListRelated(ctx context.Context, tenantID string, r store.Related,
 	return t.page(ctx, "links l JOIN objects o ON o.tenant_id = l.tenant_id AND o.id = "+far, conds, args, q)
 }
 
-// maxLinkTargets bounds LinksTo's IN list, well under both backends'
-// limits on bound parameters.
-const maxLinkTargets = 1000
-
-func (t *txn) LinksTo(ctx context.Context, tenantID, rel, sourceKind string, targetIDs []string) ([]store.Link, error) {
-	if len(targetIDs) == 0 {
-		return nil, nil
+func (t *txn) Ancestors(ctx context.Context, tenantID, rel, sourceKind, id string, limit int) ([]string, error) {
+	if limit < 1 {
+		return nil, errors.New("store: Ancestors needs a positive limit")
 	}
-	if len(targetIDs) > maxLinkTargets {
-		return nil, errors.New("store: LinksTo takes at most 1000 targets")
-	}
-	args := &sqlq.Args{}
-	in := make([]string, len(targetIDs))
-	for i, id := range targetIDs {
-		in[i] = args.Add(id)
-	}
-	q := `SELECT l.source_id, l.target_id FROM links l JOIN objects o ON o.tenant_id = l.tenant_id AND o.id = l.source_id
-		WHERE l.tenant_id = ` + args.Add(tenantID) + ` AND l.rel = ` + args.Add(rel) + ` AND l.target_id IN (` + strings.Join(in, ", ") + `)
-		AND o.kind = ` + args.Add(sourceKind) + ` AND o.deleted_at IS NULL ORDER BY l.target_id, l.source_id`
-	var out []store.Link
-	err := t.query(ctx, q, args.Values(), func(r *sql.Rows) error {
-		l := store.Link{Rel: rel}
-		if err := r.Scan(&l.SourceID, &l.TargetID); err != nil {
-			return err
-		}
-		out = append(out, l)
-		return nil
+	// UNION (not UNION ALL) keeps each source once, which also ends the
+	// walk around a cycle. The walk follows links alone and the sources
+	// are checked once, at the end: a deleted object has no links left,
+	// and joining objects at every step made PostgreSQL plan for longer
+	// than it ran. CROSS JOIN fixes SQLite's join order (links by target,
+	// then each source by key); without statistics it walked every group
+	// of the tenant instead.
+	q := `WITH RECURSIVE up(id) AS (
+			SELECT l.source_id FROM links l WHERE l.tenant_id = $1 AND l.target_id = $3 AND l.rel = $2
+		UNION
+			SELECT l.source_id FROM up CROSS JOIN links l WHERE l.tenant_id = $1 AND l.target_id = up.id AND l.rel = $2)
+		SELECT o.id FROM up CROSS JOIN objects o WHERE o.tenant_id = $1 AND o.id = up.id AND o.kind = $4 AND o.deleted_at IS NULL
+		ORDER BY o.id ` + limitTo(`$5`)
+	var out []string
+	err := t.query(ctx, q, []any{tenantID, rel, id, sourceKind, limit}, func(r *sql.Rows) error {
+		var src string
+		err := r.Scan(&src)
+		out = append(out, src)
+		return err
 	})
 	return out, err
 }

@@ -188,6 +188,28 @@ func (t *txn) GetObject(ctx context.Context, tenantID, kind, id string) (store.O
 	return t.object(ctx, `o.id = $3`, tenantID, kind, id)
 }
 
+func (t *txn) GetObjects(ctx context.Context, keys []store.ObjectKey) ([]store.Object, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	if len(keys) > store.MaxObjectKeys {
+		return nil, fmt.Errorf("store: GetObjects takes at most %d keys", store.MaxObjectKeys)
+	}
+	args := &sqlq.Args{}
+	either := make([]string, len(keys))
+	for i, k := range keys {
+		either[i] = "(o.tenant_id = " + args.Add(k.TenantID) + " AND o.kind = " + args.Add(k.Kind) + " AND o.id = " + args.Add(k.ID) + ")"
+	}
+	var out []store.Object
+	err := t.query(ctx, `SELECT `+objectColumns+` FROM objects o WHERE (`+strings.Join(either, " OR ")+`) AND o.deleted_at IS NULL`, args.Values(),
+		func(r *sql.Rows) error {
+			o, err := scanObject(r)
+			out = append(out, o)
+			return err
+		})
+	return out, err
+}
+
 func (t *txn) GetObjectByUPN(ctx context.Context, tenantID, kind, upn string) (store.Object, error) {
 	if upn == "" {
 		return store.Object{}, store.ErrNotFound

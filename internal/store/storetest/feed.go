@@ -93,23 +93,24 @@ func testLinks(t *testing.T, s store.Store) {
 		{ID: "u1", Rel: "owners", Reverse: true}:  {"g1"},
 		{ID: "u2", Rel: "members"}:                nil,
 	})
-	// LinksTo reads one level of memberships for many targets at once,
-	// only from sources of the kind asked, and in another tenant nothing.
-	view(t, s, func(tx store.Tx) error {
-		got, err := tx.LinksTo(ctx, "t1", "members", kindGroup, []string{"u1", "u2", "g2", "nope"})
-		want := []store.Link{{SourceID: "g1", Rel: "members", TargetID: "g2"}, {SourceID: "g1", Rel: "members", TargetID: "u1"},
-			{SourceID: "g2", Rel: "members", TargetID: "u1"}, {SourceID: "g1", Rel: "members", TargetID: "u2"}}
-		if !slices.Equal(got, want) {
-			t.Errorf("LinksTo = %v, want %v", got, want)
-		}
-		if got, err := tx.LinksTo(ctx, "t1", "members", kindUser, []string{"u1"}); err != nil || len(got) != 0 {
-			t.Errorf("LinksTo from users = %v, %v", got, err)
-		}
-		if got, err := tx.LinksTo(ctx, "t2", "members", kindGroup, []string{"u1"}); err != nil || len(got) != 0 {
-			t.Errorf("LinksTo in another tenant = %v, %v", got, err)
-		}
-		return err
-	})
+	// Ancestors walks up memberships, nested ones included, from sources
+	// of the kind asked only, and in another tenant finds nothing.
+	ancestors := func(what, tenantID, kind, id string, limit int, want ...string) {
+		t.Helper()
+		view(t, s, func(tx store.Tx) error {
+			got, err := tx.Ancestors(ctx, tenantID, "members", kind, id, limit)
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("Ancestors %s = %v, %v; want %v", what, got, err, want)
+			}
+			return nil
+		})
+	}
+	ancestors("of u1", "t1", kindGroup, "u1", 10, "g1", "g2")
+	ancestors("of u1, one", "t1", kindGroup, "u1", 1, "g1")
+	ancestors("of g2", "t1", kindGroup, "g2", 10, "g1")
+	ancestors("of no one", "t1", kindGroup, "nope", 10)
+	ancestors("that are users", "t1", kindUser, "u1", 10)
+	ancestors("in another tenant", "t2", kindGroup, "u1", 10)
 	// Filters and orders apply to the related objects.
 	view(t, s, func(tx store.Tx) error {
 		p, err := tx.ListRelated(ctx, "t1", store.Related{ID: "g1", Rel: "members"},
@@ -124,13 +125,7 @@ func testLinks(t *testing.T, s store.Store) {
 	wantErr(t, "RemoveLink twice", err, store.ErrNotFound)
 	// Deleting an object drops its links in both directions.
 	update(t, s, func(tx store.Tx) error { return tx.DeleteObject(ctx, "t1", kindGroup, "g2", 0) })
-	view(t, s, func(tx store.Tx) error {
-		got, err := tx.LinksTo(ctx, "t1", "members", kindGroup, []string{"u1"})
-		if want := []store.Link{{SourceID: "g1", Rel: "members", TargetID: "u1"}}; !slices.Equal(got, want) {
-			t.Errorf("LinksTo after deleting g2 = %v, want %v", got, want)
-		}
-		return err
-	})
+	ancestors("of u1 after deleting g2", "t1", kindGroup, "u1", 10, "g1")
 	checkRelated("after removing and deleting", map[store.Related][]string{
 		{ID: "g1", Rel: "members"}:                {"u1", "u3"},
 		{ID: "u1", Rel: "members", Reverse: true}: {"g1"},
@@ -163,6 +158,20 @@ func testLinks(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+
+	// Groups in each other: the walk finds each once and ends.
+	newTenant(t, s, "t3")
+	create(t, s, group("t3", "a", "A"), group("t3", "b", "B"), group("t3", "c", "C"), user("t3", "u", "u@x.example", "U", `{}`))
+	update(t, s, func(tx store.Tx) error {
+		for _, l := range []store.Link{{SourceID: "a", Rel: "members", TargetID: "u"}, {SourceID: "b", Rel: "members", TargetID: "a"},
+			{SourceID: "a", Rel: "members", TargetID: "b"}, {SourceID: "c", Rel: "members", TargetID: "b"}} {
+			if err := tx.AddLink(ctx, "t3", l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ancestors("around a cycle", "t3", kindGroup, "u", 10, "a", "b", "c")
 }
 
 func testChangeFeed(t *testing.T, s store.Store) {

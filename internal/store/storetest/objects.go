@@ -3,6 +3,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +50,19 @@ func testObjectLifecycle(t *testing.T, s store.Store) {
 		} {
 			_, err := get()
 			wantErr(t, name, err, store.ErrNotFound)
+		}
+		// GetObjects reads several at once and leaves out what names none:
+		// a wrong kind, a missing id, another tenant's.
+		got, err := tx.GetObjects(ctx, []store.ObjectKey{{TenantID: "t1", Kind: kindApp, ID: "a1"}, {TenantID: "t1", Kind: kindGroup, ID: "u1"},
+			{TenantID: "t1", Kind: kindUser, ID: "u1"}, {TenantID: "t1", Kind: kindUser, ID: "nope"}, {TenantID: "t2", Kind: kindUser, ID: "u1"}})
+		if err != nil || len(got) != 2 {
+			t.Fatalf("GetObjects = %d objects, %v; want 2", len(got), err)
+		}
+		slices.SortFunc(got, func(a, b store.Object) int { return strings.Compare(a.ID, b.ID) })
+		sameObject(t, got[0], *app)
+		sameObject(t, got[1], want)
+		if got, err := tx.GetObjects(ctx, make([]store.ObjectKey, store.MaxObjectKeys+1)); err == nil {
+			t.Errorf("GetObjects of %d keys = %d objects, want an error", store.MaxObjectKeys+1, len(got))
 		}
 		return nil
 	})
