@@ -227,7 +227,7 @@ func (c *committer) runOne(ctx context.Context, stx *sql.Tx, w *groupWrite, dead
 		return false, err
 	}
 	t := &txn{s: c.s, tx: stx, caller: w.ctx, bounded: ctx, detached: true, deadline: deadline}
-	err, panicked := callFn(t, w.fn)
+	panicked, err := callFn(t, w.fn)
 	if err == nil && panicked == nil {
 		err = t.flush(ctx, "")
 	}
@@ -257,11 +257,11 @@ func (c *committer) runOne(ctx context.Context, stx *sql.Tx, w *groupWrite, dead
 // callFn calls fn, turning a panic into a value to re-raise on the
 // caller's goroutine: a panicking write must not take the committer, and
 // every other write waiting on it, down with it.
-func callFn(t *txn, fn func(store.Tx) error) (err error, panicked any) {
+func callFn(t *txn, fn func(store.Tx) error) (panicked any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			panicked = p
 		}
 	}()
-	return fn(t), nil
+	return nil, fn(t)
 }
