@@ -20,25 +20,35 @@ import (
 
 // BenchmarkTokenEndpoint is a client_credentials request through the whole
 // node (routing, tenant resolution, client authentication against the real
-// directory on SQLite, signing), in process, on every core.
+// directory on SQLite, signing), in process, on every core: the tenant's
+// automation app (RS256, the default) and an app that asks for ES256.
 func BenchmarkTokenEndpoint(b *testing.B) {
 	e := newEnv(b, storetest.SQLite(b, filepath.Join(b.TempDir(), "bench.db")))
 	ten := e.tenant("Bench", "bench.example")
-	body := url.Values{"grant_type": {"client_credentials"}, "client_id": {ten.created.Auto.ClientID}, "client_secret": {ten.created.Auto.ClientSecret}, "scope": {e.public + "/.default"}}.Encode()
-	h := e.app.Handler()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req := httptest.NewRequest(http.MethodPost, e.url+"/"+ten.id+"/oauth2/v2.0/token", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				b.Errorf("status %d: %s", rec.Code, rec.Body)
-				return
-			}
-		}
-	})
+	ec := e.mustCall(201, "POST", "/v1.0/applications", ten.token, map[string]any{"displayName": "EC daemon", "tags": []string{"gatehouse:signingAlg=ES256"}}).body
+	e.mustCall(201, "POST", "/v1.0/servicePrincipals", ten.token, map[string]any{"appId": ec["appId"]})
+	ecSecret := e.mustCall(200, "POST", "/v1.0/applications/"+ec["id"].(string)+"/addPassword", ten.token, map[string]any{}).body["secretText"].(string)
+	for _, c := range []struct{ alg, id, secret string }{
+		{"RS256", ten.created.Auto.ClientID, ten.created.Auto.ClientSecret},
+		{"ES256", ec["appId"].(string), ecSecret},
+	} {
+		b.Run(c.alg, func(b *testing.B) {
+			body := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.id}, "client_secret": {c.secret}, "scope": {e.public + "/.default"}}.Encode()
+			h := e.app.Handler()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest(http.MethodPost, e.url+"/"+ten.id+"/oauth2/v2.0/token", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != 200 {
+						b.Errorf("status %d: %s", rec.Code, rec.Body)
+						return
+					}
+				}
+			})
+		})
+	}
 }
 
 // BenchmarkGraphRequest is an app-only GET /v1.0/users/{id} through the

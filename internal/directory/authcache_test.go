@@ -12,7 +12,8 @@ import (
 )
 
 // TestCachedAuthenticationIsRevokedEverywhere runs two directory services (two
-// nodes) on one store: what one node changes, the other's cache must not hide.
+// nodes) on one store: what one node changes, the other's cache hides for
+// headFreshness at most.
 func TestCachedAuthenticationIsRevokedEverywhere(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.SQLite(t, filepath.Join(t.TempDir(), "auth.db"))
@@ -20,8 +21,11 @@ func TestCachedAuthenticationIsRevokedEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodeA, _ := New(st, Config{Passwords: hasher})
+	// Node A's clock moves only when the test says; node B's is the real one.
+	clock := time.Now()
+	nodeA, _ := New(st, Config{Passwords: hasher, Now: func() time.Time { return clock }})
 	nodeB, _ := New(st, Config{Passwords: hasher})
+	later := func() { clock = clock.Add(headFreshness) }
 	ten, err := nodeA.CreateTenant(ctx, NewTenant{DisplayName: "C", Domain: "c.example"})
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +61,8 @@ func TestCachedAuthenticationIsRevokedEverywhere(t *testing.T) {
 		}
 	}
 
-	// A permission revoked on node B shows at once on node A.
+	// A permission revoked on node B shows on node A within headFreshness:
+	// until then node A answers from its cache without reading the store.
 	grants, err := nodeB.ListAppRoleAssignments(ctx, id, app.ServicePrincipalID, true, Query{Top: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -65,25 +70,65 @@ func TestCachedAuthenticationIsRevokedEverywhere(t *testing.T) {
 	if err := nodeB.RemoveAppRoleAssignment(ctx, id, app.ServicePrincipalID, grants.Objects[0].ID); err != nil {
 		t.Fatal(err)
 	}
+	if got := authOK("just after revoking a grant", nodeA, secret); len(got.Roles) != len(app.Roles) {
+		t.Fatalf("roles %v within the freshness bound: the cache was not used", got.Roles)
+	}
+	later()
 	if got := authOK("after revoking a grant", nodeA, secret); len(got.Roles) != len(app.Roles)-1 {
 		t.Fatalf("roles %v, want one fewer than %v", got.Roles, app.Roles)
 	}
 
-	// A disabled service principal is refused at once.
+	// A disabled service principal is refused within the bound.
 	if err := nodeB.UpdateServicePrincipal(ctx, id, app.ServicePrincipalID, Doc{"accountEnabled": false}, 0); err != nil {
 		t.Fatal(err)
 	}
+	later()
 	refused("disabled service principal", nodeA, secret)
 	if err := nodeB.UpdateServicePrincipal(ctx, id, app.ServicePrincipalID, Doc{"accountEnabled": true}, 0); err != nil {
 		t.Fatal(err)
 	}
+	later()
 	authOK("re-enabled", nodeA, secret)
 
-	// A removed secret is refused at once.
+	// A removed secret is refused within the bound.
 	if err := nodeB.RemovePassword(ctx, id, appObjectID, Doc{"keyId": keyID}); err != nil {
 		t.Fatal(err)
 	}
+	later()
 	refused("removed secret", nodeA, secret)
+
+	// On the node that makes a change it shows at once.
+	cred, err := nodeA.AddPassword(ctx, id, appObjectID, Doc{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authOK("a new secret", nodeA, cred.SecretText)
+	if err := nodeA.RemovePassword(ctx, id, appObjectID, Doc{"keyId": cred.KeyID}); err != nil {
+		t.Fatal(err)
+	}
+	refused("a secret removed on this node", nodeA, cred.SecretText)
+}
+
+func TestHeadFreshness(t *testing.T) {
+	var c authCache
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.sawHead("t", 7, now)
+	for _, tc := range []struct {
+		name   string
+		tenant string
+		at     time.Time
+		ok     bool
+	}{
+		{"just read", "t", now, true},
+		{"within the bound", "t", now.Add(headFreshness - time.Millisecond), true},
+		{"at the bound", "t", now.Add(headFreshness), false},
+		{"clock went back", "t", now.Add(-time.Millisecond), false},
+		{"another tenant", "u", now, false},
+	} {
+		if head, ok := c.freshHead(tc.tenant, tc.at); ok != tc.ok || ok && head != 7 {
+			t.Errorf("%s: head %d, ok=%v", tc.name, head, ok)
+		}
+	}
 }
 
 func TestCachedAuthenticationEndsWithTheSecret(t *testing.T) {

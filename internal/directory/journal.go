@@ -25,13 +25,16 @@ type auditedStore struct {
 }
 
 func (a auditedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	return a.Store.Update(ctx, func(tx store.Tx) error {
+	err := a.Store.Update(ctx, func(tx store.Tx) error {
 		j := &journal{Tx: tx, s: a.s}
 		if err := fn(j); err != nil {
 			return err
 		}
 		return j.commit(ctx)
 	})
+	// Other nodes notice a write within headFreshness; this one at once.
+	a.s.authCache.forgetHeads()
+	return err
 }
 
 // Operations of journal entries, as Graph's operationType names them.

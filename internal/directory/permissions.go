@@ -320,14 +320,21 @@ var ErrBadClient = usererr.New(usererr.Forbidden, "Invalid client secret provide
 // AuthenticateApp verifies a client's secret in a tenant and returns what its
 // access token carries.
 func (s *Service) AuthenticateApp(ctx context.Context, tenantID, clientID, secret string) (AuthenticatedApp, error) {
-	var out AuthenticatedApp
 	presented := sha256.Sum256([]byte(secret))
+	now := s.now()
+	if head, ok := s.authCache.freshHead(tenantID, now); ok {
+		if app, ok := s.authCache.lookup(tenantID, clientID, presented, head, now); ok {
+			return app, nil
+		}
+	}
+	var out AuthenticatedApp
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		head, err := tx.HeadSeq(ctx, tenantID)
 		if err != nil {
 			return err
 		}
-		if app, ok := s.authCache.lookup(tenantID, clientID, presented, head, s.now()); ok {
+		s.authCache.sawHead(tenantID, head, now)
+		if app, ok := s.authCache.lookup(tenantID, clientID, presented, head, now); ok {
 			out = app
 			return nil
 		}
