@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -168,7 +169,19 @@ func TestTenantSetForgets(t *testing.T) {
 	var c tenantSet
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	c.add("a", now)
-	if !c.has("a", now.Add(tenantSetTTL-time.Second)) || c.has("a", now.Add(tenantSetTTL)) || c.has("b", now) {
-		t.Fatal("tenantSet must hold a seen id for its TTL only")
+	life := tenantSetLife("a")
+	if !c.has("a", now.Add(life-time.Millisecond)) || c.has("a", now.Add(life)) || c.has("b", now) {
+		t.Fatal("tenantSet must hold a seen id for its life only")
+	}
+	lives := map[time.Duration]bool{}
+	for i := range 100 {
+		l := tenantSetLife(fmt.Sprint("tenant-", i))
+		if l <= tenantSetTTL*4/5 || l > tenantSetTTL {
+			t.Fatalf("life %v outside (%v, %v]", l, tenantSetTTL*4/5, tenantSetTTL)
+		}
+		lives[l] = true
+	}
+	if len(lives) < 50 {
+		t.Fatalf("100 tenants share %d lives", len(lives))
 	}
 }

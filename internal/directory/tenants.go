@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/big"
 	"regexp"
 	"strings"
@@ -339,7 +340,16 @@ func (c *tenantSet) has(id string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	at, ok := c.seen[id]
-	return ok && now.Sub(at) < tenantSetTTL
+	return ok && now.Sub(at) < tenantSetLife(id)
+}
+
+// tenantSetLife is how long id is remembered: from four fifths of
+// tenantSetTTL to all of it, fixed per tenant, so that tenants first seen
+// together are not all looked up again in the same second.
+func tenantSetLife(id string) time.Duration {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return tenantSetTTL - time.Duration(h.Sum32()%1024)*tenantSetTTL/5/1024
 }
 
 func (c *tenantSet) add(id string, now time.Time) {

@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -128,16 +129,22 @@ type keyManager struct {
 // without locking; reloads of one tenant are serialised so a burst of
 // requests causes one store read (and at most one key generation).
 type tenantKeys struct {
-	reload sync.Mutex
-	set    atomic.Pointer[keySet]
+	reload   sync.Mutex
+	set      atomic.Pointer[keySet]
+	renewing atomic.Bool // a background renewal is under way
 }
 
 // keySet is an immutable snapshot of a tenant's keys.
 type keySet struct {
 	loadedAt time.Time
-	staleAt  time.Time                  // when to read the store again
-	jwks     jose.JSONWebKeySet         // published public keys, newest first
-	byKID    map[string]jose.JSONWebKey // the same, by kid
+	staleAt  time.Time // when to read the store again
+	// renewAt, before staleAt, is when a request that finds the set starts
+	// reading it again in the background, so a busy tenant never waits for
+	// its keys. It falls at a point of the set's life that differs by
+	// tenant, so tenants loaded together are not reloaded together.
+	renewAt time.Time
+	jwks    jose.JSONWebKeySet         // published public keys, newest first
+	byKID   map[string]jose.JSONWebKey // the same, by kid
 	// signers holds, per algorithm, the key that signs now; openErrs why an
 	// algorithm's signing key could not be opened on this node.
 	signers  map[jose.SignatureAlgorithm]*signer
@@ -145,6 +152,12 @@ type keySet struct {
 	// maintained: this snapshot was read by a caller that also created due
 	// keys and deleted expired ones.
 	maintained bool
+}
+
+// staleFrom sets when the set goes stale, and when it is renewed before.
+func (ks *keySet) staleFrom(at time.Time, tenantID string) {
+	ks.staleAt = at
+	ks.renewAt = ks.loadedAt.Add(time.Duration(float64(at.Sub(ks.loadedAt)) * renewPoint(tenantID)))
 }
 
 // signer returns the set's signer for alg, or why there is none.
@@ -208,9 +221,37 @@ func fresh(ks *keySet, now time.Time) bool {
 // and rotating keys that are due. The tenant must exist.
 func (m *keyManager) forIssuing(ctx context.Context, tenantID string, alg jose.SignatureAlgorithm) (*keySet, error) {
 	if ks := m.cached(tenantID); fresh(ks, m.now()) && ks.maintained && ks.settled(alg) {
+		m.renewIfDue(ctx, tenantID, ks, true)
 		return ks, nil
 	}
 	return m.refresh(ctx, tenantID, alg, true)
+}
+
+// renewIfDue starts reading the tenant's keys again in the background once
+// ks is past its renewAt, unless a reload of the tenant is under way.
+func (m *keyManager) renewIfDue(ctx context.Context, tenantID string, ks *keySet, maintain bool) {
+	if m.now().Before(ks.renewAt) {
+		return
+	}
+	tk := m.entry(tenantID)
+	if !tk.renewing.CompareAndSwap(false, true) {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		defer tk.renewing.Store(false)
+		// A failure leaves the set as it is: the next request after
+		// staleAt reads the store itself and reports what it finds.
+		_, _ = m.refresh(ctx, tenantID, "", maintain)
+	}()
+}
+
+// renewPoint is the fraction of a key set's life after which it is renewed
+// in the background: between one half and nine tenths, fixed per tenant.
+func renewPoint(tenantID string) float64 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(tenantID))
+	return 0.5 + 0.4*float64(h.Sum32()%1024)/1024
 }
 
 // signer returns the key that signs the tenant's tokens of alg now.
@@ -252,6 +293,7 @@ func (m *keyManager) verificationKey(ctx context.Context, tenantID, kid string) 
 	if ks != nil {
 		k, ok := ks.byKID[kid]
 		if ok && fresh(ks, now) {
+			m.renewIfDue(ctx, tenantID, ks, ks.maintained)
 			return k, nil
 		}
 		if !ok && now.Sub(ks.loadedAt) < missReloadAfter {
@@ -310,7 +352,7 @@ func (m *keyManager) refresh(ctx context.Context, tenantID string, want jose.Sig
 				return nil, err
 			}
 			if len(plan.create) > 0 {
-				ks.staleAt = minTime(ks.staleAt, ks.loadedAt.Add(settleAfterCreate))
+				ks.staleFrom(minTime(ks.staleAt, ks.loadedAt.Add(settleAfterCreate)), tenantID)
 			}
 		}
 		if want != "" && !ks.settled(want) {
@@ -332,10 +374,11 @@ func (m *keyManager) read(ctx context.Context, tenantID string, prev *keySet) (*
 	now := m.now()
 	slices.SortFunc(rows, newestFirst)
 	ks := &keySet{
-		loadedAt: now, staleAt: minTime(now.Add(m.pol.ttl), m.nextChange(rows, now)),
-		byKID:   make(map[string]jose.JSONWebKey, len(rows)),
-		signers: map[jose.SignatureAlgorithm]*signer{}, openErrs: map[jose.SignatureAlgorithm]error{},
+		loadedAt: now,
+		byKID:    make(map[string]jose.JSONWebKey, len(rows)),
+		signers:  map[jose.SignatureAlgorithm]*signer{}, openErrs: map[jose.SignatureAlgorithm]error{},
 	}
+	ks.staleFrom(minTime(now.Add(m.pol.ttl), m.nextChange(rows, now)), tenantID)
 	for _, row := range rows {
 		if !m.isPublished(row, rows, now) {
 			continue

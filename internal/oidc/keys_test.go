@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -364,4 +365,50 @@ type countingStore struct {
 func (s *countingStore) View(ctx context.Context, fn func(store.Tx) error) error {
 	*s.views++
 	return s.memStore.View(ctx, fn)
+}
+
+// TestKeysRenewedAheadInTheBackground: a request that finds the tenant's
+// keys past their renewal point is answered from them at once, and the
+// keys are read again behind it; tenants' renewal points differ.
+func TestKeysRenewedAheadInTheBackground(t *testing.T) {
+	e := newEnv(t)
+	node := e.nodeAt(t, testPublicURL)
+	ctx := t.Context()
+	if _, err := node.issueAppToken(ctx, tenantA, App{AppID: appA, ServicePrincipalID: spA}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(settleAfterCreate) // the creator's short first life
+	if _, err := node.keys.signer(ctx, tenantA, jose.RS256); err != nil {
+		t.Fatal(err)
+	}
+	before := node.keys.cached(tenantA)
+	if !before.renewAt.After(before.loadedAt) || !before.renewAt.Before(before.staleAt) {
+		t.Fatalf("renewAt %v outside the set's life %v–%v", before.renewAt, before.loadedAt, before.staleAt)
+	}
+	e.clock.advance(before.renewAt.Sub(e.clock.now()))
+	if _, err := node.keys.signer(ctx, tenantA, jose.RS256); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for node.keys.cached(tenantA) == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the keys past their renewal point were not read again")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if after := node.keys.cached(tenantA); !after.loadedAt.Equal(e.clock.now()) || !after.maintained {
+		t.Fatalf("renewed set loaded at %v (maintained %v), want now %v", after.loadedAt, after.maintained, e.clock.now())
+	}
+
+	seen := map[float64]bool{}
+	for i := range 100 {
+		p := renewPoint(fmt.Sprintf("tenant-%d", i))
+		if p < 0.5 || p >= 0.9 {
+			t.Fatalf("renewal point %v outside [0.5, 0.9)", p)
+		}
+		seen[p] = true
+	}
+	if len(seen) < 50 {
+		t.Fatalf("100 tenants share %d renewal points", len(seen))
+	}
 }
