@@ -99,6 +99,8 @@ type stopFlags struct {
 	// open, before the server stops accepting; timeout bounds the wait for
 	// in-flight requests after that.
 	drain, timeout time.Duration
+	// pprof, when set, is the loopback address of Go's profiler.
+	pprof string
 }
 
 func serveCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -125,6 +127,7 @@ func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.PasswordBlocklist, "password-blocklist", "", "a file of breached passwords (one per line) to refuse besides the built-in list")
 	cmd.Flags().DurationVar(&stop.drain, "drain-period", 5*time.Second, "on SIGTERM, how long /readyz reports draining while new requests are still served, so load balancers move away first")
 	cmd.Flags().DurationVar(&stop.timeout, "shutdown-timeout", 20*time.Second, "after draining, how long in-flight requests may take to finish")
+	cmd.Flags().StringVar(&stop.pprof, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	cmd.Flags().DurationVar(&cfg.StoreTimeout, "store-timeout", 5*time.Second, "the longest a store transaction may take; past it (a hung database) requests answer 503")
 	cmd.Flags().IntVar(&cfg.PostgresMaxConns, "pg-max-conns", 16, "PostgreSQL connections this node may open")
 	cmd.Flags().DurationVar(&cfg.PostgresConnLifetime, "pg-conn-lifetime", 0, "replace PostgreSQL connections older than this, e.g. 30m (0: keep them until they fail)")
@@ -149,6 +152,14 @@ func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stop stopFlags, std
 	defer srv.Close()
 	if err := srv.Bootstrap(ctx, stdout); err != nil {
 		return fmt.Errorf("creating the first tenant: %w", err)
+	}
+	if stop.pprof != "" {
+		closePprof, bound, err := startPprof(stop.pprof)
+		if err != nil {
+			return err
+		}
+		defer closePprof()
+		cfg.Logger.Info("profiler listening", "addr", bound)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
