@@ -2,7 +2,9 @@
 // seeds a tenant with many users, then drives user lookups by UPN, pages of
 // users, user creation and client_credentials tokens, each for a fixed time
 // with a fixed number of workers, and prints throughput and latency
-// percentiles as a Markdown table for docs/benchmarks.md.
+// percentiles as a Markdown table for docs/benchmarks.md. With -token-url
+// or -gatehouse-tenant it loads the token endpoint of a server started
+// separately instead (scripts/compare-token-servers).
 package main
 
 import (
@@ -39,7 +41,23 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long each phase runs")
 	workers := flag.Int("workers", 4, "concurrent clients per phase")
 	phases := flag.String("phases", "lookup,page,token,token-es256,create,discovery,jwks,codeflow", "phases to run, comma-separated")
+	var r remote
+	flag.StringVar(&r.tokenURL, "token-url", "", "measure client_credentials tokens from this endpoint of a server started separately, instead of a node of its own")
+	flag.StringVar(&r.clientID, "client-id", "", "with -token-url: the client")
+	flag.StringVar(&r.clientSecret, "client-secret", "", "with -token-url: its secret")
+	flag.StringVar(&r.scope, "scope", "", "with -token-url: the scope to ask for")
+	flag.BoolVar(&r.basic, "basic", false, "with -token-url: authenticate the client with HTTP Basic instead of the form")
+	flag.StringVar(&r.gatehouseTenant, "gatehouse-tenant", "", "measure a Gatehouse node started separately: the file `gatehouse tenant create --json` wrote (RS256 with its automation client, ES256 with a client registered through Graph)")
+	flag.StringVar(&r.gatehouseURL, "gatehouse-url", "http://127.0.0.1:8080", "with -gatehouse-tenant: the node's public URL")
+	flag.StringVar(&r.label, "label", "server", "the name of the measured server in the table")
 	flag.Parse()
+	if r.wanted() {
+		if err := r.run(*workers, *duration); err != nil {
+			fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*storeURL, *users, *duration, *workers, strings.Split(*phases, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
 		os.Exit(1)
