@@ -138,6 +138,10 @@ func open(ctx context.Context, path string, opts Options) (write, read *sql.DB, 
 	// invitation alone cost an open, writes and a close.
 	q.Add("_pragma", "temp_store(2)")
 	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
+	// A page cache of 16 MiB rather than 2: a batch of sign-in records
+	// dirties more pages than 2 MiB hold, and SQLite then spills them to
+	// the WAL before the commit, writing some twice.
+	q.Add("_pragma", "cache_size(-16384)")
 	if write, err = connect(path, q); err != nil {
 		return nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 )
 
 // maxCachedStatements bounds the statements one connection keeps prepared.
@@ -43,7 +44,25 @@ type cachedStmt struct {
 		driver.StmtExecContext
 		driver.StmtQueryContext
 	}
-	busy bool
+	// order, when set, is the statement's parameters as it was prepared
+	// (anonymous ?) by their numbers in the text it was asked for ($N).
+	order []int
+	busy  bool
+}
+
+// args are the arguments of s's parameters, in s's order.
+func (s *cachedStmt) args(given []driver.NamedValue) ([]driver.NamedValue, error) {
+	if s.order == nil {
+		return given, nil
+	}
+	out := make([]driver.NamedValue, len(s.order))
+	for i, n := range s.order {
+		if n > len(given) {
+			return nil, fmt.Errorf("store: statement names $%d of %d arguments", n, len(given))
+		}
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: given[n-1].Value}
+	}
+	return out, nil
 }
 
 var (
@@ -69,7 +88,8 @@ func (c *cachingConn) prepared(ctx context.Context, q string) *cachedStmt {
 		}
 		return s
 	}
-	ds, err := c.conn.PrepareContext(ctx, q)
+	text, order, _ := anonymous(q)
+	ds, err := c.conn.PrepareContext(ctx, text)
 	if err != nil {
 		return nil
 	}
@@ -85,7 +105,7 @@ func (c *cachingConn) prepared(ctx context.Context, q string) *cachedStmt {
 	if len(c.stmts) >= maxCachedStatements {
 		c.evictOne()
 	}
-	s := &cachedStmt{stmt: st}
+	s := &cachedStmt{stmt: st, order: order}
 	c.stmts[q] = s
 	return s
 }
@@ -107,6 +127,10 @@ func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.N
 	if s == nil {
 		return c.conn.ExecContext(ctx, q, args)
 	}
+	args, err := s.args(args)
+	if err != nil {
+		return nil, err
+	}
 	return s.stmt.ExecContext(ctx, args)
 }
 
@@ -114,6 +138,10 @@ func (c *cachingConn) QueryContext(ctx context.Context, q string, args []driver.
 	s := c.prepared(ctx, q)
 	if s == nil {
 		return c.conn.QueryContext(ctx, q, args)
+	}
+	args, err := s.args(args)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.stmt.QueryContext(ctx, args)
 	if err != nil {

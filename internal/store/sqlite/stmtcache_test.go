@@ -80,3 +80,34 @@ func TestStatementCache(t *testing.T) {
 		t.Error("a statement on a missing table succeeded")
 	}
 }
+
+// TestNumberedPlaceholdersThroughTheCache: a cached statement prepared with
+// anonymous placeholders still binds each numbered one to its argument,
+// reused and out of order.
+func TestNumberedPlaceholdersThroughTheCache(t *testing.T) {
+	db, _, err := sqlite.OpenCaching(filepath.Join(t.TempDir(), "ph.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := t.Context()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (a TEXT, b TEXT, c TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second run uses the cached statement
+		if _, err := db.ExecContext(ctx, "DELETE FROM t"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO t (c, a, b) VALUES ($3, $1, $2), ($1, $1, '$2')", "x", "y", "z"); err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err := db.QueryRowContext(ctx, "SELECT group_concat(a || b || c, ',') FROM (SELECT * FROM t WHERE a = $2 OR c = $1 ORDER BY c)", "z", "x").Scan(&got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "x$2x,xyz"; got != want {
+			t.Fatalf("rows %q, want %q", got, want)
+		}
+	}
+}
