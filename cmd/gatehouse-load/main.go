@@ -33,6 +33,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/pagewalk"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 func main() {
@@ -50,7 +51,16 @@ func main() {
 	flag.StringVar(&r.gatehouseTenant, "gatehouse-tenant", "", "measure a Gatehouse node started separately: the file `gatehouse tenant create --json` wrote (RS256 with its automation client, ES256 with a client registered through Graph)")
 	flag.StringVar(&r.gatehouseURL, "gatehouse-url", "http://127.0.0.1:8080", "with -gatehouse-tenant: the node's public URL")
 	flag.StringVar(&r.label, "label", "server", "the name of the measured server in the table")
+	tenants := flag.Int("tenants", 0, "instead of the phases: client_credentials (ES256) spread over this many tenants, all warmed at the start, with latency per -window")
+	window := flag.Duration("window", 10*time.Second, "with -tenants: the length of each reported window")
 	flag.Parse()
+	if *tenants > 0 {
+		if err := manyTenants(*storeURL, *tenants, *duration, *window, *workers); err != nil {
+			fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if r.wanted() {
 		if err := r.run(*workers, *duration); err != nil {
 			fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
@@ -64,30 +74,50 @@ func main() {
 	}
 }
 
-func run(storeURL string, users int, duration time.Duration, workers int, phases []string) error {
-	ctx := context.Background()
+// node is a Gatehouse node this process serves on a loopback port, over a
+// store of its own.
+type node struct {
+	base  string
+	srv   *app.Server
+	st    store.Store
+	close func()
+}
+
+func startNode(ctx context.Context, storeURL string) (*node, error) {
 	dataDir, err := os.MkdirTemp("", "gatehouse-load-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(dataDir)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, errors.Join(err, os.RemoveAll(dataDir))
 	}
 	base := "http://" + ln.Addr().String()
 	st, err := app.OpenStore(ctx, storeURL, dataDir)
 	if err != nil {
-		return err
+		return nil, errors.Join(err, ln.Close(), os.RemoveAll(dataDir))
 	}
 	srv, err := app.NewWithStore(app.Config{PublicURL: base, DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}, st)
 	if err != nil {
-		return err
+		return nil, errors.Join(err, ln.Close(), os.RemoveAll(dataDir))
 	}
-	defer srv.Close()
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	defer hs.Close()
+	return &node{base: base, srv: srv, st: st, close: func() {
+		_ = hs.Close()
+		_ = srv.Close()
+		_ = os.RemoveAll(dataDir)
+	}}, nil
+}
+
+func run(storeURL string, users int, duration time.Duration, workers int, phases []string) error {
+	ctx := context.Background()
+	n, err := startNode(ctx, storeURL)
+	if err != nil {
+		return err
+	}
+	defer n.close()
+	base, srv, st := n.base, n.srv, n.st
 
 	domain := fmt.Sprintf("load%d.example", time.Now().UnixNano())
 	t, err := srv.Directory().CreateTenant(ctx, directory.NewTenant{DisplayName: "Load", Domain: domain})
