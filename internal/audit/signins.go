@@ -144,7 +144,11 @@ func (r *Recorder) enqueue(ctx context.Context, rec store.AuditRecord) error {
 	r.mu.Unlock()
 	switch {
 	case n >= r.cfg.Bound:
-		return r.Flush(ctx)
+		// One batch, not the whole buffer: a caller that wrote all of it
+		// waited for ten writes in a row, half a minute when the store was
+		// slow, while the callers after it went on.
+		_, err := r.flushBatch(ctx)
+		return err
 	case n >= r.cfg.BatchSize:
 		select {
 		case r.kick <- struct{}{}:
@@ -154,28 +158,44 @@ func (r *Recorder) enqueue(ctx context.Context, rec store.AuditRecord) error {
 	return nil
 }
 
-// Flush writes every buffered record, in batches of BatchSize.
+// Flush writes the records buffered when it is called, in batches of
+// BatchSize (records buffered meanwhile wait for the next flush, so a
+// flush ends under any load).
 func (r *Recorder) Flush(ctx context.Context) error {
 	r.mu.Lock()
-	batch := r.buf
-	r.buf = nil
+	batches := (len(r.buf) + r.cfg.BatchSize - 1) / r.cfg.BatchSize
 	r.mu.Unlock()
-	for len(batch) > 0 {
-		n := min(len(batch), r.cfg.BatchSize)
-		if err := r.st.Update(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, batch[:n]...) }); err != nil {
-			// Put the rest back for the next flush rather than lose it.
-			r.mu.Lock()
-			r.buf = append(batch, r.buf...)
-			if over := len(r.buf) - r.cfg.Bound; over > 0 {
-				r.buf = r.buf[over:]
-				r.cfg.Logger.ErrorContext(ctx, "audit: sign-in records dropped: the store refuses them", "dropped", over)
-			}
-			r.mu.Unlock()
+	for range batches {
+		if empty, err := r.flushBatch(ctx); empty || err != nil {
 			return err
 		}
-		batch = batch[n:]
 	}
 	return nil
+}
+
+// flushBatch writes the oldest BatchSize records (fewer if fewer wait);
+// empty reports that none did. Records the store refuses go back to the
+// front of the buffer for the next flush rather than being lost.
+func (r *Recorder) flushBatch(ctx context.Context) (empty bool, err error) {
+	r.mu.Lock()
+	n := min(len(r.buf), r.cfg.BatchSize)
+	batch := r.buf[:n:n]
+	r.buf = r.buf[n:]
+	r.mu.Unlock()
+	if n == 0 {
+		return true, nil
+	}
+	if err := r.st.Update(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, batch...) }); err != nil {
+		r.mu.Lock()
+		r.buf = append(batch, r.buf...)
+		if over := len(r.buf) - r.cfg.Bound; over > 0 {
+			r.buf = r.buf[over:]
+			r.cfg.Logger.ErrorContext(ctx, "audit: sign-in records dropped: the store refuses them", "dropped", over)
+		}
+		r.mu.Unlock()
+		return false, err
+	}
+	return false, nil
 }
 
 func (r *Recorder) run() {

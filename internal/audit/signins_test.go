@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -205,5 +206,43 @@ func TestGuestSignInTenants(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRecorderCallerAtTheBoundWritesOneBatch: the request that finds the
+// buffer full writes one batch, not the whole buffer, and a flush writes
+// what was buffered when it began.
+func TestRecorderCallerAtTheBoundWritesOneBatch(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.SQLite(t, "")
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		return tx.CreateTenant(ctx, store.Tenant{ID: "t1", Type: store.TenantWorkforce, CreatedAt: time.Now()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	// No background writer: only callers write.
+	r := &Recorder{st: st, kick: make(chan struct{}, 1), cfg: RecorderConfig{BatchSize: 2, Bound: 6, Now: time.Now,
+		NewID: func() string { n++; return fmt.Sprint(n) }, Logger: slog.New(slog.DiscardHandler)}}
+	buffered := func() int {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.buf)
+	}
+	for range 5 {
+		r.RecordSignIn(ctx, authn.SignIn{TenantID: "t1", AppID: "a1"})
+	}
+	if got := countSignIns(t, st); got != 0 || buffered() != 5 {
+		t.Fatalf("below the bound: %d written, %d buffered", got, buffered())
+	}
+	r.RecordSignIn(ctx, authn.SignIn{TenantID: "t1", AppID: "a1"})
+	if got := countSignIns(t, st); got != 2 || buffered() != 4 {
+		t.Fatalf("at the bound: %d written, %d buffered; want one batch of 2 written, 4 left", got, buffered())
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := countSignIns(t, st); got != 6 || buffered() != 0 {
+		t.Fatalf("after a flush: %d written, %d buffered", got, buffered())
 	}
 }
