@@ -2,6 +2,8 @@ package directory
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -87,12 +89,25 @@ func (s *Service) PermanentlyDelete(ctx context.Context, tenantID, id string) er
 	})
 }
 
-// DeletedKind resolves the type segment of /directory/deletedItems/microsoft.graph.{type}.
-func DeletedKind(typeName string) (string, error) {
-	for _, k := range RestorableKinds {
-		if "microsoft.graph."+specs[k].typeName == typeName {
-			return k, nil
+// DeletedKind resolves the type segment of /directory/deletedItems/graph.{type}.
+func DeletedKind(segment string) (string, error) {
+	kind, err := CastKind(segment)
+	if err != nil || !slices.Contains(RestorableKinds, kind) {
+		return "", usererr.New(usererr.Invalid, "'%s' is not a type of deleted item.", segment)
+	}
+	return kind, nil
+}
+
+// CastKind resolves a type cast segment, graph.{type} as the SDKs send it
+// or microsoft.graph.{type} as the docs spell it, to the kind it names.
+func CastKind(segment string) (string, error) {
+	name, ok := strings.CutPrefix(segment, "microsoft.")
+	if name, ok = strings.CutPrefix(name, "graph."); ok {
+		for k, spec := range specs {
+			if spec.typeName == name {
+				return k, nil
+			}
 		}
 	}
-	return "", usererr.New(usererr.Invalid, "'%s' is not a type of deleted item.", typeName)
+	return "", usererr.WithCode(usererr.Invalid, "BadRequest", "Resource not found for the segment '%s'.", segment)
 }

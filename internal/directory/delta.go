@@ -63,11 +63,16 @@ type DeltaPage struct {
 // behind than this must restart with a full sync.
 const maxDeltaChanges = 200_000
 
+// DeltaLatest is the delta token that skips the first round: the answer is
+// no objects and a delta link from now on, as Graph's $deltatoken=latest.
+const DeltaLatest = "latest"
+
 // Delta runs one page of change tracking for users or groups. token is "" for
-// a new round-trip, or the opaque token from a previous Next or DeltaLink.
+// a new round-trip, DeltaLatest, or the opaque token from a previous Next or
+// DeltaLink.
 func (s *Service) Delta(ctx context.Context, tenantID, kind, token string, top int) (DeltaPage, error) {
 	st := deltaState{Kind: kind, Sync: true}
-	if token != "" {
+	if token != "" && token != DeltaLatest {
 		var err error
 		if st, err = decodeDelta(token, kind); err != nil {
 			return DeltaPage{}, err
@@ -76,6 +81,11 @@ func (s *Service) Delta(ctx context.Context, tenantID, kind, token string, top i
 	var out DeltaPage
 	err := s.st.View(ctx, func(tx store.Tx) error {
 		if _, err := mayRead(ctx, tx, tenantID, listing(kind)); err != nil {
+			return err
+		}
+		if token == DeltaLatest {
+			head, err := tx.HeadSeq(ctx, tenantID)
+			out.DeltaLink = deltaState{Kind: kind, From: head, To: head}.encode()
 			return err
 		}
 		if st.Sync {

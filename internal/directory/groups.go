@@ -169,24 +169,22 @@ func (s *Service) RemoveLink(ctx context.Context, tenantID, groupID, rel, target
 	})
 }
 
-// ListRelated lists a group's members or owners, or (reverse) the groups an
-// object is a member of.
-func (s *Service) ListRelated(ctx context.Context, tenantID, kind, id, rel string, reverse bool, q Query) (Page, error) {
+// Relation names a navigation of an object: a group's members or owners, or
+// (Reverse) the groups an object is a member of. Cast, when set, keeps
+// the objects of one kind, as a type cast segment (members/graph.user) does.
+type Relation struct {
+	Kind, ID, Rel string
+	Reverse       bool
+	Cast          string
+}
+
+// ListRelated lists one page of a relation.
+func (s *Service) ListRelated(ctx context.Context, tenantID string, rel Relation, q Query) (Page, error) {
 	var out Page
-	err := s.st.View(ctx, func(tx store.Tx) error {
-		resolved, err := s.resolveID(ctx, tx, tenantID, kind, id)
+	err := s.viewRelated(ctx, tenantID, rel, func(tx store.Tx, r store.Related, v viewer) error {
+		p, err := tx.ListRelated(ctx, tenantID, r, store.Query{Top: q.Top, Cursor: q.Cursor})
 		if err != nil {
-			return err
-		}
-		v, err := mayRead(ctx, tx, tenantID, func(v viewer) authz.Read {
-			return authz.Read{Area: areaOf(kind), Members: true, Self: resolved == v.self}
-		})
-		if err != nil {
-			return err
-		}
-		p, err := tx.ListRelated(ctx, tenantID, store.Related{ID: resolved, Rel: rel, Reverse: reverse}, store.Query{Top: q.Top, Cursor: q.Cursor})
-		if err != nil {
-			return translate(err, id)
+			return translate(err, rel.ID)
 		}
 		out.Next = p.Next
 		if out.Objects, err = toObjects(p.Objects); err == nil {
@@ -195,6 +193,35 @@ func (s *Service) ListRelated(ctx context.Context, tenantID, kind, id, rel strin
 		return err
 	})
 	return out, err
+}
+
+// CountRelated counts a relation's objects (GET …/members/$count).
+func (s *Service) CountRelated(ctx context.Context, tenantID string, rel Relation) (int64, error) {
+	var n int64
+	err := s.viewRelated(ctx, tenantID, rel, func(tx store.Tx, r store.Related, _ viewer) error {
+		var err error
+		n, err = tx.CountRelated(ctx, tenantID, r, nil, nil)
+		return translate(err, rel.ID)
+	})
+	return n, err
+}
+
+// viewRelated resolves a relation's object, checks the caller may read
+// it, and runs fn with the store's form of the relation.
+func (s *Service) viewRelated(ctx context.Context, tenantID string, rel Relation, fn func(tx store.Tx, r store.Related, v viewer) error) error {
+	return s.st.View(ctx, func(tx store.Tx) error {
+		resolved, err := s.resolveID(ctx, tx, tenantID, rel.Kind, rel.ID)
+		if err != nil {
+			return err
+		}
+		v, err := mayRead(ctx, tx, tenantID, func(v viewer) authz.Read {
+			return authz.Read{Area: areaOf(rel.Kind), Members: true, Self: resolved == v.self}
+		})
+		if err != nil {
+			return err
+		}
+		return fn(tx, store.Related{ID: resolved, Rel: rel.Rel, Reverse: rel.Reverse, Kind: rel.Cast}, v)
+	})
 }
 
 // resolveID checks an object exists and returns its id (users may be named by UPN).

@@ -252,6 +252,23 @@ func (s *Service) Get(ctx context.Context, tenantID, kind, key string) (Object, 
 	return out, err
 }
 
+// GetByAppID returns the application or service principal with an appId,
+// for the alternate key applications(appId='…').
+func (s *Service) GetByAppID(ctx context.Context, tenantID, kind, appID string) (Object, error) {
+	var out Object
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		o, err := tx.GetObjectByAppID(ctx, tenantID, kind, appID)
+		if err != nil {
+			return translate(err, appID)
+		}
+		if out, err = toObject(o); err != nil {
+			return err
+		}
+		return checkObjectRead(ctx, tx, tenantID, appID, out)
+	})
+	return out, err
+}
+
 // resolve finds an object by the key a URL names it with.
 func (s *Service) resolve(ctx context.Context, tx store.Tx, tenantID, kind, key string) (Object, error) {
 	if kind == KindUser && strings.Contains(key, "@") {

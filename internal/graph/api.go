@@ -168,6 +168,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerCrossTenantAccess(mux)
 	a.registerIdentityProviders(mux)
 	a.registerAuthMethods(mux)
+	a.registerURLForms(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})))
@@ -266,14 +267,7 @@ func parseListOptions(r *http.Request, kind string) (listOptions, error) {
 			}
 		}
 	}
-	get := func(name string) string {
-		for k, v := range q {
-			if strings.EqualFold(k, name) && len(v) > 0 {
-				return v[0]
-			}
-		}
-		return ""
-	}
+	get := func(name string) string { return queryOption(q, name) }
 	var err error
 	if f := get("$filter"); f != "" {
 		if o.query.Filter, err = odata.ParseFilter(f); err != nil {
@@ -311,6 +305,17 @@ func parseListOptions(r *http.Request, kind string) (listOptions, error) {
 	o.query.Advanced = o.advanced && o.query.Count
 	o.query.Cursor = get("$skiptoken")
 	return o, nil
+}
+
+// queryOption is the value of a query option, whatever the case of its
+// name: Graph's docs spell $deltaToken and $skipToken, the SDKs lower-case.
+func queryOption(q url.Values, name string) string {
+	for k, v := range q {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }
 
 // wholeOptions parses the options of a resource set served whole (see
@@ -544,7 +549,7 @@ func (a *API) delta(rt kindRoute) http.HandlerFunc {
 			return
 		}
 		token := o.query.Cursor
-		if dt := r.URL.Query().Get("$deltatoken"); dt != "" {
+		if dt := queryOption(r.URL.Query(), "$deltatoken"); dt != "" {
 			token = dt
 		}
 		page, err := a.dir.Delta(r.Context(), tenantOf(r), rt.kind, token, o.query.Top)
@@ -597,7 +602,12 @@ func (a *API) related(kind, rel string, reverse bool) http.HandlerFunc {
 			writeError(w, r, http.StatusBadRequest, "Request_UnsupportedQuery", "$filter, $orderby and $select are not supported on this relationship.")
 			return
 		}
-		page, err := a.dir.ListRelated(r.Context(), tenantOf(r), kind, r.PathValue("id"), rel, reverse, o.query)
+		relation, err := relationOf(r, kind, rel, reverse)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		page, err := a.dir.ListRelated(r.Context(), tenantOf(r), relation, o.query)
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -35,11 +35,12 @@ func (a *API) permitted(w http.ResponseWriter, r *http.Request, need permSet) bo
 	return false
 }
 
-// deletedItem serves both GET …/deletedItems/microsoft.graph.{type} (the
-// list) and GET …/deletedItems/{id}: the two share one path shape.
+// deletedItem serves both GET …/deletedItems/graph.{type} (the list; the
+// docs spell it microsoft.graph.{type}) and GET …/deletedItems/{id}: the two
+// share one path shape.
 func (a *API) deletedItem(w http.ResponseWriter, r *http.Request) {
 	item := r.PathValue("item")
-	if strings.HasPrefix(item, "microsoft.graph.") {
+	if strings.HasPrefix(item, "microsoft.graph.") || strings.HasPrefix(item, "graph.") {
 		a.listDeleted(w, r, item)
 		return
 	}
@@ -90,7 +91,7 @@ func (a *API) listDeleted(w http.ResponseWriter, r *http.Request, typeName strin
 	for i, v := range values {
 		v.(directory.Doc)["deletedDateTime"] = page.Objects[i].Doc["deletedDateTime"]
 	}
-	body := map[string]any{"@odata.context": a.publicURL + "/v1.0/$metadata#directory/deletedItems/" + typeName, "value": values}
+	body := map[string]any{"@odata.context": a.publicURL + "/v1.0/$metadata#directory/deletedItems/microsoft.graph." + directory.TypeName(kind), "value": values}
 	if page.Next != "" {
 		body["@odata.nextLink"] = a.linkWith(r, r.URL.Path, map[string]string{"$skiptoken": page.Next})
 	}

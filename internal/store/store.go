@@ -155,6 +155,8 @@ type Tx interface {
 	RemoveLink(ctx context.Context, tenantID string, l Link) error
 	// ListRelated pages through the live objects linked from (or, reverse, to) id.
 	ListRelated(ctx context.Context, tenantID string, r Related, q Query) (Page, error)
+	// CountRelated counts the live objects ListRelated would list (filter nil: all).
+	CountRelated(ctx context.Context, tenantID string, r Related, schema *odata.Schema, filter odata.Expr) (int64, error)
 	// Ancestors returns, in one read, the ids of the live objects of kind
 	// sourceKind linked by rel to id directly or through one another (the
 	// groups a user is in, nested groups included), each once, in id
@@ -344,6 +346,7 @@ type Related struct {
 	ID      string
 	Rel     string
 	Reverse bool // objects linking to ID (e.g. memberOf) instead of linked from it
+	Kind    string // only objects of this kind (a type cast such as members/graph.user); "" for all
 }
 
 // Change operations.

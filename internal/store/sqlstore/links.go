@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlq"
 )
@@ -63,8 +65,32 @@ func (t *txn) RemoveLink(ctx context.Context, tenantID string, l store.Link) err
 }
 
 func (t *txn) ListRelated(ctx context.Context, tenantID string, r store.Related, q store.Query) (store.Page, error) {
-	if _, _, err := t.liveObject(ctx, tenantID, r.ID, false); err != nil {
+	from, conds, args, err := t.related(ctx, tenantID, r)
+	if err != nil {
 		return store.Page{}, err
+	}
+	return t.page(ctx, from, conds, args, q)
+}
+
+func (t *txn) CountRelated(ctx context.Context, tenantID string, r store.Related, schema *odata.Schema, filter odata.Expr) (int64, error) {
+	from, conds, args, err := t.related(ctx, tenantID, r)
+	if err != nil {
+		return 0, err
+	}
+	where, err := sqlq.Filter(t.s.b.Dialect, schema, filter, args)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = t.get(ctx, `SELECT COUNT(*) FROM `+from+` WHERE `+strings.Join(append(conds, where), " AND "), args.Values(), &n)
+	return n, err
+}
+
+// related is the join and conditions of the live objects on the other side
+// of r's links, after checking r's own object is live.
+func (t *txn) related(ctx context.Context, tenantID string, r store.Related) (string, []string, *sqlq.Args, error) {
+	if _, _, err := t.liveObject(ctx, tenantID, r.ID, false); err != nil {
+		return "", nil, nil, err
 	}
 	near, far := "l.source_id", "l.target_id"
 	if r.Reverse {
@@ -72,7 +98,10 @@ func (t *txn) ListRelated(ctx context.Context, tenantID string, r store.Related,
 	}
 	args := &sqlq.Args{}
 	conds := []string{"l.tenant_id = " + args.Add(tenantID), near + " = " + args.Add(r.ID), "l.rel = " + args.Add(r.Rel), "o.deleted_at IS NULL"}
-	return t.page(ctx, "links l JOIN objects o ON o.tenant_id = l.tenant_id AND o.id = "+far, conds, args, q)
+	if r.Kind != "" {
+		conds = append(conds, "o.kind = "+args.Add(r.Kind))
+	}
+	return "links l JOIN objects o ON o.tenant_id = l.tenant_id AND o.id = " + far, conds, args, nil
 }
 
 func (t *txn) Ancestors(ctx context.Context, tenantID, rel, sourceKind, id string, limit int) ([]string, error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -87,11 +88,36 @@ func testLinks(t *testing.T, s store.Store) {
 		})
 	}
 	checkRelated("after adding", map[store.Related][]string{
-		{ID: "g1", Rel: "members"}:                {"g2", "u1", "u2", "u3"},
-		{ID: "g1", Rel: "owners"}:                 {"u1"},
-		{ID: "u1", Rel: "members", Reverse: true}: {"g1", "g2"},
-		{ID: "u1", Rel: "owners", Reverse: true}:  {"g1"},
-		{ID: "u2", Rel: "members"}:                nil,
+		{ID: "g1", Rel: "members"}:                                {"g2", "u1", "u2", "u3"},
+		{ID: "g1", Rel: "owners"}:                                 {"u1"},
+		{ID: "u1", Rel: "members", Reverse: true}:                 {"g1", "g2"},
+		{ID: "u1", Rel: "owners", Reverse: true}:                  {"g1"},
+		{ID: "u2", Rel: "members"}:                                nil,
+		{ID: "g1", Rel: "members", Kind: kindUser}:                {"u1", "u2", "u3"},
+		{ID: "g1", Rel: "members", Kind: kindGroup}:               {"g2"},
+		{ID: "u1", Rel: "members", Reverse: true, Kind: kindUser}: nil,
+	})
+	// CountRelated counts what ListRelated lists, type cast and filter included.
+	view(t, s, func(tx store.Tx) error {
+		for _, tc := range []struct {
+			r      store.Related
+			filter odata.Expr
+			want   int64
+		}{
+			{store.Related{ID: "g1", Rel: "members"}, nil, 4},
+			{store.Related{ID: "g1", Rel: "members", Kind: kindUser}, nil, 3},
+			{store.Related{ID: "g1", Rel: "members", Kind: kindUser}, compare("displayName", "ne", str("u2")), 2},
+			{store.Related{ID: "u1", Rel: "members", Reverse: true}, nil, 2},
+			{store.Related{ID: "u2", Rel: "members"}, nil, 0},
+		} {
+			n, err := tx.CountRelated(ctx, "t1", tc.r, userSchema, tc.filter)
+			if err != nil || n != tc.want {
+				t.Errorf("CountRelated %+v = %d, %v; want %d", tc.r, n, err, tc.want)
+			}
+		}
+		_, err := tx.CountRelated(ctx, "t1", store.Related{ID: "nope", Rel: "members"}, nil, nil)
+		wantErr(t, "CountRelated of a missing object", err, store.ErrNotFound)
+		return nil
 	})
 	// Ancestors walks up memberships, nested ones included, from sources
 	// of the kind asked only, and in another tenant finds nothing.

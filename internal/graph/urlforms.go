@@ -1,0 +1,111 @@
+package graph
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+)
+
+// registerURLForms serves the other spellings the SDKs generate for the
+// same resources: functions called with parentheses (users/delta()), type
+// cast segments (members/graph.user) with their $count, and alternate keys
+// (applications(appId='…')).
+func (a *API) registerURLForms(mux *http.ServeMux) {
+	for _, rt := range []kindRoute{
+		{path: "users", kind: directory.KindUser, read: readUsers},
+		{path: "groups", kind: directory.KindGroup, read: readGroups},
+	} {
+		mux.Handle("GET /v1.0/"+rt.path+"/delta()", a.require(rt.read, a.delta(rt)))
+		memberOf := "GET /v1.0/" + rt.path + "/{id}/memberOf"
+		mux.Handle(memberOf+"/$count", a.require(rt.read, a.relatedCount(rt.kind, directory.RelMembers, true)))
+		mux.Handle(memberOf+"/{cast}", a.require(rt.read, a.related(rt.kind, directory.RelMembers, true)))
+		mux.Handle(memberOf+"/{cast}/$count", a.require(rt.read, a.relatedCount(rt.kind, directory.RelMembers, true)))
+	}
+	for _, rel := range []string{directory.RelMembers, directory.RelOwners} {
+		base := "GET /v1.0/groups/{id}/" + rel
+		mux.Handle(base+"/$count", a.require(readGroups, a.relatedCount(directory.KindGroup, rel, false)))
+		mux.Handle(base+"/{cast}", a.require(readGroups, a.related(directory.KindGroup, rel, false)))
+		mux.Handle(base+"/{cast}/$count", a.require(readGroups, a.relatedCount(directory.KindGroup, rel, false)))
+	}
+	alternate := a.authenticate(a.alternateKey(mux))
+	mux.Handle("/v1.0/{segment}", alternate)
+	mux.Handle("/v1.0/{segment}/{rest...}", alternate)
+}
+
+// relationOf is the relation a request names, with the kind of its type
+// cast segment if it has one.
+func relationOf(r *http.Request, kind, rel string, reverse bool) (directory.Relation, error) {
+	out := directory.Relation{Kind: kind, ID: r.PathValue("id"), Rel: rel, Reverse: reverse}
+	if c := r.PathValue("cast"); c != "" {
+		var err error
+		if out.Cast, err = directory.CastKind(c); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// relatedCount serves …/members/$count and …/members/graph.user/$count:
+// like every $count segment, only with ConsistencyLevel: eventual.
+func (a *API) relatedCount(kind, rel string, reverse bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
+			writeError(w, r, http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
+			return
+		}
+		if _, err := wholeOptions(r, kind); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		relation, err := relationOf(r, kind, rel, reverse)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		n, err := a.dir.CountRelated(r.Context(), tenantOf(r), relation)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain;charset=utf-8")
+		_, _ = w.Write([]byte(strconv.FormatInt(n, 10)))
+	}
+}
+
+// alternateKeyForm is an entity set addressed by an alternate key, as
+// the CSDL declares them: applications and servicePrincipals by appId,
+// directoryRoles by roleTemplateId.
+var alternateKeyForm = regexp.MustCompile(`^(applications|servicePrincipals|directoryRoles)\((appId|roleTemplateId)='([^']+)'\)$`)
+
+// alternateKey answers a path whose first segment names an entity by an
+// alternate key by serving the same request for its id; any other path
+// that reached it is a segment Graph would not resolve either.
+func (a *API) alternateKey(mux *http.ServeMux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m := alternateKeyForm.FindStringSubmatch(r.PathValue("segment"))
+		if m == nil || (m[1] == "directoryRoles") != (m[2] == "roleTemplateId") {
+			writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
+			return
+		}
+		set, id := m[1], m[3]
+		if set != "directoryRoles" { // a directory role's id is its template id
+			kind := map[string]string{"applications": directory.KindApplication, "servicePrincipals": directory.KindServicePrincipal}[set]
+			obj, err := a.dir.GetByAppID(r.Context(), tenantOf(r), kind, id)
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			id = obj.ID
+		}
+		inner := r.Clone(r.Context())
+		inner.URL.Path = "/v1.0/" + set + "/" + id
+		if rest := r.PathValue("rest"); rest != "" {
+			inner.URL.Path += "/" + rest
+		}
+		inner.URL.RawPath = ""
+		mux.ServeHTTP(w, inner)
+	}
+}
