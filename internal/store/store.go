@@ -345,7 +345,7 @@ type Link struct {
 type Related struct {
 	ID      string
 	Rel     string
-	Reverse bool // objects linking to ID (e.g. memberOf) instead of linked from it
+	Reverse bool   // objects linking to ID (e.g. memberOf) instead of linked from it
 	Kind    string // only objects of this kind (a type cast such as members/graph.user); "" for all
 }
 
