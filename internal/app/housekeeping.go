@@ -4,16 +4,13 @@ import (
 	"context"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // purgeBatch bounds one purge transaction, so housekeeping never holds
 // locks long on a busy database.
 const purgeBatch = 1000
-
-// deletedRetention is how long deleted users, groups and applications stay
-// restorable, as in Entra.
-const deletedRetention = 30 * 24 * time.Hour
 
 // Housekeep runs one pass of the node's housekeeping, in batches, safe on
 // every node at once: expired protocol state (authorization requests, codes,
@@ -23,7 +20,7 @@ const deletedRetention = 30 * 24 * time.Hour
 // signing keys are rotated if due.
 func (s *Server) Housekeep(ctx context.Context) (purged int, err error) {
 	now := s.cfg.Now()
-	cutoff, auditCutoff := now.Add(-deletedRetention), now.Add(-s.cfg.AuditRetention)
+	cutoff, auditCutoff := now.Add(-directory.DeletedRetention), now.Add(-s.cfg.AuditRetention)
 	passes := []func(tx store.Tx) (int, error){
 		func(tx store.Tx) (int, error) { return tx.PurgeExpiredStates(ctx, purgeBatch) },
 		func(tx store.Tx) (int, error) { return tx.PurgeDeletedObjects(ctx, cutoff, purgeBatch) },

@@ -374,7 +374,8 @@ func (s *Service) retireServicePrincipal(ctx context.Context, tx store.Tx, tenan
 	if err := s.revokeClient(ctx, tx, tenantID, sp.Doc); err != nil {
 		return err
 	}
-	return s.deleteAssignmentsOf(ctx, tx, tenantID, sp.ID)
+	_, err := s.deleteAssignmentsOf(ctx, tx, tenantID, sp.ID)
+	return err
 }
 
 // PasswordCredential is a new client secret; SecretText is shown once.

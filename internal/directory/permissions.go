@@ -267,40 +267,40 @@ func (s *Service) RemoveAppRoleAssignment(ctx context.Context, tenantID, spID, a
 
 // deleteAssignmentsOf removes every app role assignment, delegated
 // permission grant and directory role assignment naming an object that is
-// going away, so no grant outlives its holder.
-func (s *Service) deleteAssignmentsOf(ctx context.Context, tx store.Tx, tenantID, id string) error {
-	for _, prop := range []string{"principalId", "resourceId"} {
-		as, err := assignmentsWhere(ctx, tx, tenantID, prop, id)
+// going away, so no grant outlives its holder, and returns them.
+func (s *Service) deleteAssignmentsOf(ctx context.Context, tx store.Tx, tenantID, id string) ([]Object, error) {
+	var removed []Object
+	// Each listing is read after the last one's deletions, so a grant that
+	// names id twice (an app assigned its own role) goes once.
+	remove := func(grants []Object, err error) error {
 		if err != nil {
 			return err
 		}
-		for _, a := range as {
-			if err := tx.DeleteObject(ctx, tenantID, KindAppRoleAssign, a.ID, 0); err != nil {
+		for _, g := range grants {
+			if err := tx.DeleteObject(ctx, tenantID, g.Kind, g.ID, 0); err != nil {
 				return err
 			}
+		}
+		removed = append(removed, grants...)
+		return nil
+	}
+	for _, prop := range []string{"principalId", "resourceId"} {
+		if err := remove(assignmentsWhere(ctx, tx, tenantID, prop, id)); err != nil {
+			return nil, err
 		}
 	}
 	for _, prop := range []string{"principalId", "clientId"} {
-		p, err := tx.ListObjects(ctx, tenantID, KindPermissionGrant, store.Query{Schema: permissionGrantSpec.schema, Filter: eqFilter(prop, id), Top: 999})
+		err := remove(every(store.Query{Schema: permissionGrantSpec.schema, Filter: eqFilter(prop, id)}, func(q store.Query) (store.Page, error) {
+			return tx.ListObjects(ctx, tenantID, KindPermissionGrant, q)
+		}))
 		if err != nil {
-			return err
-		}
-		for _, g := range p.Objects {
-			if err := tx.DeleteObject(ctx, tenantID, KindPermissionGrant, g.ID, 0); err != nil {
-				return err
-			}
+			return nil, err
 		}
 	}
-	ras, err := roleAssignmentsWhere(ctx, tx, tenantID, "principalId", id)
-	if err != nil {
-		return err
+	if err := remove(roleAssignmentsWhere(ctx, tx, tenantID, "principalId", id)); err != nil {
+		return nil, err
 	}
-	for _, a := range ras {
-		if err := tx.DeleteObject(ctx, tenantID, KindRoleAssignment, a.ID, 0); err != nil {
-			return err
-		}
-	}
-	return nil
+	return removed, nil
 }
 
 // AuthenticatedApp is a client that proved its secret, with the Graph

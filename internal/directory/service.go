@@ -346,7 +346,15 @@ func (s *Service) Delete(ctx context.Context, tenantID, kind, key string, ifMatc
 		if err := s.beforeDelete(ctx, tx, tenantID, cur); err != nil {
 			return err
 		}
-		return translate(tx.DeleteObject(ctx, tenantID, kind, cur.ID, cur.Version), cur.ID)
+		if err := tx.DeleteObject(ctx, tenantID, kind, cur.ID, cur.Version); err != nil {
+			return translate(err, cur.ID)
+		}
+		if kind == KindGroup {
+			// Security groups, the only ones Gatehouse has, are deleted
+			// for good in Entra; only Microsoft 365 groups are restorable.
+			return tx.PurgeObject(ctx, tenantID, kind, cur.ID)
+		}
+		return nil
 	})
 }
 
@@ -379,9 +387,10 @@ func (s *Service) beforeDelete(ctx context.Context, tx store.Tx, tenantID string
 		if err := s.revokeUser(ctx, tx, tenantID, cur.ID, nil, reasonUserDisabled); err != nil {
 			return err
 		}
-		return s.deleteAssignmentsOf(ctx, tx, tenantID, cur.ID)
+		return s.keepRelationships(ctx, tx, tenantID, cur.ID)
 	case KindGroup:
-		return s.deleteAssignmentsOf(ctx, tx, tenantID, cur.ID)
+		_, err := s.deleteAssignmentsOf(ctx, tx, tenantID, cur.ID)
+		return err
 	case KindPermissionGrant:
 		return s.revokeGrant(ctx, tx, tenantID, cur.Doc)
 	}
