@@ -48,6 +48,7 @@ type DeltaItem struct {
 // LinkChange is a relationship change reported by delta.
 type LinkChange struct {
 	TargetID string
+	Kind     string // the member's kind when known (always in a first round)
 	Removed  bool
 }
 
@@ -70,7 +71,10 @@ const DeltaLatest = "latest"
 // Delta runs one page of change tracking for users or groups. token is "" for
 // a new round-trip, DeltaLatest, or the opaque token from a previous Next or
 // DeltaLink.
-func (s *Service) Delta(ctx context.Context, tenantID, kind, token string, top int) (DeltaPage, error) {
+//
+// With members, a group's items carry its member changes: every member in
+// the first round, what was added or removed in later ones.
+func (s *Service) Delta(ctx context.Context, tenantID, kind, token string, top int, members bool) (DeltaPage, error) {
 	st := deltaState{Kind: kind, Sync: true}
 	if token != "" && token != DeltaLatest {
 		var err error
@@ -88,12 +92,39 @@ func (s *Service) Delta(ctx context.Context, tenantID, kind, token string, top i
 			out.DeltaLink = deltaState{Kind: kind, From: head, To: head}.encode()
 			return err
 		}
+		var err error
 		if st.Sync {
-			return s.deltaSync(ctx, tx, tenantID, st, top, &out)
+			err = s.deltaSync(ctx, tx, tenantID, st, top, &out)
+		} else {
+			err = s.deltaReplay(ctx, tx, tenantID, st, top, &out)
 		}
-		return s.deltaReplay(ctx, tx, tenantID, st, top, &out)
+		if err != nil || kind != KindGroup || !members {
+			for i := range out.Items {
+				out.Items[i].LinkChanges = nil
+			}
+			return err
+		}
+		if st.Sync {
+			return s.deltaMembers(ctx, tx, tenantID, out.Items)
+		}
+		return nil
 	})
 	return out, err
+}
+
+// deltaMembers fills the first round's members@delta: each group's
+// members as they are now.
+func (s *Service) deltaMembers(ctx context.Context, tx store.Tx, tenantID string, items []DeltaItem) error {
+	for i, it := range items {
+		members, err := related(ctx, tx, tenantID, store.Related{ID: it.Object.ID, Rel: RelMembers})
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			items[i].LinkChanges = append(items[i].LinkChanges, LinkChange{TargetID: m.ID, Kind: m.Kind})
+		}
+	}
+	return nil
 }
 
 func (s *Service) deltaSync(ctx context.Context, tx store.Tx, tenantID string, st deltaState, top int, out *DeltaPage) error {
@@ -204,7 +235,7 @@ func (s *Service) window(ctx context.Context, tx store.Tx, tenantID string, st d
 				}
 			}
 			oc.last = c.Seq
-			if c.Op == store.OpLinked || c.Op == store.OpUnlinked {
+			if (c.Op == store.OpLinked || c.Op == store.OpUnlinked) && c.Rel == RelMembers {
 				if linkState[c.ObjectID] == nil {
 					linkState[c.ObjectID] = map[string]bool{}
 				}

@@ -2,8 +2,12 @@ package directory
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"slices"
+	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
@@ -45,8 +49,13 @@ var groupSpec = (&kindSpec{
 	}},
 }).init()
 
-// CreateGroup creates a security group from a POST /groups body.
+// CreateGroup creates a security group from a POST /groups body, with the
+// members and owners its members@odata.bind and owners@odata.bind name.
 func (s *Service) CreateGroup(ctx context.Context, tenantID string, body Doc) (Object, error) {
+	binds, err := takeBinds(body)
+	if err != nil {
+		return Object{}, err
+	}
 	d, err := groupSpec.normalize(body)
 	if err != nil {
 		return Object{}, err
@@ -70,10 +79,69 @@ func (s *Service) CreateGroup(ctx context.Context, tenantID string, body Doc) (O
 	}
 	var out Object
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		out, err = s.insert(ctx, tx, tenantID, KindGroup, d)
-		return err
+		if out, err = s.insert(ctx, tx, tenantID, KindGroup, d); err != nil {
+			return err
+		}
+		return s.bind(ctx, tx, tenantID, out, binds)
 	})
 	return out, err
+}
+
+// binds are the references of a body's members@odata.bind and
+// owners@odata.bind, by relationship.
+type binds map[string][]string
+
+// takeBinds removes members@odata.bind and owners@odata.bind from a group
+// body and returns the object ids they name (URLs ending in the id).
+func takeBinds(body Doc) (binds, error) {
+	out := binds{}
+	for _, rel := range []string{RelMembers, RelOwners} {
+		name := rel + "@odata.bind"
+		v, ok := body[name]
+		if !ok {
+			continue
+		}
+		delete(body, name)
+		refs, ok := v.([]any)
+		if !ok {
+			return nil, usererr.New(usererr.Invalid, "Property '%s' must be an array of object URLs.", name)
+		}
+		if len(refs) > 20 {
+			return nil, usererr.New(usererr.Invalid, "At most 20 references may be added in one request to '%s'.", name)
+		}
+		for _, r := range refs {
+			ref, _ := r.(string)
+			id, err := RefID(ref)
+			if err != nil {
+				return nil, err
+			}
+			out[rel] = append(out[rel], id)
+		}
+	}
+	return out, nil
+}
+
+// RefID is the object id an @odata.id or @odata.bind URL names: its last
+// segment, which must be a GUID.
+func RefID(ref string) (string, error) {
+	id := ref[strings.LastIndex(ref, "/")+1:]
+	if _, err := uuid.Parse(id); err != nil || ref == "" {
+		return "", usererr.New(usererr.Invalid, "Invalid object identifier '%s'.", id)
+	}
+	return strings.ToLower(id), nil
+}
+
+// bind adds a group's bound members and owners, each checked as one
+// POST …/$ref would be.
+func (s *Service) bind(ctx context.Context, tx store.Tx, tenantID string, group Object, b binds) error {
+	for _, rel := range []string{RelMembers, RelOwners} {
+		for _, id := range b[rel] {
+			if err := s.addLink(ctx, tx, tenantID, group, rel, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkGroupKind keeps to what Gatehouse offers: security groups. Mail-enabled
@@ -88,8 +156,13 @@ func checkGroupKind(d Doc) error {
 	return nil
 }
 
-// UpdateGroup applies a PATCH /groups/{id} body.
+// UpdateGroup applies a PATCH /groups/{id} body; its members@odata.bind and
+// owners@odata.bind add members and owners.
 func (s *Service) UpdateGroup(ctx context.Context, tenantID, id string, body Doc, ifMatch int64) error {
+	binds, err := takeBinds(body)
+	if err != nil {
+		return err
+	}
 	patch, err := groupSpec.normalize(body)
 	if err != nil {
 		return err
@@ -97,12 +170,26 @@ func (s *Service) UpdateGroup(ctx context.Context, tenantID, id string, body Doc
 	if _, ok := patch["isAssignableToRole"]; ok {
 		return usererr.New(usererr.Invalid, "Property 'isAssignableToRole' can only be set when the group is created.")
 	}
+	bindAll := func(tx store.Tx, group Object) error { return s.bind(ctx, tx, tenantID, group, binds) }
+	if len(patch) == 0 && len(binds) > 0 {
+		// Only references: the group itself does not change.
+		return s.updateWithRetry(ctx, ifMatch, func(tx store.Tx) error {
+			cur, err := s.load(ctx, tx, tenantID, KindGroup, id)
+			if err == nil {
+				err = checkVersion(cur, ifMatch)
+			}
+			if err != nil {
+				return err
+			}
+			return bindAll(tx, cur)
+		})
+	}
 	return s.patch(ctx, tenantID, KindGroup, id, ifMatch, patch, func(_ store.Tx, cur Object, next Doc) error {
 		if err := checkGroupChange(ctx, cur.Doc); err != nil {
 			return err
 		}
 		return checkGroupKind(next)
-	}, nil)
+	}, bindAll)
 }
 
 // Relationship names as Graph spells the navigation properties.
@@ -125,25 +212,29 @@ func (s *Service) AddLink(ctx context.Context, tenantID, groupID, rel, targetID 
 		if err != nil {
 			return err
 		}
-		if err := checkLinkChange(ctx, tx, tenantID, group, rel); err != nil {
-			return err
-		}
-		target, err := s.findAny(ctx, tx, tenantID, targetID, memberKinds[rel])
-		if err != nil {
-			return err
-		}
-		if target.ID == group.ID {
-			return usererr.New(usererr.Invalid, "A group cannot be a member of itself.")
-		}
-		if target.Kind == KindGroup && group.Doc["isAssignableToRole"] == true {
-			return usererr.New(usererr.Invalid, "Groups cannot be added as members of a role-assignable group.")
-		}
-		err = tx.AddLink(ctx, tenantID, store.Link{SourceID: group.ID, Rel: rel, TargetID: target.ID})
-		if errors.Is(err, store.ErrConflict) {
-			return usererr.New(usererr.Invalid, "One or more added object references already exist for the following modified properties: '%s'.", rel)
-		}
-		return translate(err, targetID)
+		return s.addLink(ctx, tx, tenantID, group, rel, targetID)
 	})
+}
+
+func (s *Service) addLink(ctx context.Context, tx store.Tx, tenantID string, group Object, rel, targetID string) error {
+	if err := checkLinkChange(ctx, tx, tenantID, group, rel); err != nil {
+		return err
+	}
+	target, err := s.findAny(ctx, tx, tenantID, targetID, memberKinds[rel])
+	if err != nil {
+		return err
+	}
+	if target.ID == group.ID {
+		return usererr.New(usererr.Invalid, "A group cannot be a member of itself.")
+	}
+	if target.Kind == KindGroup && group.Doc["isAssignableToRole"] == true {
+		return usererr.New(usererr.Invalid, "Groups cannot be added as members of a role-assignable group.")
+	}
+	err = tx.AddLink(ctx, tenantID, store.Link{SourceID: group.ID, Rel: rel, TargetID: target.ID})
+	if errors.Is(err, store.ErrConflict) {
+		return usererr.New(usererr.Invalid, "One or more added object references already exist for the following modified properties: '%s'.", rel)
+	}
+	return translate(err, targetID)
 }
 
 // checkLinkChange decides a change of a group's members (its owners may
@@ -176,21 +267,40 @@ type Relation struct {
 	Kind, ID, Rel string
 	Reverse       bool
 	Cast          string
+	// Transitive follows nested groups: transitiveMembers and
+	// transitiveMemberOf.
+	Transitive bool
 }
 
-// ListRelated lists one page of a relation.
+// ListRelated lists one page of a relation. What an object is a member of
+// includes, after its groups, the directory roles it holds, as in Graph.
 func (s *Service) ListRelated(ctx context.Context, tenantID string, rel Relation, q Query) (Page, error) {
 	var out Page
 	err := s.viewRelated(ctx, tenantID, rel, func(tx store.Tx, r store.Related, v viewer) error {
+		if rel.Transitive {
+			all, err := transitive(ctx, tx, tenantID, r)
+			if err != nil {
+				return err
+			}
+			v.trim(all)
+			out, err = pageOf(all, q)
+			return err
+		}
 		p, err := tx.ListRelated(ctx, tenantID, r, store.Query{Top: q.Top, Cursor: q.Cursor})
 		if err != nil {
 			return translate(err, rel.ID)
 		}
 		out.Next = p.Next
-		if out.Objects, err = toObjects(p.Objects); err == nil {
-			v.trim(out.Objects)
+		if out.Objects, err = toObjects(p.Objects); err != nil {
+			return err
 		}
-		return err
+		v.trim(out.Objects)
+		if p.Next == "" && rel.listsRoles() {
+			roles, err := rolesHeld(ctx, tx, tenantID, r.ID)
+			out.Objects = append(out.Objects, roles...)
+			return err
+		}
+		return nil
 	})
 	return out, err
 }
@@ -199,11 +309,144 @@ func (s *Service) ListRelated(ctx context.Context, tenantID string, rel Relation
 func (s *Service) CountRelated(ctx context.Context, tenantID string, rel Relation) (int64, error) {
 	var n int64
 	err := s.viewRelated(ctx, tenantID, rel, func(tx store.Tx, r store.Related, _ viewer) error {
+		if rel.Transitive {
+			all, err := transitive(ctx, tx, tenantID, r)
+			n = int64(len(all))
+			return err
+		}
 		var err error
-		n, err = tx.CountRelated(ctx, tenantID, r, nil, nil)
-		return translate(err, rel.ID)
+		if n, err = tx.CountRelated(ctx, tenantID, r, nil, nil); err != nil {
+			return translate(err, rel.ID)
+		}
+		if rel.listsRoles() {
+			roles, err := rolesHeld(ctx, tx, tenantID, r.ID)
+			n += int64(len(roles))
+			return err
+		}
+		return nil
 	})
 	return n, err
+}
+
+// maxTransitive bounds what one transitive listing gathers.
+const maxTransitive = 10_000
+
+var errTooManyTransitive = usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "The transitive relationship has more than %d objects.", maxTransitive)
+
+// transitive gathers, in id order, the objects on the far side of r
+// through nested groups: a group's members and its member groups'
+// members, or (Reverse) the groups an object is in, directly or through
+// nesting, with the directory roles it or they hold.
+func transitive(ctx context.Context, tx store.Tx, tenantID string, r store.Related) ([]Object, error) {
+	var all []Object
+	if r.Reverse {
+		ids, err := tx.Ancestors(ctx, tenantID, RelMembers, KindGroup, r.ID, maxTransitive+1)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) > maxTransitive {
+			return nil, errTooManyTransitive
+		}
+		for chunk := range slices.Chunk(ids, store.MaxObjectKeys) {
+			keys := make([]store.ObjectKey, len(chunk))
+			for i, id := range chunk {
+				keys[i] = store.ObjectKey{TenantID: tenantID, Kind: KindGroup, ID: id}
+			}
+			objs, err := tx.GetObjects(ctx, keys)
+			if err != nil {
+				return nil, err
+			}
+			groups, err := toObjects(objs)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, groups...)
+		}
+		seen := map[string]bool{}
+		for _, holder := range append([]string{r.ID}, ids...) {
+			roles, err := rolesHeld(ctx, tx, tenantID, holder)
+			if err != nil {
+				return nil, err
+			}
+			for _, role := range roles {
+				if !seen[role.ID] {
+					seen[role.ID] = true
+					all = append(all, role)
+				}
+			}
+		}
+	} else {
+		seen := map[string]bool{r.ID: true}
+		for frontier := []string{r.ID}; len(frontier) > 0; {
+			group := frontier[0]
+			frontier = frontier[1:]
+			members, err := related(ctx, tx, tenantID, store.Related{ID: group, Rel: r.Rel})
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range members {
+				if seen[m.ID] {
+					continue
+				}
+				seen[m.ID] = true
+				all = append(all, m)
+				if m.Kind == KindGroup {
+					frontier = append(frontier, m.ID)
+				}
+			}
+			if len(all) > maxTransitive {
+				return nil, errTooManyTransitive
+			}
+		}
+	}
+	if r.Kind != "" {
+		all = slices.DeleteFunc(all, func(o Object) bool { return o.Kind != r.Kind })
+	}
+	slices.SortFunc(all, func(a, b Object) int { return strings.Compare(a.ID, b.ID) })
+	return all, nil
+}
+
+// pageOf serves a page of objects gathered whole and sorted by id; the
+// cursor is the last id served, encoded.
+func pageOf(all []Object, q Query) (Page, error) {
+	start := 0
+	if q.Cursor != "" {
+		after, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+		if err != nil {
+			return Page{}, translate(store.ErrBadCursor, "")
+		}
+		start, _ = slices.BinarySearchFunc(all, string(after), func(o Object, id string) int { return strings.Compare(o.ID, id) })
+		if start < len(all) && all[start].ID == string(after) {
+			start++
+		}
+	}
+	end := min(start+q.Top, len(all))
+	out := Page{Objects: all[start:end]}
+	if end < len(all) {
+		out.Next = base64.RawURLEncoding.EncodeToString([]byte(all[end-1].ID))
+	}
+	return out, nil
+}
+
+// listsRoles: memberOf, uncast or cast to directoryRole, lists roles too.
+func (r Relation) listsRoles() bool {
+	return !r.Transitive && r.Reverse && r.Rel == RelMembers && (r.Cast == "" || r.Cast == KindDirectoryRole)
+}
+
+// rolesHeld are the directory roles assigned to a principal, as Graph's
+// directoryRole objects.
+func rolesHeld(ctx context.Context, tx store.Tx, tenantID, principalID string) ([]Object, error) {
+	as, err := roleAssignmentsWhere(ctx, tx, tenantID, "principalId", principalID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Object, 0, len(as))
+	for _, a := range as {
+		if role, ok := FindRole(str(a.Doc, "roleDefinitionId")); ok {
+			out = append(out, role.object(KindDirectoryRole))
+		}
+	}
+	return out, nil
 }
 
 // viewRelated resolves a relation's object, checks the caller may read

@@ -110,19 +110,19 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	for _, rt := range routes[:2] {
 		mux.Handle("GET /v1.0/"+rt.path+"/delta", a.require(rt.read, a.delta(rt)))
-		mux.Handle("GET /v1.0/"+rt.path+"/{id}/memberOf", a.require(rt.read, a.related(rt.kind, directory.RelMembers, true)))
+		mux.Handle("GET /v1.0/"+rt.path+"/{id}/memberOf", a.require(rt.read, a.related(directory.Relation{Kind: rt.kind, Rel: directory.RelMembers, Reverse: true})))
 	}
 	// A guest's sponsors: the inviter, or the users and groups the
 	// invitation named.
-	mux.Handle("GET /v1.0/users/{id}/sponsors", a.require(readUsers, a.related(directory.KindUser, directory.RelSponsors, false)))
+	mux.Handle("GET /v1.0/users/{id}/sponsors", a.require(readUsers, a.related(directory.Relation{Kind: directory.KindUser, Rel: directory.RelSponsors})))
 	for rel, write := range map[string]permSet{directory.RelMembers: writeGroupMembers, directory.RelOwners: writeGroups} {
-		mux.Handle("GET /v1.0/groups/{id}/"+rel, a.require(readGroups, a.related(directory.KindGroup, rel, false)))
+		mux.Handle("GET /v1.0/groups/{id}/"+rel, a.require(readGroups, a.related(directory.Relation{Kind: directory.KindGroup, Rel: rel})))
 		mux.Handle("POST /v1.0/groups/{id}/"+rel+"/$ref", a.require(write, a.addRef(rel)))
 		mux.Handle("DELETE /v1.0/groups/{id}/"+rel+"/{ref}/$ref", a.require(write, a.removeRef(rel)))
 	}
 	for _, kind := range []string{directory.KindApplication, directory.KindServicePrincipal} {
 		base := "/v1.0/" + map[string]string{directory.KindApplication: "applications", directory.KindServicePrincipal: "servicePrincipals"}[kind] + "/{id}/owners"
-		mux.Handle("GET "+base, a.require(readApps, a.related(kind, directory.RelOwners, false)))
+		mux.Handle("GET "+base, a.require(readApps, a.related(directory.Relation{Kind: kind, Rel: directory.RelOwners})))
 		mux.Handle("POST "+base+"/$ref", a.require(writeApps, a.bodyAction(func(r *http.Request, body directory.Doc) error {
 			target, err := refTarget(body)
 			if err != nil {
@@ -539,7 +539,9 @@ func (a *API) delete(rt kindRoute) http.HandlerFunc {
 
 func (a *API) delta(rt kindRoute) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		o, err := parseListOptions(r, rt.kind)
+		// Links repeat the request's own $select, members and all.
+		selected, members := selectMembers(r, rt.kind)
+		o, err := parseListOptions(selected, rt.kind)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -552,7 +554,7 @@ func (a *API) delta(rt kindRoute) http.HandlerFunc {
 		if dt := queryOption(r.URL.Query(), "$deltatoken"); dt != "" {
 			token = dt
 		}
-		page, err := a.dir.Delta(r.Context(), tenantOf(r), rt.kind, token, o.query.Top)
+		page, err := a.dir.Delta(r.Context(), tenantOf(r), rt.kind, token, o.query.Top, members)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -572,6 +574,9 @@ func (a *API) delta(rt kindRoute) http.HandlerFunc {
 				members := make([]any, 0, len(it.LinkChanges))
 				for _, lc := range it.LinkChanges {
 					m := map[string]any{"id": lc.TargetID}
+					if lc.Kind != "" {
+						m["@odata.type"] = "#microsoft.graph." + directory.TypeName(lc.Kind)
+					}
 					if lc.Removed {
 						m["@removed"] = map[string]any{"reason": "deleted"}
 					}
@@ -591,7 +596,34 @@ func (a *API) delta(rt kindRoute) http.HandlerFunc {
 	}
 }
 
-func (a *API) related(kind, rel string, reverse bool) http.HandlerFunc {
+// selectMembers takes members out of a groups/delta $select, where it asks
+// for members@delta (as it does with no $select at all), and says whether
+// members are wanted.
+func selectMembers(r *http.Request, kind string) (*http.Request, bool) {
+	q := r.URL.Query()
+	sel := queryOption(q, "$select")
+	if kind != directory.KindGroup || sel == "" {
+		return r, kind == directory.KindGroup
+	}
+	names := strings.Split(sel, ",")
+	kept := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return strings.EqualFold(strings.TrimSpace(n), "members") })
+	if len(kept) == len(names) {
+		return r, false
+	}
+	for k := range q {
+		if strings.EqualFold(k, "$select") {
+			q.Del(k)
+		}
+	}
+	if len(kept) > 0 {
+		q.Set("$select", strings.Join(kept, ","))
+	}
+	inner := r.Clone(r.Context())
+	inner.URL.RawQuery = q.Encode()
+	return inner, true
+}
+
+func (a *API) related(rel directory.Relation) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		o, err := parseListOptions(r, directory.KindUser)
 		if err != nil {
@@ -602,7 +634,7 @@ func (a *API) related(kind, rel string, reverse bool) http.HandlerFunc {
 			writeError(w, r, http.StatusBadRequest, "Request_UnsupportedQuery", "$filter, $orderby and $select are not supported on this relationship.")
 			return
 		}
-		relation, err := relationOf(r, kind, rel, reverse)
+		relation, err := relationOf(r, rel)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -630,11 +662,7 @@ func refTarget(body directory.Doc) (string, error) {
 	if len(body) != 1 || ref == "" {
 		return "", usererr.New(usererr.Invalid, "The request body must be {\"@odata.id\": \"<base>/v1.0/directoryObjects/{id}\"}.")
 	}
-	id := lastSegment(ref)
-	if _, err := uuid.Parse(id); err != nil {
-		return "", usererr.New(usererr.Invalid, "Invalid object identifier '%s'.", id)
-	}
-	return strings.ToLower(id), nil
+	return directory.RefID(ref)
 }
 
 func (a *API) addRef(rel string) http.HandlerFunc {

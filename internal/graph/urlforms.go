@@ -19,26 +19,45 @@ func (a *API) registerURLForms(mux *http.ServeMux) {
 		{path: "groups", kind: directory.KindGroup, read: readGroups},
 	} {
 		mux.Handle("GET /v1.0/"+rt.path+"/delta()", a.require(rt.read, a.delta(rt)))
-		memberOf := "GET /v1.0/" + rt.path + "/{id}/memberOf"
-		mux.Handle(memberOf+"/$count", a.require(rt.read, a.relatedCount(rt.kind, directory.RelMembers, true)))
-		mux.Handle(memberOf+"/{cast}", a.require(rt.read, a.related(rt.kind, directory.RelMembers, true)))
-		mux.Handle(memberOf+"/{cast}/$count", a.require(rt.read, a.relatedCount(rt.kind, directory.RelMembers, true)))
+		memberOf := directory.Relation{Kind: rt.kind, Rel: directory.RelMembers, Reverse: true}
+		a.registerRelation(mux, "/v1.0/"+rt.path+"/{id}/memberOf", rt.read, memberOf, false)
+		memberOf.Transitive = true
+		a.registerRelation(mux, "/v1.0/"+rt.path+"/{id}/transitiveMemberOf", rt.read, memberOf, true)
 	}
-	for _, rel := range []string{directory.RelMembers, directory.RelOwners} {
-		base := "GET /v1.0/groups/{id}/" + rel
-		mux.Handle(base+"/$count", a.require(readGroups, a.relatedCount(directory.KindGroup, rel, false)))
-		mux.Handle(base+"/{cast}", a.require(readGroups, a.related(directory.KindGroup, rel, false)))
-		mux.Handle(base+"/{cast}/$count", a.require(readGroups, a.relatedCount(directory.KindGroup, rel, false)))
+	a.registerRelation(mux, "/v1.0/groups/{id}/transitiveMembers", readGroups,
+		directory.Relation{Kind: directory.KindGroup, Rel: directory.RelMembers, Transitive: true}, true)
+	for rel, write := range map[string]permSet{directory.RelMembers: writeGroupMembers, directory.RelOwners: writeGroups} {
+		// The SDKs remove a reference as …/members/$ref?@id={url}.
+		mux.Handle("DELETE /v1.0/groups/{id}/"+rel+"/$ref", a.require(write, a.action(func(r *http.Request) error {
+			target, err := directory.RefID(queryOption(r.URL.Query(), "@id"))
+			if err != nil {
+				return err
+			}
+			return a.dir.RemoveLink(r.Context(), tenantOf(r), r.PathValue("id"), rel, target)
+		})))
+		a.registerRelation(mux, "/v1.0/groups/{id}/"+rel, readGroups, directory.Relation{Kind: directory.KindGroup, Rel: rel}, false)
 	}
 	alternate := a.authenticate(a.alternateKey(mux))
 	mux.Handle("/v1.0/{segment}", alternate)
 	mux.Handle("/v1.0/{segment}/{rest...}", alternate)
 }
 
+// registerRelation serves a relation's casts and counts under path, and
+// the relation itself too when whole (the plain ones are in Register).
+func (a *API) registerRelation(mux *http.ServeMux, path string, read permSet, rel directory.Relation, whole bool) {
+	if whole {
+		mux.Handle("GET "+path, a.require(read, a.related(rel)))
+	}
+	mux.Handle("GET "+path+"/$count", a.require(read, a.relatedCount(rel)))
+	mux.Handle("GET "+path+"/{cast}", a.require(read, a.related(rel)))
+	mux.Handle("GET "+path+"/{cast}/$count", a.require(read, a.relatedCount(rel)))
+}
+
 // relationOf is the relation a request names, with the kind of its type
 // cast segment if it has one.
-func relationOf(r *http.Request, kind, rel string, reverse bool) (directory.Relation, error) {
-	out := directory.Relation{Kind: kind, ID: r.PathValue("id"), Rel: rel, Reverse: reverse}
+func relationOf(r *http.Request, rel directory.Relation) (directory.Relation, error) {
+	out := rel
+	out.ID = r.PathValue("id")
 	if c := r.PathValue("cast"); c != "" {
 		var err error
 		if out.Cast, err = directory.CastKind(c); err != nil {
@@ -50,17 +69,17 @@ func relationOf(r *http.Request, kind, rel string, reverse bool) (directory.Rela
 
 // relatedCount serves …/members/$count and …/members/graph.user/$count:
 // like every $count segment, only with ConsistencyLevel: eventual.
-func (a *API) relatedCount(kind, rel string, reverse bool) http.HandlerFunc {
+func (a *API) relatedCount(rel directory.Relation) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
 			writeError(w, r, http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
 			return
 		}
-		if _, err := wholeOptions(r, kind); err != nil {
+		if _, err := wholeOptions(r, rel.Kind); err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		relation, err := relationOf(r, kind, rel, reverse)
+		relation, err := relationOf(r, rel)
 		if err != nil {
 			a.fail(w, r, err)
 			return
