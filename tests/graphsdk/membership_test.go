@@ -1,0 +1,236 @@
+package graphsdk_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	abstractions "github.com/microsoft/kiota-abstractions-go"
+	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/groups"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+)
+
+const (
+	membershipDomain      = "members.graphsdk.test"
+	membershipOtherDomain = "other.members.graphsdk.test"
+	globalAdministrator   = "62e90394-69f5-4237-9190-012177145e10"
+)
+
+// TestMembershipSDK drives, with the SDK's typed request builders, the URL
+// forms it generates for delta, type casts, $count and alternate keys, and
+// the membership reads and writes sync tools and admin scripts rely on. It
+// has its own server and tenants.
+func TestMembershipSDK(t *testing.T) {
+	gh := buildGatehouse(t)
+	home := gh.createTenant(t, "Membership SDK", membershipDomain)
+	other := gh.createTenant(t, "Membership SDK Other", membershipOtherDomain)
+	base := gh.serve(t)
+
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	defer cancel()
+	client := newGraphClient(t, base, home)
+	otherClient := newGraphClient(t, base, other)
+
+	t.Run("URLForms", func(t *testing.T) { testSDKURLForms(ctx, t, client, otherClient) })
+}
+
+// eventual is the header advanced queries ($count, $search) need.
+func eventual() *abstractions.RequestHeaders {
+	h := abstractions.NewRequestHeaders()
+	h.Add("ConsistencyLevel", "eventual")
+	return h
+}
+
+func createGroup(ctx context.Context, t *testing.T, client *msgraphsdk.GraphServiceClient, name string) string {
+	t.Helper()
+	g := models.NewGroup()
+	g.SetDisplayName(ptr(name))
+	g.SetMailEnabled(ptr(false))
+	g.SetMailNickname(ptr(name))
+	g.SetSecurityEnabled(ptr(true))
+	got, err := client.Groups().Post(ctx, g, nil)
+	if err != nil {
+		t.Fatalf("POST /groups %s: %s", name, describe(err))
+	}
+	return deref(got.GetId())
+}
+
+func createUser(ctx context.Context, t *testing.T, client *msgraphsdk.GraphServiceClient, alias, domain string) string {
+	t.Helper()
+	got, err := client.Users().Post(ctx, newUserBody(alias+"@"+domain, "Member "+alias, alias, ""), nil)
+	if err != nil {
+		t.Fatalf("POST /users %s: %s", alias, describe(err))
+	}
+	return deref(got.GetId())
+}
+
+func addMember(ctx context.Context, t *testing.T, client *msgraphsdk.GraphServiceClient, base, groupID, memberID string) {
+	t.Helper()
+	ref := models.NewReferenceCreate()
+	ref.SetOdataId(ptr(base + "/v1.0/directoryObjects/" + memberID))
+	if err := client.Groups().ByGroupId(groupID).Members().Ref().Post(ctx, ref, nil); err != nil {
+		t.Fatalf("POST /groups/%s/members/$ref: %s", groupID, describe(err))
+	}
+}
+
+func objectIDs[T interface{ GetId() *string }](objs []T) []string {
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, deref(o.GetId()))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sorted(ids ...string) []string {
+	slices.Sort(ids)
+	return ids
+}
+
+func testSDKURLForms(ctx context.Context, t *testing.T, client, otherClient *msgraphsdk.GraphServiceClient) {
+	base := client.GetAdapter().GetBaseUrl()
+	base = base[:len(base)-len("/v1.0")]
+
+	// users/delta(): a full round, then a change in the next.
+	var deltaLink string
+	page, err := client.Users().Delta().Get(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Top: ptr(int32(1))}})
+	for range maxListed {
+		if err != nil {
+			t.Fatalf("GET /users/delta(): %s", describe(err))
+		}
+		if next := deref(page.GetOdataNextLink()); next != "" {
+			page, err = client.Users().Delta().WithUrl(next).Get(ctx, nil)
+			continue
+		}
+		deltaLink = deref(page.GetOdataDeltaLink())
+		break
+	}
+	if deltaLink == "" {
+		t.Fatal("users/delta() ended without a delta link")
+	}
+	u := createUser(ctx, t, client, "delta", membershipDomain)
+	changed, err := client.Users().Delta().WithUrl(deltaLink).Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("delta link: %s", describe(err))
+	}
+	if got := objectIDs(changed.GetValue()); !slices.Equal(got, []string{u}) {
+		t.Errorf("users/delta() after a create = %v, want [%s]", got, u)
+	}
+
+	// groups/delta() from $deltatoken=latest: nothing now, the next group later.
+	latest, err := client.Groups().Delta().WithUrl(base+"/v1.0/groups/delta()?$deltatoken=latest").Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("groups/delta() latest: %s", describe(err))
+	}
+	if len(latest.GetValue()) != 0 || deref(latest.GetOdataDeltaLink()) == "" {
+		t.Fatalf("latest: %d groups, delta link %q", len(latest.GetValue()), deref(latest.GetOdataDeltaLink()))
+	}
+	g := createGroup(ctx, t, client, "urlforms")
+	after, err := client.Groups().Delta().WithUrl(deref(latest.GetOdataDeltaLink())).Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("groups/delta() after latest: %s", describe(err))
+	}
+	if got := objectIDs(after.GetValue()); !slices.Equal(got, []string{g}) {
+		t.Errorf("groups/delta() after latest = %v, want [%s]", got, g)
+	}
+
+	// Type casts and their $count.
+	inner := createGroup(ctx, t, client, "urlformsinner")
+	addMember(ctx, t, client, base, g, u)
+	addMember(ctx, t, client, base, g, inner)
+	memberUsers, err := client.Groups().ByGroupId(g).Members().GraphUser().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("members/graph.user: %s", describe(err))
+	}
+	if got := objectIDs(memberUsers.GetValue()); !slices.Equal(got, []string{u}) {
+		t.Errorf("members/graph.user = %v, want [%s]", got, u)
+	}
+	memberGroups, err := client.Groups().ByGroupId(g).Members().GraphGroup().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("members/graph.group: %s", describe(err))
+	}
+	if got := objectIDs(memberGroups.GetValue()); !slices.Equal(got, []string{inner}) {
+		t.Errorf("members/graph.group = %v, want [%s]", got, inner)
+	}
+	userGroups, err := client.Users().ByUserId(u).MemberOf().GraphGroup().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("memberOf/graph.group: %s", describe(err))
+	}
+	if got := objectIDs(userGroups.GetValue()); !slices.Equal(got, []string{g}) {
+		t.Errorf("memberOf/graph.group = %v, want [%s]", got, g)
+	}
+	n, err := client.Groups().ByGroupId(g).Members().Count().Get(ctx, &groups.ItemMembersCountRequestBuilderGetRequestConfiguration{Headers: eventual()})
+	if err != nil || deref(n) != 2 {
+		t.Errorf("members/$count = %d, %s; want 2", deref(n), describe(err))
+	}
+	n, err = client.Groups().ByGroupId(g).Members().GraphUser().Count().Get(ctx, &groups.ItemMembersGraphUserCountRequestBuilderGetRequestConfiguration{Headers: eventual()})
+	if err != nil || deref(n) != 1 {
+		t.Errorf("members/graph.user/$count = %d, %s; want 1", deref(n), describe(err))
+	}
+	n, err = client.Users().ByUserId(u).MemberOf().GraphGroup().Count().Get(ctx, &users.ItemMemberOfGraphGroupCountRequestBuilderGetRequestConfiguration{Headers: eventual()})
+	if err != nil || deref(n) != 1 {
+		t.Errorf("memberOf/graph.group/$count = %d, %s; want 1", deref(n), describe(err))
+	}
+	_, err = client.Groups().ByGroupId(g).Members().Count().Get(ctx, nil)
+	assertODataError(t, err, []int{400}, "Request_BadRequest")
+	_, err = otherClient.Groups().ByGroupId(g).Members().GraphUser().Get(ctx, nil)
+	assertODataError(t, err, []int{404}, "Request_ResourceNotFound")
+
+	// Deleted items by the SDK's cast segment.
+	gone := createUser(ctx, t, client, "gone", membershipDomain)
+	if err := client.Users().ByUserId(gone).Delete(ctx, nil); err != nil {
+		t.Fatalf("DELETE /users/%s: %s", gone, describe(err))
+	}
+	deleted, err := client.Directory().DeletedItems().GraphUser().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("deletedItems/graph.user: %s", describe(err))
+	}
+	if got := objectIDs(deleted.GetValue()); !slices.Contains(got, gone) {
+		t.Errorf("deletedItems/graph.user = %v, want %s among them", got, gone)
+	}
+
+	// Alternate keys.
+	app := models.NewApplication()
+	app.SetDisplayName(ptr("Alternate key"))
+	created, err := client.Applications().Post(ctx, app, nil)
+	if err != nil {
+		t.Fatalf("POST /applications: %s", describe(err))
+	}
+	appID := created.GetAppId()
+	byAppID, err := client.ApplicationsWithAppId(appID).Get(ctx, nil)
+	if err != nil || deref(byAppID.GetId()) != deref(created.GetId()) {
+		t.Fatalf("applications(appId=%s) = %v, %s", deref(appID), byAppID, describe(err))
+	}
+	rename := models.NewApplication()
+	rename.SetDisplayName(ptr("Alternate key renamed"))
+	if _, err := client.ApplicationsWithAppId(appID).Patch(ctx, rename, nil); err != nil {
+		t.Fatalf("PATCH applications(appId=…): %s", describe(err))
+	}
+	sp := models.NewServicePrincipal()
+	sp.SetAppId(appID)
+	createdSP, err := client.ServicePrincipals().Post(ctx, sp, nil)
+	if err != nil {
+		t.Fatalf("POST /servicePrincipals: %s", describe(err))
+	}
+	spByAppID, err := client.ServicePrincipalsWithAppId(appID).Get(ctx, nil)
+	if err != nil || deref(spByAppID.GetId()) != deref(createdSP.GetId()) {
+		t.Fatalf("servicePrincipals(appId=…) = %v, %s", spByAppID, describe(err))
+	}
+	if deref(spByAppID.GetDisplayName()) == "" {
+		t.Errorf("servicePrincipals(appId=…) has no displayName")
+	}
+	role, err := client.DirectoryRolesWithRoleTemplateId(ptr(globalAdministrator)).Get(ctx, nil)
+	if err != nil || deref(role.GetRoleTemplateId()) != globalAdministrator {
+		t.Fatalf("directoryRoles(roleTemplateId=…) = %v, %s", role, describe(err))
+	}
+	_, err = otherClient.ApplicationsWithAppId(appID).Get(ctx, nil)
+	assertODataError(t, err, []int{404}, "Request_ResourceNotFound")
+	if err := client.ApplicationsWithAppId(appID).Delete(ctx, nil); err != nil {
+		t.Fatalf("DELETE applications(appId=…): %s", describe(err))
+	}
+	_, err = client.Applications().ByApplicationId(deref(created.GetId())).Get(ctx, nil)
+	assertODataError(t, err, []int{404}, "Request_ResourceNotFound")
+}
