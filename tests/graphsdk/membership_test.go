@@ -16,6 +16,7 @@ const (
 	membershipDomain      = "members.graphsdk.test"
 	membershipOtherDomain = "other.members.graphsdk.test"
 	globalAdministrator   = "62e90394-69f5-4237-9190-012177145e10"
+	directoryReaders      = "88d8e3e3-8f55-4a1e-953a-9b9898b8876b"
 )
 
 // TestMembershipSDK drives, with the SDK's typed request builders, the URL
@@ -34,6 +35,124 @@ func TestMembershipSDK(t *testing.T) {
 	otherClient := newGraphClient(t, base, other)
 
 	t.Run("URLForms", func(t *testing.T) { testSDKURLForms(ctx, t, client, otherClient) })
+	t.Run("RestoreRelationships", func(t *testing.T) { testSDKRestoreRelationships(ctx, t, client) })
+	t.Run("SyncMembership", func(t *testing.T) { testSDKSyncMembership(ctx, t, client) })
+}
+
+// baseOf is the server's address without /v1.0.
+func baseOf(client *msgraphsdk.GraphServiceClient) string {
+	base := client.GetAdapter().GetBaseUrl()
+	return base[:len(base)-len("/v1.0")]
+}
+
+// testSDKRestoreRelationships: a user restored through deletedItems is
+// back in its group and its directory role; a security group is gone for good.
+func testSDKRestoreRelationships(ctx context.Context, t *testing.T, client *msgraphsdk.GraphServiceClient) {
+	base := baseOf(client)
+	u := createUser(ctx, t, client, "restored", membershipDomain)
+	g := createGroup(ctx, t, client, "restoredgroup")
+	addMember(ctx, t, client, base, g, u)
+	ref := models.NewReferenceCreate()
+	ref.SetOdataId(ptr(base + "/v1.0/directoryObjects/" + u))
+	if err := client.DirectoryRoles().ByDirectoryRoleId(directoryReaders).Members().Ref().Post(ctx, ref, nil); err != nil {
+		t.Fatalf("POST directoryRoles/…/members/$ref: %s", describe(err))
+	}
+	if err := client.Users().ByUserId(u).Delete(ctx, nil); err != nil {
+		t.Fatalf("DELETE user: %s", describe(err))
+	}
+	if _, err := client.Directory().DeletedItems().ByDirectoryObjectId(u).Restore().Post(ctx, nil); err != nil {
+		t.Fatalf("restore: %s", describe(err))
+	}
+	memberOf, err := client.Users().ByUserId(u).MemberOf().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("memberOf: %s", describe(err))
+	}
+	if got := objectIDs(memberOf.GetValue()); !slices.Equal(got, sorted(g, directoryReaders)) {
+		t.Errorf("memberOf after restore = %v, want %s and the Directory Readers role", got, g)
+	}
+	if err := client.Groups().ByGroupId(g).Delete(ctx, nil); err != nil {
+		t.Fatalf("DELETE group: %s", describe(err))
+	}
+	_, err = client.Directory().DeletedItems().ByDirectoryObjectId(g).Get(ctx, nil)
+	assertODataError(t, err, []int{404}, "Request_ResourceNotFound")
+}
+
+// testSDKSyncMembership: members@odata.bind on create, members@delta in
+// the first delta round, transitive members and memberships, and the
+// SDK's way of removing a member.
+func testSDKSyncMembership(ctx context.Context, t *testing.T, client *msgraphsdk.GraphServiceClient) {
+	base := baseOf(client)
+	u1 := createUser(ctx, t, client, "sync1", membershipDomain)
+	u2 := createUser(ctx, t, client, "sync2", membershipDomain)
+	sub := createGroup(ctx, t, client, "syncsub")
+	addMember(ctx, t, client, base, sub, u2)
+	g := models.NewGroup()
+	g.SetDisplayName(ptr("synctop"))
+	g.SetMailEnabled(ptr(false))
+	g.SetMailNickname(ptr("synctop"))
+	g.SetSecurityEnabled(ptr(true))
+	g.SetAdditionalData(map[string]any{"members@odata.bind": []string{base + "/v1.0/directoryObjects/" + u1, base + "/v1.0/directoryObjects/" + sub}})
+	created, err := client.Groups().Post(ctx, g, nil)
+	if err != nil {
+		t.Fatalf("POST /groups with members@odata.bind: %s", describe(err))
+	}
+	top := deref(created.GetId())
+
+	// The first delta round names every member of each group.
+	page, err := client.Groups().Delta().Get(ctx, &groups.DeltaRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.DeltaRequestBuilderGetQueryParameters{Select: []string{"displayName", "members"}}})
+	found := false
+	for range maxListed {
+		if err != nil {
+			t.Fatalf("groups/delta(): %s", describe(err))
+		}
+		for _, grp := range page.GetValue() {
+			if deref(grp.GetId()) != top {
+				continue
+			}
+			found = true
+			members, _ := grp.GetAdditionalData()["members@delta"].([]any)
+			if len(members) != 2 {
+				t.Errorf("members@delta of the new group = %v, want 2 members", grp.GetAdditionalData()["members@delta"])
+			}
+		}
+		next := deref(page.GetOdataNextLink())
+		if next == "" {
+			break
+		}
+		page, err = client.Groups().Delta().WithUrl(next).Get(ctx, nil)
+	}
+	if !found {
+		t.Errorf("groups/delta() did not list group %s", top)
+	}
+
+	transitive, err := client.Groups().ByGroupId(top).TransitiveMembers().GraphUser().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("transitiveMembers/graph.user: %s", describe(err))
+	}
+	if got := objectIDs(transitive.GetValue()); !slices.Equal(got, sorted(u1, u2)) {
+		t.Errorf("transitiveMembers/graph.user = %v, want %s and %s", got, u1, u2)
+	}
+	memberships, err := client.Users().ByUserId(u2).TransitiveMemberOf().GraphGroup().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("transitiveMemberOf/graph.group: %s", describe(err))
+	}
+	if got := objectIDs(memberships.GetValue()); !slices.Equal(got, sorted(sub, top)) {
+		t.Errorf("transitiveMemberOf/graph.group = %v, want %s and %s", got, sub, top)
+	}
+
+	err = client.Groups().ByGroupId(top).Members().Ref().Delete(ctx, &groups.ItemMembersRefRequestBuilderDeleteRequestConfiguration{
+		QueryParameters: &groups.ItemMembersRefRequestBuilderDeleteQueryParameters{Id: ptr(base + "/v1.0/directoryObjects/" + u1)}})
+	if err != nil {
+		t.Fatalf("DELETE members/$ref?@id=: %s", describe(err))
+	}
+	members, err := client.Groups().ByGroupId(top).Members().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("members: %s", describe(err))
+	}
+	if got := objectIDs(members.GetValue()); !slices.Equal(got, []string{sub}) {
+		t.Errorf("members after removing %s = %v", u1, got)
+	}
 }
 
 // eventual is the header advanced queries ($count, $search) need.
@@ -90,8 +209,7 @@ func sorted(ids ...string) []string {
 }
 
 func testSDKURLForms(ctx context.Context, t *testing.T, client, otherClient *msgraphsdk.GraphServiceClient) {
-	base := client.GetAdapter().GetBaseUrl()
-	base = base[:len(base)-len("/v1.0")]
+	base := baseOf(client)
 
 	// users/delta(): a full round, then a change in the next.
 	var deltaLink string
