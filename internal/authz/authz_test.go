@@ -148,6 +148,10 @@ func TestChangeUser(t *testing.T) {
 		{"app: User.ReadWrite.All ends a member's sessions", app("User.ReadWrite.All"), plain, UserChange{RevokeSessions: true}, true, "user.revokeSessions"},
 		{"app: User.ReadWrite.All cannot end an admin's sessions", app("User.ReadWrite.All"), ga, UserChange{RevokeSessions: true}, false, "user.revokeSessions"},
 		{"app: a read permission writes nothing", app("User.Read.All"), plain, UserChange{Properties: []string{"displayName"}}, false, "user.basic"},
+		{"a member updates its own office", caller.Caller{Scopes: []string{"User.ReadWrite"}}, plain, UserChange{Self: true, Properties: []string{"officeLocation"}}, true, "user.self"},
+		{"a member's own profile needs User.ReadWrite", caller.Caller{Scopes: []string{"User.Read"}}, plain, UserChange{Self: true, Properties: []string{"preferredLanguage"}}, false, "user.self"},
+		{"a member cannot change its own job title", caller.Caller{Scopes: []string{"User.ReadWrite"}}, plain, UserChange{Self: true, Properties: []string{"officeLocation", "jobTitle"}}, false, "user.basic"},
+		{"self service is not another user's profile", caller.Caller{Scopes: []string{"User.ReadWrite"}}, plain, UserChange{Properties: []string{"officeLocation"}}, false, "user.basic"},
 		{"app: directory roles of an app token do not count", caller.Caller{AppOnly: true, DirectoryRoles: []string{GlobalAdministrator}}, plain, UserChange{Properties: []string{"displayName"}}, false, "user.basic"},
 	}
 	for _, c := range cases {

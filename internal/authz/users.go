@@ -14,7 +14,14 @@ import (
 type UserChange struct {
 	Create, Delete, RevokeSessions bool
 	Properties                     []string
+	// Self: the signed-in caller changes its own account (PATCH /me).
+	Self bool
 }
+
+// SelfServiceProperties are what a member changes of its own profile with
+// User.ReadWrite and no role, as Entra's default member permissions allow;
+// everything else of an account stays with administrators.
+var SelfServiceProperties = []string{"businessPhones", "officeLocation", "preferredLanguage"}
 
 // UserTarget is the account a change is made to.
 type UserTarget struct {
@@ -170,6 +177,13 @@ func ChangeUser(c caller.Caller, t UserTarget, change UserChange) Decision {
 				ops = append(ops, o)
 			}
 		}
+	}
+	if change.Self && !c.AppOnly && len(change.Properties) > 0 &&
+		!slices.ContainsFunc(change.Properties, func(p string) bool { return !slices.Contains(SelfServiceProperties, p) }) {
+		if !c.HasPermission("User.ReadWrite", "User.ReadWrite.All", "Directory.AccessAsUser.All") {
+			return deny("user.self", "the token lacks User.ReadWrite")
+		}
+		return allow("user.self", "a user updates their own profile")
 	}
 	seats := seatsOf(c)
 	var used []string

@@ -87,6 +87,12 @@ func activity(e *entry, who audit.Initiator) (name, category string) {
 }
 
 func linkActivity(e *entry) (string, string) {
+	if e.rel == RelManager {
+		if e.op == opAddLink {
+			return "Set user manager", audit.CategoryUserManagement
+		}
+		return "Remove user manager", audit.CategoryUserManagement
+	}
 	what := "member"
 	switch e.rel {
 	case RelOwners:

@@ -28,6 +28,7 @@ var DelegatedPermissions = []DelegatedPermission{
 	{"64a6cdd6-aab1-4aaf-94b8-3cc8405e90d0", "email", "View your email address", false},
 	{"7427e0e9-2fba-42fe-b0c0-848c9e6a8182", "offline_access", "Maintain access to data you have given it access to", false},
 	{"e1fe6dd8-ba31-4d61-89e7-88639da4683d", "User.Read", "Sign in and read your profile", false},
+	{"b4e74841-8e56-480b-be8b-910348b18b4c", "User.ReadWrite", "Read and update your profile", false},
 	{"b340eb25-3456-403f-be2f-af7a0d370277", "User.ReadBasic.All", "Read all users' basic profiles", false},
 	{"a154be20-db9c-4678-8ab7-66f6cc099a59", "User.Read.All", "Read all users' full profiles", true},
 	{"204e0828-b5ca-4ad8-b9f3-f32a958e7cc4", "User.ReadWrite.All", "Read and write all users' full profiles", true},

@@ -116,7 +116,7 @@ type deletedGrant struct {
 }
 
 // linkedRels are the relationships a user is on either side of.
-var linkedRels = []string{RelMembers, RelOwners, RelSponsors}
+var linkedRels = []string{RelMembers, RelOwners, RelSponsors, RelManager}
 
 // keepRelationships records a user's links and grants before its deletion
 // removes them, and removes its grants.

@@ -500,3 +500,53 @@ func (s *Service) FindDirectoryObject(ctx context.Context, tenantID, id string) 
 	})
 	return out, err
 }
+
+// MemberObjects lists every group an object is in, directly or through
+// nesting, and the directory roles it holds directly or through them
+// (getMemberObjects; getMemberGroups keeps the groups).
+func (s *Service) MemberObjects(ctx context.Context, tenantID, kind, id string) ([]Object, error) {
+	var out []Object
+	rel := Relation{Kind: kind, ID: id, Rel: RelMembers, Reverse: true, Transitive: true}
+	err := s.viewRelated(ctx, tenantID, rel, func(tx store.Tx, r store.Related, _ viewer) error {
+		var err error
+		out, err = transitive(ctx, tx, tenantID, r)
+		return err
+	})
+	return out, err
+}
+
+// GetByIDs returns the objects of the kinds named by ids (POST
+// /directoryObjects/getByIds), in no particular order; ids naming nothing
+// the caller may list are left out.
+func (s *Service) GetByIDs(ctx context.Context, tenantID string, ids, kinds []string) ([]Object, error) {
+	var out []Object
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		for _, kind := range kinds {
+			v, err := mayRead(ctx, tx, tenantID, listing(kind))
+			if usererr.IsKind(err, usererr.Forbidden) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			for chunk := range slices.Chunk(ids, store.MaxObjectKeys) {
+				keys := make([]store.ObjectKey, len(chunk))
+				for i, id := range chunk {
+					keys[i] = store.ObjectKey{TenantID: tenantID, Kind: kind, ID: id}
+				}
+				objs, err := tx.GetObjects(ctx, keys)
+				if err != nil {
+					return err
+				}
+				found, err := toObjects(objs)
+				if err != nil {
+					return err
+				}
+				v.trim(found)
+				out = append(out, found...)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -395,6 +396,8 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, key string, body Doc
 		}
 	}
 	return s.patch(ctx, tenantID, KindUser, key, ifMatch, patch, func(tx store.Tx, cur Object, next Doc) error {
+		c, ok := caller.From(ctx)
+		change.Self = ok && !c.AppOnly && c.ObjectID == cur.ID
 		if err := s.checkUserChange(ctx, tx, tenantID, cur.ID, change); err != nil {
 			return err
 		}

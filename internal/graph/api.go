@@ -169,6 +169,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerIdentityProviders(mux)
 	a.registerAuthMethods(mux)
 	a.registerURLForms(mux)
+	a.registerReads(mux)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})))

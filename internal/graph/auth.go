@@ -115,7 +115,7 @@ var (
 	// inviteUsers admits every seat Graph lets invite; who may invite whom
 	// is the tenant's invitation settings (b2b.CanInvite).
 	inviteUsers = permSet{app: []string{"User.Invite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}, delegated: []string{"User.Invite.All", "User.ReadWrite.All", "Directory.AccessAsUser.All"}}
-	readMe      = permSet{delegated: []string{"User.Read", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}}
+	readMe      = permSet{delegated: []string{"User.Read", "User.ReadWrite", "User.ReadBasic.All", "User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.AccessAsUser.All"}}
 )
 
 // allowed decides whether a caller may use a route (see permSet).
