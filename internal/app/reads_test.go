@@ -76,6 +76,42 @@ func TestReadsScriptsUse(t *testing.T) {
 		e.mustCall(400, "POST", "/v1.0/users/"+emp2+"/checkMemberGroups", a.token, map[string]any{"groupIds": []any{"nope"}})
 		e.mustCall(404, "POST", "/v1.0/users/"+emp2+"/getMemberGroups", b.token, map[string]any{"securityEnabledOnly": true})
 
+		// $expand: a user's manager, a group's members and owners.
+		e.mustCall(204, "PUT", "/v1.0/users/"+emp1+"/manager/$ref", a.token, e.ref(boss))
+		if m, _ := e.mustCall(200, "GET", "/v1.0/users/"+emp1+"?$expand=manager", a.token, nil).body["manager"].(map[string]any); m["id"] != boss || m["@odata.type"] != "#microsoft.graph.user" {
+			t.Errorf("$expand=manager: %v", m)
+		}
+		if _, ok := e.mustCall(200, "GET", "/v1.0/users/"+boss+"?$expand=manager", a.token, nil).body["manager"]; ok {
+			t.Errorf("$expand=manager of a user without one has a manager")
+		}
+		managers := map[string]any{}
+		for _, u := range e.mustCall(200, "GET", "/v1.0/users?$expand=manager&$select=id", a.token, nil).values() {
+			if m, ok := u["manager"].(map[string]any); ok {
+				managers[u["id"].(string)] = m["id"]
+			}
+		}
+		if len(managers) != 2 || managers[emp1] != boss || managers[emp2] != boss {
+			t.Errorf("users?$expand=manager: %v", managers)
+		}
+		expanded := e.mustCall(200, "GET", "/v1.0/groups/"+g1+"?$expand=members,owners", a.token, nil).body
+		if ms := ids(anyMaps(expanded["members"])); !slices.Equal(ms, []string{g2}) {
+			t.Errorf("$expand=members: %v", expanded["members"])
+		}
+		if os := ids(anyMaps(expanded["owners"])); !slices.Equal(os, []string{emp1}) {
+			t.Errorf("$expand=owners: %v", expanded["owners"])
+		}
+		for _, g := range e.mustCall(200, "GET", "/v1.0/groups?$expand=members", a.token, nil).values() {
+			if _, ok := g["members"].([]any); !ok {
+				t.Errorf("groups?$expand=members: %v", g)
+			}
+		}
+		for _, bad := range []string{"/v1.0/users/" + emp1 + "?$expand=members", "/v1.0/groups/" + g1 + "?$expand=manager",
+			"/v1.0/groups/" + g1 + "/members?$expand=members", "/v1.0/users?$expand=manager($select=id)"} {
+			if r := e.call("GET", bad, a.token, nil); r.status != 400 || r.errorCode() != "Request_BadRequest" {
+				t.Errorf("%s: %d %s", bad, r.status, r.raw)
+			}
+		}
+
 		// getByIds, with and without types; another tenant finds nothing.
 		missing := "00000000-0000-0000-0000-0000000000aa"
 		byIDs := func(token string, body map[string]any) []string {
@@ -143,4 +179,16 @@ func TestReadsScriptsUse(t *testing.T) {
 			t.Errorf("appRoleAssignedTo filtered: %v", filtered)
 		}
 	})
+}
+
+// anyMaps turns a decoded JSON array of objects into maps.
+func anyMaps(v any) []map[string]any {
+	var out []map[string]any
+	list, _ := v.([]any)
+	for _, o := range list {
+		if m, ok := o.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
 }

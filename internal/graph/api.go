@@ -249,6 +249,9 @@ type listOptions struct {
 	query    directory.Query
 	sel      []string
 	advanced bool
+	// expand names the navigation properties to expand; handlers that
+	// expand nothing refuse it (see refuseExpand).
+	expand []string
 }
 
 func parseListOptions(r *http.Request, kind string) (listOptions, error) {
@@ -260,7 +263,8 @@ func parseListOptions(r *http.Request, kind string) (listOptions, error) {
 		case "$filter", "$select", "$top", "$orderby", "$count", "$skiptoken", "$deltatoken":
 		case "$search":
 			return o, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "$search is not supported; use $filter with startsWith.")
-		case "$expand", "$skip", "$format":
+		case "$expand":
+		case "$skip", "$format":
 			return o, usererr.WithCode(usererr.Invalid, "Request_BadRequest", "The query option '%s' is not supported.", name)
 		default:
 			if strings.HasPrefix(name, "$") {
@@ -270,6 +274,11 @@ func parseListOptions(r *http.Request, kind string) (listOptions, error) {
 	}
 	get := func(name string) string { return queryOption(q, name) }
 	var err error
+	if x := get("$expand"); x != "" {
+		if o.expand, err = parseExpand(x, kind); err != nil {
+			return o, err
+		}
+	}
 	if f := get("$filter"); f != "" {
 		if o.query.Filter, err = odata.ParseFilter(f); err != nil {
 			return o, odataError(err)
@@ -435,6 +444,12 @@ func (a *API) listing(rt kindRoute, fetch func(r *http.Request, q directory.Quer
 		if !ok {
 			return
 		}
+		for i, v := range values {
+			if err := a.expandInto(r, v.(directory.Doc), page.Objects[i], o.expand); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
 		body := map[string]any{"@odata.context": a.contextURL(rt.path, o.sel), "value": values}
 		if o.query.Count {
 			body["@odata.count"] = page.Count
@@ -453,6 +468,9 @@ func (a *API) count(rt kindRoute) http.HandlerFunc {
 			return
 		}
 		o, err := parseListOptions(r, rt.kind)
+		if err == nil {
+			err = refuseExpand(o)
+		}
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -483,12 +501,20 @@ func (a *API) get(rt kindRoute) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		a.writeEntity(w, r, http.StatusOK, rt.path, obj, o.sel)
+		a.writeExpanded(w, r, http.StatusOK, rt.path, obj, o.sel, o.expand)
 	}
 }
 
 func (a *API) writeEntity(w http.ResponseWriter, r *http.Request, status int, path string, obj directory.Object, sel []string) {
+	a.writeExpanded(w, r, status, path, obj, sel, nil)
+}
+
+// writeExpanded is writeEntity with the navigation properties of expand.
+func (a *API) writeExpanded(w http.ResponseWriter, r *http.Request, status int, path string, obj directory.Object, sel, expand []string) {
 	doc, err := directory.Present(obj, sel)
+	if err == nil {
+		err = a.expandInto(r, doc, obj, expand)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -543,6 +569,9 @@ func (a *API) delta(rt kindRoute) http.HandlerFunc {
 		// Links repeat the request's own $select, members and all.
 		selected, members := selectMembers(r, rt.kind)
 		o, err := parseListOptions(selected, rt.kind)
+		if err == nil {
+			err = refuseExpand(o)
+		}
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -631,8 +660,8 @@ func (a *API) related(rel directory.Relation) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		if o.query.Filter != nil || len(o.query.OrderBy) > 0 || len(o.sel) > 0 {
-			writeError(w, r, http.StatusBadRequest, "Request_UnsupportedQuery", "$filter, $orderby and $select are not supported on this relationship.")
+		if o.query.Filter != nil || len(o.query.OrderBy) > 0 || len(o.sel) > 0 || len(o.expand) > 0 {
+			writeError(w, r, http.StatusBadRequest, "Request_UnsupportedQuery", "$filter, $orderby, $select and $expand are not supported on this relationship.")
 			return
 		}
 		relation, err := relationOf(r, rel)
@@ -706,7 +735,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	a.writeEntity(w, r, http.StatusOK, "users", obj, o.sel)
+	a.writeExpanded(w, r, http.StatusOK, "users", obj, o.sel, o.expand)
 }
 
 func (a *API) directoryObject(w http.ResponseWriter, r *http.Request) {

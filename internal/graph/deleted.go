@@ -75,6 +75,9 @@ func (a *API) listDeleted(w http.ResponseWriter, r *http.Request, typeName strin
 		return
 	}
 	o, err := parseListOptions(r, kind)
+	if err == nil {
+		err = refuseExpand(o)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
