@@ -249,9 +249,10 @@ type listOptions struct {
 	query    directory.Query
 	sel      []string
 	advanced bool
-	// expand names the navigation properties to expand; handlers that
-	// expand nothing refuse it (see refuseExpand).
+	// expand names the navigation properties to expand, and search is
+	// $search; handlers that serve neither refuse them (see refuseExpand).
 	expand []string
+	search directory.Search
 }
 
 func parseListOptions(r *http.Request, kind string) (listOptions, error) {
@@ -262,7 +263,9 @@ func parseListOptions(r *http.Request, kind string) (listOptions, error) {
 		switch strings.ToLower(name) {
 		case "$filter", "$select", "$top", "$orderby", "$count", "$skiptoken", "$deltatoken":
 		case "$search":
-			return o, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "$search is not supported; use $filter with startsWith.")
+			if !o.advanced {
+				return o, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'")
+			}
 		case "$expand":
 		case "$skip", "$format":
 			return o, usererr.WithCode(usererr.Invalid, "Request_BadRequest", "The query option '%s' is not supported.", name)
@@ -274,6 +277,11 @@ func parseListOptions(r *http.Request, kind string) (listOptions, error) {
 	}
 	get := func(name string) string { return queryOption(q, name) }
 	var err error
+	if v := get("$search"); v != "" {
+		if o.search, err = directory.ParseSearch(kind, v); err != nil {
+			return o, err
+		}
+	}
 	if x := get("$expand"); x != "" {
 		if o.expand, err = parseExpand(x, kind); err != nil {
 			return o, err
@@ -423,6 +431,15 @@ func (a *API) list(rt kindRoute) http.HandlerFunc {
 	})
 }
 
+// searching serves a list with $search: matched in the directory, in id
+// order, so $orderby is refused with it.
+func (a *API) searching(r *http.Request, kind string, o listOptions) (directory.Page, error) {
+	if len(o.query.OrderBy) > 0 {
+		return directory.Page{}, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "$orderby is not supported together with $search.")
+	}
+	return a.dir.SearchList(r.Context(), tenantOf(r), kind, o.search, o.query)
+}
+
 // listing serves a collection of directory objects that fetch pages through
 // with every OData option the kind's schema allows.
 func (a *API) listing(rt kindRoute, fetch func(r *http.Request, q directory.Query) (directory.Page, error)) http.HandlerFunc {
@@ -432,7 +449,12 @@ func (a *API) listing(rt kindRoute, fetch func(r *http.Request, q directory.Quer
 			a.fail(w, r, err)
 			return
 		}
-		page, err := fetch(r, o.query)
+		var page directory.Page
+		if o.search != nil {
+			page, err = a.searching(r, rt.kind, o)
+		} else {
+			page, err = fetch(r, o.query)
+		}
 		if err == nil {
 			err = a.dir.Hydrate(r.Context(), tenantOf(r), page.Objects, o.sel)
 		}
@@ -491,6 +513,10 @@ func (a *API) get(rt kindRoute) http.HandlerFunc {
 		o, err := parseListOptions(r, rt.kind)
 		if err != nil {
 			a.fail(w, r, err)
+			return
+		}
+		if o.search != nil {
+			a.fail(w, r, refuseExpand(listOptions{search: o.search}))
 			return
 		}
 		obj, err := a.dir.Get(r.Context(), tenantOf(r), rt.kind, r.PathValue("id"))
@@ -660,8 +686,8 @@ func (a *API) related(rel directory.Relation) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		if o.query.Filter != nil || len(o.query.OrderBy) > 0 || len(o.sel) > 0 || len(o.expand) > 0 {
-			writeError(w, r, http.StatusBadRequest, "Request_UnsupportedQuery", "$filter, $orderby, $select and $expand are not supported on this relationship.")
+		if o.query.Filter != nil || len(o.query.OrderBy) > 0 || len(o.sel) > 0 || len(o.expand) > 0 || o.search != nil {
+			writeError(w, r, http.StatusBadRequest, "Request_UnsupportedQuery", "$filter, $orderby, $select, $expand and $search are not supported on this relationship.")
 			return
 		}
 		relation, err := relationOf(r, rel)
@@ -725,6 +751,10 @@ func (a *API) me(w http.ResponseWriter, r *http.Request) {
 	o, err := parseListOptions(r, directory.KindUser)
 	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if o.search != nil {
+		a.fail(w, r, refuseExpand(listOptions{search: o.search}))
 		return
 	}
 	obj, err := a.dir.Get(r.Context(), p.TenantID, directory.KindUser, p.ObjectID)

@@ -41,10 +41,13 @@ func parseExpand(v, kind string) ([]string, error) {
 	return out, nil
 }
 
-// refuseExpand answers 400 for $expand where nothing is expanded.
+// refuseExpand answers 400 for $expand and $search where neither is served.
 func refuseExpand(o listOptions) error {
-	if len(o.expand) > 0 {
+	switch {
+	case len(o.expand) > 0:
 		return usererr.WithCode(usererr.Invalid, "Request_BadRequest", "The query option '$expand' is not supported on this resource.")
+	case o.search != nil:
+		return usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "The query option '$search' is not supported on this resource.")
 	}
 	return nil
 }
