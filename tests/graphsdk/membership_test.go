@@ -7,6 +7,7 @@ import (
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/directoryobjects"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
@@ -37,6 +38,100 @@ func TestMembershipSDK(t *testing.T) {
 	t.Run("URLForms", func(t *testing.T) { testSDKURLForms(ctx, t, client, otherClient) })
 	t.Run("RestoreRelationships", func(t *testing.T) { testSDKRestoreRelationships(ctx, t, client) })
 	t.Run("SyncMembership", func(t *testing.T) { testSDKSyncMembership(ctx, t, client) })
+	t.Run("Reads", func(t *testing.T) { testSDKReads(ctx, t, client) })
+}
+
+// testSDKReads: the reads admin scripts make — $search, $expand, manager
+// and direct reports, owned objects, membership checks and getByIds.
+func testSDKReads(ctx context.Context, t *testing.T, client *msgraphsdk.GraphServiceClient) {
+	base := baseOf(client)
+	lead := createUser(ctx, t, client, "searchlead", membershipDomain)
+	report := createUser(ctx, t, client, "searchreport", membershipDomain)
+	g := createGroup(ctx, t, client, "readsgroup")
+	addMember(ctx, t, client, base, g, report)
+
+	// $search needs ConsistencyLevel: eventual; tokens match in any order.
+	found, err := client.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{Headers: eventual(),
+		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Search: ptr(`"displayName:searchreport member"`), Count: ptr(true)}})
+	if err != nil {
+		t.Fatalf("$search: %s", describe(err))
+	}
+	if got := objectIDs(found.GetValue()); !slices.Equal(got, []string{report}) || deref(found.GetOdataCount()) != 1 {
+		t.Errorf("$search = %v (count %d), want [%s]", got, deref(found.GetOdataCount()), report)
+	}
+	_, err = client.Users().Get(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UsersRequestBuilderGetQueryParameters{Search: ptr(`"displayName:member"`)}})
+	assertODataError(t, err, []int{400}, "Request_UnsupportedQuery")
+
+	// Manager, direct reports and $expand=manager.
+	ref := models.NewReferenceUpdate()
+	ref.SetOdataId(ptr(base + "/v1.0/directoryObjects/" + lead))
+	if err := client.Users().ByUserId(report).Manager().Ref().Put(ctx, ref, nil); err != nil {
+		t.Fatalf("PUT manager/$ref: %s", describe(err))
+	}
+	manager, err := client.Users().ByUserId(report).Manager().Get(ctx, nil)
+	if err != nil || deref(manager.GetId()) != lead {
+		t.Errorf("manager = %v, %s; want %s", manager, describe(err), lead)
+	}
+	if _, ok := manager.(models.Userable); !ok {
+		t.Errorf("manager is a %T, not a user", manager)
+	}
+	reports, err := client.Users().ByUserId(lead).DirectReports().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("directReports: %s", describe(err))
+	}
+	if got := objectIDs(reports.GetValue()); !slices.Equal(got, []string{report}) {
+		t.Errorf("directReports = %v, want [%s]", got, report)
+	}
+	expanded, err := client.Users().ByUserId(report).Get(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Expand: []string{"manager"}}})
+	if err != nil || expanded.GetManager() == nil || deref(expanded.GetManager().GetId()) != lead {
+		t.Errorf("$expand=manager: %v, %s", expanded, describe(err))
+	}
+	withMembers, err := client.Groups().ByGroupId(g).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Expand: []string{"members"}}})
+	if err != nil {
+		t.Fatalf("$expand=members: %s", describe(err))
+	}
+	if got := objectIDs(withMembers.GetMembers()); !slices.Equal(got, []string{report}) {
+		t.Errorf("$expand=members = %v, want [%s]", got, report)
+	}
+
+	// Owned objects, membership checks and getByIds.
+	owner := models.NewReferenceCreate()
+	owner.SetOdataId(ptr(base + "/v1.0/directoryObjects/" + lead))
+	if err := client.Groups().ByGroupId(g).Owners().Ref().Post(ctx, owner, nil); err != nil {
+		t.Fatalf("POST owners/$ref: %s", describe(err))
+	}
+	owned, err := client.Users().ByUserId(lead).OwnedObjects().Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("ownedObjects: %s", describe(err))
+	}
+	if got := objectIDs(owned.GetValue()); !slices.Equal(got, []string{g}) {
+		t.Errorf("ownedObjects = %v, want [%s]", got, g)
+	}
+	memberGroups := users.NewItemGetMemberGroupsPostRequestBody()
+	memberGroups.SetSecurityEnabledOnly(ptr(true))
+	groupIDs, err := client.Users().ByUserId(report).GetMemberGroups().PostAsGetMemberGroupsPostResponse(ctx, memberGroups, nil)
+	if err != nil || !slices.Equal(groupIDs.GetValue(), []string{g}) {
+		t.Errorf("getMemberGroups = %v, %s; want [%s]", groupIDs, describe(err), g)
+	}
+	check := users.NewItemCheckMemberGroupsPostRequestBody()
+	check.SetGroupIds([]string{g, lead})
+	checked, err := client.Users().ByUserId(report).CheckMemberGroups().PostAsCheckMemberGroupsPostResponse(ctx, check, nil)
+	if err != nil || !slices.Equal(checked.GetValue(), []string{g}) {
+		t.Errorf("checkMemberGroups = %v, %s; want [%s]", checked, describe(err), g)
+	}
+	byIDs := directoryobjects.NewGetByIdsPostRequestBody()
+	byIDs.SetIds([]string{lead, g})
+	byIDs.SetTypes([]string{"user"})
+	objs, err := client.DirectoryObjects().GetByIds().PostAsGetByIdsPostResponse(ctx, byIDs, nil)
+	if err != nil {
+		t.Fatalf("getByIds: %s", describe(err))
+	}
+	if got := objectIDs(objs.GetValue()); !slices.Equal(got, []string{lead}) {
+		t.Errorf("getByIds of users = %v, want [%s]", got, lead)
+	}
 }
 
 // baseOf is the server's address without /v1.0.
