@@ -332,7 +332,7 @@ func TestResetRedemption(t *testing.T) {
 				t.Errorf("identity %v kept after the reset", m)
 			}
 		}
-		members, err := e.dir.ListRelated(as(groupAdmin), e.contoso, directory.KindGroup, g.ID, directory.RelMembers, false, directory.Query{Top: 10})
+		members, err := e.dir.ListRelated(as(groupAdmin), e.contoso, directory.Relation{Kind: directory.KindGroup, ID: g.ID, Rel: directory.RelMembers}, directory.Query{Top: 10})
 		if err != nil || len(members.Objects) != 1 || members.Objects[0].ID != guestID {
 			t.Errorf("group members after the reset: %+v, %v", members.Objects, err)
 		}
