@@ -254,8 +254,7 @@ func DeletedKind(segment string) (string, error) {
 // CastKind resolves a type cast segment, graph.{type} as the SDKs send it
 // or microsoft.graph.{type} as the docs spell it, to the kind it names.
 func CastKind(segment string) (string, error) {
-	name, ok := strings.CutPrefix(segment, "microsoft.")
-	if name, ok = strings.CutPrefix(name, "graph."); ok {
+	if name, ok := strings.CutPrefix(strings.TrimPrefix(segment, "microsoft."), "graph."); ok {
 		for k, spec := range specs {
 			if spec.typeName == name {
 				return k, nil
