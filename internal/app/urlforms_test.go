@@ -90,6 +90,14 @@ func TestSDKURLForms(t *testing.T) {
 			t.Errorf("deletedItems/graph.user: %s", deleted.raw)
 		}
 		e.mustCall(400, "GET", "/v1.0/directory/deletedItems/graph.domain", a.token, nil)
+		if r := e.mustCall(200, "GET", "/v1.0/directory/deletedItems/graph.user/$count", a.token, nil, eventual...); r.raw != "1" {
+			t.Errorf("deletedItems/graph.user/$count = %q, want 1", r.raw)
+		}
+		if r := e.mustCall(200, "GET", "/v1.0/directory/deletedItems/graph.user/$count", b.token, nil, eventual...); r.raw != "0" {
+			t.Errorf("another tenant's deletedItems/graph.user/$count = %q, want 0", r.raw)
+		}
+		e.mustCall(400, "GET", "/v1.0/directory/deletedItems/graph.user/$count", a.token, nil)
+		e.mustCall(400, "GET", "/v1.0/directory/deletedItems/graph.domain/$count", a.token, nil, eventual...)
 
 		// Alternate keys: applications and service principals by appId,
 		// directory roles by their template id.

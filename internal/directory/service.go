@@ -423,7 +423,7 @@ func (s *Service) List(ctx context.Context, tenantID, kind string, q Query) (Pag
 func (s *Service) list(ctx context.Context, tenantID, kind string, q Query, deleted bool) (Page, error) {
 	read := listing(kind)
 	if deleted {
-		read = func(viewer) authz.Read { return authz.Read{Area: authz.AreaDeleted, List: true} }
+		read = listingDeleted
 	}
 	return s.listWithin(ctx, tenantID, kind, q, deleted, read, nil)
 }
@@ -477,17 +477,34 @@ func (s *Service) listWithin(ctx context.Context, tenantID, kind string, q Query
 
 // Count counts the objects of a kind matching a filter.
 func (s *Service) Count(ctx context.Context, tenantID, kind string, q Query) (int64, error) {
+	return s.count(ctx, tenantID, kind, q, false)
+}
+
+// listingDeleted is the read of a listing of deleted items.
+func listingDeleted(viewer) authz.Read { return authz.Read{Area: authz.AreaDeleted, List: true} }
+
+// CountDeleted counts soft-deleted objects of a kind
+// (GET /directory/deletedItems/graph.user/$count).
+func (s *Service) CountDeleted(ctx context.Context, tenantID, kind string, q Query) (int64, error) {
+	return s.count(ctx, tenantID, kind, q, true)
+}
+
+func (s *Service) count(ctx context.Context, tenantID, kind string, q Query, deleted bool) (int64, error) {
 	spec := specs[kind]
 	filter, _, err := bindQuery(spec, Query{Filter: q.Filter, Advanced: q.Advanced})
 	if err != nil {
 		return 0, err
 	}
+	read, count := listing(kind), store.Tx.CountObjects
+	if deleted {
+		read, count = listingDeleted, store.Tx.CountDeletedObjects
+	}
 	var n int64
 	err = s.st.View(ctx, func(tx store.Tx) error {
-		if _, err := mayRead(ctx, tx, tenantID, listing(kind)); err != nil {
+		if _, err := mayRead(ctx, tx, tenantID, read); err != nil {
 			return err
 		}
-		n, err = tx.CountObjects(ctx, tenantID, kind, spec.schema, filter)
+		n, err = count(tx, ctx, tenantID, kind, spec.schema, filter)
 		return err
 	})
 	return n, err

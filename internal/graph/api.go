@@ -503,9 +503,14 @@ func (a *API) count(rt kindRoute) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		w.Header().Set("Content-Type", "text/plain;charset=utf-8")
-		_, _ = io.WriteString(w, strconv.FormatInt(n, 10))
+		writeCount(w, n)
 	}
+}
+
+// writeCount answers a $count segment: the number as plain text.
+func writeCount(w http.ResponseWriter, n int64) {
+	w.Header().Set("Content-Type", "text/plain;charset=utf-8")
+	_, _ = io.WriteString(w, strconv.FormatInt(n, 10))
 }
 
 func (a *API) get(rt kindRoute) http.HandlerFunc {

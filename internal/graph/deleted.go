@@ -24,6 +24,39 @@ func (a *API) registerDeletedItems(mux *http.ServeMux) {
 	mux.Handle("GET "+base+"{item}", a.authenticate(http.HandlerFunc(a.deletedItem)))
 	mux.Handle("POST "+base+"{item}/restore", a.authenticate(http.HandlerFunc(a.restoreDeleted)))
 	mux.Handle("DELETE "+base+"{item}", a.authenticate(http.HandlerFunc(a.purgeDeleted)))
+	mux.Handle("GET "+base+"{item}/$count", a.authenticate(http.HandlerFunc(a.countDeleted)))
+}
+
+// countDeleted serves GET …/deletedItems/graph.{type}/$count, which like
+// every $count segment needs ConsistencyLevel: eventual.
+func (a *API) countDeleted(w http.ResponseWriter, r *http.Request) {
+	kind, err := directory.DeletedKind(r.PathValue("item"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if read, _ := kindPerms(kind); !a.permitted(w, r, read) {
+		return
+	}
+	if !strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") {
+		writeError(w, r, http.StatusBadRequest, "Request_BadRequest", "$count is not currently supported.")
+		return
+	}
+	o, err := parseListOptions(r, kind)
+	if err == nil {
+		err = refuseExpand(o)
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	o.query.Advanced = true
+	n, err := a.dir.CountDeleted(r.Context(), tenantOf(r), kind, o.query)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeCount(w, n)
 }
 
 // permitted answers 403 unless the caller holds need.

@@ -3,7 +3,6 @@ package graph
 import (
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -89,8 +88,7 @@ func (a *API) relatedCount(rel directory.Relation) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		w.Header().Set("Content-Type", "text/plain;charset=utf-8")
-		_, _ = w.Write([]byte(strconv.FormatInt(n, 10)))
+		writeCount(w, n)
 	}
 }
 

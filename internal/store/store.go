@@ -147,6 +147,8 @@ type Tx interface {
 	ListObjects(ctx context.Context, tenantID, kind string, q Query) (Page, error)
 	// CountObjects counts live objects of a kind matching filter (nil: all).
 	CountObjects(ctx context.Context, tenantID, kind string, schema *odata.Schema, filter odata.Expr) (int64, error)
+	// CountDeletedObjects counts soft-deleted objects of a kind matching filter (nil: all).
+	CountDeletedObjects(ctx context.Context, tenantID, kind string, schema *odata.Schema, filter odata.Expr) (int64, error)
 
 	// Relationships between objects of one tenant (group members and owners,
 	// directory role members, app owners). Adding or removing a link appends a

@@ -7,6 +7,7 @@ import (
 
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
+	"github.com/microsoftgraph/msgraph-sdk-go/directory"
 	"github.com/microsoftgraph/msgraph-sdk-go/directoryobjects"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
@@ -403,6 +404,10 @@ func testSDKURLForms(ctx context.Context, t *testing.T, client, otherClient *msg
 	}
 	if got := objectIDs(deleted.GetValue()); !slices.Contains(got, gone) {
 		t.Errorf("deletedItems/graph.user = %v, want %s among them", got, gone)
+	}
+	n, err = client.Directory().DeletedItems().GraphUser().Count().Get(ctx, &directory.DeletedItemsGraphUserCountRequestBuilderGetRequestConfiguration{Headers: eventual()})
+	if err != nil || int(deref(n)) != len(deleted.GetValue()) {
+		t.Errorf("deletedItems/graph.user/$count = %d, %s; want %d", deref(n), describe(err), len(deleted.GetValue()))
 	}
 
 	// Alternate keys.

@@ -435,8 +435,17 @@ func (t *txn) ListObjects(ctx context.Context, tenantID, kind string, q store.Qu
 }
 
 func (t *txn) CountObjects(ctx context.Context, tenantID, kind string, schema *odata.Schema, filter odata.Expr) (int64, error) {
+	return t.countObjects(ctx, tenantID, kind, schema, filter, "o.deleted_at IS NULL")
+}
+
+func (t *txn) CountDeletedObjects(ctx context.Context, tenantID, kind string, schema *odata.Schema, filter odata.Expr) (int64, error) {
+	return t.countObjects(ctx, tenantID, kind, schema, filter, "o.deleted_at IS NOT NULL")
+}
+
+// countObjects counts the objects of a kind in the state alive names.
+func (t *txn) countObjects(ctx context.Context, tenantID, kind string, schema *odata.Schema, filter odata.Expr, alive string) (int64, error) {
 	args := &sqlq.Args{}
-	conds := []string{"o.tenant_id = " + args.Add(tenantID), "o.kind = " + args.Add(kind), "o.deleted_at IS NULL"}
+	conds := []string{"o.tenant_id = " + args.Add(tenantID), "o.kind = " + args.Add(kind), alive}
 	where, err := sqlq.Filter(t.s.b.Dialect, schema, filter, args)
 	if err != nil {
 		return 0, err

@@ -482,6 +482,17 @@ func testDeletedObjects(t *testing.T, s store.Store) {
 		if err != nil || !slices.Equal(ids(p.Objects), []string{"u1"}) {
 			t.Errorf("ListDeletedObjects = %v, %v", ids(p.Objects), err)
 		}
+		for tenantID, want := range map[string]int64{"t1": 1, "t2": 0} {
+			if n, err := tx.CountDeletedObjects(ctx, tenantID, kindUser, nil, nil); err != nil || n != want {
+				t.Errorf("CountDeletedObjects in %s = %d, %v; want %d", tenantID, n, err, want)
+			}
+		}
+		if n, err := tx.CountDeletedObjects(ctx, "t1", kindUser, userSchema, compare("displayName", "eq", str("B"))); err != nil || n != 0 {
+			t.Errorf("CountDeletedObjects filtered = %d, %v; want 0", n, err)
+		}
+		if n, err := tx.CountObjects(ctx, "t1", kindUser, nil, nil); err != nil || n != 0 {
+			t.Errorf("CountObjects counts a deleted user: %d, %v", n, err)
+		}
 		_, err = tx.GetDeletedObject(ctx, "t2", kindUser, "u1")
 		wantErr(t, "another tenant's deleted object", err, store.ErrNotFound)
 		_, err = tx.GetDeletedObject(ctx, "t1", kindUser, "nope")
