@@ -130,6 +130,9 @@ func TestMembershipForSyncTools(t *testing.T) {
 			var got []string
 			for link := path + "?$top=1"; link != ""; {
 				r := e.mustCall(200, "GET", link, a.token, nil)
+				if len(r.values()) > 1 {
+					t.Errorf("%s: a page over $top=1: %s", path, r.raw)
+				}
 				for _, v := range r.values() {
 					got = append(got, v["id"].(string))
 					if v["id"] == authz.DirectoryReaders && v["@odata.type"] != "#microsoft.graph.directoryRole" {

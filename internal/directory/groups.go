@@ -273,12 +273,12 @@ type Relation struct {
 }
 
 // ListRelated lists one page of a relation. What an object is a member of
-// includes, after its groups, the directory roles it holds, as in Graph.
+// includes the directory roles it holds, as in Graph.
 func (s *Service) ListRelated(ctx context.Context, tenantID string, rel Relation, q Query) (Page, error) {
 	var out Page
 	err := s.viewRelated(ctx, tenantID, rel, func(tx store.Tx, r store.Related, v viewer) error {
-		if rel.Transitive {
-			all, err := transitive(ctx, tx, tenantID, r)
+		if rel.gathered() {
+			all, err := gather(ctx, tx, tenantID, rel, r)
 			if err != nil {
 				return err
 			}
@@ -291,16 +291,10 @@ func (s *Service) ListRelated(ctx context.Context, tenantID string, rel Relation
 			return translate(err, rel.ID)
 		}
 		out.Next = p.Next
-		if out.Objects, err = toObjects(p.Objects); err != nil {
-			return err
+		if out.Objects, err = toObjects(p.Objects); err == nil {
+			v.trim(out.Objects)
 		}
-		v.trim(out.Objects)
-		if p.Next == "" && rel.listsRoles() {
-			roles, err := rolesHeld(ctx, tx, tenantID, r.ID)
-			out.Objects = append(out.Objects, roles...)
-			return err
-		}
-		return nil
+		return err
 	})
 	return out, err
 }
@@ -309,23 +303,38 @@ func (s *Service) ListRelated(ctx context.Context, tenantID string, rel Relation
 func (s *Service) CountRelated(ctx context.Context, tenantID string, rel Relation) (int64, error) {
 	var n int64
 	err := s.viewRelated(ctx, tenantID, rel, func(tx store.Tx, r store.Related, _ viewer) error {
-		if rel.Transitive {
-			all, err := transitive(ctx, tx, tenantID, r)
+		if rel.gathered() {
+			all, err := gather(ctx, tx, tenantID, rel, r)
 			n = int64(len(all))
 			return err
 		}
 		var err error
-		if n, err = tx.CountRelated(ctx, tenantID, r, nil, nil); err != nil {
-			return translate(err, rel.ID)
-		}
-		if rel.listsRoles() {
-			roles, err := rolesHeld(ctx, tx, tenantID, r.ID)
-			n += int64(len(roles))
-			return err
-		}
-		return nil
+		n, err = tx.CountRelated(ctx, tenantID, r, nil, nil)
+		return translate(err, rel.ID)
 	})
 	return n, err
+}
+
+// gathered: the relation is not one store listing, so it is gathered
+// whole (at most maxTransitive objects) and paged in id order.
+func (r Relation) gathered() bool { return r.Transitive || r.listsRoles() }
+
+// gather reads a gathered relation whole, in id order.
+func gather(ctx context.Context, tx store.Tx, tenantID string, rel Relation, r store.Related) ([]Object, error) {
+	if rel.Transitive {
+		return transitive(ctx, tx, tenantID, r)
+	}
+	groups, err := related(ctx, tx, tenantID, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(groups) > maxTransitive {
+		return nil, errTooManyTransitive
+	}
+	roles, err := rolesHeld(ctx, tx, tenantID, r.ID)
+	all := append(groups, roles...)
+	slices.SortFunc(all, func(a, b Object) int { return strings.Compare(a.ID, b.ID) })
+	return all, err
 }
 
 // maxTransitive bounds what one transitive listing gathers.
