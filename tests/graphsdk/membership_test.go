@@ -5,12 +5,14 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/google/uuid"
 	abstractions "github.com/microsoft/kiota-abstractions-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/directory"
 	"github.com/microsoftgraph/msgraph-sdk-go/directoryobjects"
 	"github.com/microsoftgraph/msgraph-sdk-go/groups"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/serviceprincipals"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 )
 
@@ -123,6 +125,8 @@ func testSDKReads(ctx context.Context, t *testing.T, client *msgraphsdk.GraphSer
 	if err != nil || !slices.Equal(checked.GetValue(), []string{g}) {
 		t.Errorf("checkMemberGroups = %v, %s; want [%s]", checked, describe(err), g)
 	}
+	testSDKAppRoleAssignedTo(ctx, t, client, lead, report)
+
 	byIDs := directoryobjects.NewGetByIdsPostRequestBody()
 	byIDs.SetIds([]string{lead, g})
 	byIDs.SetTypes([]string{"user"})
@@ -451,4 +455,70 @@ func testSDKURLForms(ctx context.Context, t *testing.T, client, otherClient *msg
 	}
 	_, err = client.Applications().ByApplicationId(deref(created.GetId())).Get(ctx, nil)
 	assertODataError(t, err, []int{404}, "Request_ResourceNotFound")
+}
+
+// testSDKAppRoleAssignedTo pages through an enterprise app's assignments
+// and filters them by principal.
+func testSDKAppRoleAssignedTo(ctx context.Context, t *testing.T, client *msgraphsdk.GraphServiceClient, principals ...string) {
+	roleID := uuid.MustParse("9a8c3f56-2d1b-4e7a-8f60-1c2b3d4e5f60")
+	role := models.NewAppRole()
+	role.SetId(&roleID)
+	role.SetAllowedMemberTypes([]string{"User"})
+	role.SetValue(ptr("Reports.Read"))
+	role.SetDisplayName(ptr("Reader"))
+	role.SetDescription(ptr("Reads reports"))
+	role.SetIsEnabled(ptr(true))
+	app := models.NewApplication()
+	app.SetDisplayName(ptr("Assigned app"))
+	app.SetAppRoles([]models.AppRoleable{role})
+	created, err := client.Applications().Post(ctx, app, nil)
+	if err != nil {
+		t.Fatalf("POST /applications with an app role: %s", describe(err))
+	}
+	sp := models.NewServicePrincipal()
+	sp.SetAppId(created.GetAppId())
+	createdSP, err := client.ServicePrincipals().Post(ctx, sp, nil)
+	if err != nil {
+		t.Fatalf("POST /servicePrincipals: %s", describe(err))
+	}
+	spID := deref(createdSP.GetId())
+	resource := uuid.MustParse(spID)
+	for _, p := range principals {
+		principal := uuid.MustParse(p)
+		a := models.NewAppRoleAssignment()
+		a.SetPrincipalId(&principal)
+		a.SetResourceId(&resource)
+		a.SetAppRoleId(&roleID)
+		if _, err := client.ServicePrincipals().ByServicePrincipalId(spID).AppRoleAssignedTo().Post(ctx, a, nil); err != nil {
+			t.Fatalf("POST appRoleAssignedTo: %s", describe(err))
+		}
+	}
+	var got []string
+	page, err := client.ServicePrincipals().ByServicePrincipalId(spID).AppRoleAssignedTo().Get(ctx, &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetQueryParameters{Top: ptr(int32(1))}})
+	for range maxListed {
+		if err != nil {
+			t.Fatalf("appRoleAssignedTo: %s", describe(err))
+		}
+		if len(page.GetValue()) > 1 {
+			t.Errorf("a page of %d assignments with $top=1", len(page.GetValue()))
+		}
+		for _, a := range page.GetValue() {
+			got = append(got, a.GetPrincipalId().String())
+		}
+		next := deref(page.GetOdataNextLink())
+		if next == "" {
+			break
+		}
+		page, err = client.ServicePrincipals().ByServicePrincipalId(spID).AppRoleAssignedTo().WithUrl(next).Get(ctx, nil)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, sorted(principals...)) {
+		t.Errorf("appRoleAssignedTo pages = %v, want %v", got, principals)
+	}
+	filtered, err := client.ServicePrincipals().ByServicePrincipalId(spID).AppRoleAssignedTo().Get(ctx, &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetRequestConfiguration{
+		QueryParameters: &serviceprincipals.ItemAppRoleAssignedToRequestBuilderGetQueryParameters{Filter: ptr("principalId eq " + principals[0])}})
+	if err != nil || len(filtered.GetValue()) != 1 || filtered.GetValue()[0].GetPrincipalId().String() != principals[0] {
+		t.Errorf("appRoleAssignedTo filtered by principal: %v, %s", filtered, describe(err))
+	}
 }
