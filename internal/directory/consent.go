@@ -378,6 +378,24 @@ func (s *Service) CreatePermissionGrant(ctx context.Context, tenantID string, bo
 				return err
 			}
 		}
+		// A client holds one grant per resource and principal (or one for
+		// all principals), as in Entra: a second is refused, not merged,
+		// and the check reads under the lock so two at once cannot both pass.
+		if err := tx.LockTenant(ctx, tenantID); err != nil {
+			return err
+		}
+		same := odata.Logical{Op: "and", Left: eqFilter("clientId", str(d, "clientId")), Right: eqFilter("consentType", str(d, "consentType"))}
+		grants, err := every(store.Query{Schema: permissionGrantSpec.schema, Filter: same}, func(q store.Query) (store.Page, error) {
+			return tx.ListObjects(ctx, tenantID, KindPermissionGrant, q)
+		})
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(grants, func(g Object) bool {
+			return str(g.Doc, "resourceId") == str(d, "resourceId") && str(g.Doc, "principalId") == str(d, "principalId")
+		}) {
+			return usererr.New(usererr.Conflict, "Permission entry already exists.")
+		}
 		d["id"] = s.newID()
 		out, err = s.insert(ctx, tx, tenantID, KindPermissionGrant, d)
 		return err
