@@ -333,7 +333,8 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	}
 	sessions.Sessions = pages
 	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir),
-		IdentityProviders: fed, Invitations: guests, MFA: secondFactor, CrossTenantAccess: crossTenant, WhatIf: guests})
+		IdentityProviders: fed, Invitations: guests, MFA: secondFactor, CrossTenantAccess: crossTenant, WhatIf: guests,
+		SkipTokenKey: keys.Derive("gatehouse graph skiptoken v1")})
 	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, b2b: guests, mail: mailing, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()
@@ -357,7 +358,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	provider.Register(mux)
 	pages.Register(mux)
 	mailing.register(mux)
-	// The API gets a mux of its own: its paths start with /v1.0/, which the
+	// The API gets a mux of its own: its paths start with /v1.0/ (or /beta), which the
 	// issuer's /{tenant}/… patterns would otherwise overlap.
 	apiMux := http.NewServeMux()
 	api.Register(apiMux)
@@ -369,7 +370,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 			// outright would race with requests already on their way.
 			w.Header().Set("Connection", "close")
 		}
-		if strings.HasPrefix(r.URL.Path, "/v1.0/") {
+		if strings.HasPrefix(r.URL.Path, "/v1.0/") || r.URL.Path == "/beta" || strings.HasPrefix(r.URL.Path, "/beta/") {
 			apiHandler.ServeHTTP(w, r)
 			return
 		}

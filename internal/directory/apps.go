@@ -45,15 +45,15 @@ var applicationSpec = (&kindSpec{
 		"notes":                  text(1024),
 		"passwordCredentials":    ro(tObjectList),
 		"publisherDomain":        ro(tString),
-		"publicClient":           {typ: tObject, fields: map[string]prop{"redirectUris": publicRedirectList}},
+		"publicClient":           {typ: tObject, always: true, fields: map[string]prop{"redirectUris": publicRedirectList}},
 		"requiredResourceAccess": {typ: tObjectList, maxItems: 50, fields: map[string]prop{
 			"resourceAppId":  {typ: tGUID},
 			"resourceAccess": {typ: tObjectList, fields: map[string]prop{"id": {typ: tGUID}, "type": enum("Scope", "Role")}},
 		}},
 		"signInAudience": enum("AzureADMyOrg", "AzureADMultipleOrgs", "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount"),
-		"spa":            {typ: tObject, fields: map[string]prop{"redirectUris": redirectList}},
+		"spa":            {typ: tObject, always: true, fields: map[string]prop{"redirectUris": redirectList}},
 		"tags":           list(256, 50),
-		"web": {typ: tObject, fields: map[string]prop{
+		"web": {typ: tObject, always: true, fields: map[string]prop{
 			"redirectUris": redirectList,
 			"homePageUrl":  text(256),
 			"logoutUrl":    text(256),
@@ -388,8 +388,9 @@ type PasswordCredential struct {
 	EndDateTime   time.Time
 }
 
-// maxSecretLifetime bounds client secrets as Entra's portal does (2 years).
-const maxSecretLifetime = 2 * 365 * 24 * time.Hour
+// secretLifetime is both Graph's default lifetime of a client secret and
+// the longest one allowed, as Entra's portal bounds it: two calendar years.
+func secretLifetime(start time.Time) time.Time { return start.AddDate(2, 0, 0) }
 
 // AddPassword creates a client secret for an application (POST
 // /applications/{id}/addPassword). Only its hash is stored.
@@ -401,11 +402,11 @@ func (s *Service) AddPassword(ctx context.Context, tenantID, id string, body Doc
 		}
 	}
 	now := s.now().UTC().Truncate(time.Second)
-	cred := PasswordCredential{KeyID: s.newID(), StartDateTime: now, EndDateTime: now.Add(maxSecretLifetime / 4)}
+	cred := PasswordCredential{KeyID: s.newID(), StartDateTime: now, EndDateTime: secretLifetime(now)}
 	cred.DisplayName, _ = pc["displayName"].(string)
 	if v, ok := pc["endDateTime"].(string); ok {
 		t, err := time.Parse(time.RFC3339Nano, v)
-		if err != nil || !t.After(now) || t.Sub(now) > maxSecretLifetime {
+		if err != nil || !t.After(now) || t.After(secretLifetime(now)) {
 			return PasswordCredential{}, usererr.New(usererr.Invalid, "Invalid value specified for property 'endDateTime': it must be in the future and at most two years away.")
 		}
 		cred.EndDateTime = t.UTC()

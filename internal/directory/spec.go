@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/csdl"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -41,6 +42,9 @@ type prop struct {
 	enum      []string // canonical spellings; input matched case-insensitively
 	check     func(string) error
 	fields    map[string]prop // for tObject and tObjectList
+	// always makes a tObject present even when unset, its collections as
+	// [] (application.web, spa, publicClient read so in Graph).
+	always bool
 }
 
 // kindSpec describes one resource kind: its store kind, Graph type and
@@ -309,14 +313,42 @@ func (k *kindSpec) present(d Doc, sel []string) Doc {
 			continue
 		}
 		v, ok := d[name]
-		if !ok || v == nil {
-			if p, declared := k.props[name]; declared && (p.typ == tStringList || p.typ == tObjectList) {
+		p, declared := k.props[name]
+		switch {
+		case declared && p.always:
+			v = p.filled(v)
+		case !declared && !extensionName.MatchString(name):
+			// A Graph property Gatehouse does not keep reads as unset.
+			v = nil
+			if gp, _ := csdl.Lookup(k.typeName, name); gp.Collection && !gp.Nullable {
+				v = []any{}
+			}
+		case !ok || v == nil:
+			if declared && (p.typ == tStringList || p.typ == tObjectList) {
 				v = []any{}
 			} else {
 				v = nil
 			}
 		}
 		out[name] = v
+	}
+	return out
+}
+
+// filled is an always-present object's value: v's fields, and every
+// collection field v lacks as [].
+func (p prop) filled(v any) Doc {
+	m, _ := v.(map[string]any)
+	out := make(Doc, len(p.fields))
+	for name, f := range p.fields {
+		if f.typ == tStringList || f.typ == tObjectList {
+			out[name] = []any{}
+		}
+	}
+	for name, fv := range m {
+		if fv != nil {
+			out[name] = fv
+		}
 	}
 	return out
 }
@@ -331,6 +363,13 @@ func (k *kindSpec) resolveSelect(sel []string) ([]string, error) {
 		}
 		if extensionName.MatchString(s) {
 			out = append(out, s)
+			continue
+		}
+		// Graph answers a property it has no value for as null, so a
+		// script selecting one Gatehouse does not keep still works; only
+		// names the v1.0 schema does not declare are refused.
+		if p, ok := csdl.Lookup(k.typeName, s); ok {
+			out = append(out, p.Name)
 			continue
 		}
 		return nil, usererr.New(usererr.Invalid, "Could not find a property named '%s' on type 'microsoft.graph.%s'.", s, k.typeName)

@@ -225,7 +225,7 @@ func (s *Service) createAutomationApp(ctx context.Context, tx store.Tx, tenantID
 		}
 	}
 	now := s.now().UTC().Truncate(time.Second)
-	cred := PasswordCredential{KeyID: s.newID(), DisplayName: "created with the tenant", StartDateTime: now, EndDateTime: now.Add(maxSecretLifetime)}
+	cred := PasswordCredential{KeyID: s.newID(), DisplayName: "created with the tenant", StartDateTime: now, EndDateTime: secretLifetime(now)}
 	cred.SecretText, cred.Hint = secrets.NewClientSecret()
 	// The app was inserted in this transaction at version 1.
 	if err := s.storeSecret(ctx, tx, tenantID, app, cred); err != nil {

@@ -7,6 +7,7 @@ package graph
 import (
 	"compress/gzip"
 	"context"
+	"crypto/cipher"
 	"errors"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gatehouse-id/gatehouse/internal/b2b"
+	"github.com/gatehouse-id/gatehouse/internal/csdl"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
@@ -39,6 +41,7 @@ type API struct {
 	idps      *federation.Service
 	// invitations is nil when the deployment does not serve B2B invitations.
 	invitations Invitations
+	skip        cipher.AEAD // seals $skiptokens
 	// mfa is nil when the deployment serves no authentication methods.
 	mfa *mfa.Service
 	// crossTenant and whatIf are nil when the deployment serves no
@@ -65,13 +68,16 @@ type Config struct {
 	// WhatIf, its evaluate action; unset, they are not served.
 	CrossTenantAccess *xtap.Service
 	WhatIf            WhatIf
+	// SkipTokenKey (32 bytes, the same on every node) seals paging
+	// cursors into $skiptokens; unset, a key of this process.
+	SkipTokenKey []byte
 }
 
 // New returns the API.
 func New(dir *directory.Service, tokens TokenVerifier, cfg Config) *API {
 	return &API{dir: dir, tokens: tokens, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), log: cfg.Logger, dns: cfg.DNS,
 		policies: cfg.Policies, idps: cfg.IdentityProviders, invitations: cfg.Invitations, mfa: cfg.MFA,
-		crossTenant: cfg.CrossTenantAccess, whatIf: cfg.WhatIf}
+		crossTenant: cfg.CrossTenantAccess, whatIf: cfg.WhatIf, skip: newSkipAEAD(cfg.SkipTokenKey)}
 }
 
 const maxBody = 1 << 20
@@ -170,6 +176,17 @@ func (a *API) Register(mux *http.ServeMux) {
 	a.registerAuthMethods(mux)
 	a.registerURLForms(mux)
 	a.registerReads(mux)
+	// As Graph's, the schema is public and the other version answers
+	// before authentication.
+	mux.HandleFunc("GET /v1.0/$metadata", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml;charset=utf-8")
+		_, _ = w.Write(csdl.Document())
+	})
+	beta := func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, http.StatusBadRequest, "BadRequest", "Invalid version: beta. This service implements Microsoft Graph v1.0 only.")
+	}
+	mux.HandleFunc("/beta", beta)
+	mux.HandleFunc("/beta/", beta)
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})))
@@ -321,7 +338,9 @@ func parseListOptions(r *http.Request, kind string) (listOptions, error) {
 	}
 	// Advanced queries need both the header and $count=true.
 	o.query.Advanced = o.advanced && o.query.Count
-	o.query.Cursor = get("$skiptoken")
+	if o.query.Cursor, err = skipCursor(r); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 
@@ -341,16 +360,12 @@ func queryOption(q url.Values, name string) string {
 // than allowed: such a set is neither paged nor sorted, and an option
 // silently ignored would hand a script the wrong object.
 func wholeOptions(r *http.Request, kind string, allowed ...string) (listOptions, error) {
-	o, err := parseListOptions(r, kind)
-	if err != nil {
-		return o, err
-	}
 	for name := range r.URL.Query() {
 		if strings.HasPrefix(name, "$") && !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, name) }) {
-			return o, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "The query option '%s' is not supported on this resource.", name)
+			return listOptions{}, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "The query option '%s' is not supported on this resource.", name)
 		}
 	}
-	return o, nil
+	return parseListOptions(r, kind)
 }
 
 func odataError(err error) error {
@@ -382,6 +397,9 @@ func (a *API) linkWith(r *http.Request, path string, set map[string]string) stri
 		q[k] = v
 	}
 	for k, v := range set {
+		if k == "$skiptoken" {
+			v = a.sealSkipToken(r, v)
+		}
 		q.Set(k, v)
 	}
 	return a.publicURL + path + "?" + strings.NewReplacer("%24", "$", "%2C", ",").Replace(q.Encode())

@@ -45,7 +45,7 @@ func auditQuery(r *http.Request) (audit.Query, error) {
 		case "$top":
 			q.Top, err = odata.ParseTop(v)
 		case "$skiptoken":
-			q.Cursor = v
+			q.Cursor, err = skipCursor(r)
 		default:
 			if strings.HasPrefix(name, "$") {
 				return q, usererr.WithCode(usererr.Invalid, "Request_UnsupportedQuery", "The query option '%s' is not supported on audit logs.", name)

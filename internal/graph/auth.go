@@ -51,7 +51,8 @@ func (a *API) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		p.IPAddress = caller.Address(r)
-		next.ServeHTTP(w, r.WithContext(caller.With(r.Context(), p)))
+		r = r.WithContext(caller.With(r.Context(), p))
+		next.ServeHTTP(w, a.openSkipToken(r))
 	})
 }
 
