@@ -6,6 +6,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -529,7 +530,10 @@ func (d *oidcDirectory) ResolveTenant(ctx context.Context, segment string) (stri
 }
 
 func (d *oidcDirectory) AuthenticateApp(ctx context.Context, tenantID, clientID, secret string) (oidc.App, error) {
-	app, err := d.dir.AuthenticateApp(ctx, tenantID, clientID, secret)
+	return toOIDCApp(d.dir.AuthenticateApp(ctx, tenantID, clientID, secret))
+}
+
+func toOIDCApp(app directory.AuthenticatedApp, err error) (oidc.App, error) {
 	if errors.Is(err, directory.ErrBadClient) {
 		return oidc.App{}, oidc.ErrInvalidClient
 	}
@@ -537,6 +541,10 @@ func (d *oidcDirectory) AuthenticateApp(ctx context.Context, tenantID, clientID,
 		return oidc.App{}, err
 	}
 	return oidc.App{AppID: app.AppID, ServicePrincipalID: app.ServicePrincipalID, DisplayName: app.DisplayName, Roles: app.Roles, SigningAlg: app.SigningAlg}, nil
+}
+
+func (d *oidcDirectory) AuthenticateAppWithCertificate(ctx context.Context, tenantID, clientID string, verify func([]*x509.Certificate) error) (oidc.App, error) {
+	return toOIDCApp(d.dir.AuthenticateAppWithCertificate(ctx, tenantID, clientID, verify))
 }
 
 func (d *oidcDirectory) Client(ctx context.Context, tenantID, clientID string) (oidc.Client, error) {

@@ -41,6 +41,10 @@ var applicationSpec = (&kindSpec{
 		"description":            text(1024),
 		"displayName":            {typ: tString, maxLen: 256, notNull: true},
 		"identifierUris":         list(256, 50),
+		"api":                    apiProp,
+		"optionalClaims":         optionalClaimsProp,
+		"groupMembershipClaims":  groupMembershipClaimsProp,
+		"keyCredentials":         keyCredentialsProp,
 		"isFallbackPublicClient": {typ: tBool},
 		"notes":                  text(1024),
 		"passwordCredentials":    ro(tObjectList),
@@ -183,13 +187,19 @@ func (s *Service) insertApplication(ctx context.Context, tx store.Tx, tenantID s
 	if err := checkNewIdentifierURIs(ctx, tx, tenantID, str(d, "appId"), nil, stringList(d["identifierUris"])); err != nil {
 		return Object{}, err
 	}
+	if err := checkAPI(nil, d); err != nil {
+		return Object{}, err
+	}
+	if err := fillKeyCredentials(nil, d, s.newID); err != nil {
+		return Object{}, err
+	}
 	d["createdDateTime"] = s.timestamp()
 	d["publisherDomain"] = publisher
 	d["passwordCredentials"] = []any{}
 	if d["signInAudience"] == nil {
 		d["signInAudience"] = "AzureADMyOrg"
 	}
-	for _, name := range []string{"appRoles", "identifierUris", "requiredResourceAccess", "tags"} {
+	for _, name := range []string{"appRoles", "identifierUris", "keyCredentials", "requiredResourceAccess", "tags"} {
 		if d[name] == nil {
 			d[name] = []any{}
 		}
@@ -229,6 +239,12 @@ func (s *Service) UpdateApplication(ctx context.Context, tenantID, id string, bo
 		if err := s.checkAppManagement(ctx, tx, tenantID, cur, false); err != nil {
 			return err
 		}
+		if err := checkAPI(cur.Doc, next); err != nil {
+			return err
+		}
+		if err := fillKeyCredentials(cur.Doc, next, s.newID); err != nil {
+			return err
+		}
 		return checkNewIdentifierURIs(ctx, tx, tenantID, str(cur.Doc, "appId"), stringList(cur.Doc["identifierUris"]), stringList(next["identifierUris"]))
 	}, func(tx store.Tx, written Object) error {
 		return s.syncServicePrincipal(ctx, tx, tenantID, written.Doc)
@@ -264,13 +280,19 @@ func mirroredFromApp(app Doc) Doc {
 		reply = []any{}
 	}
 	names := append([]any{app["appId"]}, sliceOf(app["identifierUris"])...)
-	return Doc{
+	out := Doc{
 		"appDisplayName":        app["displayName"],
 		"appRoles":              sliceOrEmpty(app["appRoles"]),
 		"replyUrls":             reply,
 		"servicePrincipalNames": names,
 		"signInAudience":        app["signInAudience"],
 	}
+	// The scopes an application exposes are its principal's, as in Entra
+	// (first-party registrations carry theirs on the principal instead).
+	if api, ok := app["api"]; ok {
+		out["oauth2PermissionScopes"] = sliceOrEmpty(mapOf(api)["oauth2PermissionScopes"])
+	}
+	return out
 }
 
 func sliceOf(v any) []any {

@@ -64,7 +64,7 @@ func TestCachedAuthenticationIsRevokedEverywhere(t *testing.T) {
 
 	// A permission revoked on node B shows on node A within headFreshness:
 	// until then node A answers from its cache without reading the store.
-	grants, err := nodeB.ListAppRoleAssignments(ctx, id, app.ServicePrincipalID, true, Query{Top: 1})
+	grants, err := nodeB.ListAppRoleAssignments(ctx, id, KindServicePrincipal, app.ServicePrincipalID, true, Query{Top: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,7 +244,7 @@ func TestGraphPermissionsAddedLaterCanBeGranted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.AssignAppRole(ctx, ten.TenantID, graphSP, Doc{"principalId": sp.ID, "resourceId": graphSP,
+	_, err = s.AssignAppRole(ctx, ten.TenantID, graphSP, false, Doc{"principalId": sp.ID, "resourceId": graphSP,
 		"appRoleId": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9"}) // Application.ReadWrite.All
 	if err != nil {
 		t.Fatalf("granting a current Graph permission in an older tenant: %v", err)

@@ -3,6 +3,8 @@ package directory
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
@@ -141,8 +143,12 @@ func every(q store.Query, page func(store.Query) (store.Page, error)) ([]Object,
 }
 
 // AssignAppRole grants an app role of a resource service principal to a
-// principal (POST /servicePrincipals/{id}/appRoleAssignedTo).
-func (s *Service) AssignAppRole(ctx context.Context, tenantID, resourceID string, body Doc) (Object, error) {
+// principal, posted to the resource (POST /servicePrincipals/{id}/
+// appRoleAssignedTo: byPrincipal false) or to the principal (POST
+// /servicePrincipals|users|groups/{id}/appRoleAssignments: byPrincipal
+// true); the body's resourceId or principalId must name the object of the
+// URL, as in Graph.
+func (s *Service) AssignAppRole(ctx context.Context, tenantID, id string, byPrincipal bool, body Doc) (Object, error) {
 	d, err := appRoleAssignmentSpec.normalize(body)
 	if err != nil {
 		return Object{}, err
@@ -152,12 +158,15 @@ func (s *Service) AssignAppRole(ctx context.Context, tenantID, resourceID string
 			return Object{}, usererr.New(usererr.Invalid, "Property '%s' is required when creating the resource.", req)
 		}
 	}
-	if str(d, "resourceId") != resourceID {
+	if byPrincipal && str(d, "principalId") != strings.ToLower(id) {
+		return Object{}, usererr.New(usererr.Invalid, "The principalId in the body must be the object in the URL.")
+	}
+	if !byPrincipal && str(d, "resourceId") != strings.ToLower(id) {
 		return Object{}, usererr.New(usererr.Invalid, "The resourceId in the body must be the service principal in the URL.")
 	}
 	var out Object
 	err = s.st.Update(ctx, func(tx store.Tx) error {
-		out, err = s.assignAppRole(ctx, tx, tenantID, str(d, "principalId"), resourceID, str(d, "appRoleId"))
+		out, err = s.assignAppRole(ctx, tx, tenantID, str(d, "principalId"), str(d, "resourceId"), str(d, "appRoleId"))
 		return err
 	})
 	return out, err
@@ -227,8 +236,9 @@ func roleAllows(sp Doc, appRoleID, memberType string) bool {
 }
 
 // ListAppRoleAssignments lists one page of the assignments granted to
-// (byPrincipal) or granted on a service principal that q selects.
-func (s *Service) ListAppRoleAssignments(ctx context.Context, tenantID, spID string, byPrincipal bool, q Query) (Page, error) {
+// (byPrincipal) or granted on the object of a kind (a service principal,
+// or as a principal a user or group) that q selects.
+func (s *Service) ListAppRoleAssignments(ctx context.Context, tenantID, kind, id string, byPrincipal bool, q Query) (Page, error) {
 	prop := "resourceId"
 	if byPrincipal {
 		prop = "principalId"
@@ -236,22 +246,23 @@ func (s *Service) ListAppRoleAssignments(ctx context.Context, tenantID, spID str
 	// "List permissions granted to applications" is among even guests' defaults.
 	read := func(viewer) authz.Read { return authz.Read{Area: authz.AreaApps, Members: true} }
 	return s.listWithin(ctx, tenantID, KindAppRoleAssign, q, false, read, func(tx store.Tx) (odata.Expr, error) {
-		sp, err := s.load(ctx, tx, tenantID, KindServicePrincipal, spID)
+		o, err := s.load(ctx, tx, tenantID, kind, id)
 		if err != nil {
 			return nil, err
 		}
-		return eqFilter(prop, sp.ID), nil
+		return eqFilter(prop, o.ID), nil
 	})
 }
 
-// RemoveAppRoleAssignment deletes an assignment of a resource service principal.
-func (s *Service) RemoveAppRoleAssignment(ctx context.Context, tenantID, spID, assignmentID string) error {
+// RemoveAppRoleAssignment deletes an assignment granted on or to the
+// object id (a service principal, user or group).
+func (s *Service) RemoveAppRoleAssignment(ctx context.Context, tenantID, id, assignmentID string) error {
 	return s.st.Update(ctx, func(tx store.Tx) error {
 		a, err := s.load(ctx, tx, tenantID, KindAppRoleAssign, assignmentID)
 		if err != nil {
 			return err
 		}
-		if str(a.Doc, "resourceId") != spID && str(a.Doc, "principalId") != spID {
+		if str(a.Doc, "resourceId") != id && str(a.Doc, "principalId") != id {
 			return notFound(assignmentID)
 		}
 		resource, err := s.load(ctx, tx, tenantID, KindServicePrincipal, str(a.Doc, "resourceId"))
@@ -365,23 +376,54 @@ func (s *Service) authenticateApp(ctx context.Context, tx store.Tx, tenantID, cl
 	if !ok {
 		return AuthenticatedApp{}, time.Time{}, ErrBadClient
 	}
+	app, err := s.authenticated(ctx, tx, tenantID, clientID, appObj)
+	return app, validUntil, err
+}
+
+// authenticated is what the access token of a client that proved itself
+// carries: its service principal in the tenant (enabled) and the Graph
+// application permissions granted to it.
+func (s *Service) authenticated(ctx context.Context, tx store.Tx, tenantID, clientID string, appObj Object) (AuthenticatedApp, error) {
 	spObj, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, clientID)
 	if isNotFound(err) {
-		return AuthenticatedApp{}, time.Time{}, ErrBadClient
+		return AuthenticatedApp{}, ErrBadClient
 	}
 	if err != nil {
-		return AuthenticatedApp{}, time.Time{}, err
+		return AuthenticatedApp{}, err
 	}
 	sp, err := toObject(spObj)
 	if err != nil {
-		return AuthenticatedApp{}, time.Time{}, err
+		return AuthenticatedApp{}, err
 	}
 	if sp.Doc["accountEnabled"] == false {
-		return AuthenticatedApp{}, time.Time{}, ErrBadClient
+		return AuthenticatedApp{}, ErrBadClient
 	}
 	app := AuthenticatedApp{AppID: clientID, ServicePrincipalID: sp.ID, DisplayName: str(sp.Doc, "displayName"), SigningAlg: signingAlgOf(appObj.Doc)}
 	app.Roles, err = s.grantedGraphRoles(ctx, tx, tenantID, sp.ID)
-	return app, validUntil, err
+	return app, err
+}
+
+// AuthenticateAppWithCertificate authenticates a client by a certificate
+// of its application (keyCredentials): verify gets the certificates valid
+// now and reports whether the client's proof (a signed client assertion)
+// was made with one of them. Any refusal is ErrBadClient.
+func (s *Service) AuthenticateAppWithCertificate(ctx context.Context, tenantID, clientID string, verify func([]*x509.Certificate) error) (AuthenticatedApp, error) {
+	var out AuthenticatedApp
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		appObj, _, err := s.appFor(ctx, tx, tenantID, clientID)
+		if usererr.IsKind(err, usererr.NotFound) {
+			return ErrBadClient
+		}
+		if err != nil {
+			return err
+		}
+		if err := verify(currentCertificates(appObj.Doc, s.now())); err != nil {
+			return ErrBadClient
+		}
+		out, err = s.authenticated(ctx, tx, tenantID, clientID, appObj)
+		return err
+	})
+	return out, err
 }
 
 // validSecret checks the secret against every current credential; each

@@ -142,11 +142,19 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	mux.Handle("POST /v1.0/applications/{id}/addPassword", a.require(writeApps, a.addPassword))
 	mux.Handle("POST /v1.0/applications/{id}/removePassword", a.require(writeApps, a.bodyAction(a.removePassword)))
-	mux.Handle("GET /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(readApps, a.appRoleAssignments(false)))
-	mux.Handle("GET /v1.0/servicePrincipals/{id}/appRoleAssignments", a.require(readApps, a.appRoleAssignments(true)))
-	mux.Handle("POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(assignAppRoles, a.assignAppRole))
+	mux.Handle("GET /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(readApps, a.appRoleAssignments(directory.KindServicePrincipal, false)))
+	mux.Handle("POST /v1.0/servicePrincipals/{id}/appRoleAssignedTo", a.require(assignAppRoles, a.assignAppRole("servicePrincipals", false)))
 	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignedTo/{aid}", a.require(assignAppRoles, a.action(a.unassignAppRole)))
-	mux.Handle("DELETE /v1.0/servicePrincipals/{id}/appRoleAssignments/{aid}", a.require(assignAppRoles, a.action(a.unassignAppRole)))
+	// A principal's own assignments: of a service principal, user or group.
+	for _, p := range []struct {
+		path, kind string
+		read       permSet
+	}{{"servicePrincipals", directory.KindServicePrincipal, readApps}, {"users", directory.KindUser, readUsers}, {"groups", directory.KindGroup, readGroups}} {
+		base := "/v1.0/" + p.path + "/{id}/appRoleAssignments"
+		mux.Handle("GET "+base, a.require(p.read, a.appRoleAssignments(p.kind, true)))
+		mux.Handle("POST "+base, a.require(assignAppRoles, a.assignAppRole(p.path, true)))
+		mux.Handle("DELETE "+base+"/{aid}", a.require(assignAppRoles, a.action(a.unassignAppRole)))
+	}
 	mux.Handle("GET /v1.0/directoryObjects/{id}", a.require(readObjects, a.directoryObject))
 	grants := kindRoute{"oauth2PermissionGrants", directory.KindPermissionGrant, readGrants, writeGrants, d.CreatePermissionGrant, d.UpdatePermissionGrant}
 	mux.Handle("GET /v1.0/oauth2PermissionGrants", a.require(grants.read, a.list(grants)))

@@ -31,10 +31,10 @@ func (a *API) removePassword(r *http.Request, body directory.Doc) error {
 	return a.dir.RemovePassword(r.Context(), tenantOf(r), r.PathValue("id"), body)
 }
 
-func (a *API) appRoleAssignments(byPrincipal bool) http.HandlerFunc {
+func (a *API) appRoleAssignments(kind string, byPrincipal bool) http.HandlerFunc {
 	rt := kindRoute{path: "appRoleAssignments", kind: directory.KindAppRoleAssign}
 	return a.listing(rt, func(r *http.Request, q directory.Query) (directory.Page, error) {
-		return a.dir.ListAppRoleAssignments(r.Context(), tenantOf(r), r.PathValue("id"), byPrincipal, q)
+		return a.dir.ListAppRoleAssignments(r.Context(), tenantOf(r), kind, r.PathValue("id"), byPrincipal, q)
 	})
 }
 
@@ -84,18 +84,22 @@ func (a *API) wholeEntity(path, kind string) http.HandlerFunc {
 	}
 }
 
-func (a *API) assignAppRole(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
+// assignAppRole serves POST …/{id}/appRoleAssignedTo (byPrincipal false)
+// and …/{id}/appRoleAssignments (true) under path.
+func (a *API) assignAppRole(path string, byPrincipal bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		obj, err := a.dir.AssignAppRole(r.Context(), tenantOf(r), r.PathValue("id"), byPrincipal, body)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.writeEntity(w, r, http.StatusCreated, path+"/"+r.PathValue("id")+"/"+map[bool]string{false: "appRoleAssignedTo", true: "appRoleAssignments"}[byPrincipal], obj, nil)
 	}
-	obj, err := a.dir.AssignAppRole(r.Context(), tenantOf(r), r.PathValue("id"), body)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.writeEntity(w, r, http.StatusCreated, "servicePrincipals/"+r.PathValue("id")+"/appRoleAssignedTo", obj, nil)
 }
 
 func (a *API) unassignAppRole(r *http.Request) error {

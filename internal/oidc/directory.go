@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"time"
 
@@ -52,6 +53,12 @@ type Directory interface {
 	// refuse satisfies errors.Is(err, ErrInvalidClient). Errors are logged,
 	// so they must never contain the secret.
 	AuthenticateApp(ctx context.Context, tenantID, clientID, clientSecret string) (App, error)
+	// AuthenticateAppWithCertificate authenticates a confidential client by
+	// a certificate of its application: verify gets the certificates the
+	// application holds that are valid now and reports whether the
+	// client's proof was made with one of them. Every refusal satisfies
+	// errors.Is(err, ErrInvalidClient).
+	AuthenticateAppWithCertificate(ctx context.Context, tenantID, clientID string, verify func([]*x509.Certificate) error) (App, error)
 	// Client returns the application whose appId is clientID as it may sign
 	// users in to the tenant: an application registered in the tenant, a
 	// first-party one (the deployment's, such as the CLI), or a multi-tenant

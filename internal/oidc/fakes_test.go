@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -330,6 +331,16 @@ func (d *fakeDir) AuthenticateApp(_ context.Context, tenantID, clientID, clientS
 		return App{}, fmt.Errorf("%w: wrong secret", ErrInvalidClient)
 	}
 	return a.App, nil
+}
+
+// AuthenticateAppWithCertificate: the fake's applications hold no
+// certificates (certificate authentication is tested end to end in
+// internal/app).
+func (d *fakeDir) AuthenticateAppWithCertificate(_ context.Context, tenantID, clientID string, verify func([]*x509.Certificate) error) (App, error) {
+	if err := verify(nil); err != nil {
+		return App{}, fmt.Errorf("%w: %v", ErrInvalidClient, err)
+	}
+	return App{}, fmt.Errorf("%w: no certificates", ErrInvalidClient)
 }
 
 func (d *fakeDir) Client(_ context.Context, tenantID, clientID string) (Client, error) {

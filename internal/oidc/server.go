@@ -81,18 +81,19 @@ var secretMethods = []zoidc.AuthMethod{zoidc.AuthMethodPost, zoidc.AuthMethodBas
 // capabilities of the authorization endpoint and of the tokens.
 func (p *Provider) discovery(issuer, base, jwksURI string) *zoidc.DiscoveryConfiguration {
 	return &zoidc.DiscoveryConfiguration{
-		Issuer:                            issuer,
-		AuthorizationEndpoint:             base + pathAuthorize,
-		TokenEndpoint:                     base + pathToken,
-		JwksURI:                           jwksURI,
-		ScopesSupported:                   oidcScopes,
-		ResponseTypesSupported:            []string{string(zoidc.ResponseTypeCode)},
-		ResponseModesSupported:            []string{modeQuery, modeFragment, modeFormPost},
-		SubjectTypesSupported:             []string{"pairwise"},
-		IDTokenSigningAlgValuesSupported:  []string{string(jose.RS256), string(jose.ES256)},
-		TokenEndpointAuthMethodsSupported: append(slices.Clone(secretMethods), zoidc.AuthMethodNone),
-		CodeChallengeMethodsSupported:     []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256},
-		ClaimsSupported:                   claimsSupported,
+		Issuer:                                     issuer,
+		AuthorizationEndpoint:                      base + pathAuthorize,
+		TokenEndpoint:                              base + pathToken,
+		JwksURI:                                    jwksURI,
+		ScopesSupported:                            oidcScopes,
+		ResponseTypesSupported:                     []string{string(zoidc.ResponseTypeCode)},
+		ResponseModesSupported:                     []string{modeQuery, modeFragment, modeFormPost},
+		SubjectTypesSupported:                      []string{"pairwise"},
+		IDTokenSigningAlgValuesSupported:           []string{string(jose.RS256), string(jose.ES256)},
+		TokenEndpointAuthMethodsSupported:          append(slices.Clone(secretMethods), zoidc.AuthMethodPrivateKeyJWT, zoidc.AuthMethodNone),
+		TokenEndpointAuthSigningAlgValuesSupported: []string{string(jose.RS256), string(jose.PS256)},
+		CodeChallengeMethodsSupported:              []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256},
+		ClaimsSupported:                            claimsSupported,
 	}
 }
 
@@ -139,7 +140,11 @@ func (s *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 	}
 	cc := r.Data
 	if cc.ClientAssertion != "" {
-		return nil, invalidClient("client assertions (private_key_jwt) are not supported; authenticate with a client secret", nil)
+		app, err := s.authenticateAssertion(ctx, tid, cc)
+		if err != nil {
+			return nil, err
+		}
+		return &tokenClient{id: app.AppID, app: &app, method: zoidc.AuthMethodPrivateKeyJWT, alg: app.SigningAlg}, nil
 	}
 	if cc.ClientSecret == "" {
 		if gt == zoidc.GrantTypeClientCredentials {
