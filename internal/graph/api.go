@@ -195,6 +195,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("/beta", beta)
 	mux.HandleFunc("/beta/", beta)
+	mux.Handle("POST /v1.0/$batch", a.authenticate(a.batch(mux)))
 	mux.Handle("/v1.0/", a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+lastSegment(r.URL.Path)+"'.")
 	})))
