@@ -125,7 +125,24 @@ func TestCertificateClientAuthentication(t *testing.T) {
 			}
 		}
 
-		// Removing the certificate ends it.
+		// The certificate itself is returned to a $select of keyCredentials
+		// only, as in Graph; sent back as read, a credential keeps its key.
+		appPath := "/v1.0/applications/" + app["id"].(string)
+		if k := creds[0].(map[string]any)["key"]; k != nil {
+			t.Errorf("key returned without $select: %v", k)
+		}
+		if k := e.mustCall(200, "GET", appPath+"?$select=keyCredentials", a.token, nil).body["keyCredentials"].([]any)[0].(map[string]any)["key"]; k != base64.StdEncoding.EncodeToString(cert.Raw) {
+			t.Errorf("key with $select: %v", k)
+		}
+		read := e.mustCall(200, "GET", appPath, a.token, nil).body["keyCredentials"].([]any)
+		_, second := testCert(t, "second", time.Now().Add(-time.Hour))
+		e.mustCall(204, "PATCH", appPath, a.token, map[string]any{"keyCredentials": append(read,
+			map[string]any{"type": "AsymmetricX509Cert", "usage": "Verify", "key": base64.StdEncoding.EncodeToString(second.Raw)})})
+		if status, body := e.tokenByAssertion(a.id, clientID, assertion(t, key, cert, clientID, endpoint, 5*time.Minute)); status != 200 {
+			t.Errorf("after adding a second certificate: %d %v", status, body)
+		}
+
+		// Removing the certificates ends them.
 		e.mustCall(204, "PATCH", "/v1.0/applications/"+app["id"].(string), a.token, map[string]any{"keyCredentials": []any{}})
 		if status, body := e.tokenByAssertion(a.id, clientID, assertion(t, key, cert, clientID, endpoint, 5*time.Minute)); status != 401 {
 			t.Errorf("after removal: %d %v", status, body)

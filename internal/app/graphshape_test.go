@@ -162,7 +162,10 @@ func TestSelectingAGraphPropertyNotKept(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		a := e.tenant("Contoso", "contoso.example")
 		id := e.addUser(a, "ana")
-		u := e.mustCall(200, "GET", "/v1.0/users/"+id+"?$select=displayName,EmployeeId,onPremisesSyncEnabled,imAddresses", a.token, nil).body
+		u := e.mustCall(200, "GET", "/v1.0/users/"+id+"?$select=displayName,EmployeeId,onPremisesSyncEnabled,imAddresses,passwordProfile", a.token, nil).body
+		if v, ok := u["passwordProfile"]; !ok || v != nil {
+			t.Errorf("passwordProfile (kept, never returned): %v", u)
+		}
 		if v, ok := u["employeeId"]; !ok || v != nil || u["displayName"] != "User ana" {
 			t.Errorf("user: %v", u)
 		}

@@ -71,16 +71,20 @@ var groupMembershipClaimsProp = prop{typ: tString, maxLen: 128, check: func(v st
 }}
 
 // keyCredentialsProp holds public certificates only: Gatehouse verifies
-// client assertions with them and never signs.
+// client assertions with them and never signs. A credential sent back
+// without its key (as read without $select) keeps the key held under its
+// keyId.
 var keyCredentialsProp = prop{typ: tObjectList, maxItems: 20, fields: map[string]prop{
 	"customKeyIdentifier": text(256),
 	"displayName":         text(256),
 	"endDateTime":         {typ: tDateTime},
-	"key":                 {typ: tString, maxLen: 16384},
-	"keyId":               {typ: tGUID},
-	"startDateTime":       {typ: tDateTime},
-	"type":                enum("AsymmetricX509Cert"),
-	"usage":               enum("Verify"),
+	// As in Graph, the certificate itself is returned only to a $select
+	// of keyCredentials.
+	"key":           {typ: tString, maxLen: 16384, onSelect: true},
+	"keyId":         {typ: tGUID},
+	"startDateTime": {typ: tDateTime},
+	"type":          enum("AsymmetricX509Cert"),
+	"usage":         enum("Verify"),
 }}
 
 // checkAPI applies Graph's rules to the API an application will expose and

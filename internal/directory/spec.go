@@ -45,6 +45,9 @@ type prop struct {
 	// always makes a tObject present even when unset, its collections as
 	// [] (application.web, spa, publicClient read so in Graph).
 	always bool
+	// onSelect, on a field of a tObjectList, returns it only when $select
+	// names the list; otherwise it reads as null (keyCredentials' key).
+	onSelect bool
 }
 
 // kindSpec describes one resource kind: its store kind, Graph type and
@@ -310,6 +313,11 @@ func (k *kindSpec) present(d Doc, sel []string) Doc {
 	out["id"] = d["id"]
 	for _, name := range names {
 		if p, ok := k.props[name]; ok && p.writeOnly {
+			// Selected, a write-only property reads as unset, as in Graph
+			// (passwordProfile).
+			if len(sel) > 0 {
+				out[name] = nil
+			}
 			continue
 		}
 		v, ok := d[name]
@@ -329,6 +337,8 @@ func (k *kindSpec) present(d Doc, sel []string) Doc {
 			} else {
 				v = nil
 			}
+		case declared && p.typ == tObjectList && len(sel) == 0:
+			v = p.withoutOnSelect(v)
 		}
 		out[name] = v
 	}
@@ -349,6 +359,29 @@ func (p prop) filled(v any) Doc {
 		if fv != nil {
 			out[name] = fv
 		}
+	}
+	return out
+}
+
+// withoutOnSelect is a list's items with their onSelect fields as null.
+func (p prop) withoutOnSelect(v any) any {
+	var hidden []string
+	for name, f := range p.fields {
+		if f.onSelect {
+			hidden = append(hidden, name)
+		}
+	}
+	items, ok := v.([]any)
+	if len(hidden) == 0 || !ok {
+		return v
+	}
+	out := make([]any, len(items))
+	for i, it := range items {
+		m := merge(mapOf(it), nil)
+		for _, name := range hidden {
+			m[name] = nil
+		}
+		out[i] = m
 	}
 	return out
 }

@@ -89,10 +89,10 @@ func TestPresent(t *testing.T) {
 		t.Errorf("not-nullable collections are [], got %v", v)
 	}
 	sel := userSpec.present(d, []string{"passwordProfile", "userType"})
-	if _, ok := sel["passwordProfile"]; ok {
-		t.Error("write-only property returned")
+	if v, ok := sel["passwordProfile"]; !ok || v != nil {
+		t.Errorf("selected write-only property: %v, want null", v)
 	}
-	if sel["userType"] != "Member" || sel["id"] != "1" || len(sel) != 2 {
+	if sel["userType"] != "Member" || sel["id"] != "1" || len(sel) != 3 {
 		t.Errorf("selected: %v", sel)
 	}
 	if _, err := userSpec.resolveSelect([]string{"nope"}); !usererr.IsKind(err, usererr.Invalid) {
