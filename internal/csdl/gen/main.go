@@ -46,14 +46,13 @@ var sets = map[string][]string{
 
 // navs are the served navigation properties of types reached from the sets.
 var navs = map[string][]string{
-	"rbacApplication":                             {"roleDefinitions", "roleAssignments"},
-	"crossTenantAccessPolicy":                     {"default", "partners"},
-	"authentication":                              {"methods", "emailMethods", "passwordMethods", "softwareOathMethods"},
-	"authenticationMethodsPolicy":                 {"authenticationMethodConfigurations"},
-	"organization":                                {"branding"},
-	"organizationalBranding":                      {"localizations"},
-	"unifiedRoleAssignment":                       {"roleDefinition"},
-	"crossTenantAccessPolicyConfigurationPartner": nil,
+	"rbacApplication":             {"roleDefinitions", "roleAssignments"},
+	"crossTenantAccessPolicy":     {"default", "partners"},
+	"authentication":              {"methods", "emailMethods", "passwordMethods", "softwareOathMethods"},
+	"authenticationMethodsPolicy": {"authenticationMethodConfigurations"},
+	"organization":                {"branding"},
+	"organizationalBranding":      {"localizations"},
+	"unifiedRoleAssignment":       {"roleDefinition"},
 }
 
 // also are types served that no kept property names: the concrete types of
