@@ -109,12 +109,18 @@ var permissionGrantSpec = (&kindSpec{
 	}},
 }).init()
 
-func grantsOf(ctx context.Context, tx store.Tx, tenantID, clientSPID string) ([]Object, error) {
-	p, err := tx.ListObjects(ctx, tenantID, KindPermissionGrant, store.Query{Schema: permissionGrantSpec.schema, Filter: eqFilter("clientId", clientSPID), Top: 999})
-	if err != nil {
-		return nil, err
+// grantsFor reads the client's grants that hold for principalID: the one
+// for all users and the principal's own (with principalID "", only the
+// first). It asks for those alone: reading the client's grants and picking
+// read only the first 999, so past that many users the rest were never
+// found, and their consent, written again, would be a duplicate.
+func grantsFor(ctx context.Context, tx store.Tx, tenantID, clientSPID, principalID string) ([]Object, error) {
+	who := eqFilter("consentType", "AllPrincipals")
+	if principalID != "" {
+		who = odata.Logical{Op: "or", Left: who, Right: eqFilter("principalId", principalID)}
 	}
-	return toObjects(p.Objects)
+	q := store.Query{Schema: permissionGrantSpec.schema, Filter: odata.Logical{Op: "and", Left: eqFilter("clientId", clientSPID), Right: who}}
+	return every(q, func(q store.Query) (store.Page, error) { return tx.ListObjects(ctx, tenantID, KindPermissionGrant, q) })
 }
 
 // grantedTo is the union of the scopes consented for a client: for this user,
@@ -144,7 +150,7 @@ func (s *Service) GrantedScopes(ctx context.Context, tenantID, userID, appID str
 		if err != nil {
 			return err
 		}
-		grants, err := grantsOf(ctx, tx, tenantID, sp.ID)
+		grants, err := grantsFor(ctx, tx, tenantID, sp.ID, userID)
 		out = grantedTo(grants, userID)
 		return err
 	})
@@ -269,7 +275,7 @@ func (s *Service) upsertGrant(ctx context.Context, tx store.Tx, tenantID string,
 	if err := tx.LockTenant(ctx, tenantID); err != nil {
 		return err
 	}
-	grants, err := grantsOf(ctx, tx, tenantID, sp.ID)
+	grants, err := grantsFor(ctx, tx, tenantID, sp.ID, principalID)
 	if err != nil {
 		return err
 	}

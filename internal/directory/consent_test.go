@@ -2,11 +2,16 @@ package directory
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -153,5 +158,56 @@ func TestUserConsentDecision(t *testing.T) {
 		if got := userConsent(tt.admin, tt.allowed, tt.wanted); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestConsentFoundAmongThousandsOfGrants: a popular application's grants
+// for other users do not hide a user's own, however many there are.
+func TestConsentFoundAmongThousandsOfGrants(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t)
+	ten, err := s.CreateTenant(ctx, NewTenant{DisplayName: "C", Domain: "c.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := mustUser(t, s, ten.TenantID, "m@c.example")
+	app, err := s.CreateApplication(ctx, ten.TenantID, Doc{"displayName": "Notes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appID := str(app.Doc, "appId")
+	if err := s.GrantConsent(ctx, ten.TenantID, member, appID, []string{"openid", "User.Read"}); err != nil {
+		t.Fatal(err)
+	}
+	spObj, err := s.GetByAppID(ctx, ten.TenantID, KindServicePrincipal, appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := spObj.ID
+	// 1,000 other users' grants, whose ids sort before the member's.
+	now := time.Now().UTC()
+	err = s.raw.Update(ctx, func(tx store.Tx) error {
+		for i := range 1000 {
+			id := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+			data, _ := json.Marshal(Doc{"id": id, "clientId": sp, "consentType": "Principal", "principalId": fmt.Sprintf("00000000-0000-4000-9000-%012d", i), "scope": "openid"})
+			if err := tx.CreateObject(ctx, &store.Object{TenantID: ten.TenantID, Kind: KindPermissionGrant, ID: id, CreatedAt: now, UpdatedAt: now, Data: data}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes, err := s.GrantedScopes(ctx, ten.TenantID, member, appID)
+	if err != nil || !slices.Contains(scopes, "User.Read") {
+		t.Fatalf("the member's scopes = %v, %v; want User.Read among them", scopes, err)
+	}
+	// Consenting again adds to the member's own grant rather than making a second.
+	if err := s.GrantConsent(ctx, ten.TenantID, member, appID, []string{"profile"}); err != nil {
+		t.Fatal(err)
+	}
+	if scopes, _ := s.GrantedScopes(ctx, ten.TenantID, member, appID); !slices.Contains(scopes, "profile") || !slices.Contains(scopes, "User.Read") {
+		t.Fatalf("after consenting again: %v", scopes)
 	}
 }
