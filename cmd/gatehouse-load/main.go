@@ -296,7 +296,21 @@ func measure(op func(w int, state *string) error, workers int, duration time.Dur
 }
 
 func fetchToken(c *http.Client, tokenURL string, form url.Values) (string, error) {
-	resp, err := c.PostForm(tokenURL, form)
+	return requestToken(c, tokenURL, form, "", "")
+}
+
+// requestToken asks tokenURL for a token with form; a non-empty user
+// authenticates the client with HTTP Basic instead of the form.
+func requestToken(c *http.Client, tokenURL string, form url.Values, user, password string) (string, error) {
+	req, err := http.NewRequest(http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(password))
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return "", err
 	}

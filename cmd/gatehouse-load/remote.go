@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -77,30 +76,7 @@ func (r remote) run(workers int, duration time.Duration) error {
 }
 
 func (c remoteClient) token(hc *http.Client) (string, error) {
-	if c.user == "" {
-		return fetchToken(hc, c.tokenURL, c.form)
-	}
-	req, err := http.NewRequest(http.MethodPost, c.tokenURL, strings.NewReader(c.form.Encode()))
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(c.user), url.QueryEscape(c.password))
-	resp, err := hc.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("token: status %d", resp.StatusCode)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		return "", errors.New("token: no access_token")
-	}
-	return tok.AccessToken, nil
+	return requestToken(hc, c.tokenURL, c.form, c.user, c.password)
 }
 
 // gatehouseClients reads the tenant `gatehouse tenant create --json`

@@ -39,19 +39,26 @@ func mustUser(t *testing.T, s *Service, tenantID, upn string) string {
 	return u.ID
 }
 
+// memberAndApp is a service with a tenant holding a member and an
+// application registration.
+func memberAndApp(t *testing.T) (s *Service, ten CreatedTenant, member, appID string) {
+	t.Helper()
+	s = newTestService(t)
+	ten, err := s.CreateTenant(context.Background(), NewTenant{DisplayName: "C", Domain: "c.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	member = mustUser(t, s, ten.TenantID, "m@c.example")
+	app, err := s.CreateApplication(context.Background(), ten.TenantID, Doc{"displayName": "Notes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, ten, member, str(app.Doc, "appId")
+}
+
 func TestUserConsentFollowsTheAuthorizationPolicy(t *testing.T) {
 	ctx := context.Background()
-	s := newTestService(t)
-	ten, err := s.CreateTenant(ctx, NewTenant{DisplayName: "C", Domain: "c.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	member := mustUser(t, s, ten.TenantID, "m@c.example")
-	app, err := s.CreateApplication(ctx, ten.TenantID, Doc{"displayName": "Notes"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	appID := str(app.Doc, "appId")
+	s, ten, member, appID := memberAndApp(t)
 	if err := s.GrantConsent(ctx, ten.TenantID, member, appID, []string{"openid", "User.Read"}); err != nil {
 		t.Fatalf("default policy: %v", err)
 	}
@@ -165,17 +172,7 @@ func TestUserConsentDecision(t *testing.T) {
 // for other users do not hide a user's own, however many there are.
 func TestConsentFoundAmongThousandsOfGrants(t *testing.T) {
 	ctx := context.Background()
-	s := newTestService(t)
-	ten, err := s.CreateTenant(ctx, NewTenant{DisplayName: "C", Domain: "c.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	member := mustUser(t, s, ten.TenantID, "m@c.example")
-	app, err := s.CreateApplication(ctx, ten.TenantID, Doc{"displayName": "Notes"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	appID := str(app.Doc, "appId")
+	s, ten, member, appID := memberAndApp(t)
 	if err := s.GrantConsent(ctx, ten.TenantID, member, appID, []string{"openid", "User.Read"}); err != nil {
 		t.Fatal(err)
 	}

@@ -107,14 +107,9 @@ func LookUpHomeAccount(ctx context.Context, tx store.Tx, homeTenantID, userID st
 	}
 	out.Exists = true
 	out.Active, _ = u.Doc["accountEnabled"].(bool)
-	out.Groups, err = transitiveGroups(ctx, tx, homeTenantID, userID)
+	// The groups it is in, nested ones included, in one read.
+	out.Groups, err = tx.Ancestors(ctx, homeTenantID, RelMembers, KindGroup, userID, maxHomeGroups)
 	return out, err
-}
-
-// transitiveGroups lists the groups id belongs to, directly or through
-// nested groups, each once, in one read.
-func transitiveGroups(ctx context.Context, tx store.Tx, tenantID, id string) ([]string, error) {
-	return tx.Ancestors(ctx, tenantID, RelMembers, KindGroup, id, maxHomeGroups)
 }
 
 // FindHomeAccount finds the account of a home tenant that owns an email

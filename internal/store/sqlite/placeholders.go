@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// anonymous rewrites q's numbered placeholders ($1, $2, … as the store's
-// statements are written for both backends) into SQLite's anonymous ones
-// (?), and returns the rewritten text with, for each ? in order, the
+// anonymous rewrites q's numbered placeholders ($1, $2 and on: the store's
+// statements are written so for both backends) into SQLite's anonymous
+// ones (?), and returns the rewritten text with, for each ? in order, the
 // number it stood for. modernc binds a numbered parameter by looking its
 // name up in a list, once per parameter, so a multi-row INSERT of 1,200
 // parameters spent more time naming them than inserting; an anonymous
