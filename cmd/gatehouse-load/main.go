@@ -51,6 +51,7 @@ func main() {
 	flag.StringVar(&r.gatehouseTenant, "gatehouse-tenant", "", "measure a Gatehouse node started separately: the file `gatehouse tenant create --json` wrote (RS256 with its automation client, ES256 with a client registered through Graph)")
 	flag.StringVar(&r.gatehouseURL, "gatehouse-url", "http://127.0.0.1:8080", "with -gatehouse-tenant: the node's public URL")
 	flag.StringVar(&r.label, "label", "server", "the name of the measured server in the table")
+	flag.IntVar(&r.serverPID, "server-pid", 0, "with -token-url or -gatehouse-tenant: the server's process id, to report the CPU time it spends per token (Linux)")
 	tenants := flag.Int("tenants", 0, "instead of the phases: client_credentials (ES256) spread over this many tenants, all warmed at the start, with latency per -window")
 	window := flag.Duration("window", 10*time.Second, "with -tenants: the length of each reported window")
 	flag.Parse()

@@ -27,6 +27,10 @@ type remote struct {
 	// it registers through Graph.
 	gatehouseTenant, gatehouseURL string
 	label                         string
+	// serverPID, when set, is the measured server's process: each row then
+	// also gives the CPU time it spent per token, which unlike tokens/s
+	// does not depend on how much CPU the load generator itself got.
+	serverPID int
 }
 
 func (r remote) wanted() bool { return r.tokenURL != "" || r.gatehouseTenant != "" }
@@ -61,18 +65,39 @@ func (r remote) run(workers int, duration time.Duration) error {
 		}
 		clients = append(clients, c)
 	}
-	fmt.Printf("| server | workers | requests | errors | tokens/s | p50 | p99 |\n|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| server | workers | requests | errors | tokens/s | p50 | p99 | server CPU/token |\n|---|---|---|---|---|---|---|---|\n")
 	for _, c := range clients {
 		if _, err := c.token(client); err != nil {
 			return fmt.Errorf("%s: %w", c.label, err)
 		}
+		before, err := r.serverCPU()
+		if err != nil {
+			return err
+		}
 		res := measure(func(int, *string) error { _, err := c.token(client); return err }, workers, duration)
-		fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s |\n", c.label, workers, res.n, res.errs, float64(res.n)/duration.Seconds(), res.pct(50), res.pct(99))
+		after, err := r.serverCPU()
+		if err != nil {
+			return err
+		}
+		perToken := "-"
+		if r.serverPID != 0 && res.n > 0 {
+			perToken = fmt.Sprintf("%.0fµs", float64((after-before).Microseconds())/float64(res.n))
+		}
+		fmt.Printf("| %s | %d | %d | %d | %.0f | %s | %s | %s |\n", c.label, workers, res.n, res.errs, float64(res.n)/duration.Seconds(), res.pct(50), res.pct(99), perToken)
 		if res.firstErr != nil {
 			fmt.Fprintf(os.Stderr, "%s: first error: %v\n", c.label, res.firstErr)
 		}
 	}
 	return nil
+}
+
+// serverCPU is the CPU time, user and system, the server has used so far;
+// zero when no server process was named.
+func (r remote) serverCPU() (time.Duration, error) {
+	if r.serverPID == 0 {
+		return 0, nil
+	}
+	return processCPU(r.serverPID)
 }
 
 func (c remoteClient) token(hc *http.Client) (string, error) {

@@ -422,6 +422,9 @@ func (p *Provider) forward(w http.ResponseWriter, r *http.Request, opPath string
 	// secret sent in a URL (and so in access logs) from being honoured.
 	u.RawQuery = ""
 	r.URL = &u
+	if opPath == opTokenPath && p.serveClientCredentials(w, r) {
+		return
+	}
 	p.handler.ServeHTTP(w, r)
 }
 

@@ -159,19 +159,29 @@ func (s *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 		}
 		return &tokenClient{id: c.AppID, method: zoidc.AuthMethodNone, alg: c.SigningAlg}, nil
 	}
-	app, err := s.p.dir.AuthenticateApp(ctx, tid, cc.ClientID, cc.ClientSecret)
-	if errors.Is(err, ErrInvalidClient) {
-		s.p.noteSignIn(ctx, authn.SignIn{TenantID: tid, AppID: cc.ClientID, ErrorCode: 7000215, FailureReason: "Invalid client secret provided."}, nil)
-		return nil, invalidClient("client authentication failed", err)
-	}
+	app, err := s.p.authenticateSecret(ctx, tid, cc.ClientID, cc.ClientSecret)
 	if err != nil {
-		return nil, serverError(fmt.Errorf("%w: authenticating client: %w", errUnavailable, err))
+		return nil, err
 	}
 	method := zoidc.AuthMethodPost
 	if _, _, basic := (&http.Request{Header: r.Header}).BasicAuth(); basic {
 		method = zoidc.AuthMethodBasic
 	}
 	return &tokenClient{id: app.AppID, app: &app, method: method, alg: app.SigningAlg}, nil
+}
+
+// authenticateSecret authenticates a confidential client by its secret; a
+// wrong one is a failed sign-in of the application.
+func (p *Provider) authenticateSecret(ctx context.Context, tid, clientID, secret string) (App, error) {
+	app, err := p.dir.AuthenticateApp(ctx, tid, clientID, secret)
+	if errors.Is(err, ErrInvalidClient) {
+		p.noteSignIn(ctx, authn.SignIn{TenantID: tid, AppID: clientID, ErrorCode: 7000215, FailureReason: "Invalid client secret provided."}, nil)
+		return App{}, invalidClient("client authentication failed", err)
+	}
+	if err != nil {
+		return App{}, serverError(fmt.Errorf("%w: authenticating client: %w", errUnavailable, err))
+	}
+	return app, nil
 }
 
 // ClientCredentialsExchange issues an app-only access token for the Graph
@@ -185,16 +195,25 @@ func (s *opServer) ClientCredentialsExchange(ctx context.Context, r *op.ClientRe
 	if !ok || client.app == nil {
 		return nil, serverError(fmt.Errorf("oidc: client_credentials for unauthenticated client %T", r.Client))
 	}
-	if err := s.p.checkAppScope(r.Data.Scope); err != nil {
+	t, err := s.p.clientCredentials(ctx, tid, *client.app, r.Data.Scope)
+	if err != nil {
 		return nil, err
 	}
-	token, err := s.p.issueAppToken(ctx, tid, *client.app)
-	if err != nil {
-		return nil, serverError(err)
+	return s.p.tokenResponse(t), nil
+}
+
+// clientCredentials is the client_credentials grant of an authenticated
+// application: an app-only access token for the API the scope names.
+func (p *Provider) clientCredentials(ctx context.Context, tid string, app App, scopes []string) (tokenResponse, error) {
+	if err := p.checkAppScope(scopes); err != nil {
+		return tokenResponse{}, err
 	}
-	app := client.app
-	s.p.noteSignIn(ctx, authn.SignIn{TenantID: tid, AppID: app.AppID, AppDisplayName: app.DisplayName, ServicePrincipalID: app.ServicePrincipalID}, nil)
-	return s.p.tokenResponse(tokenResponse{AccessToken: token}), nil
+	token, err := p.issueAppToken(ctx, tid, app)
+	if err != nil {
+		return tokenResponse{}, serverError(err)
+	}
+	p.noteSignIn(ctx, authn.SignIn{TenantID: tid, AppID: app.AppID, AppDisplayName: app.DisplayName, ServicePrincipalID: app.ServicePrincipalID}, nil)
+	return tokenResponse{AccessToken: token}, nil
 }
 
 // tokenResponse is RFC 6749 §5.1's response with Entra's ext_expires_in,
