@@ -23,8 +23,9 @@ type column struct {
 
 // columns are the typed columns of the objects table and of the audit log
 // table. UPN, appId and user id are NULL when unset so that unique indexes
-// ignore them; the other strings hold the empty string so that they sort
-// without NULL handling.
+// ignore them, and the audit log's category and activity so that its
+// partial indexes leave them out; the other strings hold the empty string
+// so that they sort without NULL handling.
 var columns = map[string]column{
 	"id":           {typ: odata.TypeString},
 	"upn":          {typ: odata.TypeString, nullable: true},
@@ -33,8 +34,8 @@ var columns = map[string]column{
 	"display_name": {typ: odata.TypeString, emptyUnset: true},
 	"created_at":   {typ: odata.TypeDateTime},
 	// Audit log only.
-	"category":   {typ: odata.TypeString, emptyUnset: true},
-	"activity":   {typ: odata.TypeString, emptyUnset: true},
+	"category":   {typ: odata.TypeString, nullable: true},
+	"activity":   {typ: odata.TypeString, nullable: true},
 	"user_id":    {typ: odata.TypeString, nullable: true},
 	"result":     {typ: odata.TypeString, emptyUnset: true},
 	"error_code": {typ: odata.TypeInt},

@@ -16,15 +16,15 @@ const auditColumns = `o.tenant_id, o.log, o.id, o.created_at, o.category, o.acti
 func scanAudit(sc scanner, extra ...any) (store.AuditRecord, error) {
 	var (
 		r                 store.AuditRecord
-		userID, appID, up sql.NullString
+		category, activity, userID, appID, up sql.NullString
 		data              []byte
 	)
-	dest := append([]any{&r.TenantID, &r.Log, &r.ID, timeScan{&r.At}, &r.Category, &r.Activity, &userID, &appID, &up,
+	dest := append([]any{&r.TenantID, &r.Log, &r.ID, timeScan{&r.At}, &category, &activity, &userID, &appID, &up,
 		&r.Result, &r.ErrorCode, &data}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return store.AuditRecord{}, err
 	}
-	r.UserID, r.AppID, r.UPN, r.Data = userID.String, appID.String, up.String, data
+	r.Category, r.Activity, r.UserID, r.AppID, r.UPN, r.Data = category.String, activity.String, userID.String, appID.String, up.String, data
 	return r, nil
 }
 
@@ -47,7 +47,7 @@ func (t *txn) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error 
 			if err := required("audit record tenant, log and id", r.TenantID, r.Log, r.ID); err != nil {
 				return err
 			}
-			vals := []any{r.TenantID, r.Log, r.ID, t.at(r.At), strings.ToLower(r.Category), strings.ToLower(r.Activity),
+			vals := []any{r.TenantID, r.Log, r.ID, t.at(r.At), key(strings.ToLower(r.Category)), key(strings.ToLower(r.Activity)),
 				key(r.UserID), key(r.AppID), key(strings.ToLower(r.UPN)), r.Result, r.ErrorCode, document(r.Data)}
 			ph := make([]string, len(vals))
 			for i, v := range vals {
