@@ -178,13 +178,6 @@ func (ks *keySet) settled(alg jose.SignatureAlgorithm) bool {
 	return !errors.Is(err, errNoSigningKey)
 }
 
-// signer signs with one decrypted private key.
-type signer struct {
-	kid  string
-	alg  jose.SignatureAlgorithm
-	jose jose.Signer
-}
-
 func newKeyManager(st store.Store, ring *secrets.Keyring, now func() time.Time, pol keyPolicy) *keyManager {
 	return &keyManager{st: st, ring: ring, now: now, pol: pol, tenants: map[string]*tenantKeys{}}
 }
@@ -733,35 +726,18 @@ func (m *keyManager) open(row store.SigningKey) (*signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: signing key %s of tenant %s: %w", row.KID, row.TenantID, err)
 	}
-	alg := jose.SignatureAlgorithm(row.Alg)
-	var pubOf interface{ Equal(crypto.PublicKey) bool }
-	switch priv := key.(type) {
-	case *rsa.PrivateKey:
-		if alg == jose.RS256 {
-			pubOf = &priv.PublicKey
-		}
-	case *ecdsa.PrivateKey:
-		if alg == jose.ES256 && priv.Curve == elliptic.P256() {
-			pubOf = &priv.PublicKey
-		}
-	}
-	if pubOf == nil {
-		return nil, fmt.Errorf("oidc: signing key %s of tenant %s is %T, not a %s key", row.KID, row.TenantID, key, alg)
+	s, err := newSigner(row.KID, jose.SignatureAlgorithm(row.Alg), key)
+	if err != nil {
+		return nil, fmt.Errorf("oidc: signing key %s of tenant %s: %w", row.KID, row.TenantID, err)
 	}
 	pub, err := publicJWK(row)
 	if err != nil {
 		return nil, err
 	}
-	if !pubOf.Equal(pub.Key) {
+	if mine, ok := s.key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !mine.Equal(pub.Key) {
 		return nil, fmt.Errorf("oidc: signing key %s of tenant %s does not match its published key", row.KID, row.TenantID)
 	}
-	js, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: row.KID}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return nil, fmt.Errorf("oidc: signer for key %s: %w", row.KID, err)
-	}
-	return &signer{kid: row.KID, alg: alg, jose: js}, nil
+	return s, nil
 }
 
 // publicJWK parses a row's published key, refusing rows whose key is not
@@ -778,14 +754,6 @@ func publicJWK(row store.SigningKey) (jose.JSONWebKey, error) {
 }
 
 // sign signs a JSON payload as a compact JWS with the key's kid and typ JWT.
-func (s *signer) sign(payload []byte) (string, error) {
-	jws, err := s.jose.Sign(payload)
-	if err != nil {
-		return "", err
-	}
-	return jws.CompactSerialize()
-}
-
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b
