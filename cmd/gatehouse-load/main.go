@@ -54,7 +54,16 @@ func main() {
 	flag.IntVar(&r.serverPID, "server-pid", 0, "with -token-url or -gatehouse-tenant: the server's process id, to report the CPU time it spends per token (Linux)")
 	tenants := flag.Int("tenants", 0, "instead of the phases: client_credentials (ES256) spread over this many tenants, all warmed at the start, with latency per -window")
 	window := flag.Duration("window", 10*time.Second, "with -tenants: the length of each reported window")
+	floor := flag.String("serve-floor", "", "instead of measuring: serve at this address the least a Go client_credentials token endpoint does (POST /token, client load-client), the ceiling the comparison is read against")
+	floorAlg := flag.String("floor-alg", "ES256", "with -serve-floor: RS256 or ES256")
 	flag.Parse()
+	if *floor != "" {
+		if err := serveFloor(*floor, *floorAlg); err != nil {
+			fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *tenants > 0 {
 		if err := manyTenants(*storeURL, *tenants, *duration, *window, *workers); err != nil {
 			fmt.Fprintln(os.Stderr, "gatehouse-load:", err)
