@@ -15,9 +15,9 @@ const auditColumns = `o.tenant_id, o.log, o.id, o.created_at, o.category, o.acti
 
 func scanAudit(sc scanner, extra ...any) (store.AuditRecord, error) {
 	var (
-		r                 store.AuditRecord
+		r                                     store.AuditRecord
 		category, activity, userID, appID, up sql.NullString
-		data              []byte
+		data                                  []byte
 	)
 	dest := append([]any{&r.TenantID, &r.Log, &r.ID, timeScan{&r.At}, &category, &activity, &userID, &appID, &up,
 		&r.Result, &r.ErrorCode, &data}, extra...)
