@@ -178,6 +178,7 @@ func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stop stopFlags, std
 	housekeeping, stopHousekeeping := context.WithCancel(context.WithoutCancel(ctx))
 	var background sync.WaitGroup
 	background.Go(func() { srv.RunHousekeeping(housekeeping, 5*time.Minute) })
+	background.Go(func() { keepHeapFloor(housekeeping, time.Second) })
 	defer background.Wait()
 	defer stopHousekeeping()
 	cfg.Logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", buildVersion())
