@@ -124,7 +124,9 @@ func TestRateLimitLetsTheFirstNThroughThenSummarises(t *testing.T) {
 
 // libraryLine logs as a library would, from a function the demoter is told
 // is the library's.
-func libraryLine(l *slog.Logger, level slog.Level, msg string) { l.Log(context.Background(), level, msg) }
+func libraryLine(l *slog.Logger, level slog.Level, msg string) {
+	l.Log(context.Background(), level, msg)
+}
 
 func TestDemoteLowersALibrarysInfoAndWarnings(t *testing.T) {
 	var buf bytes.Buffer
