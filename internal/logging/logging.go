@@ -1,7 +1,8 @@
 // Package logging owns a node's one log stream: the slog handler chosen by
 // --log-format and --log-level, the OpenID library's lines routed into it a
-// level lower, repeated warnings and errors rate-limited, and the access log
-// of every request.
+// level lower, repeated warnings and errors rate-limited, every line a
+// request causes marked with its request id, and the access log of every
+// request.
 package logging
 
 import (
@@ -49,7 +50,7 @@ func New(w io.Writer, o Options) (*slog.Logger, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return slog.New(Demote(RateLimit(h, o.Repeats, time.Minute, o.Now), LibraryPrefixes...)), nil
+	return slog.New(WithRequestIDs(Demote(RateLimit(h, o.Repeats, time.Minute, o.Now), LibraryPrefixes...))), nil
 }
 
 // ParseLevel reads a --log-level value; "" is info.

@@ -220,3 +220,27 @@ func TestAccessLogOmitsQueriesAndCredentials(t *testing.T) {
 		t.Errorf("a probe logged at info: %s", buf.String())
 	}
 }
+
+func TestLinesCarryTheirRequestsIDs(t *testing.T) {
+	var buf bytes.Buffer
+	l, err := New(&buf, Options{Format: "json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := reqid.With(context.Background(), reqid.IDs{Request: "r-1", Client: "c-1"})
+	l.ErrorContext(ctx, "store failed", "err", "x")
+	l.InfoContext(ctx, "named", "request_id", "own")
+	l.Info("no request")
+	var got []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m)
+	}
+	if len(got) != 3 || got[0]["request_id"] != "r-1" || got[0]["client_request_id"] != "c-1" ||
+		got[1]["request_id"] != "own" || got[1]["client_request_id"] != nil || got[2]["request_id"] != nil {
+		t.Errorf("lines: %v", got)
+	}
+}
