@@ -4,7 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // LibraryPrefixes name the packages whose lines a node logs a level lower:
@@ -18,12 +20,15 @@ var LibraryPrefixes = []string{"github.com/zitadel/oidc/"}
 // from code in the packages of prefixes as debug records, and everything
 // else (the libraries' errors included: a server error stays one) as it is.
 func Demote(h slog.Handler, prefixes ...string) slog.Handler {
-	return &demoter{h: h, prefixes: prefixes}
+	return &demoter{h: h, prefixes: prefixes, library: &sync.Map{}}
 }
 
 type demoter struct {
 	h        slog.Handler
 	prefixes []string
+	// library caches fromLibrary by call site: a node logs from a few
+	// hundred, and resolving one costs more than writing an access line.
+	library *sync.Map // uintptr → bool
 }
 
 // Enabled cannot know the caller yet; a demoted record is only ever less
@@ -44,19 +49,19 @@ func (d *demoter) fromLibrary(pc uintptr) bool {
 	if pc == 0 {
 		return false
 	}
-	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
-	for _, p := range d.prefixes {
-		if strings.HasPrefix(f.Function, p) {
-			return true
-		}
+	if v, ok := d.library.Load(pc); ok {
+		return v.(bool)
 	}
-	return false
+	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	lib := slices.ContainsFunc(d.prefixes, func(p string) bool { return strings.HasPrefix(f.Function, p) })
+	d.library.Store(pc, lib)
+	return lib
 }
 
 func (d *demoter) WithAttrs(as []slog.Attr) slog.Handler {
-	return &demoter{h: d.h.WithAttrs(as), prefixes: d.prefixes}
+	return &demoter{h: d.h.WithAttrs(as), prefixes: d.prefixes, library: d.library}
 }
 
 func (d *demoter) WithGroup(name string) slog.Handler {
-	return &demoter{h: d.h.WithGroup(name), prefixes: d.prefixes}
+	return &demoter{h: d.h.WithGroup(name), prefixes: d.prefixes, library: d.library}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -242,5 +243,22 @@ func TestLinesCarryTheirRequestsIDs(t *testing.T) {
 	if len(got) != 3 || got[0]["request_id"] != "r-1" || got[0]["client_request_id"] != "c-1" ||
 		got[1]["request_id"] != "own" || got[1]["client_request_id"] != nil || got[2]["request_id"] != nil {
 		t.Errorf("lines: %v", got)
+	}
+}
+
+// BenchmarkAccessLine is the cost the access log adds to a request: one
+// JSON line through the node's whole handler chain.
+func BenchmarkAccessLine(b *testing.B) {
+	l, err := New(io.Discard, Options{Format: "json"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := AccessLog(l)
+	req := httptest.NewRequest("POST", "/contoso.example/oauth2/v2.0/token", nil)
+	req = req.WithContext(reqid.With(req.Context(), reqid.IDs{Request: "6f1c0c5e-4b8a-4a59-9d3e-0f2b7f3f4a11"}))
+	o := httpobs.Observation{Request: req, Route: "POST /{tenant}/oauth2/v2.0/token", Status: 200, Bytes: 1500, Duration: time.Millisecond}
+	b.ReportAllocs()
+	for b.Loop() {
+		rec(o)
 	}
 }

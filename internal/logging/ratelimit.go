@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,8 +45,10 @@ type limitState struct {
 	now    func() time.Time
 	mu     sync.Mutex
 	seen   map[limitKey]*limitCount
-	// sweep is when the ended windows are next looked for.
-	sweep time.Time
+	// sweep is when the ended windows are next looked for (Unix
+	// nanoseconds), read without the lock so that lines that are never
+	// limited (the access log) do not queue for it in between.
+	sweep atomic.Int64
 }
 
 // summary is a record due for lines suppressed in an ended window.
@@ -71,10 +74,13 @@ func (l *limiter) Handle(ctx context.Context, r slog.Record) error {
 // that have ended.
 func (s *limitState) admit(h slog.Handler, r slog.Record) (bool, []summary) {
 	now := s.now()
+	if r.Level < slog.LevelWarn && now.UnixNano() < s.sweep.Load() {
+		return true, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var due []summary
-	if !now.Before(s.sweep) {
+	if now.UnixNano() >= s.sweep.Load() {
 		for k, c := range s.seen {
 			if now.Sub(c.start) >= s.window {
 				if c.suppressed > 0 {
@@ -83,7 +89,7 @@ func (s *limitState) admit(h slog.Handler, r slog.Record) (bool, []summary) {
 				delete(s.seen, k)
 			}
 		}
-		s.sweep = now.Add(s.window / 4)
+		s.sweep.Store(now.Add(s.window / 4).UnixNano())
 	}
 	if r.Level < slog.LevelWarn {
 		return true, due
