@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/pagewalk"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
@@ -96,6 +99,33 @@ func (e *env) signInAndRefresh(t *testing.T, ten tenant) (code string, tok *oaut
 	return code, tok
 }
 
+// pollDeviceCode starts a device sign-in for the CLI and polls n times
+// while nobody has signed in; it returns the polls' request ids.
+func (e *env) pollDeviceCode(t *testing.T, ten tenant, n int) []string {
+	t.Helper()
+	var dc struct {
+		DeviceCode string `json:"device_code"`
+	}
+	resp, err := http.PostForm(e.url+"/"+ten.id+"/oauth2/v2.0/devicecode", url.Values{"client_id": {directory.CLIAppID}, "scope": {"openid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&dc)
+	resp.Body.Close()
+	if err != nil || dc.DeviceCode == "" {
+		t.Fatalf("device code: %d %v", resp.StatusCode, err)
+	}
+	var ids []string
+	for range n {
+		r := e.form("/"+ten.id+"/oauth2/v2.0/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "client_id": {directory.CLIAppID}, "device_code": {dc.DeviceCode}})
+		if r.status != 400 || (r.body["error"] != "authorization_pending" && r.body["error"] != "slow_down") {
+			t.Fatalf("poll: %d %s", r.status, r.raw)
+		}
+		ids = append(ids, r.header.Get("request-id"))
+	}
+	return ids
+}
+
 func TestMetricsMoveWithTokensGraphCallsAndSignIns(t *testing.T) {
 	logs := &syncBuffer{}
 	e := newNode(t, storetest.SQLite(t, ""), app.Config{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
@@ -104,6 +134,7 @@ func TestMetricsMoveWithTokensGraphCallsAndSignIns(t *testing.T) {
 	users := e.mustCall(200, "GET", "/v1.0/users", ten.token, nil, "client-request-id", "ops-test-1")
 	code, tok := e.signInAndRefresh(t, ten)
 	e.mustCall(404, "GET", "/v1.0/users/nobody@contoso.example?$select=id", ten.token, nil)
+	polls := e.pollDeviceCode(t, ten, 2)
 	after := e.metricValues(t)
 
 	moved := func(sample string) float64 { return after[sample] - before[sample] }
@@ -117,6 +148,7 @@ func TestMetricsMoveWithTokensGraphCallsAndSignIns(t *testing.T) {
 		`gatehouse_tokens_issued_total{grant_type="refresh_token",tenant="` + ten.id + `"}`:      1,
 		`gatehouse_sign_ins_total{interactive="true",outcome="success"}`:                         1,
 		`gatehouse_sign_ins_total{interactive="false",outcome="success"}`:                        2, // client credentials, refresh
+		`gatehouse_http_requests_total{route="POST /{tenant}/oauth2/v2.0/token",status="400"}`:   2, // the pending polls
 	} {
 		if got := moved(sample); got != want {
 			t.Errorf("%s moved by %v, want %v", sample, got, want)
@@ -142,6 +174,12 @@ func TestMetricsMoveWithTokensGraphCallsAndSignIns(t *testing.T) {
 		}
 		if m["msg"] == "request" && m["route"] == "GET /v1.0/users" {
 			graphLine = m
+		}
+		if m["msg"] == "request" && m["route"] == "POST /{tenant}/oauth2/v2.0/token" && m["status"] == float64(400) {
+			t.Errorf("a pending device-code poll logged at info: %v", m)
+		}
+		if m["request_id"] != nil && slices.Contains(polls, m["request_id"].(string)) {
+			t.Errorf("a line of a pending poll at info: %v", m)
 		}
 	}
 	if graphLine == nil || graphLine["request_id"] != users.header.Get("request-id") || graphLine["client_request_id"] != "ops-test-1" ||
