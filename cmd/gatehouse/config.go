@@ -67,8 +67,9 @@ func envName(flag string) string {
 	return "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-// notSettings are flags that only make sense on a command line.
-var notSettings = map[string]bool{"config": true, "help": true}
+// notSettings are flags that only make sense on a command line: the file
+// itself, help, and the shape of one command's output.
+var notSettings = map[string]bool{"config": true, "help": true, "json": true}
 
 // settingKeys are the keys a config file may hold: every flag of every
 // command, so one file can serve serve, migrate and the rest.

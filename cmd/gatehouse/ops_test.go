@@ -104,9 +104,11 @@ func TestConfigFileRefusals(t *testing.T) {
 // a file's store is used, and the environment and flags win over it.
 func TestConfigFileWithTheRealCommands(t *testing.T) {
 	dir := t.TempDir()
-	bad := writeFile(t, "bad.yaml", "data-dir: "+dir+"\nlisten: 0.0.0.0:8080\n")
-	if _, err := runCLI(t, context.Background(), "migrate", "--config", bad); err == nil || !strings.Contains(err.Error(), `unknown key "listen"`) {
-		t.Fatalf("unknown key: %v", err)
+	for key, line := range map[string]string{"listen": "listen: 0.0.0.0:8080", "json": "json: true", "config": "config: other.yaml"} {
+		bad := writeFile(t, "bad.yaml", "data-dir: "+dir+"\n"+line+"\n")
+		if _, err := runCLI(t, context.Background(), "migrate", "--config", bad); err == nil || !strings.Contains(err.Error(), `unknown key "`+key+`"`) {
+			t.Errorf("%s in the file: %v", key, err)
+		}
 	}
 	// serve's keys are fine in a file migrate reads.
 	good := writeFile(t, "good.yaml", "data-dir: "+dir+"\nstore: sqlite:"+filepath.Join(dir, "file.db")+"\naddr: 0.0.0.0:8080\nlog-format: json\n")
@@ -331,5 +333,23 @@ func TestServeMetricsListenerAndJSONLogs(t *testing.T) {
 	}
 	if _, err := runCLI(t, context.Background(), "serve", "--addr", freeAddr(t), "--data-dir", t.TempDir(), "--log-format", "xml"); err == nil || !strings.Contains(err.Error(), "text or json") {
 		t.Errorf("--log-format xml: %v", err)
+	}
+}
+
+// What the CLI prints for later use names absolute paths.
+func TestDemoPrintsAbsolutePaths(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	out, err := runCLI(t, context.Background(), "demo", "--data-dir", "data", "--store", "sqlite:data/g.db", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d demoJSON
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatal(err)
+	}
+	want := "go run ./cmd/gatehouse serve --store sqlite:" + filepath.Join(dir, "data", "g.db") + " --data-dir " + filepath.Join(dir, "data")
+	if d.Serve != want {
+		t.Errorf("serve command %q, want %q", d.Serve, want)
 	}
 }
