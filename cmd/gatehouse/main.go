@@ -94,7 +94,8 @@ type tlsFlags struct {
 	dev       bool
 }
 
-// stopFlags choose how serve stops.
+// stopFlags choose how serve stops, and the listeners it runs beside the
+// node's own (whose lifetimes serve ties to its own).
 type stopFlags struct {
 	// drain is how long /readyz reports draining, with the listener still
 	// open, before the server stops accepting; timeout bounds the wait for

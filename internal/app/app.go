@@ -93,7 +93,7 @@ const (
 	// else is answered 404, as if there were none.
 	MetricsLocal MetricsExposure = iota
 	// MetricsPublic serves GET /metrics on the node's listener to anyone
-	// who reaches it (a listener only the monitoring network can reach).
+	// who reaches it: for a node whose listener only trusted networks reach.
 	MetricsPublic
 	// MetricsSeparate serves no /metrics on the node's listener: the
 	// operator serves MetricsHandler on a listener of its own.
