@@ -149,6 +149,15 @@ func loginCmd(stdout io.Writer) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.URL = strings.TrimSuffix(c.URL, "/")
+			if c.CAFile != "" {
+				// Kept in the credentials for later commands, run from
+				// anywhere.
+				abs, err := filepath.Abs(c.CAFile)
+				if err != nil {
+					return err
+				}
+				c.CAFile = abs
+			}
 			client, err := httpClient(c.CAFile)
 			if err != nil {
 				return err

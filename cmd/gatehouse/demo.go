@@ -30,6 +30,9 @@ emails serve delivers (to the developer mailbox without --smtp-url). It works wh
 the same store. Run it once per store: it refuses when the domains are taken.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sf.absolute(); err != nil {
+				return err
+			}
 			st, err := app.OpenStore(cmd.Context(), sf.store, sf.dataDir)
 			if err != nil {
 				return err

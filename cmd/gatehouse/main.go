@@ -14,7 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"runtime/debug"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -27,11 +27,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/devcert"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
-	"github.com/gatehouse-id/gatehouse/internal/usererr"
+	"github.com/gatehouse-id/gatehouse/internal/logging"
 )
-
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -52,6 +49,27 @@ func (f *storeFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "gatehouse-data", "directory for the embedded database and the master key")
 }
 
+// absolute makes the data directory and a SQLite file absolute, so what
+// the CLI prints or records (paths of the CA, the database, a serve
+// command) still holds from another working directory.
+func (f *storeFlags) absolute() error {
+	dir, err := filepath.Abs(f.dataDir)
+	if err != nil {
+		return err
+	}
+	f.dataDir = dir
+	if rest, ok := strings.CutPrefix(f.store, "sqlite:"); ok {
+		if path := strings.TrimPrefix(rest, "//"); path != "" && !filepath.IsAbs(path) {
+			abs, err := filepath.Abs(path)
+			if err != nil {
+				return err
+			}
+			f.store = "sqlite:" + abs
+		}
+	}
+	return nil
+}
+
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "gatehouse",
@@ -59,32 +77,15 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return envDefaults(cmd.Flags())
+			return applySettings(cmd)
 		},
 	}
+	root.PersistentFlags().String("config", "", "a YAML file of settings (flag names as keys); flags and GATEHOUSE_* variables win over it")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(serveCmd(stdout, stderr), migrateCmd(stdout), tenantCmd(stdout), demoCmd(stdout), versionCmd(stdout),
 		loginCmd(stdout), logoutCmd(stdout), apiCmd(stdout), whoamiCmd(stdout), xtapCmd(stdout))
 	return root
-}
-
-// envDefaults fills every flag not given on the command line from
-// GATEHOUSE_<FLAG> (e.g. --public-url from GATEHOUSE_PUBLIC_URL).
-func envDefaults(fs *pflag.FlagSet) error {
-	var err error
-	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Changed || err != nil {
-			return
-		}
-		name := "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(name); ok {
-			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s: %w", name, e)
-			}
-		}
-	})
-	return err
 }
 
 // tlsFlags choose how serve terminates TLS.
@@ -93,7 +94,8 @@ type tlsFlags struct {
 	dev       bool
 }
 
-// stopFlags choose how serve stops.
+// stopFlags choose how serve stops, and the listeners it runs beside the
+// node's own (whose lifetimes serve ties to its own).
 type stopFlags struct {
 	// drain is how long /readyz reports draining, with the listener still
 	// open, before the server stops accepting; timeout bounds the wait for
@@ -101,20 +103,46 @@ type stopFlags struct {
 	drain, timeout time.Duration
 	// pprof, when set, is the loopback address of Go's profiler.
 	pprof string
+	// metrics, when set, is the address of a listener serving /metrics
+	// alone (and the node's own listener serves none).
+	metrics string
+}
+
+// logFlags choose how serve logs.
+type logFlags struct {
+	format, level string
 }
 
 func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 	var sf storeFlags
 	var tf tlsFlags
 	var stop stopFlags
+	var lf logFlags
+	var metricsPublic bool
 	var cfg app.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a Gatehouse node",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkListen(cfg.Addr, cfg.PublicURL); err != nil {
+				return err
+			}
+			if err := sf.absolute(); err != nil {
+				return err
+			}
 			cfg.Store, cfg.DataDir = sf.store, sf.dataDir
 			cfg.MasterKey = os.Getenv("GATEHOUSE_MASTER_KEY")
-			cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+			var err error
+			if cfg.Metrics, err = metricsExposure(stop.metrics, metricsPublic); err != nil {
+				return err
+			}
+			if cfg.Logger, err = logging.New(stderr, logging.Options{Format: lf.format, Level: lf.level}); err != nil {
+				return err
+			}
+			// The OpenID library logs through the default logger: one stream.
+			defer slog.SetDefault(slog.Default())
+			slog.SetDefault(cfg.Logger)
 			return serve(cmd.Context(), cfg, tf, stop, stdout)
 		},
 	}
@@ -128,6 +156,10 @@ func serveCmd(stdout, stderr io.Writer) *cobra.Command {
 	cmd.Flags().DurationVar(&stop.drain, "drain-period", 5*time.Second, "on SIGTERM, how long /readyz reports draining while new requests are still served, so load balancers move away first")
 	cmd.Flags().DurationVar(&stop.timeout, "shutdown-timeout", 20*time.Second, "after draining, how long in-flight requests may take to finish")
 	cmd.Flags().StringVar(&stop.pprof, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
+	cmd.Flags().StringVar(&stop.metrics, "metrics-addr", "", "serve /metrics on a listener of its own at this address, e.g. 127.0.0.1:9090 or :9090 on a monitoring network, and not on --addr (default: on --addr, to this machine only)")
+	cmd.Flags().BoolVar(&metricsPublic, "metrics-public", false, "serve /metrics on --addr to anyone who reaches it, not only to this machine")
+	cmd.Flags().StringVar(&lf.format, "log-format", "text", "text or json")
+	cmd.Flags().StringVar(&lf.level, "log-level", "info", "debug, info, warn or error (debug adds probes, scrapes, device-code polls and the OpenID library's own lines)")
 	cmd.Flags().DurationVar(&cfg.StoreTimeout, "store-timeout", 5*time.Second, "the longest a store transaction may take; past it (a hung database) requests answer 503")
 	cmd.Flags().IntVar(&cfg.PostgresMaxConns, "pg-max-conns", 16, "PostgreSQL connections this node may open")
 	cmd.Flags().DurationVar(&cfg.PostgresConnLifetime, "pg-conn-lifetime", 0, "replace PostgreSQL connections older than this, e.g. 30m (0: keep them until they fail)")
@@ -161,6 +193,16 @@ func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stop stopFlags, std
 		defer closePprof()
 		cfg.Logger.Info("profiler listening", "addr", bound)
 	}
+	if stop.metrics != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		closeMetrics, bound, err := startSide(stop.metrics, mux)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer closeMetrics()
+		cfg.Logger.Info("metrics listening", "addr", bound)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
@@ -181,7 +223,7 @@ func serve(ctx context.Context, cfg app.Config, tf tlsFlags, stop stopFlags, std
 	background.Go(func() { keepHeapFloor(housekeeping, time.Second) })
 	defer background.Wait()
 	defer stopHousekeeping()
-	cfg.Logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", buildVersion())
+	cfg.Logger.Info("gatehouse listening", "addr", ln.Addr().String(), "version", readBuild().Version)
 	errc := make(chan error, 1)
 	go func() {
 		if certFile != "" {
@@ -247,6 +289,9 @@ func migrateCmd(stdout io.Writer) *cobra.Command {
 		Use:   "migrate",
 		Short: "Bring the store's schema up to date and exit",
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sf.absolute(); err != nil {
+				return err
+			}
 			st, err := app.OpenStore(cmd.Context(), sf.store, sf.dataDir)
 			if err != nil {
 				return err
@@ -270,19 +315,12 @@ func tenantCmd(stdout io.Writer) *cobra.Command {
 		Short: "Create a tenant with a Global Administrator and an automation app",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := app.OpenStore(cmd.Context(), sf.store, sf.dataDir)
-			if err != nil {
+			var t directory.CreatedTenant
+			err := withDirectory(cmd.Context(), sf, func(dir *directory.Service) error {
+				var err error
+				t, err = dir.CreateTenant(cmd.Context(), in)
 				return err
-			}
-			defer st.Close()
-			dir, err := app.NewDirectory(st, "", "")
-			if err != nil {
-				return err
-			}
-			t, err := dir.CreateTenant(cmd.Context(), in)
-			if ue, ok := usererr.As(err); ok {
-				return errors.New(ue.Message)
-			}
+			})
 			if err != nil {
 				return err
 			}
@@ -296,7 +334,7 @@ func tenantCmd(stdout io.Writer) *cobra.Command {
 	create.Flags().BoolVar(&asJSON, "json", false, "print one JSON object for scripts")
 	_ = create.MarkFlagRequired("display-name")
 	_ = create.MarkFlagRequired("domain")
-	tenant.AddCommand(create)
+	tenant.AddCommand(create, tenantListCmd(stdout), tenantShowCmd(stdout))
 	return tenant
 }
 
@@ -328,25 +366,4 @@ func printTenant(w io.Writer, t directory.CreatedTenant, asJSON bool) error {
 	_, err := fmt.Fprintf(w, "Tenant %s created.\n  Global Administrator %s\n  Password             %s\n  Automation client id %s\n  Client secret        %s\nThese secrets are shown only now.\n",
 		t.TenantID, t.Admin.UserPrincipalName, t.Admin.Password, t.Auto.ClientID, t.Auto.ClientSecret)
 	return err
-}
-
-func versionCmd(stdout io.Writer) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintln(stdout, "gatehouse", buildVersion())
-			return err
-		},
-	}
-}
-
-func buildVersion() string {
-	if version != "dev" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return version
 }

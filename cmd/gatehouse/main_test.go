@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/devcert"
 	"github.com/gatehouse-id/gatehouse/internal/pagewalk"
 )
 
@@ -270,11 +271,20 @@ func TestLoginByDeviceCodeAndCallTheAPI(t *testing.T) {
 	}
 	tenantID, adminUPN, adminPassword := field("Tenant id"), field("Global Administrator"), field("Password")
 
+	// A CA given by a relative path is kept by its absolute one, so the
+	// commands after login work from any directory.
+	caDir := t.TempDir()
+	ca, err := devcert.Ensure(caDir, []string{"localhost"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(caDir)
+
 	out := &lineWriter{}
 	done := make(chan error, 1)
 	go func() {
 		root := newRoot(out, io.Discard)
-		root.SetArgs([]string{"login", "--url", base, "--tenant", "gatehouse.localhost"})
+		root.SetArgs([]string{"login", "--url", base, "--tenant", "gatehouse.localhost", "--ca-file", filepath.Base(ca.CA)})
 		done <- root.ExecuteContext(context.Background())
 	}()
 	var m []string
@@ -287,7 +297,7 @@ func TestLoginByDeviceCodeAndCallTheAPI(t *testing.T) {
 	if m[1] != base+"/"+tenantID+"/devicelogin" {
 		t.Errorf("verification URI %s", m[1])
 	}
-	_, err := pagewalk.New(nil).SignIn(m[1], map[string]string{"code": m[2], "username": adminUPN, "password": adminPassword, "stay": "no", "decision": "accept"})
+	_, err = pagewalk.New(nil).SignIn(m[1], map[string]string{"code": m[2], "username": adminUPN, "password": adminPassword, "stay": "no", "decision": "accept"})
 	var final *pagewalk.Final
 	if !errors.As(err, &final) || final.Status != http.StatusOK {
 		t.Fatalf("device sign-in in the browser: %v", err)
@@ -319,6 +329,9 @@ func TestLoginByDeviceCodeAndCallTheAPI(t *testing.T) {
 	_ = json.Unmarshal(raw, &c)
 	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
 		t.Errorf("credentials file mode %v", st.Mode().Perm())
+	}
+	if c.CAFile != ca.CA {
+		t.Errorf("the CA file is kept as %q, want %q", c.CAFile, ca.CA)
 	}
 	oldRefresh := c.RefreshToken
 	c.ExpiresAt = time.Now().Add(-time.Hour)

@@ -22,15 +22,20 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/b2b"
+	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/graph"
+	"github.com/gatehouse-id/gatehouse/internal/httpobs"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/logging"
 	"github.com/gatehouse-id/gatehouse/internal/login"
+	"github.com/gatehouse-id/gatehouse/internal/metrics"
 	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/outbox"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
+	"github.com/gatehouse-id/gatehouse/internal/reqid"
 	"github.com/gatehouse-id/gatehouse/internal/revocation"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
@@ -74,7 +79,26 @@ type Config struct {
 	// Now is the clock of tokens, keys, pages, housekeeping and the outbox;
 	// time.Now when nil (tests move it).
 	Now func() time.Time
+	// Metrics says where /metrics is served and to whom.
+	Metrics MetricsExposure
 }
+
+// MetricsExposure says who may read a node's metrics. They name tenants,
+// routes and failure rates: an operator's business, not the public's.
+type MetricsExposure int
+
+const (
+	// MetricsLocal (the default) serves GET /metrics on the node's
+	// listener to callers on the same machine only (caller.Local); anyone
+	// else is answered 404, as if there were none.
+	MetricsLocal MetricsExposure = iota
+	// MetricsPublic serves GET /metrics on the node's listener to anyone
+	// who reaches it: for a node whose listener only trusted networks reach.
+	MetricsPublic
+	// MetricsSeparate serves no /metrics on the node's listener: the
+	// operator serves MetricsHandler on a listener of its own.
+	MetricsSeparate
+)
 
 // DefaultAuditRetention is Entra's retention of audit and sign-in logs
 // (with a P1 licence).
@@ -186,6 +210,7 @@ type Server struct {
 	// stopMail stops the node's outbox worker.
 	stopMail func()
 	handler  http.Handler
+	metrics  *metrics.Metrics
 	// draining: the node is shutting down and tells load balancers so.
 	draining atomic.Bool
 	// unlock releases the node's exclusive hold on a SQLite database.
@@ -276,6 +301,8 @@ func (s *Server) checkSigningKeys(ctx context.Context) error {
 // NewWithStore assembles a node over an open store, which Close will close.
 func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	cfg.defaults()
+	m := metrics.New()
+	st = m.Store(st)
 	keys, err := loadKeyring(cfg)
 	if err != nil {
 		return nil, err
@@ -295,10 +322,12 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// One view of the revocations per node, for tokens and sessions alike.
 	revocations := revocation.NewView(st, cfg.Now)
 	signIns := audit.NewRecorder(st, audit.RecorderConfig{Logger: cfg.Logger, Now: cfg.Now})
+	countedSignIns := m.SignInLog(signIns)
 	// The provider asks the directory, and B2B (set below) whether a
 	// guest's home account still stands.
 	oidcDir := &oidcDirectory{dir: dir}
-	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions, Revocations: revocations, Now: cfg.Now, SignInLog: signIns}, st, oidcDir, keys)
+	provider, err := oidc.New(oidc.Config{PublicURL: cfg.PublicURL, Sessions: sessions, Revocations: revocations, Now: cfg.Now, SignInLog: countedSignIns,
+		TokenIssued: m.TokenIssued}, st, oidcDir, keys)
 	if err != nil {
 		_ = signIns.Close(context.Background())
 		return nil, err
@@ -324,7 +353,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	}
 	pages, err := login.New(login.Config{
 		PublicURL: cfg.PublicURL, Key: keys.Derive("gatehouse login pages v1"), Store: st,
-		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations, Now: cfg.Now, SignInLog: signIns,
+		Directory: loginDirectory{dir}, Protocol: provider, Spray: cfg.Spray, Logger: cfg.Logger, Revocations: revocations, Now: cfg.Now, SignInLog: countedSignIns,
 		Guests: loginGuests{guests}, Federation: fed, ConsumersTenantID: directory.ConsumersTenantID, Accounts: loginAccounts{guests},
 		SecondFactor: loginMFA{Service: secondFactor, dir: dir, trust: crossTenant},
 	})
@@ -336,7 +365,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir),
 		IdentityProviders: fed, Invitations: guests, MFA: secondFactor, CrossTenantAccess: crossTenant, WhatIf: guests,
 		SkipTokenKey: keys.Derive("gatehouse graph skiptoken v1")})
-	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, b2b: guests, mail: mailing, unlock: func() error { return nil }}
+	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, b2b: guests, mail: mailing, metrics: m, unlock: func() error { return nil }}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -356,6 +385,12 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
+	switch cfg.Metrics {
+	case MetricsLocal:
+		mux.Handle("GET /metrics", caller.LocalOnly(m.Handler()))
+	case MetricsPublic:
+		mux.Handle("GET /metrics", m.Handler())
+	}
 	provider.Register(mux)
 	pages.Register(mux)
 	mailing.register(mux)
@@ -363,7 +398,6 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// issuer's /{tenant}/… patterns would otherwise overlap.
 	apiMux := http.NewServeMux()
 	api.Register(apiMux)
-	apiHandler := graph.WithRequestID(apiMux)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if srv.draining.Load() {
 			// Answer, then close: keep-alive clients reconnect through the
@@ -372,12 +406,16 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 			w.Header().Set("Connection", "close")
 		}
 		if strings.HasPrefix(r.URL.Path, "/v1.0/") || r.URL.Path == "/beta" || strings.HasPrefix(r.URL.Path, "/beta/") {
-			apiHandler.ServeHTTP(w, r)
+			apiMux.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
 	})
-	srv.handler = secureHeaders(retryLater(root), strings.HasPrefix(cfg.PublicURL, "https://"))
+	// Outermost the request's ids, which the observers below log; the
+	// muxes below record the route pattern on the request httpobs passes.
+	srv.handler = reqid.Middleware(httpobs.Middleware(
+		secureHeaders(retryLater(root), strings.HasPrefix(cfg.PublicURL, "https://")),
+		logging.AccessLog(cfg.Logger), m.ObserveRequest))
 	self = srv.handler
 	// Last: nothing after it can fail and leave the worker running.
 	srv.stopMail = mailing.start(dir, guests)
@@ -450,6 +488,10 @@ func secureHeaders(next http.Handler, publicHTTPS bool) http.Handler {
 
 // Handler is the node's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves the node's metrics to anyone who reaches it, for a
+// listener of their own (MetricsSeparate).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.Handler() }
 
 // Directory is the node's directory service.
 func (s *Server) Directory() *directory.Service { return s.dir }

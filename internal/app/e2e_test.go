@@ -48,7 +48,7 @@ func newEnv(t testing.TB, st store.Store) *env {
 // newNode starts a node over st reached at its own address. cfg.DataDir
 // (its master key) is a new directory unless set; cfg.PublicURL, when set,
 // is the deployment's address instead of the node's own, as for a second
-// node behind one name.
+// node behind one name; cfg.Logger discards unless set.
 func newNode(t testing.TB, st store.Store, cfg app.Config) *env {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
@@ -59,7 +59,9 @@ func newNode(t testing.TB, st store.Store, cfg app.Config) *env {
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
 	}
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	a, err := app.NewWithStore(cfg, st)
 	if err != nil {
 		t.Fatal(err)

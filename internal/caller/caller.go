@@ -69,3 +69,25 @@ func Address(r *http.Request) string {
 	}
 	return host
 }
+
+// Local reports whether a request came from this machine, for someone on
+// it: the connection's peer is a loopback address (forwarded headers are
+// not believed), and the request names no forwarded client, which would
+// mean a proxy on this machine passed it on for someone else.
+func Local(r *http.Request) bool {
+	ip := net.ParseIP(Address(r))
+	proxied := r.Header.Get("Forwarded") != "" || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("X-Real-Ip") != ""
+	return ip != nil && ip.IsLoopback() && !proxied
+}
+
+// LocalOnly serves next to requests from this machine (Local) and answers
+// everyone else 404, as if there were nothing there.
+func LocalOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !Local(r) {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -289,6 +289,47 @@ func (s *Service) CountTenants(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// ListTenants returns up to limit tenants with ids after after ("" for the
+// first), in id order. It crosses tenants for the deployment's operator
+// (gatehouse tenant list), who runs the store, not for any tenant's caller.
+func (s *Service) ListTenants(ctx context.Context, after string, limit int) ([]store.Tenant, error) {
+	var out []store.Tenant
+	err := s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tx.ListTenants(ctx, after, limit)
+		return err
+	})
+	return out, err
+}
+
+// TenantDetails is a tenant with its domains, for its operator.
+type TenantDetails struct {
+	store.Tenant
+	Domains []store.Domain
+}
+
+// Tenant returns the tenant a segment names (its id or a verified domain)
+// with its domains.
+func (s *Service) Tenant(ctx context.Context, segment string) (TenantDetails, error) {
+	id, err := s.ResolveTenant(ctx, segment)
+	if err != nil {
+		return TenantDetails{}, err
+	}
+	var out TenantDetails
+	err = s.st.View(ctx, func(tx store.Tx) error {
+		var err error
+		if out.Tenant, err = tx.GetTenant(ctx, id); err != nil {
+			return err
+		}
+		out.Domains, err = tx.ListDomains(ctx, id)
+		return err
+	})
+	if isNotFound(err) {
+		return TenantDetails{}, usererr.New(usererr.NotFound, "Tenant '%s' not found.", segment)
+	}
+	return out, err
+}
+
 // ResolveTenant maps the {tenant} segment of a URL, a tenant id or one of its
 // verified domains, to the tenant id.
 func (s *Service) ResolveTenant(ctx context.Context, segment string) (string, error) {

@@ -18,8 +18,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/gatehouse-id/gatehouse/internal/b2b"
 	"github.com/gatehouse-id/gatehouse/internal/csdl"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -204,18 +202,6 @@ func (a *API) Register(mux *http.ServeMux) {
 func lastSegment(p string) string {
 	p = strings.TrimSuffix(p, "/")
 	return p[strings.LastIndex(p, "/")+1:]
-}
-
-// WithRequestID stamps every response with request-id and echoes the
-// caller's client-request-id, as Graph does.
-func WithRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("request-id", uuid.NewString())
-		if c := r.Header.Get("client-request-id"); c != "" && len(c) <= 128 {
-			w.Header().Set("client-request-id", c)
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 func tenantOf(r *http.Request) string { return principalFrom(r.Context()).TenantID }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/reqid"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
@@ -133,7 +134,7 @@ func failedDependency(id string) batchResponse {
 // runBatched runs one request of a batch through the API's routes.
 func (a *API) runBatched(api http.Handler, outer *http.Request, br batchRequest) batchResponse {
 	rec := &recorder{header: http.Header{}}
-	rec.header.Set("request-id", uuid.NewString())
+	rec.header.Set(reqid.RequestHeader, uuid.NewString())
 	sub, err := subRequest(outer, br)
 	if err != nil {
 		a.fail(rec, outer, err)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/reqid"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -35,8 +36,10 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, messag
 	var b errorBody
 	b.Error.Code, b.Error.Message, b.Error.Details = code, message, details
 	b.Error.InnerError.Date = time.Now().UTC().Format("2006-01-02T15:04:05")
-	b.Error.InnerError.RequestID = w.Header().Get("request-id")
-	b.Error.InnerError.ClientRequestID = r.Header.Get("client-request-id")
+	// The node stamps request-id on every response (and $batch on each of
+	// its parts); the caller's id is echoed only when reqid finds it clean.
+	b.Error.InnerError.RequestID = w.Header().Get(reqid.RequestHeader)
+	b.Error.InnerError.ClientRequestID = reqid.Clean(r.Header.Get(reqid.ClientHeader))
 	writeJSON(w, status, b)
 }
 

@@ -3,7 +3,6 @@ package mail
 import (
 	"errors"
 	"html/template"
-	"net"
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/caller"
@@ -17,23 +16,15 @@ func (b *Mailbox) Register(mux *http.ServeMux) {
 	mux.Handle("GET /_dev/mailbox/{id}", localOnly(http.HandlerFunc(b.serveMessage)))
 }
 
-// localOnly answers 404, as if there were no mailbox, to every request that
-// did not come from this machine: the connection's peer must be a loopback
-// address (forwarded headers are not believed), and a request that names a
-// forwarded client came through a proxy on this machine, for someone else.
+// localOnly serves the mailbox to requests from this machine only
+// (caller.LocalOnly).
 func localOnly(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := net.ParseIP(caller.Address(r))
-		proxied := r.Header.Get("Forwarded") != "" || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("X-Real-Ip") != ""
-		if ip == nil || !ip.IsLoopback() || proxied {
-			http.NotFound(w, r)
-			return
-		}
+	return caller.LocalOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The messages' HTML is shown in a sandboxed frame that inherits
 		// this policy: no scripts, no requests anywhere.
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; frame-ancestors 'none'")
 		next.ServeHTTP(w, r)
-	})
+	}))
 }
 
 func (b *Mailbox) serveList(w http.ResponseWriter, r *http.Request) {

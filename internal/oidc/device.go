@@ -20,6 +20,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/caller"
+	"github.com/gatehouse-id/gatehouse/internal/httpobs"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -477,6 +478,9 @@ func (s *opServer) DeviceToken(ctx context.Context, r *op.ClientRequest[zoidc.De
 	}
 	rs, err := s.p.getState(ctx, tid, kindDeviceResult, st.ID)
 	if errors.Is(err, store.ErrNotFound) {
+		// A client asking again every few seconds is no news for the
+		// access log.
+		httpobs.MarkPoll(ctx)
 		return nil, s.p.pace(ctx, tid, st.ID)
 	}
 	if err != nil {

@@ -226,6 +226,7 @@ func (p *Provider) redeem(ctx context.Context, tid string, client *tokenClient, 
 	if form.Get("client_info") == "1" {
 		resp.ClientInfo = clientInfo(u, issue)
 	}
+	p.noteIssued(ctx, tid, grantTypeOf(from.Kind))
 	return p.tokenResponse(resp), nil
 }
 

@@ -77,6 +77,12 @@ type Config struct {
 	// refresh tokens, device codes), successful or failed. It is called on
 	// the token path, so it must not write synchronously; nil records none.
 	SignInLog authn.SignInLog
+	// TokenIssued is told of every token response, after its tokens are
+	// issued, with the tenant and the grant type (GrantAuthorizationCode,
+	// GrantRefreshToken, GrantDeviceCode, GrantClientCredentials), for the
+	// operator's metrics. It runs on the token path, so it must be cheap;
+	// nil: nobody is told.
+	TokenIssued func(ctx context.Context, tenantID, grantType string)
 }
 
 // LateSessions lets a Provider be built before the pages it signs out
