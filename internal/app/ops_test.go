@@ -146,6 +146,7 @@ func TestMetricsMoveWithTokensGraphCallsAndSignIns(t *testing.T) {
 		`gatehouse_http_requests_total{route="GET /metrics",status="200"}`:                       1,
 		`gatehouse_tokens_issued_total{grant_type="authorization_code",tenant="` + ten.id + `"}`: 1,
 		`gatehouse_tokens_issued_total{grant_type="refresh_token",tenant="` + ten.id + `"}`:      1,
+		`gatehouse_tokens_issued_total{grant_type="client_credentials",tenant="` + ten.id + `"}`: 1,
 		`gatehouse_sign_ins_total{interactive="true",outcome="success"}`:                         1,
 		`gatehouse_sign_ins_total{interactive="false",outcome="success"}`:                        2, // client credentials, refresh
 		`gatehouse_http_requests_total{route="POST /{tenant}/oauth2/v2.0/token",status="400"}`:   2, // the pending polls

@@ -24,10 +24,7 @@ func grantTypeOf(kind string) string {
 	return kind
 }
 
-// noteIssued tells Config.TokenIssued of a token response. The
-// client_credentials grant (ClientCredentialsExchange in server.go) is to
-// call it too, with GrantClientCredentials, once that file is free to
-// change: until then app-only tokens are not counted.
+// noteIssued tells Config.TokenIssued of a token response.
 func (p *Provider) noteIssued(ctx context.Context, tenantID, grantType string) {
 	if p.cfg.TokenIssued != nil {
 		p.cfg.TokenIssued(ctx, tenantID, grantType)

@@ -213,6 +213,7 @@ func (p *Provider) clientCredentials(ctx context.Context, tid string, app App, s
 		return tokenResponse{}, serverError(err)
 	}
 	p.noteSignIn(ctx, authn.SignIn{TenantID: tid, AppID: app.AppID, AppDisplayName: app.DisplayName, ServicePrincipalID: app.ServicePrincipalID}, nil)
+	p.noteIssued(ctx, tid, GrantClientCredentials)
 	return tokenResponse{AccessToken: token}, nil
 }
 
