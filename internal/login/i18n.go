@@ -4,23 +4,19 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 )
 
 //go:embed messages/*.json templates/*.html
 var templateFS embed.FS
 
-// languages are the pages' languages, the default first.
-var languages = []string{"en", "sv", "it", "pl"}
-
 // catalog holds each language's messages by key.
 type catalog map[string]map[string]string
 
 func loadCatalog() (catalog, error) {
-	cat := make(catalog, len(languages))
-	for _, lang := range languages {
+	cat := make(catalog, len(hostedpage.Languages))
+	for _, lang := range hostedpage.Languages {
 		b, err := templateFS.ReadFile("messages/" + lang + ".json")
 		if err != nil {
 			return nil, fmt.Errorf("login: messages for %s: %w", lang, err)
@@ -63,88 +59,4 @@ func (l *locale) T(key string, args ...any) string {
 func (l *locale) Has(key string) bool {
 	_, ok := l.en[key]
 	return ok
-}
-
-// negotiate picks the page language: the request's ui_locales first, then
-// the browser's Accept-Language, then English.
-func negotiate(uiLocales []string, acceptLanguage string) string {
-	for _, tag := range slices.Concat(uiLocales, parseAcceptLanguage(acceptLanguage)) {
-		base, _, _ := strings.Cut(strings.ToLower(tag), "-")
-		base, _, _ = strings.Cut(base, "_")
-		if slices.Contains(languages, base) {
-			return base
-		}
-	}
-	return languages[0]
-}
-
-// maxLanguageRanges bounds the work an Accept-Language header can cause.
-const maxLanguageRanges = 32
-
-// parseAcceptLanguage returns an Accept-Language header's language ranges
-// (RFC 9110 section 12.5.4) by descending weight, dropping malformed ones,
-// those with weight 0 and the wildcard.
-func parseAcceptLanguage(h string) []string {
-	type weighted struct {
-		tag string
-		q   float64
-	}
-	var ranges []weighted
-	for i, part := range strings.Split(h, ",") {
-		if i == maxLanguageRanges {
-			break
-		}
-		tag, params, _ := strings.Cut(part, ";")
-		tag = strings.TrimSpace(tag)
-		if !validLanguageTag(tag) {
-			continue
-		}
-		q := 1.0
-		if params = strings.TrimSpace(params); params != "" {
-			v, ok := strings.CutPrefix(params, "q=")
-			if !ok {
-				continue
-			}
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || f < 0 || f > 1 {
-				continue
-			}
-			q = f
-		}
-		if q > 0 {
-			ranges = append(ranges, weighted{tag, q})
-		}
-	}
-	slices.SortStableFunc(ranges, func(a, b weighted) int {
-		switch {
-		case a.q > b.q:
-			return -1
-		case a.q < b.q:
-			return 1
-		}
-		return 0
-	})
-	tags := make([]string, len(ranges))
-	for i, r := range ranges {
-		tags[i] = r.tag
-	}
-	return tags
-}
-
-// validLanguageTag accepts a language range: 1-8 letters, then subtags of
-// 1-8 letters or digits separated by hyphens. The wildcard is not useful
-// for choosing and is refused.
-func validLanguageTag(tag string) bool {
-	for i, sub := range strings.Split(tag, "-") {
-		if len(sub) < 1 || len(sub) > 8 {
-			return false
-		}
-		for _, c := range []byte(sub) {
-			letter := c|0x20 >= 'a' && c|0x20 <= 'z'
-			if !letter && (i == 0 || c < '0' || c > '9') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -39,6 +39,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/caller"
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/revocation"
 	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
@@ -242,7 +243,7 @@ func New(cfg Config) (*Pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := template.ParseFS(templateFS, "templates/*.html")
+	tmpl, err := template.New("page.html").Funcs(template.FuncMap{"stylesheet": hostedpage.Stylesheet}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("login: parsing templates: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 )
 
@@ -715,7 +716,7 @@ func TestLanguages(t *testing.T) {
 // language and checks that no message is missing.
 func TestEveryStepRendersInEveryLanguage(t *testing.T) {
 	h := newHarness(t, false)
-	for _, lang := range languages {
+	for _, lang := range hostedpage.Languages {
 		for _, s := range []step{stepUsername, stepAccounts, stepPassword, stepChange, stepKMSI, stepConsent} {
 			rec := httptest.NewRecorder()
 			req, _ := http.NewRequest(http.MethodGet, "/", nil)

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -208,11 +209,11 @@ func consentList(loc *locale, scopes []string, missing []Permission) []Permissio
 	return perms
 }
 
-// errorPage renders a page with only a message, in the browser's language.
+// errorPage answers with hostedpage's card saying the message key, in the
+// browser's language.
 func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
-	loc := p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))
-	p.renderPage(w, status, &view{L: loc, Step: stepError, Title: loc.T("title.error"), Error: loc.T(key),
-		Brand: newBrandView(Branding{})})
+	loc := p.catalog.locale(hostedpage.Lang(r))
+	hostedpage.Write(w, r, status, hostedpage.Card{Lang: loc.Lang, Title: loc.T("title.error"), Message: loc.T(key)})
 }
 
 // forbidden answers a post that failed the CSRF or cross-origin check.

@@ -442,10 +442,10 @@ func (p *Provider) answerDevice(w http.ResponseWriter, r *http.Request, tenantID
 		return
 	}
 	if res.Grant == nil {
-		writeDevicePage(w, r, "Sign-in declined", fmt.Sprintf("%s on your device was not signed in (%s). You can close this window.", dev.ClientName, strings.TrimSuffix(res.Description, ".")))
+		showMessage(w, r, http.StatusOK, "title.deviceDeclined", "deviceDeclined.text", dev.ClientName, strings.TrimSuffix(res.Description, "."))
 		return
 	}
-	writeDevicePage(w, r, "You're signed in", fmt.Sprintf("You have signed in to %s on your device. You can close this window.", dev.ClientName))
+	showMessage(w, r, http.StatusOK, "title.deviceDone", "deviceDone.text", dev.ClientName)
 }
 
 // DeviceToken answers a polling client (RFC 8628 §3.4, §3.5).

@@ -10,18 +10,17 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 )
 
-// The provider's own pages are few and plain: an error page for requests
-// that must not be redirected, the form_post response, and the signed-out
-// page. They load nothing and allow no script but form_post's nonce'd one.
+// The provider's one page of its own is the form_post response; it loads
+// nothing and allows no script but its nonce'd one. Its messages (errors
+// for requests that must not be redirected, signed out, device sign-in
+// done) are hostedpage's card.
 var pages = template.Must(template.New("pages").Parse(`
 {{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{{.}}</title></head>{{end}}
-
-{{define "error"}}{{template "head" .Title}}
-<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .Code}}<p>Error: {{.Code}}</p>{{end}}</main></body></html>
-{{end}}
 
 {{define "formpost"}}{{template "head" "Signing in"}}
 <body><form method="post" action="{{.Action}}">
@@ -32,29 +31,9 @@ var pages = template.Must(template.New("pages").Parse(`
 </body></html>
 {{end}}
 
-{{define "device"}}{{template "head" .Title}}
-<body><style nonce="{{.Nonce}}">main{max-width:32em;margin:3em auto;font-family:system-ui,sans-serif}</style>
-<main><h1>{{.Title}}</h1><p>{{.Message}}</p></main></body></html>
-{{end}}
-
-{{define "signedout"}}{{template "head" "Signed out"}}
-<body><main><h1>You have signed out</h1><p>It is a good idea to close all browser windows.</p></main></body></html>
-{{end}}
 `))
 
-type errorPage struct {
-	Title   string
-	Message string
-	Code    string // an Entra-style error code, for admins to look up
-}
-
 type formField struct{ Name, Value string }
-
-// devicePage tells the user how a device sign-in ended; the browser has
-// nowhere to go back to.
-type devicePage struct {
-	Title, Message, Nonce string
-}
 
 type formPostPage struct {
 	Action string
@@ -62,23 +41,10 @@ type formPostPage struct {
 	Nonce  string
 }
 
-// pageCSP forbids everything a page does not need; formAction and
-// scriptNonce open exactly what form_post needs, styleNonce the one style
-// block of the device pages.
-func pageCSP(formAction, scriptNonce, styleNonce string) string {
-	csp := "default-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-	if scriptNonce != "" {
-		csp += "; script-src 'nonce-" + scriptNonce + "'"
-	}
-	if styleNonce != "" {
-		csp += "; style-src 'nonce-" + styleNonce + "'"
-	}
-	if formAction != "" {
-		csp += "; form-action " + formAction
-	} else {
-		csp += "; form-action 'none'"
-	}
-	return csp
+// formPostCSP forbids everything form_post does not need: its one script
+// and posting to the application's origin.
+func formPostCSP(formAction, scriptNonce string) string {
+	return "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; script-src 'nonce-" + scriptNonce + "'; form-action " + formAction
 }
 
 // writePage renders a page with headers that keep it out of caches, frames
@@ -107,8 +73,14 @@ func writePage(w http.ResponseWriter, r *http.Request, status int, name string, 
 // client or its redirect URI is not trusted, or no request is left to
 // answer.
 func showError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
-	title := "Sorry, but we're having trouble signing you in."
-	writePage(w, r, status, "error", errorPage{Title: title, Message: message, Code: code}, pageCSP("", "", ""))
+	hostedpage.Write(w, r, status, hostedpage.Card{Message: message, Code: code})
+}
+
+// showMessage answers with a card whose title and text are hostedpage's
+// messages titleKey and textKey, the text formatted with args.
+func showMessage(w http.ResponseWriter, r *http.Request, status int, titleKey, textKey string, args ...any) {
+	lang := hostedpage.Lang(r)
+	hostedpage.Write(w, r, status, hostedpage.Card{Lang: lang, Title: hostedpage.T(lang, titleKey), Message: hostedpage.T(lang, textKey, args...)})
 }
 
 // writeFormPost answers with a form that posts params to redirectURI,
@@ -125,14 +97,7 @@ func writeFormPost(w http.ResponseWriter, r *http.Request, redirectURI string, p
 			page.Fields = append(page.Fields, formField{Name: k, Value: v})
 		}
 	}
-	writePage(w, r, http.StatusOK, "formpost", page, pageCSP(u.Scheme+"://"+u.Host, page.Nonce, ""))
-}
-
-// writeDevicePage tells the user in the browser how the device sign-in
-// ended.
-func writeDevicePage(w http.ResponseWriter, r *http.Request, title, message string) {
-	page := devicePage{Title: title, Message: message, Nonce: newNonce()}
-	writePage(w, r, http.StatusOK, "device", page, pageCSP("", "", page.Nonce))
+	writePage(w, r, http.StatusOK, "formpost", page, formPostCSP(u.Scheme+"://"+u.Host, page.Nonce))
 }
 
 // newNonce is a fresh CSP nonce.

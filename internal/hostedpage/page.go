@@ -1,0 +1,133 @@
+// Package hostedpage owns what every hosted page shares, whether the
+// sign-in pages (login) or the provider's own (oidc) render it: the page
+// languages and how one is chosen, the card's stylesheet, and the message
+// card (errors, signed out, device sign-in done) with the ids an
+// administrator needs to find the request in the logs.
+package hostedpage
+
+import (
+	"bytes"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/reqid"
+)
+
+//go:embed style.css card.html messages/*.json
+var files embed.FS
+
+var (
+	stylesheet = template.CSS(must(files.ReadFile("style.css")))
+	catalog    = loadCatalog()
+	card       = template.Must(template.New("card.html").Funcs(template.FuncMap{"stylesheet": Stylesheet}).ParseFS(files, "card.html"))
+)
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Stylesheet is the card's CSS, for a page's nonce'd style element.
+func Stylesheet() template.CSS { return stylesheet }
+
+func loadCatalog() map[string]map[string]string {
+	cat := make(map[string]map[string]string, len(Languages))
+	for _, lang := range Languages {
+		var msgs map[string]string
+		if err := json.Unmarshal(must(files.ReadFile("messages/"+lang+".json")), &msgs); err != nil {
+			panic(fmt.Sprintf("hostedpage: messages for %s: %v", lang, err))
+		}
+		cat[lang] = msgs
+	}
+	return cat
+}
+
+// T is the message key in lang (English where lang has none), formatted
+// with args.
+func T(lang, key string, args ...any) string {
+	msg, ok := catalog[lang][key]
+	if !ok {
+		msg = catalog["en"][key]
+	}
+	if len(args) == 0 {
+		return msg
+	}
+	return fmt.Sprintf(msg, args...)
+}
+
+// Card is what a message page says. Title "" is the generic "trouble
+// signing you in"; Code is an Entra error code (AADSTS…), for an
+// administrator to look up, "" when there is none.
+type Card struct {
+	Lang    string
+	Title   string
+	Message string
+	Code    string
+}
+
+// cardView is a Card as the template sees it.
+type cardView struct {
+	Card
+	// Failed: the card answers a request that failed (an error status),
+	// not one that ended as it should (signed out, device done).
+	Failed        bool
+	Nonce         string
+	RequestID     string
+	CorrelationID string
+	Timestamp     string
+}
+
+func (v cardView) T(key string) string { return T(v.Lang, key) }
+
+// Write answers with the card: the request's ids (the correlation id is
+// the caller's client-request-id, else the request id, as Entra shows it)
+// and the time in UTC, under a CSP that allows only the nonce'd style.
+// Lang "" is negotiated from the request's Accept-Language.
+func Write(w http.ResponseWriter, r *http.Request, status int, c Card) {
+	if c.Lang == "" {
+		c.Lang = Lang(r)
+	}
+	if c.Title == "" {
+		c.Title = T(c.Lang, "title.error")
+	}
+	ids := reqid.From(r.Context())
+	v := cardView{Card: c, Failed: status >= 400, Nonce: nonce(), RequestID: ids.Request, CorrelationID: ids.Client,
+		Timestamp: time.Now().UTC().Format(time.RFC3339)}
+	if v.CorrelationID == "" {
+		v.CorrelationID = ids.Request
+	}
+	// A buffer first, so that a template error never leaves half a page
+	// behind the status.
+	var buf bytes.Buffer
+	if err := card.Execute(&buf, v); err != nil {
+		slog.ErrorContext(r.Context(), "hostedpage: rendering card", "error", err)
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+v.Nonce+"'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// nonce is a fresh CSP nonce.
+func nonce() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
