@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/reqid"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -567,7 +568,7 @@ func newEnv(t testing.TB) *env {
 func (e *env) node(t testing.TB) (*Provider, *httptest.Server) {
 	t.Helper()
 	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(reqid.Middleware(mux))
 	t.Cleanup(srv.Close)
 	p, err := New(e.config(srv.URL), e.st, e.dir, e.ring)
 	if err != nil {

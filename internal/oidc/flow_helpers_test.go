@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/reqid"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -122,7 +124,8 @@ func newFlow(t testing.TB) *flow {
 func newFlowOn(t testing.TB, e *env, st store.Store) *flow {
 	t.Helper()
 	mux := http.NewServeMux()
-	srv := httptest.NewServer(mux)
+	// Every route is served behind reqid, as internal/app serves it.
+	srv := httptest.NewServer(reqid.Middleware(mux))
 	t.Cleanup(srv.Close)
 	if st == nil {
 		st = e.st
@@ -149,8 +152,20 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 // redirect, with its body read.
 func (f *flow) browse(t testing.TB, u string) (*http.Response, string) {
 	t.Helper()
+	return f.browseWith(t, u, nil)
+}
+
+// browseWith is browse with header on every request (a browser's
+// Accept-Language, a caller's client-request-id).
+func (f *flow) browseWith(t testing.TB, u string, header http.Header) (*http.Response, string) {
+	t.Helper()
 	for range 5 {
-		resp, err := noRedirects.Get(u)
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maps.Copy(req.Header, header)
+		resp, err := noRedirects.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@
 package cardtest
 
 import (
+	"html"
 	"net/http"
 	"regexp"
 	"strings"
@@ -20,7 +21,8 @@ type Want struct {
 	Lang   string
 	Code   string
 	Client string
-	// Text must appear in the page (its title or message), "" for any.
+	// Text must appear in the page (its title or message, as text), ""
+	// for any.
 	Text string
 	// Since is a time just before the request: the card's timestamp is
 	// not earlier, nor later than the check.
@@ -52,7 +54,7 @@ func Check(t testing.TB, resp *http.Response, body string, want Want) {
 	if !strings.Contains(body, `<html lang="`+want.Lang+`">`) || !strings.Contains(body, hostedpage.T(want.Lang, "details.requestId")) {
 		t.Fatalf("page is not in %s:\n%s", want.Lang, body)
 	}
-	if want.Text != "" && !strings.Contains(body, want.Text) {
+	if want.Text != "" && !strings.Contains(body, html.EscapeString(want.Text)) {
 		t.Fatalf("page does not say %q:\n%s", want.Text, body)
 	}
 	got := map[string]string{}
