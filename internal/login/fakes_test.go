@@ -44,6 +44,8 @@ type memStore struct {
 	mu     sync.Mutex
 	clock  *clock
 	states map[stateKey]store.State
+	// fail, when set, is every transaction's error (the store is down).
+	fail error
 }
 
 type stateKey struct{ tenant, kind, id string }
@@ -53,6 +55,9 @@ func newMemStore(c *clock) *memStore { return &memStore{clock: c, states: map[st
 func (m *memStore) Update(ctx context.Context, fn func(store.Tx) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
 	saved := maps.Clone(m.states)
 	if err := fn(&memTx{m: m}); err != nil {
 		m.states = saved
@@ -64,6 +69,9 @@ func (m *memStore) Update(ctx context.Context, fn func(store.Tx) error) error {
 func (m *memStore) View(ctx context.Context, fn func(store.Tx) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
 	return fn(&memTx{m: m, readOnly: true})
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/reqid"
 )
 
 const (
@@ -57,10 +58,11 @@ func newHarness(t *testing.T, tls bool, opts ...option) *harness {
 	h := &harness{t: t, clock: c, store: newMemStore(c), dir: newFakeDirectory(), proto: newFakeProtocol()}
 	mux := http.NewServeMux()
 	h.mux = mux
+	// Every route is served behind reqid, as internal/app serves it.
 	if tls {
-		h.srv = httptest.NewTLSServer(mux)
+		h.srv = httptest.NewTLSServer(reqid.Middleware(mux))
 	} else {
-		h.srv = httptest.NewServer(mux)
+		h.srv = httptest.NewServer(reqid.Middleware(mux))
 	}
 	t.Cleanup(h.srv.Close)
 	cfg := Config{
