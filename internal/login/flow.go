@@ -234,7 +234,13 @@ func (p *Pages) openIn(w http.ResponseWriter, r *http.Request, browser, tenantID
 		p.errorPage(w, r, http.StatusBadRequest, "error.request")
 		return nil, false
 	}
-	loc := p.catalog.locale(hostedpage.Negotiate(req.UILocales, r.Header.Get("Accept-Language")))
+	lang := hostedpage.Lang(r, req.UILocales...)
+	if chosen, ok := hostedpage.Chosen(r.URL.Query().Get("lang")); ok && r.Method == http.MethodGet {
+		// The language switch: this page and the rest of the flow.
+		lang = chosen
+		p.setCookie(w, p.cookies.lang, lang, browserLifetime)
+	}
+	loc := p.catalog.locale(lang)
 	return &visit{p: p, w: w, r: r, ctx: r.Context(), req: req, browser: browser, loc: loc}, true
 }
 

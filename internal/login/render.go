@@ -55,6 +55,25 @@ type view struct {
 	Back bool
 	// MFA: the second factor's pages (mfa.go, securityinfo.go).
 	MFA *mfaView
+	// Switch: the language switch's links, on the sign-in flow's pages.
+	Switch []langLink
+}
+
+// langLink is one language of the switch: a link that shows the current
+// step again in that language and keeps it for the rest of the flow.
+type langLink struct {
+	Lang, Name, URL string
+	Current         bool
+}
+
+// langSwitch is the switch for the page at action of the request id.
+func langSwitch(action, id, current string) []langLink {
+	links := make([]langLink, len(hostedpage.Languages))
+	for i, lang := range hostedpage.Languages {
+		q := url.Values{"request": {id}, "lang": {lang}}
+		links[i] = langLink{Lang: lang, Name: hostedpage.LanguageNames[lang], URL: action + "?" + q.Encode(), Current: lang == current}
+	}
+	return links
 }
 
 type postField struct{ Name, Value string }
@@ -104,6 +123,7 @@ func (v *visit) render(status int, f flow, errMsg string) {
 		RequestID: v.req.ID, App: v.req.ClientName, Publisher: v.req.Publisher, RedirectURI: v.req.RedirectURI,
 		Identity: f.UPN, Username: f.Username, AdminConsent: v.req.AdminConsent,
 	}
+	vw.Switch = langSwitch(vw.Action, v.req.ID, v.loc.Lang)
 	if (vw.Identity == "" || f.IdP != "") && f.Step != stepUsername && f.Step != stepAccounts {
 		// A guest knows themselves by the address they signed in with,
 		// not by the tenant's name for their account.

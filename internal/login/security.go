@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 )
 
@@ -21,6 +22,7 @@ type cookieNames struct {
 	session    string // SSO sessions that end with the browser
 	persistent string // SSO sessions the user chose to stay signed in to
 	familiar   string // accounts that signed in successfully from this browser
+	lang       string // the language the user chose with the switch
 }
 
 func newCookieNames(secure bool) cookieNames {
@@ -33,6 +35,7 @@ func newCookieNames(secure bool) cookieNames {
 		session:    prefix + "gh-sso",
 		persistent: prefix + "gh-ssop",
 		familiar:   prefix + "gh-known",
+		lang:       prefix + hostedpage.LangCookie,
 	}
 }
 
