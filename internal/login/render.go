@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -57,6 +58,17 @@ type view struct {
 	MFA *mfaView
 	// Switch: the language switch's links, on the sign-in flow's pages.
 	Switch []langLink
+}
+
+// PasswordRules are the rules passpolicy enforces on a new password, in
+// the page's language, shown before the user types one.
+func (vw *view) PasswordRules() []string {
+	return []string{
+		vw.L.T("rules.length", passpolicy.MinLength, passpolicy.MaxLength),
+		vw.L.T("rules.common"),
+		vw.L.T("rules.repetitive"),
+		vw.L.T("rules.context"),
+	}
 }
 
 // langLink is one language of the switch: a link that shows the current
