@@ -292,7 +292,7 @@ func (s *Service) CountTenants(ctx context.Context) (int, error) {
 // ResolveTenant maps the {tenant} segment of a URL, a tenant id or one of its
 // verified domains, to the tenant id.
 func (s *Service) ResolveTenant(ctx context.Context, segment string) (string, error) {
-	if isGUID(segment) {
+	if IsGUID(segment) {
 		segment = strings.ToLower(segment)
 		if s.knownTenants.has(segment, s.now()) {
 			return segment, nil
@@ -300,7 +300,7 @@ func (s *Service) ResolveTenant(ctx context.Context, segment string) (string, er
 	}
 	var id string
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		if isGUID(segment) {
+		if IsGUID(segment) {
 			t, err := tx.GetTenant(ctx, segment)
 			id = t.ID
 			return err
