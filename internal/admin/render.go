@@ -198,12 +198,3 @@ func statusOf(k usererr.Kind) int {
 	}
 	return http.StatusBadRequest
 }
-
-// userError is the user-safe message of a domain refusal.
-func userError(err error) (string, bool) {
-	ue, ok := usererr.As(err)
-	if !ok {
-		return "", false
-	}
-	return ue.Message, true
-}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
 func (c *Console) registerUsers(mux *http.ServeMux) {
@@ -107,7 +108,7 @@ func (c *Console) createUser(v *visit) {
 	}
 	u, err := c.cfg.Directory.CreateUser(v.ctx, v.tenantID, body)
 	if err != nil {
-		c.refused(v, err, func(problem string) { c.usersList(v, http.StatusBadRequest, problem, f) })
+		c.refused(v, err, func(status int, problem string) { c.usersList(v, status, problem, f) })
 		return
 	}
 	http.Redirect(v.w, v.r, "/admin/"+v.tenantID+"/users/"+u.ID, http.StatusSeeOther)
@@ -130,14 +131,14 @@ func (c *Console) invite(v *visit) {
 	}
 	inv, err := c.cfg.B2B.Invite(v.ctx, v.tenantID, body)
 	if err != nil {
-		c.refused(v, err, func(problem string) {
+		c.refused(v, err, func(status int, problem string) {
 			if isAdmin(v.p) {
-				c.usersList(v, http.StatusBadRequest, problem, f)
+				c.usersList(v, status, problem, f)
 				return
 			}
 			vw := c.layout(v, "error.title")
 			vw.Error = problem
-			c.render(v.w, v.r, http.StatusBadRequest, "error", vw)
+			c.render(v.w, v.r, status, "error", vw)
 		})
 		return
 	}
@@ -150,10 +151,12 @@ func (c *Console) invite(v *visit) {
 	http.Redirect(v.w, v.r, "/admin/"+v.tenantID+"/users/"+id+"?done=invited", http.StatusSeeOther)
 }
 
-// refused shows a user-safe refusal with show, anything else as an error.
-func (c *Console) refused(v *visit, err error, show func(problem string)) {
-	if ue, ok := userError(err); ok {
-		show(ue)
+// refused shows a user-safe refusal with show, with the status its kind
+// maps to; anything else as an error. A missing object is a page of its
+// own: there is no form to show it on.
+func (c *Console) refused(v *visit, err error, show func(status int, problem string)) {
+	if ue, ok := usererr.As(err); ok && ue.Kind != usererr.NotFound {
+		show(statusOf(ue.Kind), ue.Message)
 		return
 	}
 	c.failPage(v.w, v.r, err)
@@ -168,6 +171,11 @@ type userPage struct {
 	CanWrite, CanDelete bool
 	CanInvite, IsGuest  bool
 	Done                string
+	// Groups and Roles are offered to add the user to, when Graph admits
+	// the caller to change memberships (CanGroups) and role assignments
+	// (CanRoles); whether each change is allowed is the directory's call.
+	Groups, Roles       []directory.Object
+	CanGroups, CanRoles bool
 }
 
 // user shows one user, as GET /users/{id} and /users/{id}/memberOf read it.
@@ -201,6 +209,22 @@ func (c *Console) userView(v *visit, status int, problem, password string) {
 		}
 		pg.MemberOf = page.Objects
 	}
+	pg.CanGroups = c.admits(v, "POST", "/v1.0/groups/x/members/$ref")
+	pg.CanRoles = c.admits(v, "POST", "/v1.0/directoryRoles/x/members/$ref")
+	if pg.CanGroups && c.admits(v, "GET", "/v1.0/groups") {
+		page, err := c.cfg.Directory.List(v.ctx, v.tenantID, directory.KindGroup, directory.Query{Top: 100})
+		if err != nil {
+			c.failPage(v.w, v.r, err)
+			return
+		}
+		pg.Groups = page.Objects
+	}
+	if pg.CanRoles && c.admits(v, "GET", "/v1.0/directoryRoles") {
+		if pg.Roles, err = c.cfg.Directory.ListWhole(v.ctx, v.tenantID, directory.KindDirectoryRole, nil); err != nil {
+			c.failPage(v.w, v.r, err)
+			return
+		}
+	}
 	vw := c.layout(v, "user.title")
 	vw.Error = problem
 	vw.Page = pg
@@ -208,52 +232,61 @@ func (c *Console) userView(v *visit, status int, problem, password string) {
 }
 
 // userAction changes one user through the directory (or B2B for
-// invitations), each as the Graph request named beside it.
+// invitations), each after the admission of the Graph request that does
+// the same (route).
 func (c *Console) userAction(v *visit) {
 	id := v.r.PathValue("id")
 	self := "/v1.0/users/" + url.PathEscape(id)
-	method := map[string]string{"enable": "PATCH", "disable": "PATCH", "edit": "PATCH", "password": "PATCH", "delete": "DELETE"}
-	action := v.r.PathValue("action")
-	need, known := method[action]
-	route := self
-	if action == "resend" || action == "reset" {
-		need, known, route = "POST", true, "/v1.0/invitations"
+	group, role := url.PathEscape(v.r.PostForm.Get("group")), url.PathEscape(v.r.PostForm.Get("role"))
+	routes := map[string][2]string{
+		"enable": {"PATCH", self}, "disable": {"PATCH", self}, "edit": {"PATCH", self}, "password": {"PATCH", self},
+		"delete": {"DELETE", self}, "resend": {"POST", "/v1.0/invitations"}, "reset": {"POST", "/v1.0/invitations"},
+		"addgroup": {"POST", "/v1.0/groups/" + group + "/members/$ref"}, "removegroup": {"DELETE", "/v1.0/groups/" + group + "/members/" + url.PathEscape(id) + "/$ref"},
+		"addrole": {"POST", "/v1.0/directoryRoles/" + role + "/members/$ref"}, "removerole": {"DELETE", "/v1.0/directoryRoles/" + role + "/members/" + url.PathEscape(id) + "/$ref"},
 	}
+	action := v.r.PathValue("action")
+	route, known := routes[action]
 	if !known {
 		c.errorPage(v.w, v.r, http.StatusNotFound, "error.request")
 		return
 	}
-	if !isAdmin(v.p) || !c.admits(v, need, route) {
+	if !isAdmin(v.p) || !c.admits(v, route[0], route[1]) || ((action == "resend" || action == "reset") && c.cfg.B2B == nil) {
 		c.forbidden(v)
 		return
 	}
+	d := c.cfg.Directory
 	var err error
 	var password, done string
 	switch action {
 	case "enable", "disable":
-		err = c.cfg.Directory.UpdateUser(v.ctx, v.tenantID, id, directory.Doc{"accountEnabled": action == "enable"}, 0)
-		done = action + "d"
+		err, done = d.UpdateUser(v.ctx, v.tenantID, id, directory.Doc{"accountEnabled": action == "enable"}, 0), action+"d"
 	case "edit":
-		patch := directory.Doc{}
-		for _, k := range []string{"displayName", "jobTitle", "department"} {
-			if val := strings.TrimSpace(v.r.PostForm.Get(k)); val != "" || k != "displayName" {
-				patch[k] = nullIfEmpty(val)
-			}
+		patch := directory.Doc{"displayName": strings.TrimSpace(v.r.PostForm.Get("displayName"))}
+		for _, k := range []string{"jobTitle", "department"} {
+			patch[k] = nullIfEmpty(strings.TrimSpace(v.r.PostForm.Get(k)))
 		}
-		err, done = c.cfg.Directory.UpdateUser(v.ctx, v.tenantID, id, patch, 0), "saved"
+		err, done = d.UpdateUser(v.ctx, v.tenantID, id, patch, 0), "saved"
 	case "password":
 		password = directory.GeneratePassword()
-		err = c.cfg.Directory.UpdateUser(v.ctx, v.tenantID, id, directory.Doc{"passwordProfile": map[string]any{"password": password, "forceChangePasswordNextSignIn": true}}, 0)
+		err = d.UpdateUser(v.ctx, v.tenantID, id, directory.Doc{"passwordProfile": map[string]any{"password": password, "forceChangePasswordNextSignIn": true}}, 0)
 	case "delete":
-		if err = c.cfg.Directory.Delete(v.ctx, v.tenantID, directory.KindUser, id, 0); err == nil {
+		if err = d.Delete(v.ctx, v.tenantID, directory.KindUser, id, 0); err == nil {
 			http.Redirect(v.w, v.r, "/admin/"+v.tenantID+"/deleted", http.StatusSeeOther)
 			return
 		}
 	case "resend", "reset":
 		err, done = c.reinvite(v, id, action == "reset"), "invited"
+	case "addgroup":
+		err, done = d.AddLink(v.ctx, v.tenantID, v.r.PostForm.Get("group"), directory.RelMembers, id), "saved"
+	case "removegroup":
+		err, done = d.RemoveLink(v.ctx, v.tenantID, v.r.PostForm.Get("group"), directory.RelMembers, id), "saved"
+	case "addrole":
+		err, done = d.AddRoleMember(v.ctx, v.tenantID, v.r.PostForm.Get("role"), id), "saved"
+	case "removerole":
+		err, done = d.RemoveRoleMember(v.ctx, v.tenantID, v.r.PostForm.Get("role"), id), "saved"
 	}
 	if err != nil {
-		c.refused(v, err, func(problem string) { c.userView(v, http.StatusBadRequest, problem, "") })
+		c.refused(v, err, func(status int, problem string) { c.userView(v, status, problem, "") })
 		return
 	}
 	if password != "" {

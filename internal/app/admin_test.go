@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/pagewalk"
 	"github.com/gatehouse-id/gatehouse/internal/store/storetest"
 )
@@ -280,7 +282,11 @@ func TestAdminConsoleUserActions(t *testing.T) {
 		// the signed-in administrator (the console acts as them).
 		byAdmin := func(activity, target string) {
 			t.Helper()
-			recs := e.audits(t, a.token, "directoryAudits", "activityDisplayName eq '"+activity+"' and initiatedBy/user/id eq '"+admin+"' and targetResources/any(t: t/id eq '"+target+"')")
+			filter := "activityDisplayName eq '" + activity + "' and initiatedBy/user/id eq '" + admin + "'"
+			if target != "" {
+				filter += " and targetResources/any(t: t/id eq '" + target + "')"
+			}
+			recs := e.audits(t, a.token, "directoryAudits", filter)
 			if len(recs) == 0 {
 				t.Errorf("no audit record %q of %s by the administrator", activity, target)
 			}
@@ -325,6 +331,36 @@ func TestAdminConsoleUserActions(t *testing.T) {
 		}
 		if u := e.mustCall(200, "GET", "/v1.0/users/"+id+"?$select=displayName,jobTitle", a.token, nil).body; u["displayName"] != "Carol C" || u["jobTitle"] != "Engineer" {
 			t.Errorf("edited: %v", u)
+		}
+		group := e.mustCall(201, "POST", "/v1.0/groups", a.token, map[string]any{"displayName": "Engineers", "mailEnabled": false, "mailNickname": "eng", "securityEnabled": true}).body["id"].(string)
+		for _, step := range []url.Values{{"group": {group}}, {"role": {authz.UserAdministrator}}} {
+			action := "addgroup"
+			if step.Has("role") {
+				action = "addrole"
+			}
+			if r := c.post(base+"/users/"+id+"/"+action, step); r.status != http.StatusSeeOther {
+				t.Fatalf("%s: %d %.300s", action, r.status, r.body)
+			}
+		}
+		memberOf := func() []string {
+			var ids []string
+			for _, o := range e.mustCall(200, "GET", "/v1.0/users/"+id+"/memberOf", a.token, nil).values() {
+				ids = append(ids, o["id"].(string))
+			}
+			return ids
+		}
+		if got := memberOf(); !slices.Contains(got, group) || !slices.Contains(got, authz.UserAdministrator) {
+			t.Errorf("memberOf after adding: %v", got)
+		}
+		if p := c.get(base + "/users/" + id); !strings.Contains(p.body, "Engineers") || !strings.Contains(p.body, "User Administrator") {
+			t.Error("the user page does not show the memberships")
+		}
+		byAdmin("Add member to group", group)
+		byAdmin("Add member to role", "")
+		c.post(base+"/users/"+id+"/removegroup", url.Values{"group": {group}})
+		c.post(base+"/users/"+id+"/removerole", url.Values{"role": {authz.UserAdministrator}})
+		if got := memberOf(); len(got) != 0 {
+			t.Errorf("memberOf after removing: %v", got)
 		}
 		if r := c.post(base+"/users/"+id+"/disable", url.Values{}); r.status != http.StatusSeeOther {
 			t.Fatalf("disable: %d", r.status)
@@ -376,4 +412,51 @@ func TestAdminConsoleUserActions(t *testing.T) {
 			t.Errorf("resend: %d %.300s", r.status, r.body)
 		}
 	})
+}
+
+// TestAdminConsoleAdmitsAsGraph: a Helpdesk Administrator's console offers
+// and does what Graph admits them to (no role assignment: Privileged Role
+// or Global Administrators only), and the directory then decides as it
+// does for Graph.
+func TestAdminConsoleAdmitsAsGraph(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t, ""))
+	a := e.tenant("Contoso", "contoso.example")
+	helper := newUser("helper", a.domain)
+	helper["passwordProfile"] = map[string]any{"password": "correct horse battery helper", "forceChangePasswordNextSignIn": false}
+	helperID := e.mustCall(201, "POST", "/v1.0/users", a.token, helper).body["id"].(string)
+	e.mustCall(204, "POST", "/v1.0/directoryRoles/"+authz.HelpdeskAdministrator+"/members/$ref", a.token, map[string]any{"@odata.id": e.public + "/v1.0/directoryObjects/" + helperID})
+	bob := e.mustCall(201, "POST", "/v1.0/users", a.token, newUser("bob", a.domain)).body["id"].(string)
+
+	c, _ := e.consoleSignIn(t, a.id, "helper@"+a.domain, "correct horse battery helper")
+	p := c.get("/admin/" + a.id + "/users/" + bob)
+	if p.status != 200 || strings.Contains(p.body, `name="role"`) || !strings.Contains(p.body, "/disable") {
+		t.Fatalf("a helpdesk administrator's user page: %d", p.status)
+	}
+	if r := c.post("/admin/"+a.id+"/users/"+bob+"/addrole", url.Values{"role": {authz.GlobalAdministrator}}); r.status != 403 {
+		t.Errorf("role assignment by a helpdesk administrator: %d", r.status)
+	}
+	if r := c.post("/admin/"+a.id+"/users/"+helperID+"/addrole", url.Values{"role": {authz.GlobalAdministrator}}); r.status != 403 {
+		t.Errorf("self-elevation: %d", r.status)
+	}
+	for _, o := range e.mustCall(200, "GET", "/v1.0/users/"+helperID+"/memberOf", a.token, nil).values() {
+		if o["id"] == authz.GlobalAdministrator {
+			t.Fatal("the helpdesk administrator became a Global Administrator")
+		}
+	}
+	// Past admission, the directory's rules: a Helpdesk Administrator
+	// resets a member's password, but neither blocks sign-in (a sensitive
+	// action) nor touches a Global Administrator; each refusal is shown.
+	if r := c.post("/admin/"+a.id+"/users/"+bob+"/password", url.Values{}); r.status != 200 || !strings.Contains(r.body, `id="new-password"`) {
+		t.Errorf("password reset by a helpdesk administrator: %d", r.status)
+	}
+	if r := c.post("/admin/"+a.id+"/users/"+bob+"/disable", url.Values{}); r.status != 403 || !strings.Contains(r.body, "Insufficient privileges") {
+		t.Errorf("disable by a helpdesk administrator: %d", r.status)
+	}
+	admin := e.userByUPN(t, a, a.created.Admin.UserPrincipalName)["id"].(string)
+	if r := c.post("/admin/"+a.id+"/users/"+admin+"/password", url.Values{}); r.status != 403 {
+		t.Errorf("reset a Global Administrator's password: %d", r.status)
+	}
+	if u := e.mustCall(200, "GET", "/v1.0/users/"+bob+"?$select=accountEnabled", a.token, nil).body; u["accountEnabled"] != true {
+		t.Fatal("a refused change was made")
+	}
 }
