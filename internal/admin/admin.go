@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/xtap"
 )
 
 //go:embed templates/*.html messages/*.json
@@ -56,8 +57,10 @@ type Config struct {
 	Directory *directory.Service
 	B2B       *b2b.Service
 	Audit     *audit.Log
-	Tokens    TokenVerifier
-	Admission Admission
+	// CrossTenant serves the cross-tenant access page; nil: not offered.
+	CrossTenant *xtap.Service
+	Tokens      TokenVerifier
+	Admission   Admission
 	// Keys seals the tokens a session holds and the paging cursors pages
 	// hand out.
 	Keys *secrets.Keyring
@@ -123,6 +126,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /admin/{tenant}/signout", c.session(c.signOut))
 	mux.Handle("GET /admin/{tenant}/{$}", c.session(c.overview))
 	c.registerUsers(mux)
+	c.registerCrossTenant(mux)
 	return http.NewCrossOriginProtection().Handler(c.languageSwitch(mux))
 }
 

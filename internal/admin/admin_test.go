@@ -4,11 +4,14 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/xtap"
 )
 
 // TestCatalogComplete keeps every language's catalog in step with English.
@@ -86,6 +89,9 @@ func TestPagesRenderInEveryLanguage(t *testing.T) {
 	data := map[string]any{
 		"start": "", "error": nil, "overview": overviewPage{CanReadSignIns: true}, "mine": minePage{},
 		"users": usersPage{CanCreate: true, CanInvite: true}, "deleted": deletedPage{},
+		"crosstenant": crossTenantPage{CanWrite: true, WhatIf: url.Values{}, Partners: []settingsView{{TenantID: "p"}},
+			WhatIfResult: &whatIfView{Decision: "blocked", DecidingLayer: "resourceInbound", Layers: []xtap.LayerResult{{Layer: "l"}}}},
+		"user": userPage{User: directory.Object{Doc: directory.Doc{"accountEnabled": true}}, CanWrite: true, CanGroups: true, CanRoles: true, IsGuest: true, CanInvite: true, Done: "saved"},
 	}
 	for name, pg := range data {
 		for _, lang := range i18n.Languages {

@@ -74,6 +74,7 @@ func (c *Console) layout(v *visit, titleKey string) *view {
 		{base, "nav.mine", !isAdmin(v.p)},
 		{base + "users", "nav.users", isAdmin(v.p) && c.admits(v, "GET", "/v1.0/users")},
 		{base + "deleted", "nav.deleted", isAdmin(v.p) && c.admits(v, "GET", "/v1.0/users")},
+		{base + "crosstenant", "nav.crosstenant", isAdmin(v.p) && c.cfg.CrossTenant != nil && c.admits(v, "GET", xtapRoute+"/default")},
 	}
 	for _, it := range items {
 		if it.show {

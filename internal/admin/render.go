@@ -51,6 +51,11 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"str": func(m map[string]any, k string) string { s, _ := m[k].(string); return s },
+	// choices are a settings form's parts: its id prefix, whether it is a
+	// partner's (which may inherit) and its automatic redemption.
+	"choices": func(l *i18n.Locale, id string, partner, in, out bool) map[string]any {
+		return map[string]any{"L": l, "ID": id, "Partner": partner, "RedeemIn": in, "RedeemOut": out}
+	},
 	// withLang links to the page in another language.
 	"withLang": func(here, lang string) string { return here + "?" + url.Values{"lang": {lang}}.Encode() },
 }

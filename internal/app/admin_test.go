@@ -460,3 +460,79 @@ func TestAdminConsoleAdmitsAsGraph(t *testing.T) {
 		t.Fatal("a refused change was made")
 	}
 }
+
+// TestAdminConsoleCrossTenantAccess: an administrator adds a partner by
+// domain, blocks its users inbound, and the what-if shows each layer,
+// blocked by the resource tenant's inbound settings; the change is in the
+// audit log as theirs.
+func TestAdminConsoleCrossTenantAccess(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t, ""))
+	a := e.tenant("Contoso", "contoso.example")
+	b := e.tenant("Fabrikam", "fabrikam.example")
+	bobID := e.mustCall(201, "POST", "/v1.0/users", b.token, newUser("bob", b.domain)).body["id"].(string)
+	admin := e.userByUPN(t, a, a.created.Admin.UserPrincipalName)["id"].(string)
+	c, _ := e.consoleSignIn(t, a.id, a.created.Admin.UserPrincipalName, a.created.Admin.Password)
+	base := "/admin/" + a.id + "/crosstenant"
+
+	page := c.get(base)
+	if page.status != 200 || !strings.Contains(page.body, "Default settings") || !strings.Contains(page.body, `href="`+base+`" aria-current="page"`) {
+		t.Fatalf("cross-tenant page: %d", page.status)
+	}
+	whatIf := func() consolePage {
+		return c.post(base+"/whatif", url.Values{"home": {b.domain}, "user": {bobID}})
+	}
+	if r := whatIf(); r.status != 200 || !strings.Contains(r.body, "<strong>Allowed</strong>") || strings.Count(r.body, "<tr><td>") != 5 {
+		t.Fatalf("what-if before: %d %s", r.status, regexp.MustCompile(`(?s)<div id="whatif-result".*?</div>`).FindString(r.body))
+	}
+	if r := c.post(base+"/partners", url.Values{"partner": {b.domain}, "inbound": {"blocked"}, "outbound": {"keep"}, "trust": {"inherit"}, "redeemForm": {"1"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("add partner: %d %s", r.status, regexp.MustCompile(`role="alert">[^<]*`).FindString(r.body))
+	}
+	p := e.mustCall(200, "GET", "/v1.0/policies/crossTenantAccessPolicy/partners/"+b.id, a.token, nil).body
+	in, _ := p["b2bCollaborationInbound"].(map[string]any)
+	users, _ := in["usersAndGroups"].(map[string]any)
+	if users["accessType"] != "blocked" || p["b2bCollaborationOutbound"] != nil {
+		t.Fatalf("partner as stored: %v", p)
+	}
+	r := whatIf()
+	if !strings.Contains(r.body, "<strong>Blocked</strong>") || !strings.Contains(r.body, "<code>resourceInbound</code>") {
+		t.Errorf("what-if after: %s", regexp.MustCompile(`(?s)<div id="whatif-result".*?</div>`).FindString(r.body))
+	}
+	// A what-if the domain refuses is shown, not run.
+	if r := c.post(base+"/whatif", url.Values{"home": {b.domain}}); r.status != 400 || !strings.Contains(r.body, `role="alert"`) {
+		t.Errorf("incomplete what-if: %d", r.status)
+	}
+	found := false
+	for _, rec := range e.audits(t, a.token, "directoryAudits", "initiatedBy/user/id eq '"+admin+"'") {
+		for _, tr := range rec["targetResources"].([]any) {
+			if strings.Contains(tr.(map[string]any)["displayName"].(string), b.id) {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Error("no audit record of the partner change by the administrator")
+	}
+	if r := c.post(base+"/partners/"+b.id+"/delete", url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("delete partner: %d", r.status)
+	}
+	e.mustCall(404, "GET", "/v1.0/policies/crossTenantAccessPolicy/partners/"+b.id, a.token, nil)
+
+	if r := c.post(base+"/partners", url.Values{"partner": {"nowhere.example"}}); r.status != 404 || !strings.Contains(r.body, "nowhere.example") {
+		t.Errorf("unknown partner: %d", r.status)
+	}
+
+	// A User Administrator reads the settings but, as through Graph, may
+	// not change them (Global or Security Administrators only).
+	ua := newUser("ua", a.domain)
+	ua["passwordProfile"] = map[string]any{"password": "correct horse battery ua", "forceChangePasswordNextSignIn": false}
+	uaID := e.mustCall(201, "POST", "/v1.0/users", a.token, ua).body["id"].(string)
+	e.mustCall(204, "POST", "/v1.0/directoryRoles/"+authz.UserAdministrator+"/members/$ref", a.token, map[string]any{"@odata.id": e.public + "/v1.0/directoryObjects/" + uaID})
+	u, _ := e.consoleSignIn(t, a.id, "ua@"+a.domain, "correct horse battery ua")
+	if r := u.get(base); r.status != 200 || strings.Contains(r.body, base+"/partners\"") {
+		t.Errorf("a user administrator's page: %d", r.status)
+	}
+	if r := u.post(base+"/partners", url.Values{"partner": {b.id}, "inbound": {"blocked"}}); r.status != 403 {
+		t.Errorf("a user administrator adds a partner: %d", r.status)
+	}
+	e.mustCall(404, "GET", "/v1.0/policies/crossTenantAccessPolicy/partners/"+b.id, a.token, nil)
+}

@@ -43,7 +43,8 @@ const AdminCallbackPath = "/admin/callback"
 // AdminScopes are the delegated permissions the admin centre acts with,
 // preauthorized: what the signed-in user may then do is what their own
 // directory roles let them, exactly as through Graph.
-var AdminScopes = []string{"Directory.AccessAsUser.All", "User.Invite.All", "AuditLog.Read.All", "Policy.Read.All", "Policy.ReadWrite.CrossTenantAccess"}
+var AdminScopes = []string{"Directory.AccessAsUser.All", "User.Invite.All", "AuditLog.Read.All", "Policy.Read.All", "Policy.ReadWrite.CrossTenantAccess",
+	"CrossTenantInformation.ReadBasic.All"}
 
 // FederationCallbackPath is where Gatehouse B2B's codes come back, under the
 // deployment's public URL.
