@@ -127,6 +127,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("GET /admin/{tenant}/{$}", c.session(c.overview))
 	c.registerUsers(mux)
 	c.registerCrossTenant(mux)
+	c.registerLogs(mux)
 	return http.NewCrossOriginProtection().Handler(c.languageSwitch(mux))
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/xtap"
 )
 
@@ -91,7 +92,10 @@ func TestPagesRenderInEveryLanguage(t *testing.T) {
 		"users": usersPage{CanCreate: true, CanInvite: true}, "deleted": deletedPage{},
 		"crosstenant": crossTenantPage{CanWrite: true, WhatIf: url.Values{}, Partners: []settingsView{{TenantID: "p"}},
 			WhatIfResult: &whatIfView{Decision: "blocked", DecidingLayer: "resourceInbound", Layers: []xtap.LayerResult{{Layer: "l"}}}},
-		"user": userPage{User: directory.Object{Doc: directory.Doc{"accountEnabled": true}}, CanWrite: true, CanGroups: true, CanRoles: true, IsGuest: true, CanInvite: true, Done: "saved"},
+		"audit": &logPage{Form: url.Values{}, Next: "?after=x", Records: []directory.Doc{{"activityDisplayName": "Add user", "initiatedBy": map[string]any{"user": map[string]any{"userPrincipalName": "a@b"}},
+			"targetResources": []any{map[string]any{"id": "x"}}}}},
+		"signins": &logPage{Form: url.Values{}, Records: []directory.Doc{{"status": map[string]any{"errorCode": 50126}}}},
+		"user":    userPage{User: directory.Object{Doc: directory.Doc{"accountEnabled": true}}, CanWrite: true, CanGroups: true, CanRoles: true, IsGuest: true, CanInvite: true, Done: "saved"},
 	}
 	for name, pg := range data {
 		for _, lang := range i18n.Languages {
@@ -131,6 +135,42 @@ func TestTemplateKeysExist(t *testing.T) {
 	for _, k := range []string{"user.done.enabled", "user.done.disabled", "user.done.saved", "user.done.invited", "user.done.restored", "lang.en", "lang.sv", "lang.it", "lang.pl"} {
 		if _, ok := cat["en"][k]; !ok {
 			t.Errorf("no message %q", k)
+		}
+	}
+}
+
+func TestLogFilters(t *testing.T) {
+	cases := []struct {
+		log  string
+		form url.Values
+		want string
+		bad  bool
+	}{
+		{"audit", url.Values{}, "", false},
+		{"audit", url.Values{"activity": {"Add"}, "category": {"UserManagement"}, "result": {"success"}},
+			"startsWith(activityDisplayName, 'Add') and category eq 'UserManagement' and result eq 'success'", false},
+		{"audit", url.Values{"initiator": {"o'brien@x"}, "target": {"Car"}},
+			"startsWith(initiatedBy/user/userPrincipalName, 'o''brien@x') and targetResources/any(t: startsWith(t/displayName, 'Car'))", false},
+		{"audit", url.Values{"to": {"2026-12-03"}}, "activityDateTime lt 2026-12-04T00:00:00Z", false},
+		{"audit", url.Values{"from": {"3 Dec"}}, "", true},
+		{"signins", url.Values{"user": {"al"}, "error": {"0"}, "interactive": {"on"}, "from": {"2026-12-01"}},
+			"startsWith(userPrincipalName, 'al') and status/errorCode eq 0 and isInteractive eq true and createdDateTime ge 2026-12-01T00:00:00Z", false},
+		{"signins", url.Values{"error": {"x"}}, "", true},
+	}
+	for _, tc := range cases {
+		f := auditFilter
+		if tc.log == "signins" {
+			f = signInFilter
+		}
+		got, err := f(tc.form)
+		if (err != nil) != tc.bad || (!tc.bad && got != tc.want) {
+			t.Errorf("%s %v: %q %v, want %q", tc.log, tc.form, got, err, tc.want)
+			continue
+		}
+		if got != "" {
+			if _, err := odata.ParseFilter(got); err != nil {
+				t.Errorf("%q does not parse: %v", got, err)
+			}
 		}
 	}
 }

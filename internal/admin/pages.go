@@ -74,6 +74,8 @@ func (c *Console) layout(v *visit, titleKey string) *view {
 		{base, "nav.mine", !isAdmin(v.p)},
 		{base + "users", "nav.users", isAdmin(v.p) && c.admits(v, "GET", "/v1.0/users")},
 		{base + "deleted", "nav.deleted", isAdmin(v.p) && c.admits(v, "GET", "/v1.0/users")},
+		{base + "audit", "nav.audit", isAdmin(v.p) && c.cfg.Audit != nil && c.admits(v, "GET", "/v1.0/auditLogs/directoryAudits")},
+		{base + "signins", "nav.signins", isAdmin(v.p) && c.cfg.Audit != nil && c.admits(v, "GET", "/v1.0/auditLogs/signIns")},
 		{base + "crosstenant", "nav.crosstenant", isAdmin(v.p) && c.cfg.CrossTenant != nil && c.admits(v, "GET", xtapRoute+"/default")},
 	}
 	for _, it := range items {

@@ -536,3 +536,50 @@ func TestAdminConsoleCrossTenantAccess(t *testing.T) {
 	}
 	e.mustCall(404, "GET", "/v1.0/policies/crossTenantAccessPolicy/partners/"+b.id, a.token, nil)
 }
+
+// TestAdminConsoleLogs: the audit log page lists the administrator's own
+// action, found with the filters; the sign-in log has their sign-in to the
+// console; a Helpdesk Administrator, whom Graph does not let read logs,
+// gets neither.
+func TestAdminConsoleLogs(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t, ""))
+	a := e.tenant("Contoso", "contoso.example")
+	c, _ := e.consoleSignIn(t, a.id, a.created.Admin.UserPrincipalName, a.created.Admin.Password)
+	base := "/admin/" + a.id
+	if r := c.post(base+"/users", url.Values{"displayName": {"Logged"}, "userPrincipalName": {"logged@" + a.domain}, "password": {"correct horse battery logged"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.status)
+	}
+	q := url.Values{"activity": {"Add u"}, "initiator": {"admin@"}, "category": {"UserManagement"}}
+	p := c.get(base + "/audit?" + q.Encode())
+	if p.status != 200 || !strings.Contains(p.body, "<td>Add user</td>") || !strings.Contains(p.body, "logged@"+a.domain) {
+		t.Errorf("audit log: %d %s", p.status, regexp.MustCompile(`(?s)<tbody>.*?</tbody>`).FindString(p.body))
+	}
+	q.Set("activity", "Delete")
+	if p := c.get(base + "/audit?" + q.Encode()); strings.Contains(p.body, "logged@"+a.domain) {
+		t.Error("the filter is not applied")
+	}
+	if p := c.get(base + "/audit?from=yesterday"); p.status != 400 || !strings.Contains(p.body, `role="alert"`) {
+		t.Errorf("a bad date: %d", p.status)
+	}
+	if err := e.app.FlushSignIns(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s := c.get(base + "/signins?" + url.Values{"user": {"admin@"}, "error": {"0"}}.Encode())
+	if s.status != 200 || !strings.Contains(s.body, "<td>"+a.created.Admin.UserPrincipalName+"</td><td>Gatehouse admin centre</td>") {
+		t.Errorf("sign-in log: %d %s", s.status, regexp.MustCompile(`(?s)<tbody>.*?</tbody>`).FindString(s.body))
+	}
+
+	helper := newUser("helper", a.domain)
+	helper["passwordProfile"] = map[string]any{"password": "correct horse battery helper", "forceChangePasswordNextSignIn": false}
+	helperID := e.mustCall(201, "POST", "/v1.0/users", a.token, helper).body["id"].(string)
+	e.mustCall(204, "POST", "/v1.0/directoryRoles/"+authz.HelpdeskAdministrator+"/members/$ref", a.token, map[string]any{"@odata.id": e.public + "/v1.0/directoryObjects/" + helperID})
+	h, home := e.consoleSignIn(t, a.id, "helper@"+a.domain, "correct horse battery helper")
+	if strings.Contains(home.body, base+"/audit") || strings.Contains(home.body, "Recent sign-ins") {
+		t.Error("the logs are offered to a helpdesk administrator")
+	}
+	for _, path := range []string{"/audit", "/signins"} {
+		if r := h.get(base + path); r.status != 403 {
+			t.Errorf("%s for a helpdesk administrator: %d", path, r.status)
+		}
+	}
+}
