@@ -583,3 +583,54 @@ func TestAdminConsoleLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminConsoleTenantSwitcher: a member of Fabrikam who is a guest of
+// Contoso is offered Contoso in the switcher once they hold a role there,
+// and signs in to Contoso's console through Contoso's pages as that guest
+// (home-realm discovery sends them home to Fabrikam).
+func TestAdminConsoleTenantSwitcher(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t, ""))
+	contoso, fabrikam := e.tenant("Contoso", "contoso.example"), e.tenant("Fabrikam", "fabrikam.example")
+	e.homeUser(fabrikam, "ana")
+	inv := e.invite(contoso, "ana@fabrikam.example", welcome)
+	guest := inv["invitedUser"].(map[string]any)["id"].(string)
+	b := newGuestBrowser(t, e)
+	answers := func(step string, p page) map[string]string {
+		switch step {
+		case "invite":
+			return map[string]string{}
+		case "username":
+			return map[string]string{"username": "ana@fabrikam.example"}
+		case "password":
+			return map[string]string{"password": "correct horse battery ana"}
+		case "kmsi":
+			return map[string]string{"stay": "no"}
+		case "review", "consent":
+			return map[string]string{"decision": "accept"}
+		}
+		return nil
+	}
+	if away := b.walk(b.open(inv["inviteRedeemUrl"].(string)), answers); away.String() != welcome {
+		t.Fatalf("redemption ended at %s", away)
+	}
+
+	c, home := e.consoleSignIn(t, fabrikam.id, "ana@fabrikam.example", "correct horse battery ana")
+	if strings.Contains(home.body, `href="/admin/`+contoso.id+`/"`) {
+		t.Error("a tenant where the guest holds no role is offered")
+	}
+	e.mustCall(204, "POST", "/v1.0/directoryRoles/"+authz.GlobalAdministrator+"/members/$ref", contoso.token, map[string]any{"@odata.id": e.public + "/v1.0/directoryObjects/" + guest})
+	// The switcher is read when the session starts: sign in again.
+	c, home = e.consoleSignIn(t, fabrikam.id, "ana@fabrikam.example", "correct horse battery ana")
+	if !strings.Contains(home.body, `<a href="/admin/`+contoso.id+`/">Contoso</a>`) {
+		t.Fatalf("Contoso is not in the switcher: %s", regexp.MustCompile(`(?s)<details class="switcher">.*?</details>`).FindString(home.body))
+	}
+	_, _ = c.b.SignIn(e.url+"/admin/"+contoso.id+"/signin", map[string]string{"username": "ana@fabrikam.example", "password": "correct horse battery ana", "stay": "no"})
+	p := c.get("/admin/" + contoso.id + "/")
+	if p.status != 200 || !strings.Contains(p.body, "<h1>Overview</h1>") || !strings.Contains(p.body, "<span>ana_fabrikam.example#EXT#@") {
+		t.Fatalf("Contoso's console as the guest: %d %.300s", p.status, p.body)
+	}
+	// Fabrikam, where Ana holds no role, is not an administration to switch to.
+	if strings.Contains(p.body, `href="/admin/`+fabrikam.id+`/"`) {
+		t.Error("a tenant where Ana holds no role is offered")
+	}
+}
