@@ -154,30 +154,43 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.failPage(w, r, err)
 		return
 	}
-	state, err := c.random()
-	if err == nil {
-		var verifier, sealed string
-		if verifier, err = c.random(); err == nil {
-			if sealed, err = c.seal(verifier, tenantID, kindSignIn, stateID(state)); err == nil {
-				err = c.putState(r.Context(), tenantID, kindSignIn, stateID(state), "", signInState{Verifier: sealed}, signInLifetime)
-			}
-		}
-		if err == nil {
-			c.setCookie(w, c.cookies.flow, tenantID+"."+state, signInLifetime)
-			sum := sha256.Sum256([]byte(verifier))
-			q := url.Values{
-				"client_id": {directory.AdminAppID}, "response_type": {"code"}, "redirect_uri": {c.redirectURI()},
-				"scope": {"openid profile " + strings.Join(directory.AdminScopes, " ")}, "state": {state},
-				"code_challenge": {b64.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
-			}
-			if lang := c.language(r); lang != "" {
-				q.Set("ui_locales", lang)
-			}
-			http.Redirect(w, r, c.tenantBase(tenantID)+"authorize?"+q.Encode(), http.StatusFound)
-			return
-		}
+	authorize, err := c.startSignIn(w, r, tenantID)
+	if err != nil {
+		c.internalError(w, r, err)
+		return
 	}
-	c.internalError(w, r, err)
+	http.Redirect(w, r, authorize, http.StatusFound)
+}
+
+// startSignIn keeps a new sign-in's verifier and returns where to send
+// the browser.
+func (c *Console) startSignIn(w http.ResponseWriter, r *http.Request, tenantID string) (string, error) {
+	state, err := c.random()
+	if err != nil {
+		return "", err
+	}
+	verifier, err := c.random()
+	if err != nil {
+		return "", err
+	}
+	sealed, err := c.seal(verifier, tenantID, kindSignIn, stateID(state))
+	if err != nil {
+		return "", err
+	}
+	if err := c.putState(r.Context(), tenantID, kindSignIn, stateID(state), "", signInState{Verifier: sealed}, signInLifetime); err != nil {
+		return "", err
+	}
+	c.setCookie(w, c.cookies.flow, tenantID+"."+state, signInLifetime)
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{
+		"client_id": {directory.AdminAppID}, "response_type": {"code"}, "redirect_uri": {c.redirectURI()},
+		"scope": {"openid profile " + strings.Join(directory.AdminScopes, " ")}, "state": {state},
+		"code_challenge": {b64.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	}
+	if lang := c.language(r); lang != "" {
+		q.Set("ui_locales", lang)
+	}
+	return c.tenantBase(tenantID) + "authorize?" + q.Encode(), nil
 }
 
 // putState stores a state of the console; it is its own family, so that
