@@ -565,8 +565,11 @@ func TestAdminConsoleLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := c.get(base + "/signins?" + url.Values{"user": {"admin@"}, "error": {"0"}}.Encode())
-	if s.status != 200 || !strings.Contains(s.body, "<td>"+a.created.Admin.UserPrincipalName+"</td><td>Gatehouse admin centre</td>") {
+	if s.status != 200 || !regexp.MustCompile(`<td>`+regexp.QuoteMeta(a.created.Admin.UserPrincipalName)+`</td><td>Gatehouse admin centre</td><td>[^<]*</td>\s*<td>Success</td>`).MatchString(s.body) {
 		t.Errorf("sign-in log: %d %s", s.status, regexp.MustCompile(`(?s)<tbody>.*?</tbody>`).FindString(s.body))
+	}
+	if o := c.get(base + "/"); !strings.Contains(o.body, "<td>Gatehouse admin centre</td><td>Success</td>") {
+		t.Errorf("recent sign-ins on the overview: %s", regexp.MustCompile(`(?s)<section aria-labelledby="signins">.*?</section>`).FindString(o.body))
 	}
 
 	helper := newUser("helper", a.domain)
@@ -614,13 +617,13 @@ func TestAdminConsoleTenantSwitcher(t *testing.T) {
 		t.Fatalf("redemption ended at %s", away)
 	}
 
-	c, home := e.consoleSignIn(t, fabrikam.id, "ana@fabrikam.example", "correct horse battery ana")
+	_, home := e.consoleSignIn(t, fabrikam.id, "ana@fabrikam.example", "correct horse battery ana")
 	if strings.Contains(home.body, `href="/admin/`+contoso.id+`/"`) {
 		t.Error("a tenant where the guest holds no role is offered")
 	}
 	e.mustCall(204, "POST", "/v1.0/directoryRoles/"+authz.GlobalAdministrator+"/members/$ref", contoso.token, map[string]any{"@odata.id": e.public + "/v1.0/directoryObjects/" + guest})
 	// The switcher is read when the session starts: sign in again.
-	c, home = e.consoleSignIn(t, fabrikam.id, "ana@fabrikam.example", "correct horse battery ana")
+	c, home := e.consoleSignIn(t, fabrikam.id, "ana@fabrikam.example", "correct horse battery ana")
 	if !strings.Contains(home.body, `<a href="/admin/`+contoso.id+`/">Contoso</a>`) {
 		t.Fatalf("Contoso is not in the switcher: %s", regexp.MustCompile(`(?s)<details class="switcher">.*?</details>`).FindString(home.body))
 	}

@@ -42,10 +42,11 @@ test('screenshots of the admin centre', async (t) => {
   await page.setViewportSize(widths.desktop);
 
   await page.goto(`${base}/users`);
-  await page.getByLabel('Display name').first().fill('Screenshot User');
-  await page.getByLabel('Username').fill(`shot-${Date.now()}@${srv.domain}`);
-  await page.getByLabel('Password', { exact: true }).fill(`Pw-${Date.now()}-correct-horse`);
-  await page.getByRole('button', { name: 'Create user' }).click();
+  const create = page.locator('form[action$="/users"]');
+  await create.getByLabel('Display name').fill('Screenshot User');
+  await create.getByLabel('Username', { exact: true }).fill(`shot-${Date.now()}@${srv.domain}`);
+  await create.getByLabel('Password', { exact: true }).fill(`Pw-${Date.now()}-correct-horse`);
+  await create.getByRole('button', { name: 'Create user' }).click();
   await page.locator('h1').waitFor();
   await shoot(page, '05-user');
   await page.goto(`${base}/users`);
