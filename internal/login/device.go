@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 )
 
 // stepDevice is the page where a user types the code a device shows
@@ -49,7 +50,7 @@ func (p *Pages) devicePost(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) devicePage(w http.ResponseWriter, r *http.Request, browser string, status int, errKey string) {
 	tenant := r.PathValue("tenant")
-	loc := p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))
+	loc := p.catalog.Locale(i18n.Negotiate(nil, r.Header.Get("Accept-Language")))
 	vw := &view{L: loc, Step: stepDevice, Title: loc.T("title.device"), CSRF: p.csrfToken(browser),
 		Action: p.base + "/" + url.PathEscape(tenant) + "/devicelogin"}
 	if errKey != "" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -233,7 +234,7 @@ func (p *Pages) openIn(w http.ResponseWriter, r *http.Request, browser, tenantID
 		p.errorPage(w, r, http.StatusBadRequest, "error.request")
 		return nil, false
 	}
-	loc := p.catalog.locale(negotiate(req.UILocales, r.Header.Get("Accept-Language")))
+	loc := p.catalog.Locale(i18n.Negotiate(req.UILocales, r.Header.Get("Accept-Language")))
 	return &visit{p: p, w: w, r: r, ctx: r.Context(), req: req, browser: browser, loc: loc}, true
 }
 

@@ -1,11 +1,9 @@
 package login
 
 import (
-	"maps"
-	"regexp"
-	"slices"
-	"strings"
 	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 )
 
 // TestCatalogComplete keeps every language's catalog in step with English:
@@ -15,85 +13,7 @@ func TestCatalogComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verbs := regexp.MustCompile(`%(\[\d\])?[a-z]`)
-	en := cat["en"]
-	for _, lang := range languages[1:] {
-		if got, want := slices.Sorted(maps.Keys(cat[lang])), slices.Sorted(maps.Keys(en)); !slices.Equal(got, want) {
-			t.Errorf("%s keys differ from English:\n%v\n%v", lang, got, want)
-		}
-		for key, msg := range cat[lang] {
-			got := slices.Sorted(slices.Values(verbs.FindAllString(msg, -1)))
-			want := slices.Sorted(slices.Values(verbs.FindAllString(en[key], -1)))
-			if !slices.Equal(got, want) {
-				t.Errorf("%s %s: verbs %v, English has %v", lang, key, got, want)
-			}
-			if msg == "" {
-				t.Errorf("%s %s: empty", lang, key)
-			}
-		}
+	for _, err := range i18n.CheckComplete(cat) {
+		t.Error(err)
 	}
-}
-
-func TestParseAcceptLanguage(t *testing.T) {
-	cases := []struct {
-		header string
-		want   []string
-	}{
-		{"", nil},
-		{"sv", []string{"sv"}},
-		{"en-US,en;q=0.9,pl;q=0.95", []string{"en-US", "pl", "en"}},
-		{"it;q=0, sv;q=0.1", []string{"sv"}},
-		{"*, fr;q=0.5", []string{"fr"}},
-		{"x y, de;q=abc, sv;level=1, pl ; q=0.3", []string{"pl"}},
-		{"zh-Hant-TW, 1en, en-1234", []string{"zh-Hant-TW", "en-1234"}},
-		{"sv;q=1.5, it;q=-1, pl;q=1.0", []string{"pl"}},
-		{strings.Repeat("sv,", 40) + "pl", slices.Repeat([]string{"sv"}, maxLanguageRanges)},
-	}
-	for _, tc := range cases {
-		if got := parseAcceptLanguage(tc.header); !slices.Equal(got, tc.want) {
-			t.Errorf("parseAcceptLanguage(%q) = %q, want %q", tc.header, got, tc.want)
-		}
-	}
-}
-
-func TestNegotiate(t *testing.T) {
-	cases := []struct {
-		ui     []string
-		accept string
-		want   string
-	}{
-		{nil, "", "en"},
-		{[]string{"de", "it-CH"}, "sv", "it"},
-		{[]string{"de", "pl_PL"}, "sv", "pl"},
-		{nil, "fr, pl_PL;q=0.2", "en"}, // not a language tag
-		{nil, "SV-fi", "sv"},
-		{[]string{"nb"}, "da", "en"},
-	}
-	for _, tc := range cases {
-		if got := negotiate(tc.ui, tc.accept); got != tc.want {
-			t.Errorf("negotiate(%q, %q) = %q, want %q", tc.ui, tc.accept, got, tc.want)
-		}
-	}
-}
-
-// FuzzParseAcceptLanguage: any header parses without panicking into at
-// most maxLanguageRanges valid tags.
-func FuzzParseAcceptLanguage(f *testing.F) {
-	for _, s := range []string{"", "en-US,en;q=0.9", "*;q=0.1", "sv;q=1.0000, pl;q=.5", ",,,;;;q=", "x-\xff;q=1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, h string) {
-		tags := parseAcceptLanguage(h)
-		if len(tags) > maxLanguageRanges {
-			t.Fatalf("%d tags", len(tags))
-		}
-		for _, tag := range tags {
-			if !validLanguageTag(tag) {
-				t.Fatalf("invalid tag %q", tag)
-			}
-		}
-		if lang := negotiate(nil, h); !slices.Contains(languages, lang) {
-			t.Fatalf("negotiated %q", lang)
-		}
-	})
 }

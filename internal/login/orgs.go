@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
@@ -113,7 +114,7 @@ func (p *Pages) orgsPage(w http.ResponseWriter, r *http.Request, browser string,
 		p.errorPage(w, r, http.StatusNotFound, "error.request")
 		return
 	}
-	loc := p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))
+	loc := p.catalog.Locale(i18n.Negotiate(nil, r.Header.Get("Accept-Language")))
 	b, err := p.cfg.Directory.Branding(ctx, tenantID, loc.Lang)
 	if err != nil {
 		// An unknown tenant shows the neutral page, which can only offer

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -63,7 +64,7 @@ type redeemVisit struct {
 
 func (p *Pages) newRedeemVisit(w http.ResponseWriter, r *http.Request, browser string) *redeemVisit {
 	return &redeemVisit{p: p, w: w, r: r, ctx: r.Context(), browser: browser,
-		loc: p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))}
+		loc: p.catalog.Locale(i18n.Negotiate(nil, r.Header.Get("Accept-Language")))}
 }
 
 func redemptionHandle(browser, ticket string) string { return hashID("redemption", browser, ticket) }

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -210,7 +211,7 @@ func consentList(loc *locale, scopes []string, missing []Permission) []Permissio
 
 // errorPage renders a page with only a message, in the browser's language.
 func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
-	loc := p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))
+	loc := p.catalog.Locale(i18n.Negotiate(nil, r.Header.Get("Accept-Language")))
 	p.renderPage(w, status, &view{L: loc, Step: stepError, Title: loc.T("title.error"), Error: loc.T(key),
 		Brand: newBrandView(Branding{})})
 }

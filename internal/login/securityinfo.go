@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/gatehouse-id/gatehouse/internal/federation"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -57,7 +58,7 @@ func (p *Pages) infoPost(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusNotFound, "error.request")
 		return
 	}
-	loc := p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))
+	loc := p.catalog.Locale(i18n.Negotiate(nil, r.Header.Get("Accept-Language")))
 	action := r.PostForm.Get("action")
 	if action == "signin" {
 		if p.cfg.Federation == nil {
@@ -194,7 +195,7 @@ func (p *Pages) infoRender(w http.ResponseWriter, r *http.Request, browser strin
 		p.errorPage(w, r, http.StatusNotFound, "error.request")
 		return
 	}
-	loc := p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))
+	loc := p.catalog.Locale(i18n.Negotiate(nil, r.Header.Get("Accept-Language")))
 	b, err := p.cfg.Directory.Branding(ctx, tenantID, loc.Lang)
 	if err != nil {
 		b = Branding{}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/revocation"
 	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -364,7 +365,7 @@ func (p *Pages) ConfirmSignOut(w http.ResponseWriter, r *http.Request, tenantID,
 		p.internalError(w, r, err)
 		return
 	}
-	loc := p.catalog.locale(negotiate(nil, r.Header.Get("Accept-Language")))
+	loc := p.catalog.Locale(i18n.Negotiate(nil, r.Header.Get("Accept-Language")))
 	b, err := p.cfg.Directory.Branding(r.Context(), tenantID, loc.Lang)
 	if err != nil {
 		// Branding is cosmetic: the neutral default serves as well.
