@@ -20,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/admin"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/b2b"
 	"github.com/gatehouse-id/gatehouse/internal/caller"
@@ -366,6 +367,17 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		IdentityProviders: fed, Invitations: guests, MFA: secondFactor, CrossTenantAccess: crossTenant, WhatIf: guests,
 		SkipTokenKey: keys.Derive("gatehouse graph skiptoken v1")})
 	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, b2b: guests, mail: mailing, metrics: m, unlock: func() error { return nil }}
+	// The admin centre redeems its codes at the node's own token endpoint,
+	// in-process, as federation reaches the deployment's issuers.
+	console, err := admin.New(admin.Config{PublicURL: cfg.PublicURL, Directory: dir, B2B: guests, Audit: audit.NewLog(st), CrossTenant: crossTenant,
+		Tokens: tokenVerifier{provider, dir}, Admission: api, Keys: keys, Logger: cfg.Logger, Now: cfg.Now,
+		HTTPClient: &http.Client{Timeout: 15 * time.Second, Transport: federation.LocalTransport(cfg.PublicURL,
+			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { self.ServeHTTP(w, r) }), nil)}})
+	if err != nil {
+		_ = signIns.Close(context.Background())
+		return nil, err
+	}
+	consoleHandler := console.Handler()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -407,6 +419,12 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		}
 		if strings.HasPrefix(r.URL.Path, "/v1.0/") || r.URL.Path == "/beta" || strings.HasPrefix(r.URL.Path, "/beta/") {
 			apiMux.ServeHTTP(w, r)
+			return
+		}
+		// The console has its own mux too: /admin/{tenant}/… would overlap
+		// the issuer's /{tenant}/… patterns.
+		if r.URL.Path == "/admin" || strings.HasPrefix(r.URL.Path, "/admin/") {
+			consoleHandler.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -81,7 +81,7 @@ func (g loginGuests) Organizations(ctx context.Context, homeTenantID, userID str
 	orgs, err := g.b.Organizations(ctx, homeTenantID, userID)
 	out := make([]login.Organization, len(orgs))
 	for i, o := range orgs {
-		out[i] = login.Organization(o)
+		out[i] = login.Organization{TenantID: o.TenantID, Name: o.Name, Home: o.Home}
 	}
 	return out, toLogin(err)
 }

@@ -422,7 +422,7 @@ func (s *Service) Organizations(ctx context.Context, homeTenantID, userID string
 		if err != nil {
 			return err
 		}
-		out = append(out, Organization{TenantID: home.ID, Name: home.DisplayName, Home: true})
+		out = append(out, Organization{TenantID: home.ID, Name: home.DisplayName, UserID: userID, Home: true})
 		accounts, err := tx.ListGuestAccounts(ctx, s.TenantIssuer(homeTenantID), userID)
 		if err != nil {
 			return err
@@ -432,7 +432,7 @@ func (s *Service) Organizations(ctx context.Context, homeTenantID, userID string
 			if err != nil {
 				return err
 			}
-			out = append(out, Organization{TenantID: t.ID, Name: t.DisplayName})
+			out = append(out, Organization{TenantID: t.ID, Name: t.DisplayName, UserID: a.UserID})
 		}
 		return nil
 	})

@@ -146,7 +146,10 @@ type Guest struct {
 // Organization is a tenant a person belongs to.
 type Organization struct {
 	TenantID, Name string
-	Home           bool
+	// UserID is the person's account there: their own at home, their
+	// guest account elsewhere.
+	UserID string
+	Home   bool
 }
 
 // External user states (user.externalUserState).

@@ -18,7 +18,7 @@ import (
 // and keyCredential.
 
 var guidList = prop{typ: tStringList, maxItems: 100, check: func(v string) error {
-	if !isGUID(v) {
+	if !IsGUID(v) {
 		return errNotGUID
 	}
 	return nil

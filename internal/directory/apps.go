@@ -485,7 +485,7 @@ func nullable(s string) any {
 // RemovePassword deletes a client secret (POST /applications/{id}/removePassword).
 func (s *Service) RemovePassword(ctx context.Context, tenantID, id string, body Doc) error {
 	keyID, _ := body["keyId"].(string)
-	if !isGUID(keyID) {
+	if !IsGUID(keyID) {
 		return usererr.New(usererr.Invalid, "Property 'keyId' is required and must be a GUID.")
 	}
 	return s.updateWithRetry(ctx, 0, func(tx store.Tx) error {

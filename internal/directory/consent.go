@@ -139,7 +139,8 @@ func grantedTo(grants []Object, userID string) []string {
 	return out
 }
 
-// GrantedScopes lists the delegated permissions a user may let an application use.
+// GrantedScopes lists the delegated permissions a user may let an application use:
+// those granted, and those a first-party application is preauthorized for.
 func (s *Service) GrantedScopes(ctx context.Context, tenantID, userID, appID string) ([]string, error) {
 	var out []string
 	err := s.st.View(ctx, func(tx store.Tx) error {
@@ -154,6 +155,11 @@ func (s *Service) GrantedScopes(ctx context.Context, tenantID, userID, appID str
 		out = grantedTo(grants, userID)
 		return err
 	})
+	for _, p := range preconsented(appID) {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
 	return out, err
 }
 
@@ -169,7 +175,6 @@ func (s *Service) MissingConsent(ctx context.Context, tenantID, userID, appID st
 	if err != nil {
 		return nil, err
 	}
-	granted = append(granted, preconsented(appID)...)
 	var missing []DelegatedPermission
 	for _, p := range wanted {
 		if !slices.ContainsFunc(granted, func(g string) bool { return strings.EqualFold(g, p.Value) }) {

@@ -46,7 +46,7 @@ func (s *Service) FindTenantByDomain(ctx context.Context, domain string) (Tenant
 
 // FindTenantByID looks up a tenant of the deployment by id.
 func (s *Service) FindTenantByID(ctx context.Context, tenantID string) (TenantInformation, error) {
-	if !isGUID(tenantID) {
+	if !IsGUID(tenantID) {
 		return TenantInformation{}, usererr.New(usererr.Invalid, "Invalid tenant id '%s': a tenant id is a GUID.", tenantID)
 	}
 	var out TenantInformation

@@ -30,6 +30,22 @@ const CLIAppID = "6c1f8d2a-3b7e-4f0a-9d55-7a1e2c9b4f10"
 // signing in as guests anywhere else.
 const B2BAppID = "3c9a6f2e-8b41-4d7a-a5e0-1f6b2d94c8e7"
 
+// AdminAppID is the client id of the Gatehouse admin centre, the public
+// client the console at {public URL}/admin signs administrators in through
+// (their tenant's own pages, with PKCE), as the Azure portal is a
+// first-party application of Entra.
+const AdminAppID = "9e4b2c7d-6a13-4f58-b0d2-c83e5a17f9a4"
+
+// AdminCallbackPath is where the admin centre's codes come back, under the
+// deployment's public URL.
+const AdminCallbackPath = "/admin/callback"
+
+// AdminScopes are the delegated permissions the admin centre acts with,
+// preauthorized: what the signed-in user may then do is what their own
+// directory roles let them, exactly as through Graph.
+var AdminScopes = []string{"Directory.AccessAsUser.All", "User.Invite.All", "AuditLog.Read.All", "Policy.Read.All", "Policy.ReadWrite.CrossTenantAccess",
+	"CrossTenantInformation.ReadBasic.All"}
+
 // FederationCallbackPath is where Gatehouse B2B's codes come back, under the
 // deployment's public URL.
 const FederationCallbackPath = "/federation/callback"
@@ -41,7 +57,7 @@ const FirstPartyOwnerID = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 
 // firstPartyAppIDs are the first-party applications every tenant has a
 // service principal of.
-var firstPartyAppIDs = []string{GraphAppID, CLIAppID, B2BAppID}
+var firstPartyAppIDs = []string{GraphAppID, CLIAppID, B2BAppID, AdminAppID}
 
 // firstPartyApp returns the deployment's registration of a first-party
 // application, a fresh document on every call. publicURL is the
@@ -65,6 +81,14 @@ func firstPartyApp(appID, publicURL string) (Object, bool) {
 			uris = append(uris, strings.TrimSuffix(publicURL, "/")+FederationCallbackPath)
 		}
 		d = Doc{"displayName": "Gatehouse B2B", "publicClient": map[string]any{"redirectUris": uris}, "appRoles": []any{}}
+	case AdminAppID:
+		// A public client too: every node can finish a sign-in without a
+		// shared secret, and PKCE binds the code to the node's request.
+		uris := []any{}
+		if publicURL != "" {
+			uris = append(uris, strings.TrimSuffix(publicURL, "/")+AdminCallbackPath)
+		}
+		d = Doc{"displayName": "Gatehouse admin centre", "publicClient": map[string]any{"redirectUris": uris}, "appRoles": []any{}}
 	default:
 		return Object{}, false
 	}
@@ -78,10 +102,14 @@ func isFirstParty(appID string) bool { return slices.Contains(firstPartyAppIDs, 
 // anyone's consent, as Microsoft's first-party applications are
 // preauthorized in Entra: Gatehouse B2B reads the guest's name and verified
 // email at home to hand them to the inviting organization, whose own
-// consent page ("review permissions") is where the guest agrees to that.
+// consent page ("review permissions") is where the guest agrees to that;
+// the admin centre acts as the signed-in user, within their own roles.
 func preconsented(appID string) []string {
-	if appID == B2BAppID {
+	switch appID {
+	case B2BAppID:
 		return []string{"openid", "profile", "email"}
+	case AdminAppID:
+		return append([]string{"openid", "profile"}, AdminScopes...)
 	}
 	return nil
 }

@@ -237,7 +237,7 @@ func (p prop) normalizeString(s, name, resource string) (any, error) {
 		}
 		return t.UTC().Format(time.RFC3339), nil
 	case tGUID:
-		if !isGUID(s) {
+		if !IsGUID(s) {
 			return nil, invalidValue(name, resource)
 		}
 		return strings.ToLower(s), nil
@@ -259,7 +259,8 @@ func (p prop) normalizeString(s, name, resource string) (any, error) {
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-func isGUID(s string) bool { return guidPattern.MatchString(s) }
+// IsGUID reports whether s is a GUID (an object or tenant id).
+func IsGUID(s string) bool { return guidPattern.MatchString(s) }
 
 func checkEmail(s string) error {
 	a, err := mail.ParseAddress(s)

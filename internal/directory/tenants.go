@@ -333,7 +333,7 @@ func (s *Service) Tenant(ctx context.Context, segment string) (TenantDetails, er
 // ResolveTenant maps the {tenant} segment of a URL, a tenant id or one of its
 // verified domains, to the tenant id.
 func (s *Service) ResolveTenant(ctx context.Context, segment string) (string, error) {
-	if isGUID(segment) {
+	if IsGUID(segment) {
 		segment = strings.ToLower(segment)
 		if s.knownTenants.has(segment, s.now()) {
 			return segment, nil
@@ -341,7 +341,7 @@ func (s *Service) ResolveTenant(ctx context.Context, segment string) (string, er
 	}
 	var id string
 	err := s.st.View(ctx, func(tx store.Tx) error {
-		if isGUID(segment) {
+		if IsGUID(segment) {
 			t, err := tx.GetTenant(ctx, segment)
 			id = t.ID
 			return err

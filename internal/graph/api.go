@@ -46,6 +46,8 @@ type API struct {
 	// cross-tenant access settings.
 	crossTenant *xtap.Service
 	whatIf      WhatIf
+	// routes is the mux Register filled, which Admits consults.
+	routes *http.ServeMux
 }
 
 // Config wires the API.
@@ -96,6 +98,7 @@ type kindRoute struct {
 
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
+	a.routes = mux
 	d := a.dir
 	routes := []kindRoute{
 		{"users", directory.KindUser, readUsers, writeUsers, d.CreateUser, d.UpdateUser},

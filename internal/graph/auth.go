@@ -135,9 +135,32 @@ func anyOf(have, want []string) bool {
 }
 
 func (a *API) require(need permSet, h http.HandlerFunc) http.Handler {
-	return a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return admitted{need, a.authenticate(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.permitted(w, r, need) {
 			h(w, r)
 		}
-	}))
+	}))}
+}
+
+// admitted is a route's handler with what admits callers to it, so Admits
+// can answer for the route without serving it.
+type admitted struct {
+	need permSet
+	http.Handler
+}
+
+// Admits reports whether Graph admits p to a request (method, path under
+// /v1.0/): the first of its two layers, the route's permissions and, for
+// delegated writes, directory roles. The admin centre acts through the same
+// services and asks this before it does, so it admits exactly whom Graph
+// admits; the services then apply the rule. Routes that admit by the object
+// they find (deleted items) and unknown ones answer false.
+func (a *API) Admits(p Principal, method, path string) bool {
+	r, err := http.NewRequest(method, path, nil)
+	if err != nil || a.routes == nil {
+		return false
+	}
+	h, _ := a.routes.Handler(r)
+	route, ok := h.(admitted)
+	return ok && allowed(p, route.need)
 }

@@ -1,9 +1,14 @@
 package graph
 
 import (
+	"log/slog"
+	"net/http"
+	"path/filepath"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/authz"
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlite"
 )
 
 func TestAllowed(t *testing.T) {
@@ -45,6 +50,45 @@ func TestAllowed(t *testing.T) {
 	for _, c := range cases {
 		if got := allowed(c.p, c.need); got != c.want {
 			t.Errorf("%s: allowed = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestAdmits: another surface asking about a request gets the admission of
+// the route the request would reach, and false where admission depends on
+// the object (deleted items) or there is no route.
+func TestAdmits(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	dir, err := directory.New(st, directory.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(dir, nil, Config{Logger: slog.New(slog.DiscardHandler)})
+	a.Register(http.NewServeMux())
+	helpdesk := Principal{Scopes: []string{"Directory.AccessAsUser.All"}, DirectoryRoles: []string{authz.HelpdeskAdministrator}}
+	member := Principal{Scopes: []string{"Directory.AccessAsUser.All"}}
+	reader := Principal{Scopes: []string{"AuditLog.Read.All"}, DirectoryRoles: []string{authz.ReportsReader}}
+	cases := []struct {
+		p            Principal
+		method, path string
+		want         bool
+	}{
+		{helpdesk, "PATCH", "/v1.0/users/u1", true},
+		{member, "PATCH", "/v1.0/users/u1", false},
+		{member, "GET", "/v1.0/users", true},
+		{helpdesk, "POST", "/v1.0/directoryRoles/r/members/$ref", false},
+		{reader, "GET", "/v1.0/auditLogs/directoryAudits", true},
+		{helpdesk, "GET", "/v1.0/auditLogs/directoryAudits", false},
+		{helpdesk, "POST", "/v1.0/directory/deletedItems/u1/restore", false},
+		{helpdesk, "GET", "/v1.0/nothing/here", false},
+	}
+	for _, c := range cases {
+		if got := a.Admits(c.p, c.method, c.path); got != c.want {
+			t.Errorf("Admits(%v, %s %s) = %v, want %v", c.p.DirectoryRoles, c.method, c.path, got, c.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package hostedpage owns what every hosted page shares, whether the
-// sign-in pages (login) or the provider's own (oidc) render it: the page
-// languages and how one is chosen, the card's stylesheet, and the message
+// sign-in pages (login) or the provider's own (oidc) render it: the
+// language a page is in (the user's choice before i18n's negotiation), the
+// card's stylesheet, and the message
 // card (errors, signed out, device sign-in done) with the ids an
 // administrator needs to find the request in the logs.
 package hostedpage
@@ -10,13 +11,12 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
-	"encoding/json"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/reqid"
 )
 
@@ -25,43 +25,24 @@ var files embed.FS
 
 var (
 	stylesheet = template.CSS(must(files.ReadFile("style.css")))
-	catalog    = loadCatalog()
+	catalog    = must(i18n.Load(files, "messages"))
 	card       = template.Must(template.New("card.html").Funcs(template.FuncMap{"stylesheet": Stylesheet}).ParseFS(files, "card.html"))
 )
 
-func must(b []byte, err error) []byte {
+func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
 	}
-	return b
+	return v
 }
 
 // Stylesheet is the card's CSS, for a page's nonce'd style element.
 func Stylesheet() template.CSS { return stylesheet }
 
-func loadCatalog() map[string]map[string]string {
-	cat := make(map[string]map[string]string, len(Languages))
-	for _, lang := range Languages {
-		var msgs map[string]string
-		if err := json.Unmarshal(must(files.ReadFile("messages/"+lang+".json")), &msgs); err != nil {
-			panic(fmt.Sprintf("hostedpage: messages for %s: %v", lang, err))
-		}
-		cat[lang] = msgs
-	}
-	return cat
-}
-
 // T is the message key in lang (English where lang has none), formatted
 // with args.
 func T(lang, key string, args ...any) string {
-	msg, ok := catalog[lang][key]
-	if !ok {
-		msg = catalog["en"][key]
-	}
-	if len(args) == 0 {
-		return msg
-	}
-	return fmt.Sprintf(msg, args...)
+	return catalog.Locale(lang).T(key, args...)
 }
 
 // Card is what a message page says. Title "" is the generic "trouble

@@ -5,8 +5,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,28 +13,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/hostedpage/cardtest"
 	"github.com/gatehouse-id/gatehouse/internal/reqid"
 )
-
-// TestCatalogComplete keeps every language's messages in step with
-// English: the same keys, the same formatting verbs.
-func TestCatalogComplete(t *testing.T) {
-	verbs := regexp.MustCompile(`%(\[\d\])?[a-z]`)
-	keys := []string{"title.error", "title.unavailable", "title.signedOut", "title.deviceDone", "title.deviceDeclined",
-		"signedOut.text", "deviceDone.text", "deviceDeclined.text", "unavailable.text",
-		"details", "details.code", "details.requestId", "details.correlationId", "details.timestamp"}
-	for _, lang := range hostedpage.Languages {
-		for _, key := range keys {
-			msg := hostedpage.T(lang, key)
-			if msg == "" || (lang != "en" && msg == hostedpage.T("en", key) && key != "details.timestamp") {
-				t.Errorf("%s %s: %q is missing or English", lang, key, msg)
-			}
-			got := slices.Sorted(slices.Values(verbs.FindAllString(msg, -1)))
-			want := slices.Sorted(slices.Values(verbs.FindAllString(hostedpage.T("en", key), -1)))
-			if !slices.Equal(got, want) {
-				t.Errorf("%s %s: verbs %v, English has %v", lang, key, got, want)
-			}
-		}
-	}
-}
 
 // serve renders card through reqid's middleware, as every route is served.
 func serve(t *testing.T, status int, card hostedpage.Card, header http.Header) (*http.Response, string) {

@@ -50,7 +50,7 @@ func (p *Pages) devicePost(w http.ResponseWriter, r *http.Request) {
 
 func (p *Pages) devicePage(w http.ResponseWriter, r *http.Request, browser string, status int, errKey string) {
 	tenant := r.PathValue("tenant")
-	loc := p.catalog.locale(hostedpage.Lang(r))
+	loc := p.catalog.Locale(hostedpage.Lang(r))
 	vw := &view{L: loc, Step: stepDevice, Title: loc.T("title.device"), CSRF: p.csrfToken(browser),
 		Action: p.base + "/" + url.PathEscape(tenant) + "/devicelogin"}
 	if errKey != "" {

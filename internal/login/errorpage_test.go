@@ -47,7 +47,7 @@ func TestErrorPagesAreTheCard(t *testing.T) {
 				}
 				since := time.Now()
 				p := tt.do(h, b)
-				loc := h.pages.catalog.locale(lang.want)
+				loc := h.pages.catalog.Locale(lang.want)
 				cardtest.Check(t, &http.Response{StatusCode: p.status, Header: p.header}, p.body, cardtest.Want{
 					Status: tt.status, Lang: lang.want, Client: lang.client, Since: since, Text: loc.T(tt.key),
 				})

@@ -240,7 +240,7 @@ func (p *Pages) openIn(w http.ResponseWriter, r *http.Request, browser, tenantID
 		lang = chosen
 		p.setCookie(w, p.cookies.lang, lang, browserLifetime)
 	}
-	loc := p.catalog.locale(lang)
+	loc := p.catalog.Locale(lang)
 	return &visit{p: p, w: w, r: r, ctx: r.Context(), req: req, browser: browser, loc: loc}, true
 }
 

@@ -58,7 +58,7 @@ func TestLanguageSwitch(t *testing.T) {
 	// The next step is in the chosen language.
 	p = b.submit("username", "alice@contoso.com")
 	b.expect(p, "password")
-	if pageLang(p) != "sv" || !strings.Contains(p.body, h.pages.catalog.locale("sv").T("title.password")) {
+	if pageLang(p) != "sv" || !strings.Contains(p.body, h.pages.catalog.Locale("sv").T("title.password")) {
 		t.Fatalf("next step is not in Swedish:\n%s", p.body)
 	}
 	// So is the error card.

@@ -40,6 +40,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/revocation"
 	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
@@ -189,7 +190,7 @@ type Pages struct {
 	knownKey []byte
 	fedKey   []byte // derives PKCE verifiers and nonces from federation states
 	sealKey  []byte // seals redeem tickets kept between the redemption pages
-	catalog  catalog
+	catalog  i18n.Catalog
 	tmpl     *template.Template
 	limiter  *lockout.Limiter
 	cop      *http.CrossOriginProtection

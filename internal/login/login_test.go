@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
-	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 )
 
@@ -716,11 +716,11 @@ func TestLanguages(t *testing.T) {
 // language and checks that no message is missing.
 func TestEveryStepRendersInEveryLanguage(t *testing.T) {
 	h := newHarness(t, false)
-	for _, lang := range hostedpage.Languages {
+	for _, lang := range i18n.Languages {
 		for _, s := range []step{stepUsername, stepAccounts, stepPassword, stepChange, stepKMSI, stepConsent} {
 			rec := httptest.NewRecorder()
 			req, _ := http.NewRequest(http.MethodGet, "/", nil)
-			v := &visit{p: h.pages, w: rec, r: req, ctx: t.Context(), loc: h.pages.catalog.locale(lang),
+			v := &visit{p: h.pages, w: rec, r: req, ctx: t.Context(), loc: h.pages.catalog.Locale(lang),
 				req: authn.Request{ID: "r", TenantID: tenantA, ClientName: "App", Scopes: []string{"openid"}}}
 			v.show(flow{Step: s, Username: "alice@contoso.com"}, "")
 			body := rec.Body.String()

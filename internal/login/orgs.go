@@ -114,7 +114,7 @@ func (p *Pages) orgsPage(w http.ResponseWriter, r *http.Request, browser string,
 		p.errorPage(w, r, http.StatusNotFound, "error.request")
 		return
 	}
-	loc := p.catalog.locale(hostedpage.Lang(r))
+	loc := p.catalog.Locale(hostedpage.Lang(r))
 	b, err := p.cfg.Directory.Branding(ctx, tenantID, loc.Lang)
 	if err != nil {
 		// An unknown tenant shows the neutral page, which can only offer

@@ -64,7 +64,7 @@ type redeemVisit struct {
 
 func (p *Pages) newRedeemVisit(w http.ResponseWriter, r *http.Request, browser string) *redeemVisit {
 	return &redeemVisit{p: p, w: w, r: r, ctx: r.Context(), browser: browser,
-		loc: p.catalog.locale(hostedpage.Lang(r))}
+		loc: p.catalog.Locale(hostedpage.Lang(r))}
 }
 
 func redemptionHandle(browser, ticket string) string { return hashID("redemption", browser, ticket) }

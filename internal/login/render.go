@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -80,8 +81,8 @@ type langLink struct {
 
 // langSwitch is the switch for the page at action of the request id.
 func langSwitch(action, id, current string) []langLink {
-	links := make([]langLink, len(hostedpage.Languages))
-	for i, lang := range hostedpage.Languages {
+	links := make([]langLink, len(i18n.Languages))
+	for i, lang := range i18n.Languages {
 		q := url.Values{"request": {id}, "lang": {lang}}
 		links[i] = langLink{Lang: lang, Name: hostedpage.LanguageNames[lang], URL: action + "?" + q.Encode(), Current: lang == current}
 	}
@@ -244,7 +245,7 @@ func consentList(loc *locale, scopes []string, missing []Permission) []Permissio
 // errorPage answers with hostedpage's card saying the message key, in the
 // browser's language.
 func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, status int, key string) {
-	loc := p.catalog.locale(hostedpage.Lang(r))
+	loc := p.catalog.Locale(hostedpage.Lang(r))
 	hostedpage.Write(w, r, status, hostedpage.Card{Lang: loc.Lang, Title: loc.T("title.error"), Message: loc.T(key)})
 }
 

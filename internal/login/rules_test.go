@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
-	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
+	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/passpolicy"
 )
 
@@ -19,8 +19,8 @@ import (
 // it does not.
 func TestPasswordRulesShown(t *testing.T) {
 	h := newHarness(t, false)
-	for _, lang := range hostedpage.Languages {
-		loc := h.pages.catalog.locale(lang)
+	for _, lang := range i18n.Languages {
+		loc := h.pages.catalog.Locale(lang)
 		length := html.EscapeString(loc.T("rules.length", passpolicy.MinLength, passpolicy.MaxLength))
 		for _, s := range []step{stepChange, stepSignUpCode, stepPassword, stepUsername} {
 			rec := httptest.NewRecorder()

@@ -58,7 +58,7 @@ func (p *Pages) infoPost(w http.ResponseWriter, r *http.Request) {
 		p.errorPage(w, r, http.StatusNotFound, "error.request")
 		return
 	}
-	loc := p.catalog.locale(hostedpage.Lang(r))
+	loc := p.catalog.Locale(hostedpage.Lang(r))
 	action := r.PostForm.Get("action")
 	if action == "signin" {
 		if p.cfg.Federation == nil {
@@ -195,7 +195,7 @@ func (p *Pages) infoRender(w http.ResponseWriter, r *http.Request, browser strin
 		p.errorPage(w, r, http.StatusNotFound, "error.request")
 		return
 	}
-	loc := p.catalog.locale(hostedpage.Lang(r))
+	loc := p.catalog.Locale(hostedpage.Lang(r))
 	b, err := p.cfg.Directory.Branding(ctx, tenantID, loc.Lang)
 	if err != nil {
 		b = Branding{}

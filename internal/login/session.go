@@ -365,7 +365,7 @@ func (p *Pages) ConfirmSignOut(w http.ResponseWriter, r *http.Request, tenantID,
 		p.internalError(w, r, err)
 		return
 	}
-	loc := p.catalog.locale(hostedpage.Lang(r))
+	loc := p.catalog.Locale(hostedpage.Lang(r))
 	b, err := p.cfg.Directory.Branding(r.Context(), tenantID, loc.Lang)
 	if err != nil {
 		// Branding is cosmetic: the neutral default serves as well.

@@ -174,9 +174,16 @@ async function waitReady(server, base, caFile) {
 // runTests runs node's test runner in a process group of its own, so that
 // stopping it reaches the per-file processes the runner starts, whose
 // Playwright closes its browser on SIGTERM.
+// The files are those named on the command line (relative to this
+// directory), or else every test/*.test.mjs.
 function runTests(env) {
-  const files = readdirSync(join(here, 'test')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join('test', f));
+  const named = process.argv.slice(2);
+  const files = named.length > 0 ? named
+    : readdirSync(join(here, 'test')).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => join('test', f));
   if (files.length === 0) throw new Error('no test/*.test.mjs to run');
+  for (const f of files) {
+    if (!existsSync(join(here, f))) throw new Error(`${f} does not exist under ${here}`);
+  }
   const child = spawnTied(process.execPath, ['--test', '--test-reporter=spec', ...files],
     { cwd: here, env, stdio: 'inherit', detached: true });
   const exited = new Promise((res) => child.once('exit', (code, signal) => res(signal ? 1 : code)));

@@ -1,0 +1,79 @@
+// Screenshots of every admin-centre page at desktop (1280 px) and phone
+// (375 px) width, into GATEHOUSE_SCREENSHOTS; scripts/screenshots runs it
+// through ../run against a fresh server. It sets up what the pages show (a
+// user, an invited guest, a partner, a what-if) through the console itself.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { arriveAt, enterPassword, enterUsername, openBrowser, staySignedIn } from '../lib/browser.mjs';
+import { partner, server } from '../lib/gatehouse.mjs';
+
+const srv = server();
+const fabrikam = partner();
+const out = process.env.GATEHOUSE_SCREENSHOTS;
+
+const widths = { desktop: { width: 1280, height: 800 }, mobile: { width: 375, height: 740 } };
+
+async function shoot(page, name) {
+  for (const [label, size] of Object.entries(widths)) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: join(out, `${name}-${label}.png`), fullPage: true });
+  }
+}
+
+test('screenshots of the admin centre', async (t) => {
+  assert.ok(out, 'GATEHOUSE_SCREENSHOTS names the directory for the screenshots');
+  mkdirSync(out, { recursive: true });
+  const browser = await openBrowser(srv);
+  t.after(browser.close);
+  const { page } = browser;
+  const base = `${srv.base}/admin/${srv.tenantId}`;
+
+  await page.goto(`${srv.base}/admin`);
+  await shoot(page, '01-start');
+  await page.getByLabel('Organization').fill(srv.domain);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await enterUsername(page, srv.admin.userPrincipalName);
+  await enterPassword(page, srv.admin.password);
+  await staySignedIn(page, false);
+  await arriveAt(page, srv.base);
+  await page.setViewportSize(widths.desktop);
+
+  await page.goto(`${base}/users`);
+  const create = page.locator('form[action$="/users"]');
+  await create.getByLabel('Display name').fill('Screenshot User');
+  await create.getByLabel('Username', { exact: true }).fill(`shot-${Date.now()}@${srv.domain}`);
+  await create.getByLabel('Password', { exact: true }).fill(`Pw-${Date.now()}-correct-horse`);
+  await create.getByRole('button', { name: 'Create user' }).click();
+  await page.locator('h1').waitFor();
+  await shoot(page, '05-user');
+  await page.goto(`${base}/users`);
+  await page.getByLabel('Email address').fill(`guest-${Date.now()}@${fabrikam.domain}`);
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await page.locator('#external-state').waitFor();
+  await shoot(page, '06-guest');
+
+  await page.goto(`${base}/crosstenant`);
+  const add = page.locator('form[action$="/crosstenant/partners"]');
+  await add.getByLabel('Organization').fill(fabrikam.domain);
+  await add.getByLabel('B2B collaboration inbound').selectOption('blocked');
+  await add.getByRole('button', { name: 'Add' }).click();
+  await page.getByLabel('Home organization (domain or tenant ID)').fill(fabrikam.domain);
+  await page.getByLabel('Or the email address of someone to invite').fill(`someone@${fabrikam.domain}`);
+  await page.getByRole('button', { name: 'Evaluate' }).click();
+  await page.locator('#whatif-result').waitFor();
+  await shoot(page, '08-crosstenant-whatif');
+
+  for (const [name, path] of [['02-overview', '/'], ['03-users', '/users'], ['04-deleted', '/deleted'],
+    ['07-crosstenant', '/crosstenant'], ['09-audit', '/audit'], ['10-signins', '/signins']]) {
+    await page.goto(base + path);
+    await shoot(page, name);
+  }
+  for (const lang of ['sv', 'it', 'pl']) {
+    await page.goto(`${base}/?lang=${lang}`);
+    await shoot(page, `11-overview-${lang}`);
+  }
+  await page.goto(`${base}/?lang=en`);
+});
