@@ -47,9 +47,9 @@ func formPostCSP(formAction, scriptNonce string) string {
 	return "default-src 'none'; base-uri 'none'; frame-ancestors 'none'; script-src 'nonce-" + scriptNonce + "'; form-action " + formAction
 }
 
-// writePage renders a page with headers that keep it out of caches, frames
-// and referrers. Rendering goes to a buffer first so that a template error
-// never leaves half a page behind a 200.
+// writePage renders a page and sends it as every hosted page is sent.
+// Rendering goes to a buffer first so that a template error never leaves
+// half a page behind a 200.
 func writePage(w http.ResponseWriter, r *http.Request, status int, name string, data any, csp string) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
@@ -57,16 +57,7 @@ func writePage(w http.ResponseWriter, r *http.Request, status int, name string, 
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", csp)
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	hostedpage.WriteHTML(w, status, csp, buf.Bytes())
 }
 
 // showError answers with an error page and never redirects: used when the
