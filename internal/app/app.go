@@ -304,6 +304,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	cfg.defaults()
 	m := metrics.New()
 	st = m.Store(st)
+	m.WatchOutbox(st, cfg.Now, outbox.Topic)
 	keys, err := loadKeyring(cfg)
 	if err != nil {
 		return nil, err

@@ -155,6 +155,9 @@ func TestMetricsMoveWithTokensGraphCallsAndSignIns(t *testing.T) {
 			t.Errorf("%s moved by %v, want %v", sample, got, want)
 		}
 	}
+	if _, ok := after[`gatehouse_outbox_messages{state="due",topic="email"}`]; !ok {
+		t.Error("no outbox depth for email")
+	}
 	if moved(`gatehouse_store_transaction_duration_seconds_count{kind="view",result="ok"}`) < 1 ||
 		moved(`gatehouse_store_transaction_duration_seconds_count{kind="update",result="ok"}`) < 1 {
 		t.Error("store transactions not timed")

@@ -1,7 +1,7 @@
 // Package metrics owns a node's Prometheus metrics: requests by route
 // pattern and status with their durations, tokens issued by grant type and
-// tenant, sign-in outcomes by class of error, and the latency of store
-// transactions. Labels come from bounded sets only (route patterns, status
+// tenant, sign-in outcomes by class of error, the latency of store
+// transactions, and the depth of the outbox. Labels come from bounded sets only (route patterns, status
 // codes, grant types, tenants, classes), never from what a caller sends.
 package metrics
 
@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -63,9 +64,56 @@ func New() *Metrics {
 	return m
 }
 
-// Handler serves the metrics in Prometheus' exposition formats.
+// Handler serves the metrics in Prometheus' exposition formats. A
+// collector that fails (the outbox's, when the store is down) is left out
+// of the answer rather than failing it: the other metrics say why.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// WatchOutbox reports, at each scrape, the messages waiting in st's
+// outbox, read at now(): every topic found there, and the topics named
+// here even when none of theirs wait (a 0, so that alerts see the series).
+func (m *Metrics) WatchOutbox(st store.Store, now func() time.Time, topics ...string) {
+	m.reg.MustRegister(outboxDepth{st: st, now: now, topics: topics, desc: prometheus.NewDesc("gatehouse_outbox_messages",
+		"Messages waiting in the outbox, by topic and state: due (deliverable now), leased (being delivered) or waiting (a retry's backoff).",
+		[]string{"topic", "state"}, nil)})
+}
+
+// outboxScrapeTimeout bounds the store read a scrape makes.
+const outboxScrapeTimeout = 2 * time.Second
+
+type outboxDepth struct {
+	st     store.Store
+	now    func() time.Time
+	topics []string
+	desc   *prometheus.Desc
+}
+
+func (c outboxDepth) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c outboxDepth) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), outboxScrapeTimeout)
+	defer cancel()
+	var depths []store.TopicDepth
+	err := c.st.View(ctx, func(tx store.Tx) (err error) {
+		depths, err = tx.OutboxDepth(ctx, c.now())
+		return err
+	})
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for _, topic := range c.topics {
+		if !slices.ContainsFunc(depths, func(d store.TopicDepth) bool { return d.Topic == topic }) {
+			depths = append(depths, store.TopicDepth{Topic: topic})
+		}
+	}
+	for _, d := range depths {
+		for state, n := range map[string]int64{"due": d.Due, "leased": d.Leased, "waiting": d.Waiting} {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), d.Topic, state)
+		}
+	}
 }
 
 // ObserveRequest counts a served request (an httpobs recorder).

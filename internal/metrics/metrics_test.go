@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/httpobs"
@@ -110,5 +111,51 @@ func TestCountersAndStoreTimings(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s", want)
 		}
+	}
+}
+
+// depthStore answers OutboxDepth with depths, or fails with err.
+type depthStore struct {
+	store.Store
+	depths []store.TopicDepth
+	err    error
+}
+
+func (s depthStore) View(_ context.Context, fn func(store.Tx) error) error {
+	if s.err != nil {
+		return s.err
+	}
+	return fn(depthTx{depths: s.depths})
+}
+
+type depthTx struct {
+	store.Tx
+	depths []store.TopicDepth
+}
+
+func (tx depthTx) OutboxDepth(context.Context, time.Time) ([]store.TopicDepth, error) {
+	return tx.depths, nil
+}
+
+func TestOutboxDepthAtEachScrape(t *testing.T) {
+	m := New()
+	st := &depthStore{depths: []store.TopicDepth{{Topic: "mail", Due: 2, Leased: 1, Waiting: 3}}}
+	m.WatchOutbox(st, time.Now, "mail", "sms")
+	out := scrape(t, m)
+	for _, want := range []string{
+		`gatehouse_outbox_messages{state="due",topic="sms"} 0`,
+		`gatehouse_outbox_messages{state="due",topic="mail"} 2`,
+		`gatehouse_outbox_messages{state="leased",topic="mail"} 1`,
+		`gatehouse_outbox_messages{state="waiting",topic="mail"} 3`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s in\n%s", want, out)
+		}
+	}
+	// The store down: the scrape still answers, with everything else.
+	st.err = fmt.Errorf("%w: down", store.ErrUnavailable)
+	out = scrape(t, m)
+	if strings.Contains(out, "gatehouse_outbox_messages{") || !strings.Contains(out, "go_goroutines") {
+		t.Errorf("scrape with the store down:\n%s", out)
 	}
 }

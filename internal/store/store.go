@@ -180,6 +180,9 @@ type Tx interface {
 	CompleteMessage(ctx context.Context, id string) error
 	// RetryMessage releases a claimed message to run again at notBefore, recording why.
 	RetryMessage(ctx context.Context, id string, notBefore time.Time, lastError string) error
+	// OutboxDepth counts the messages of every tenant waiting in the outbox
+	// at now, by topic, for operators: how far delivery is behind.
+	OutboxDepth(ctx context.Context, now time.Time) ([]TopicDepth, error)
 
 	// Credentials: password hashes of users, hashed secrets of applications.
 	PutCredential(ctx context.Context, c Credential) error // insert or replace by (tenant, object, keyID)
@@ -382,6 +385,14 @@ type Message struct {
 	NotBefore time.Time
 	Attempts  int
 	LastError string
+}
+
+// TopicDepth is how many messages of a topic wait in the outbox: Due ones
+// could be claimed now, Leased ones are being delivered, Waiting ones are
+// due later (a retry's backoff).
+type TopicDepth struct {
+	Topic                string
+	Due, Leased, Waiting int64
 }
 
 // State is a piece of short-lived protocol state. Family groups states

@@ -80,3 +80,18 @@ func (t *txn) RetryMessage(ctx context.Context, id string, notBefore time.Time, 
 	return changed(t.exec(ctx, `UPDATE outbox SET not_before = $2, last_error = $3, lease_until = NULL WHERE id = $1`,
 		id, t.at(notBefore), lastError))
 }
+
+func (t *txn) OutboxDepth(ctx context.Context, now time.Time) ([]store.TopicDepth, error) {
+	var out []store.TopicDepth
+	err := t.query(ctx, `SELECT topic,
+			COALESCE(SUM(CASE WHEN lease_until > $1 THEN 0 WHEN not_before <= $1 THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN lease_until > $1 THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN lease_until > $1 THEN 0 WHEN not_before > $1 THEN 1 ELSE 0 END), 0)
+		FROM outbox GROUP BY topic ORDER BY topic`, []any{t.at(now)}, func(r *sql.Rows) error {
+		var d store.TopicDepth
+		err := r.Scan(&d.Topic, &d.Due, &d.Leased, &d.Waiting)
+		out = append(out, d)
+		return err
+	})
+	return out, err
+}

@@ -215,3 +215,56 @@ func testOutboxVisibleAfterCommit(t *testing.T, s store.Store) {
 		t.Errorf("claimed %+v after commit, want m1", ms)
 	}
 }
+
+func testOutboxDepth(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	depth := func(now time.Time) map[string]store.TopicDepth {
+		t.Helper()
+		out := map[string]store.TopicDepth{}
+		view(t, s, func(tx store.Tx) error {
+			ds, err := tx.OutboxDepth(ctx, now)
+			for _, d := range ds {
+				if d.Topic == "depth-mail" || d.Topic == "depth-sms" {
+					out[d.Topic] = d
+				}
+			}
+			return err
+		})
+		return out
+	}
+	if got := depth(base); len(got) != 0 {
+		t.Fatalf("an empty outbox: %+v", got)
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, m := range []store.Message{
+			{ID: "d1", TenantID: "t1", Topic: "depth-mail", Payload: []byte(`{}`), CreatedAt: base},
+			{ID: "d2", TenantID: "t2", Topic: "depth-mail", Payload: []byte(`{}`), CreatedAt: base},
+			{ID: "d3", TenantID: "t1", Topic: "depth-mail", Payload: []byte(`{}`), CreatedAt: base, NotBefore: base.Add(time.Hour)},
+			{ID: "d4", Topic: "depth-sms", Payload: []byte(`{}`), CreatedAt: base},
+		} {
+			if err := tx.Enqueue(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := map[string]store.TopicDepth{
+		"depth-mail": {Topic: "depth-mail", Due: 2, Waiting: 1},
+		"depth-sms":  {Topic: "depth-sms", Due: 1},
+	}
+	if got := depth(base); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("depth = %+v, want %+v", got, want)
+	}
+	// A claim leases one for a minute; when the lease runs out it is due again.
+	if got := claim(t, s, "depth-mail", base, 1); len(got) != 1 {
+		t.Fatalf("claimed %d", len(got))
+	}
+	want["depth-mail"] = store.TopicDepth{Topic: "depth-mail", Due: 1, Leased: 1, Waiting: 1}
+	if got := depth(base.Add(time.Second)); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("with one leased: %+v, want %+v", got, want)
+	}
+	want["depth-mail"] = store.TopicDepth{Topic: "depth-mail", Due: 3}
+	if got := depth(base.Add(2 * time.Hour)); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("two hours on: %+v, want %+v", got, want)
+	}
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"OutboxVisibleAfterCommit", testOutboxVisibleAfterCommit},
+		{"OutboxDepth", testOutboxDepth},
 		{"Rollback", testRollback},
 		{"WritesWaitingTogether", testWritesWaitingTogether},
 		{"ViewIsReadOnly", testViewIsReadOnly},
