@@ -334,7 +334,7 @@ func tenantCmd(stdout io.Writer) *cobra.Command {
 	create.Flags().BoolVar(&asJSON, "json", false, "print one JSON object for scripts")
 	_ = create.MarkFlagRequired("display-name")
 	_ = create.MarkFlagRequired("domain")
-	tenant.AddCommand(create, tenantListCmd(stdout), tenantShowCmd(stdout))
+	tenant.AddCommand(create, tenantListCmd(stdout), tenantShowCmd(stdout), tenantDeleteCmd(stdout))
 	return tenant
 }
 

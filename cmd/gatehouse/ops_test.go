@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -351,5 +352,48 @@ func TestDemoPrintsAbsolutePaths(t *testing.T) {
 	want := "go run ./cmd/gatehouse serve --store sqlite:" + filepath.Join(dir, "data", "g.db") + " --data-dir " + filepath.Join(dir, "data")
 	if d.Serve != want {
 		t.Errorf("serve command %q, want %q", d.Serve, want)
+	}
+}
+
+func TestTenantDelete(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"contoso.example", "fabrikam.example"} {
+		if _, err := runCLI(t, context.Background(), "tenant", "create", "--display-name", "Org "+d, "--domain", d, "--data-dir", dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	typed := func(answer string, args ...string) (string, error) {
+		var stdout, stderr bytes.Buffer
+		root := newRoot(&stdout, &stderr)
+		root.SetIn(strings.NewReader(answer))
+		root.SetArgs(append(append([]string{"tenant", "delete"}, args...), "--data-dir", dir))
+		err := root.ExecuteContext(context.Background())
+		return stdout.String(), err
+	}
+	count := func() int {
+		out, err := runCLI(t, context.Background(), "tenant", "list", "--data-dir", dir, "--json")
+		var list []tenantJSONOut
+		if err != nil || json.Unmarshal([]byte(out), &list) != nil {
+			t.Fatalf("list: %v %s", err, out)
+		}
+		return len(list)
+	}
+
+	out, err := typed("fabrikam.example\n", "contoso.example")
+	if err == nil || !strings.Contains(out, "Type its default domain, contoso.example") || count() != 2 {
+		t.Fatalf("a wrong confirmation: %v %q, %d tenants", err, out, count())
+	}
+	if _, err := typed("", "contoso.example"); err == nil || count() != 2 {
+		t.Fatalf("no confirmation: %v, %d tenants", err, count())
+	}
+	out, err = typed("Contoso.Example\n", "contoso.example")
+	if err != nil || !strings.Contains(out, "Deleted tenant") || count() != 1 {
+		t.Fatalf("confirmed: %v %q, %d tenants", err, out, count())
+	}
+	if _, err := runCLI(t, context.Background(), "tenant", "show", "contoso.example", "--data-dir", dir); err == nil {
+		t.Error("the deleted tenant is still shown")
+	}
+	if _, err := typed("", "fabrikam.example", "--yes"); err == nil || !strings.Contains(err.Error(), "last tenant") || count() != 1 {
+		t.Errorf("the last tenant: %v, %d tenants", err, count())
 	}
 }

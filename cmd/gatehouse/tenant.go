@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -150,4 +152,60 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
+}
+
+func tenantDeleteCmd(stdout io.Writer) *cobra.Command {
+	var sf storeFlags
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete TENANT",
+		Short: "Delete a tenant (by id or verified domain) and everything it holds, for good",
+		Long: "Deletes a tenant and all it holds: users, groups, applications, credentials, keys, logs.\n" +
+			"There is no undo. Unless --yes is given, the tenant's default domain must be typed to confirm.\n" +
+			"The consumers tenant and the deployment's last tenant cannot be deleted.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withDirectory(cmd.Context(), sf, func(dir *directory.Service) error {
+				t, err := dir.Tenant(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if !yes {
+					if err := confirmDeletion(cmd.InOrStdin(), stdout, t); err != nil {
+						return err
+					}
+				}
+				if _, err := dir.DeleteTenant(cmd.Context(), t.ID); err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(stdout, "Deleted tenant %s (%s).\n", t.ID, t.DisplayName)
+				return err
+			})
+		},
+	}
+	sf.add(cmd.Flags())
+	cmd.Flags().BoolVar(&yes, "yes", false, "delete without asking for the default domain")
+	return cmd
+}
+
+// confirmDeletion asks for the tenant's default domain, as a console asks
+// for a name before deleting what cannot be restored.
+func confirmDeletion(in io.Reader, out io.Writer, t directory.TenantDetails) error {
+	want := t.ID
+	for _, d := range t.Domains {
+		if d.Default {
+			want = d.Name
+		}
+	}
+	if _, err := fmt.Fprintf(out, "This deletes tenant %s (%s) and everything it holds, for good.\nType its default domain, %s, to go on: ", t.ID, t.DisplayName, want); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if !strings.EqualFold(strings.TrimSpace(line), want) {
+		return errors.New("not confirmed: nothing was deleted")
+	}
+	return nil
 }

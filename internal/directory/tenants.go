@@ -486,3 +486,61 @@ func (s *Service) EnsureConsumersTenant(ctx context.Context) error {
 	}
 	return err
 }
+
+// tenantDeletable is the rule of deleting a tenant, for its operator: never
+// the consumers tenant, whose personal accounts sign in to every tenant's
+// apps, and never the deployment's last tenant of its own (the next serve
+// would make a new one, with new credentials, as on a new machine). others
+// counts the deployment's tenants besides this one and the consumers
+// tenant.
+func tenantDeletable(id string, others int) error {
+	switch {
+	case id == ConsumersTenantID:
+		return usererr.New(usererr.Forbidden, "The consumers tenant holds the deployment's personal accounts and cannot be deleted.")
+	case others == 0:
+		return usererr.New(usererr.Forbidden, "Tenant '%s' is the deployment's last tenant and cannot be deleted: create another first.", id)
+	}
+	return nil
+}
+
+// DeleteTenant deletes the tenant a segment names (its id or a verified
+// domain) and everything it holds, for the deployment's operator (gatehouse
+// tenant delete), as tenantDeletable allows. It returns what was deleted.
+// Other nodes stop serving the tenant when their caches of it expire
+// (tenantSetTTL, the signing keys' cache); nothing survives in the store.
+func (s *Service) DeleteTenant(ctx context.Context, segment string) (TenantDetails, error) {
+	t, err := s.Tenant(ctx, segment)
+	if err != nil {
+		return TenantDetails{}, err
+	}
+	err = s.st.Update(ctx, func(tx store.Tx) error {
+		n, err := tx.CountTenants(ctx)
+		if err != nil {
+			return err
+		}
+		others := n - 1
+		if _, err := tx.GetTenant(ctx, ConsumersTenantID); err == nil && t.ID != ConsumersTenantID {
+			others--
+		} else if err != nil && !isNotFound(err) {
+			return err
+		}
+		if err := tenantDeletable(t.ID, others); err != nil {
+			return err
+		}
+		return tx.DeleteTenant(ctx, t.ID)
+	})
+	if isNotFound(err) {
+		return TenantDetails{}, usererr.New(usererr.NotFound, "Tenant '%s' not found.", segment)
+	}
+	if err != nil {
+		return TenantDetails{}, err
+	}
+	s.knownTenants.forget(t.ID)
+	return t, nil
+}
+
+func (c *tenantSet) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.seen, id)
+}

@@ -76,6 +76,10 @@ type Tx interface {
 	// after ("" for the first), in id order.
 	ListTenants(ctx context.Context, after string, limit int) ([]Tenant, error)
 
+	// DeleteTenant removes the tenant and all it holds: domains, objects
+	// with their links and credentials, its feed, keys, states, logs and
+	// outbox messages. ErrNotFound if there is no such tenant.
+	DeleteTenant(ctx context.Context, id string) error
 	// LockTenant makes this transaction wait for, and then hold off until it
 	// ends, every other transaction that locks the same tenant. Writes that
 	// enforce a rule no index can (a sign-in identity unique in the tenant,

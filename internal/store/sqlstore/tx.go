@@ -199,6 +199,21 @@ func (t *txn) CreateTenant(ctx context.Context, tn store.Tenant) error {
 	return err
 }
 
+// DeleteTenant deletes the tenant's row, which every table of its data
+// references with ON DELETE CASCADE (directly, or through its objects),
+// but for the feed and the outbox, whose rows go first.
+func (t *txn) DeleteTenant(ctx context.Context, id string) error {
+	if err := t.writable(); err != nil {
+		return err
+	}
+	for _, q := range []string{`DELETE FROM changes WHERE tenant_id = $1`, `DELETE FROM outbox WHERE tenant_id = $1`} {
+		if _, err := t.exec(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	return changed(t.exec(ctx, `DELETE FROM tenants WHERE id = $1`, id))
+}
+
 const tenantColumns = `id, display_name, type, created_at`
 
 func tenantDest(tn *store.Tenant) []any {

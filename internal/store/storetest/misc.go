@@ -292,3 +292,60 @@ func testUnavailable(t *testing.T, s store.Store) {
 		t.Errorf("Ping past its deadline: %v, want store.ErrUnavailable", err)
 	}
 }
+
+func testDeleteTenant(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	fill := func(tid string) {
+		newTenant(t, s, tid)
+		create(t, s, user(tid, "u1", "u1@"+tid+".example", "U1", `{}`), group(tid, "g1", "G1"))
+		update(t, s, func(tx store.Tx) error {
+			return errors.Join(
+				tx.AddLink(ctx, tid, store.Link{SourceID: "g1", Rel: "members", TargetID: "u1"}),
+				tx.PutCredential(ctx, store.Credential{TenantID: tid, ObjectID: "u1", KeyID: "k1", Type: "password", Hash: []byte("h"), CreatedAt: base}),
+				tx.PutState(ctx, store.State{TenantID: tid, Kind: "code", ID: "s1", Data: []byte(`{}`), CreatedAt: base, ExpiresAt: base.Add(24 * 365 * time.Hour * 100)}),
+				tx.AppendAudit(ctx, auditRecord(tid, store.LogSignIn, "a1", base, "", "u1", 0)),
+				tx.Enqueue(ctx, store.Message{ID: "m-" + tid, TenantID: tid, Topic: "delete-tenant", Payload: []byte(`{}`), CreatedAt: base}))
+		})
+	}
+	fill("t1")
+	fill("t2")
+	update(t, s, func(tx store.Tx) error { return tx.DeleteTenant(ctx, "t1") })
+
+	view(t, s, func(tx store.Tx) error {
+		_, err := tx.GetTenant(ctx, "t1")
+		wantErr(t, "the deleted tenant", err, store.ErrNotFound)
+		_, err = tx.GetObject(ctx, "t1", kindUser, "u1")
+		wantErr(t, "its user", err, store.ErrNotFound)
+		_, err = tx.GetState(ctx, "t1", "code", "s1")
+		wantErr(t, "its state", err, store.ErrNotFound)
+		_, err = tx.GetAudit(ctx, "t1", store.LogSignIn, "a1")
+		wantErr(t, "its sign-in", err, store.ErrNotFound)
+		if ch, err := tx.Changes(ctx, "t1", nil, 0, 10); err != nil || len(ch) != 0 {
+			t.Errorf("its feed: %v, %v", ch, err)
+		}
+		// The other tenant keeps everything.
+		if _, err := tx.GetObject(ctx, "t2", kindUser, "u1"); err != nil {
+			t.Errorf("t2's user: %v", err)
+		}
+		if _, err := tx.GetAudit(ctx, "t2", store.LogSignIn, "a1"); err != nil {
+			t.Errorf("t2's sign-in: %v", err)
+		}
+		if cs, err := tx.ListCredentials(ctx, "t2", "u1", "password"); err != nil || len(cs) != 1 {
+			t.Errorf("t2's credentials: %v, %v", cs, err)
+		}
+		return nil
+	})
+	if got := claim(t, s, "delete-tenant", base.Add(time.Second), 10); len(got) != 1 || got[0].TenantID != "t2" {
+		t.Errorf("outbox after the deletion: %+v", got)
+	}
+	// Nothing of t1 is left to collide with: the same ids can be made again.
+	fill("t1")
+	view(t, s, func(tx store.Tx) error {
+		if cs, err := tx.ListCredentials(ctx, "t1", "u1", "password"); err != nil || len(cs) != 1 {
+			t.Errorf("t1's credentials made again: %v, %v", cs, err)
+		}
+		return nil
+	})
+	err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteTenant(ctx, "t9") })
+	wantErr(t, "deleting no tenant", err, store.ErrNotFound)
+}

@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Ping", testPing},
 		{"Tenants", testTenants},
+		{"DeleteTenant", testDeleteTenant},
 		{"Domains", testDomains},
 		{"ObjectLifecycle", testObjectLifecycle},
 		{"UniqueKeys", testUniqueKeys},
