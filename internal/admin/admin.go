@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
+	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/xtap"
@@ -59,6 +60,9 @@ type Config struct {
 	Audit     *audit.Log
 	// CrossTenant serves the cross-tenant access page; nil: not offered.
 	CrossTenant *xtap.Service
+	// SignInPages renders the branding page's preview; nil: the page is
+	// not offered.
+	SignInPages *login.Pages
 	Tokens      TokenVerifier
 	Admission   Admission
 	// Keys seals the tokens a session holds and the paging cursors pages
@@ -128,6 +132,7 @@ func (c *Console) Handler() http.Handler {
 	c.registerUsers(mux)
 	c.registerCrossTenant(mux)
 	c.registerLogs(mux)
+	c.registerBranding(mux)
 	return http.NewCrossOriginProtection().Handler(c.languageSwitch(mux))
 }
 

@@ -77,6 +77,7 @@ func (c *Console) layout(v *visit, titleKey string) *view {
 		{base + "audit", "nav.audit", isAdmin(v.p) && c.cfg.Audit != nil && c.admits(v, "GET", "/v1.0/auditLogs/directoryAudits")},
 		{base + "signins", "nav.signins", isAdmin(v.p) && c.cfg.Audit != nil && c.admits(v, "GET", "/v1.0/auditLogs/signIns")},
 		{base + "crosstenant", "nav.crosstenant", isAdmin(v.p) && c.cfg.CrossTenant != nil && c.admits(v, "GET", xtapRoute+"/default")},
+		{base + "branding", "nav.branding", isAdmin(v.p) && c.cfg.SignInPages != nil && c.admits(v, "GET", brandingRoute(v))},
 	}
 	for _, it := range items {
 		if it.show {

@@ -35,6 +35,9 @@ type view struct {
 	Notice  string
 	Error   string
 	Page    any
+	// FrameSelf: the page frames a page of the console (the branding
+	// preview).
+	FrameSelf bool
 }
 
 type navItem struct {
@@ -55,6 +58,10 @@ var funcs = template.FuncMap{
 	// partner's (which may inherit) and its automatic redemption.
 	"choices": func(l *i18n.Locale, id string, partner, in, out bool) map[string]any {
 		return map[string]any{"L": l, "ID": id, "Partner": partner, "RedeemIn": in, "RedeemOut": out}
+	},
+	// brandingField is one field of the branding form.
+	"brandingField": func(l *i18n.Locale, pg brandingPage, name, typ string, area bool) map[string]any {
+		return map[string]any{"L": l, "Name": name, "Value": pg.Form[name], "Problems": pg.Problems, "Type": typ, "Area": area}
 	},
 	// withLang links to the page in another language.
 	"withLang": func(here, lang string) string { return here + "?" + url.Values{"lang": {lang}}.Encode() },
@@ -147,8 +154,12 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, pag
 		return
 	}
 	h := w.Header()
+	frames := ""
+	if vw.FrameSelf {
+		frames = "frame-src 'self'; "
+	}
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'self'; img-src 'self' data:; "+
-		"connect-src 'self'; form-action 'self' "+c.cfg.PublicURL+"; base-uri 'none'; frame-ancestors 'none'")
+		frames+"connect-src 'self'; form-action 'self' "+c.cfg.PublicURL+"; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Vary", "HX-Request, HX-Target")

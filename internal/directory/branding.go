@@ -61,6 +61,19 @@ func (s *Service) GetBranding(ctx context.Context, tenantID, locale string) (Obj
 	return s.Get(ctx, tenantID, KindBranding, id)
 }
 
+// BrandingProblems checks each property of a branding body alone, as
+// SetBranding checks the body, and names the property of each problem, so
+// that a form can show every one next to its field at once.
+func BrandingProblems(body Doc) map[string]string {
+	out := map[string]string{}
+	for name, v := range body {
+		if _, err := brandingSpec.normalize(Doc{name: v}); err != nil {
+			out[name] = err.Error()
+		}
+	}
+	return out
+}
+
 // SetBranding creates or updates the default branding or a localization.
 // Creating a localization creates the default branding too.
 func (s *Service) SetBranding(ctx context.Context, tenantID, locale string, body Doc) (Object, error) {

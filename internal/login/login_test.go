@@ -824,3 +824,46 @@ func TestConsentNeedingAnAdminSaysSoFirst(t *testing.T) {
 	}
 	a.expect(a.submit("decision", "accept"), "FINISHED "+id3)
 }
+
+// TestUsernamePageIsTheSignInPage: the admin centre's preview is the page
+// a sign-in shows, but for what belongs to a flow (its request id, CSRF
+// token, nonce and the application it continues to); unsafe values are
+// dropped from it as from the page.
+func TestUsernamePageIsTheSignInPage(t *testing.T) {
+	flowOnly := []*regexp.Regexp{
+		regexp.MustCompile(`nonce="[^"]*"`),
+		regexp.MustCompile(`name="(request|csrf)" value="[^"]*"`),
+		regexp.MustCompile(`request=[^&"]*`),
+		regexp.MustCompile(`\n<p class="app">[^<]*</p>`),
+	}
+	normal := func(s string) string {
+		for _, re := range flowOnly {
+			s = re.ReplaceAllString(s, "")
+		}
+		return s
+	}
+	for _, brand := range []Branding{
+		{},
+		{TenantName: "Contoso", LogoURL: "https://cdn.contoso.example/logo.png", BackgroundColor: "#123abc", SignInText: "Authorised users only."},
+		{TenantName: "Evil", LogoURL: "javascript:alert(1)", BackgroundColor: "red;}body{display:none", SignInText: "<b>hi</b>"},
+	} {
+		for _, lang := range []string{"en", "sv"} {
+			h := newHarness(t, false)
+			h.dir.branding[tenantA] = brand
+			b := h.browser()
+			b.header.Set("Accept-Language", lang)
+			p := b.open(h.request())
+			b.expect(p, "username")
+			preview, nonce, err := h.pages.UsernamePage(tenantA, brand, lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(preview), `<style nonce="`+nonce+`">`) {
+				t.Errorf("the nonce returned is not the page's")
+			}
+			if got, want := normal(string(preview)), normal(p.body); got != want {
+				t.Errorf("%+v in %s: the preview differs from the page:\n%s\n---\n%s", brand, lang, got, want)
+			}
+		}
+	}
+}

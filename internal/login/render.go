@@ -268,20 +268,41 @@ func (p *Pages) internalError(w http.ResponseWriter, r *http.Request, err error)
 
 // renderPage executes the template with a fresh CSP nonce.
 func (p *Pages) renderPage(w http.ResponseWriter, status int, vw *view) {
-	nonce, err := p.randomString(16)
+	page, err := p.execute(vw)
 	if err != nil {
-		p.cfg.Logger.Error("sign-in page failed", "err", err)
-		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
-	}
-	vw.Nonce = nonce
-	var buf bytes.Buffer
-	if err := p.tmpl.ExecuteTemplate(&buf, "page.html", vw); err != nil {
 		p.cfg.Logger.Error("rendering sign-in page", "step", vw.Step, "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
-	pageHeaders(w.Header(), nonce)
+	pageHeaders(w.Header(), vw.Nonce)
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(page)
+}
+
+// execute renders vw with a fresh nonce (set in vw) for its style.
+func (p *Pages) execute(vw *view) ([]byte, error) {
+	nonce, err := p.randomString(16)
+	if err != nil {
+		return nil, err
+	}
+	vw.Nonce = nonce
+	var buf bytes.Buffer
+	if err := p.tmpl.ExecuteTemplate(&buf, "page.html", vw); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// UsernamePage renders the sign-in's first step of tenantID as its users
+// see it with branding b, in lang (one of i18n.Languages; others fall back
+// as the catalog does), outside any flow: the admin centre's preview of
+// branding not saved yet. It returns the page and the nonce its
+// Content-Security-Policy (PagePolicy) must name.
+func (p *Pages) UsernamePage(tenantID string, b Branding, lang string) (page []byte, nonce string, err error) {
+	loc := p.catalog.Locale(lang)
+	vw := &view{L: loc, Step: stepUsername, Title: loc.T("title." + string(stepUsername)),
+		Action: p.base + "/" + url.PathEscape(tenantID) + "/login", Brand: newBrandView(b)}
+	vw.Switch = langSwitch(vw.Action, "", loc.Lang)
+	page, err = p.execute(vw)
+	return page, vw.Nonce, err
 }

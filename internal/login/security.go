@@ -170,14 +170,19 @@ func foldUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)
 // clientKey is what the per-client throttle counts by.
 func (p *Pages) clientKey(r *http.Request) string { return lockout.ClientKey(p.cfg.ClientIP(r)) }
 
+// PagePolicy is the Content-Security-Policy of a page rendered with nonce,
+// without its framing rule: its own styles, https images, nothing else.
+func PagePolicy(nonce string) string {
+	return "default-src 'none'; style-src 'nonce-" + nonce + "'; img-src https: data:; base-uri 'none'"
+}
+
 // pageHeaders are set on every page the package renders (not on Finish and
 // Deny, whose responses are the provider's): a nonce-based CSP with no
 // script at all, and no framing. form-action is left out on purpose:
 // browsers apply it to the redirect that follows a form post, and the
 // forms' responses redirect to the client's redirect URI through Finish.
 func pageHeaders(h http.Header, nonce string) {
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; img-src https: data:; "+
-		"base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", PagePolicy(nonce)+"; frame-ancestors 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")

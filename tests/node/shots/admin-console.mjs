@@ -1,7 +1,8 @@
 // Screenshots of every admin-centre page at desktop (1280 px) and phone
 // (375 px) width, into GATEHOUSE_SCREENSHOTS; scripts/screenshots runs it
 // through ../run against a fresh server. It sets up what the pages show (a
-// user, an invited guest, a partner, a what-if) through the console itself.
+// user, an invited guest, a partner, a what-if, a branding previewed but not
+// saved) through the console itself.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -65,6 +66,14 @@ test('screenshots of the admin centre', async (t) => {
   await page.getByRole('button', { name: 'Evaluate' }).click();
   await page.locator('#whatif-result').waitFor();
   await shoot(page, '08-crosstenant-whatif');
+
+  // The branding editor with values typed and previewed, not saved.
+  await page.goto(`${base}/branding`);
+  await shoot(page, '12-branding');
+  await page.getByLabel('Background colour').fill('#1f4e79');
+  await page.getByLabel('Sign-in page text').pressSequentially('Contoso staff only. Contact the service desk if you cannot sign in.');
+  await page.frameLocator('#preview iframe').locator('p.text', { hasText: 'service desk' }).waitFor();
+  await shoot(page, '13-branding-preview');
 
   for (const [name, path] of [['02-overview', '/'], ['03-users', '/users'], ['04-deleted', '/deleted'],
     ['07-crosstenant', '/crosstenant'], ['09-audit', '/audit'], ['10-signins', '/signins']]) {

@@ -5,11 +5,10 @@
 // reads each action in the audit log. axe-core finds no serious or
 // critical violation on any page, and no page scrolls sideways on a phone.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { seriousViolations } from '../lib/axe.mjs';
 import { arriveAt, describePage, enterPassword, enterUsername, expectStep, openBrowser, staySignedIn } from '../lib/browser.mjs';
+import { auditHas as consoleAuditHas, checkPage as checkConsolePage, signInToConsole } from '../lib/console.mjs';
 import { Graph, partner, server } from '../lib/gatehouse.mjs';
 import { waitFor } from '../lib/mailbox.mjs';
 
@@ -17,46 +16,14 @@ const srv = server();
 const fabrikam = partner();
 const fabrikamGraph = new Graph(fabrikam);
 
-/** checkPage runs axe on the page and checks the phone layout. */
-async function checkPage(page, name) {
-  assert.deepEqual(await seriousViolations(page), [], `axe on ${name} (${page.url()})`);
-  await page.setViewportSize({ width: 375, height: 740 });
-  const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(sideways <= 0, `${name} scrolls sideways by ${sideways}px at 375px`);
-  await page.screenshot({ path: join(srv.artifacts, `admin-${name}-mobile.png`), fullPage: true });
-  await page.setViewportSize({ width: 1280, height: 800 });
-  await page.screenshot({ path: join(srv.artifacts, `admin-${name}.png`), fullPage: true });
-}
-
-/** signInToConsole walks /admin, the tenant prompt and the hosted pages. */
-async function signInToConsole(page) {
-  await page.goto(`${srv.base}/admin`);
-  await checkPage(page, 'start');
-  await page.getByLabel('Organization').fill(srv.domain);
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await enterUsername(page, srv.admin.userPrincipalName);
-  await enterPassword(page, srv.admin.password);
-  await staySignedIn(page, false);
-  await arriveAt(page, srv.base);
-  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor({ timeout: 15_000 }).catch(async () => {
-    throw new Error(`not on the console's overview: ${await describePage(page)}`);
-  });
-}
-
-/** auditHas filters the audit log page by activity and finds target in it. */
-async function auditHas(page, activity, target) {
-  await page.goto(`${srv.base}/admin/${srv.tenantId}/audit?${new URLSearchParams({ activity })}`);
-  const rows = page.locator('tbody tr', { hasText: activity });
-  const texts = await rows.allInnerTexts();
-  assert.ok(texts.some((t) => t.includes(target) && t.includes(srv.admin.userPrincipalName)),
-    `no audit record "${activity}" of ${target} by ${srv.admin.userPrincipalName}: ${JSON.stringify(texts)}`);
-}
+const checkPage = (page, name) => checkConsolePage(srv, page, name);
+const auditHas = (page, activity, target) => consoleAuditHas(srv, page, activity, target);
 
 test('an administrator runs the console: invite a guest, partner settings and the what-if, the audit log', async (t) => {
   const browser = await openBrowser(srv);
   t.after(browser.close);
   const { page } = browser;
-  await signInToConsole(page);
+  await signInToConsole(srv, page);
   await checkPage(page, 'overview');
   const base = `${srv.base}/admin/${srv.tenantId}`;
 
