@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -45,26 +46,14 @@ const (
 // signInLifetime bounds a sign-in under way: the time to walk the pages.
 const signInLifetime = 15 * time.Minute
 
-// secretBytes is the size of session secrets, sign-in states and PKCE
-// verifiers.
-const secretBytes = 32
-
 var b64 = base64.RawURLEncoding
 
-func (c *Console) random() (string, error) {
-	b := make([]byte, secretBytes)
-	if _, err := io.ReadFull(c.cfg.Random, b); err != nil {
-		return "", fmt.Errorf("admin: reading randomness: %w", err)
-	}
-	return b64.EncodeToString(b), nil
-}
+// random is a session secret, sign-in state, PKCE verifier or nonce.
+func (c *Console) random() (string, error) { return secrets.NewToken(c.cfg.Random, secrets.TokenBytes) }
 
 // isSecret reports whether s is exactly what random makes (canonical
 // encoding, so one secret has one spelling).
-func isSecret(s string) bool {
-	b, err := b64.DecodeString(s)
-	return err == nil && len(b) == secretBytes && b64.EncodeToString(b) == s
-}
+func isSecret(s string) bool { return secrets.IsToken(s, secrets.TokenBytes) }
 
 // stateID names a stored state by the hash of its secret: the store never
 // holds the secret a cookie or URL carries.

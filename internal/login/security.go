@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
+	"github.com/gatehouse-id/gatehouse/internal/secrets"
 )
 
 // cookieNames are the pages' cookies, __Host- prefixed on https.
@@ -43,7 +42,7 @@ const (
 	browserLifetime  = 400 * 24 * time.Hour // the longest browsers keep a cookie
 	familiarLifetime = 400 * 24 * time.Hour
 	maxFamiliar      = 8 // accounts remembered per browser
-	secretBytes      = 32
+	secretBytes      = secrets.TokenBytes
 )
 
 var b64 = base64.RawURLEncoding
@@ -62,21 +61,11 @@ func (p *Pages) setCookie(w http.ResponseWriter, name, value string, maxAge time
 }
 
 // randomString returns n random bytes, base64url-encoded.
-func (p *Pages) randomString(n int) (string, error) {
-	b := make([]byte, n)
-	if _, err := io.ReadFull(p.cfg.Random, b); err != nil {
-		return "", fmt.Errorf("login: reading randomness: %w", err)
-	}
-	return b64.EncodeToString(b), nil
-}
+func (p *Pages) randomString(n int) (string, error) { return secrets.NewToken(p.cfg.Random, n) }
 
 // isSecret reports whether s is exactly what randomString(secretBytes)
-// makes. The encoding must be canonical: Go's decoder skips CR and LF, and a
-// secret spelled two ways would be two different cookie values.
-func isSecret(s string) bool {
-	b, err := b64.DecodeString(s)
-	return err == nil && len(b) == secretBytes && b64.EncodeToString(b) == s
-}
+// makes.
+func isSecret(s string) bool { return secrets.IsToken(s, secretBytes) }
 
 // browserID returns the browser's id, creating it (and its cookie) on the
 // browser's first visit.
