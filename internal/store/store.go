@@ -8,7 +8,7 @@
 // names its tenant, and no method lists across tenants except the few whose
 // names say why they cross (LookupDomain, LookupApplication, CountTenants,
 // ListTenants, ListGuestAccounts, PurgeExpiredStates, PurgeDeletedObjects,
-// PurgeAuditRecords).
+// PurgeAuditRecords, and OutboxDepth, which counts only).
 package store
 
 import (
