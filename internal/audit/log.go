@@ -71,7 +71,11 @@ func (l *Log) List(ctx context.Context, tenantID, log string, q Query) (Page, er
 		}
 		out.Next = p.Next
 		for _, r := range p.Records {
-			out.Records = append(out.Records, json.RawMessage(r.Data))
+			doc, err := present(log, r)
+			if err != nil {
+				return err
+			}
+			out.Records = append(out.Records, doc)
 		}
 		return nil
 	})
@@ -88,5 +92,8 @@ func (l *Log) Get(ctx context.Context, tenantID, log, id string) (json.RawMessag
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, usererr.New(usererr.NotFound, "Resource '%s' does not exist.", id)
 	}
-	return json.RawMessage(r.Data), err
+	if err != nil {
+		return nil, err
+	}
+	return present(log, r)
 }

@@ -119,11 +119,9 @@ func (r *Recorder) record(s authn.SignIn) (store.AuditRecord, error) {
 		AppID: s.AppID, AppDisplayName: s.AppDisplayName, ServicePrincipalID: s.ServicePrincipalID,
 		IPAddress: s.IPAddress, UserAgent: s.UserAgent, ClientAppUsed: client, CorrelationID: s.CorrelationID,
 		ConditionalAccessStatus: "notApplied", IsInteractive: s.Interactive,
-		ResourceDisplayName: "Microsoft Graph", ResourceID: graphAppID,
 		ResourceTenantID: or(s.ResourceTenantID, s.TenantID), HomeTenantID: or(s.HomeTenantID, s.TenantID),
 		CrossTenantAccessType: or(s.CrossTenantAccessType, authn.AccessNone),
-		Status:                SignInStatus{ErrorCode: s.ErrorCode, FailureReason: failureReason(s)},
-		RiskDetail:            "none", RiskLevelAggregated: "none", RiskLevelDuringSignIn: "none", RiskState: "none",
+		Status:                SignInStatus{ErrorCode: s.ErrorCode, FailureReason: s.FailureReason},
 	}.Record(s.TenantID)
 }
 
@@ -134,15 +132,12 @@ func or(v, otherwise string) string {
 	return v
 }
 
-// graphAppID is the resource every Gatehouse token is for: the API.
-const graphAppID = "00000003-0000-0000-c000-000000000000"
-
-func failureReason(s authn.SignIn) string {
-	if s.ErrorCode == 0 {
-		return "Other."
-	}
-	return s.FailureReason
-}
+// graphAppID and graphDisplayName name the resource every Gatehouse token
+// is for: the API.
+const (
+	graphAppID       = "00000003-0000-0000-c000-000000000000"
+	graphDisplayName = "Microsoft Graph"
+)
 
 // enqueue buffers a record; at the bound the caller writes the batch.
 func (r *Recorder) enqueue(ctx context.Context, rec store.AuditRecord) error {

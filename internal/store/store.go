@@ -238,7 +238,8 @@ type Tx interface {
 	// GetAudit returns one record of a tenant's log.
 	GetAudit(ctx context.Context, tenantID, log, id string) (AuditRecord, error)
 	// PurgeAuditRecords removes up to limit records of any tenant older than
-	// cutoff (housekeeping crosses tenants) and reports how many.
+	// cutoff (housekeeping crosses tenants), in no particular order, and
+	// reports how many.
 	PurgeAuditRecords(ctx context.Context, cutoff time.Time, limit int) (int, error)
 
 	// External identities: the (issuer, subject) of another identity
