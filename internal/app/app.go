@@ -540,10 +540,19 @@ func (s *Server) Close() error {
 func (s *Server) FlushSignIns(ctx context.Context) error { return s.signIns.Flush(ctx) }
 
 // Bootstrap creates the first tenant when the deployment has none, and writes
-// how to use it to w, once: its secrets are not kept anywhere in clear.
+// how to use it to w, once: its secrets are not kept anywhere in clear. A
+// deployment with tenants gets, in each, the principals of first-party
+// applications added since the tenant was made.
 func (s *Server) Bootstrap(ctx context.Context, w io.Writer) error {
 	n, err := s.dir.CountTenants(ctx)
-	if err != nil || n > 0 {
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		added, err := s.dir.AddMissingFirstPartyPrincipals(ctx)
+		if added > 0 {
+			s.cfg.Logger.InfoContext(ctx, "first-party applications' service principals added to existing tenants", "added", added)
+		}
 		return err
 	}
 	t, err := s.dir.CreateTenant(ctx, directory.NewTenant{DisplayName: "Gatehouse", Domain: "gatehouse.localhost", Type: store.TenantWorkforce})

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -299,5 +300,82 @@ func TestB2BClient(t *testing.T) {
 	// Another application gets no such preauthorization.
 	if missing, err := s.MissingConsent(ctx, home.TenantID, alice, CLIAppID, []string{"openid"}); err != nil || len(missing) != 1 {
 		t.Errorf("the CLI's consent to openid: %v %v", missing, err)
+	}
+}
+
+// TestAddMissingFirstPartyPrincipals: a tenant made before a first-party
+// application existed (here: its principal removed) gets the principal when
+// a node starts, once, even when two nodes start together; the others are
+// left as they are.
+func TestAddMissingFirstPartyPrincipals(t *testing.T) {
+	for name, open := range storetest.Backends() {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			hasher, err := secrets.NewPasswordHasher(secrets.DefaultParams, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := open(t)
+			nodeA, _ := New(st, Config{Passwords: hasher, PublicURL: "https://id.example"})
+			nodeB, _ := New(st, Config{Passwords: hasher, PublicURL: "https://id.example"})
+			a, b, c := mustTenant(t, nodeA, "a.example"), mustTenant(t, nodeA, "b.example"), mustTenant(t, nodeA, "c.example")
+			remove := func(tenantID, appID string) {
+				t.Helper()
+				if err := st.Update(ctx, func(tx store.Tx) error {
+					sp, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, appID)
+					if err != nil {
+						return err
+					}
+					if err := tx.DeleteObject(ctx, tenantID, KindServicePrincipal, sp.ID, 0); err != nil {
+						return err
+					}
+					return tx.PurgeObject(ctx, tenantID, KindServicePrincipal, sp.ID)
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			remove(a.TenantID, AdminAppID)
+			remove(b.TenantID, AdminAppID)
+			remove(b.TenantID, B2BAppID)
+			if _, err := nodeA.GetByAppID(ctx, a.TenantID, KindServicePrincipal, AdminAppID); !usererr.IsKind(err, usererr.NotFound) {
+				t.Fatalf("A's principal of the admin centre after its removal: %v", err)
+			}
+			untouched, err := nodeA.GetByAppID(ctx, c.TenantID, KindServicePrincipal, AdminAppID)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			var wg sync.WaitGroup
+			var added [2]int
+			var errs [2]error
+			for i, node := range []*Service{nodeA, nodeB} {
+				wg.Go(func() { added[i], errs[i] = node.AddMissingFirstPartyPrincipals(ctx) })
+			}
+			wg.Wait()
+			if errs[0] != nil || errs[1] != nil || added[0]+added[1] != 3 {
+				t.Fatalf("two nodes starting: added %v, errors %v; want 3 in all", added, errs)
+			}
+			// What a tenant's principal of a first-party application is, it
+			// can now disable (PATCH accountEnabled), as a new tenant can.
+			for _, p := range []struct{ tenantID, appID, name string }{{a.TenantID, AdminAppID, "Gatehouse admin centre"},
+				{b.TenantID, AdminAppID, "Gatehouse admin centre"}, {b.TenantID, B2BAppID, "Gatehouse B2B"}} {
+				sp, err := nodeA.GetByAppID(ctx, p.tenantID, KindServicePrincipal, p.appID)
+				if err != nil || sp.Doc["displayName"] != p.name || sp.Doc["appOwnerOrganizationId"] != FirstPartyOwnerID {
+					t.Fatalf("%s after the start: %v, %v", p.name, sp.Doc, err)
+				}
+				if err := nodeA.UpdateServicePrincipal(ctx, p.tenantID, sp.ID, Doc{"accountEnabled": false}, 0); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := nodeA.ClientByAppID(ctx, p.tenantID, p.appID); !errors.Is(err, ErrClientDisabled) {
+					t.Errorf("%s disabled: %v", p.name, err)
+				}
+			}
+			if again, err := nodeA.AddMissingFirstPartyPrincipals(ctx); again != 0 || err != nil {
+				t.Errorf("a second start added %d, %v", again, err)
+			}
+			if now, err := nodeA.GetByAppID(ctx, c.TenantID, KindServicePrincipal, AdminAppID); err != nil || now.ID != untouched.ID || now.Version != untouched.Version {
+				t.Errorf("C's principal changed: %+v, was %+v (%v)", now, untouched, err)
+			}
+		})
 	}
 }

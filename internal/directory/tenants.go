@@ -239,12 +239,7 @@ func (s *Service) createAutomationApp(ctx context.Context, tx store.Tx, tenantID
 func (s *Service) insertFirstPartyPrincipals(ctx context.Context, tx store.Tx, tenantID string) (Object, error) {
 	var graph Object
 	for _, appID := range firstPartyAppIDs {
-		app, _ := firstPartyApp(appID, s.publicURL)
-		d := Doc{}
-		if appID == GraphAppID {
-			d["oauth2PermissionScopes"] = delegatedScopes()
-		}
-		sp, err := s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, d, FirstPartyOwnerID)
+		sp, err := s.insertFirstPartyPrincipal(ctx, tx, tenantID, appID)
 		if err != nil {
 			return Object{}, err
 		}
@@ -253,6 +248,90 @@ func (s *Service) insertFirstPartyPrincipals(ctx context.Context, tx store.Tx, t
 		}
 	}
 	return graph, nil
+}
+
+func (s *Service) insertFirstPartyPrincipal(ctx context.Context, tx store.Tx, tenantID, appID string) (Object, error) {
+	app, _ := firstPartyApp(appID, s.publicURL)
+	d := Doc{}
+	if appID == GraphAppID {
+		d["oauth2PermissionScopes"] = delegatedScopes()
+	}
+	return s.insertServicePrincipal(ctx, tx, tenantID, app.Doc, d, FirstPartyOwnerID)
+}
+
+// AddMissingFirstPartyPrincipals gives every tenant the principals of
+// first-party applications it lacks: a tenant created before the release
+// that brought one (the admin centre's) gets it when a node of that release
+// starts, as a new tenant would have. Only tenants lacking one are written,
+// each in its own transaction; a principal another node added meanwhile is
+// left as it is. It reports how many principals it added.
+func (s *Service) AddMissingFirstPartyPrincipals(ctx context.Context) (int, error) {
+	added := 0
+	for after := ""; ; {
+		tenants, err := s.ListTenants(ctx, after, 200)
+		if err != nil || len(tenants) == 0 {
+			return added, err
+		}
+		after = tenants[len(tenants)-1].ID
+		for _, t := range tenants {
+			n, err := s.addMissingFirstPartyPrincipals(ctx, t.ID)
+			if err != nil {
+				return added, err
+			}
+			added += n
+		}
+	}
+}
+
+func (s *Service) addMissingFirstPartyPrincipals(ctx context.Context, tenantID string) (int, error) {
+	missing := func() (missing []string, err error) {
+		err = s.st.View(ctx, func(tx store.Tx) (err error) {
+			missing, err = missingFirstPartyPrincipals(ctx, tx, tenantID)
+			return err
+		})
+		return missing, err
+	}
+	// Read first: a start that changes nothing writes nothing.
+	if m, err := missing(); err != nil || len(m) == 0 {
+		return 0, err
+	}
+	added := 0
+	err := s.st.Update(ctx, func(tx store.Tx) error {
+		m, err := missingFirstPartyPrincipals(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		for _, appID := range m {
+			if _, err := s.insertFirstPartyPrincipal(ctx, tx, tenantID, appID); err != nil {
+				return err
+			}
+		}
+		added = len(m)
+		return nil
+	})
+	if err != nil {
+		// A node starting at the same time may have added them first (the
+		// appId is unique in a tenant): then there is nothing left to do.
+		if m, again := missing(); again == nil && len(m) == 0 {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return added, nil
+}
+
+func missingFirstPartyPrincipals(ctx context.Context, tx store.Tx, tenantID string) ([]string, error) {
+	var missing []string
+	for _, appID := range firstPartyAppIDs {
+		_, err := tx.GetObjectByAppID(ctx, tenantID, KindServicePrincipal, appID)
+		switch {
+		case isNotFound(err):
+			missing = append(missing, appID)
+		case err != nil:
+			return nil, err
+		}
+	}
+	return missing, nil
 }
 
 func permissionID(value string) string {
