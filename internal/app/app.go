@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/graph"
 	"github.com/gatehouse-id/gatehouse/internal/httpobs"
+	"github.com/gatehouse-id/gatehouse/internal/httpresp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/logging"
 	"github.com/gatehouse-id/gatehouse/internal/login"
@@ -433,7 +434,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// Outermost the request's ids, which the observers below log; the
 	// muxes below record the route pattern on the request httpobs passes.
 	srv.handler = reqid.Middleware(httpobs.Middleware(
-		secureHeaders(retryLater(root), strings.HasPrefix(cfg.PublicURL, "https://")),
+		secureHeaders(httpresp.RetryLater(root), strings.HasPrefix(cfg.PublicURL, "https://")),
 		logging.AccessLog(cfg.Logger), m.ObserveRequest))
 	self = srv.handler
 	// Last: nothing after it can fail and leave the worker running.
@@ -447,30 +448,6 @@ func newGuests(cfg Config, dir *directory.Service, keys *secrets.Keyring, mailer
 	return b2b.New(b2b.Config{Directory: dir, Mailer: mailer, Providers: fed, PublicURL: cfg.PublicURL, Now: cfg.Now, Logger: cfg.Logger,
 		Codes: otp.New(keys.Derive("gatehouse otp v1"), otp.DefaultPolicy(), cfg.Now, nil)})
 }
-
-// retryAfter is what a 503 tells clients: a store outage or a draining node
-// passes, so come back after this many seconds rather than give up (or
-// throw away a good token).
-const retryAfter = "5"
-
-// retryLater adds Retry-After to every 503 a surface answers.
-func retryLater(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(retryAfterWriter{w}, r)
-	})
-}
-
-type retryAfterWriter struct{ http.ResponseWriter }
-
-func (w retryAfterWriter) WriteHeader(status int) {
-	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", retryAfter)
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Drain makes /readyz answer 503 "draining" from now on, so load balancers
 // stop sending new work while in-flight requests finish.

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/httpresp"
 )
 
 // LocalTransport sends requests for the deployment's own origin (the
@@ -48,37 +50,14 @@ func (t localTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// What the handler sees of a request that came over TLS.
 		in.TLS = &tls.ConnectionState{HandshakeComplete: true, ServerName: req.URL.Hostname()}
 	}
-	w := &memoryWriter{header: http.Header{}}
+	w := httpresp.NewRecorder()
 	t.h.ServeHTTP(w, in)
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}
-	status := w.status
-	if status == 0 {
-		status = http.StatusOK
-	}
+	status := w.Status()
 	return &http.Response{
 		Status: strconv.Itoa(status) + " " + http.StatusText(status), StatusCode: status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes())), ContentLength: int64(w.body.Len()), Request: req,
+		Header: w.Header(), Body: io.NopCloser(bytes.NewReader(w.Body.Bytes())), ContentLength: int64(w.Body.Len()), Request: req,
 	}, nil
-}
-
-// memoryWriter keeps a response in memory.
-type memoryWriter struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *memoryWriter) Header() http.Header { return w.header }
-
-func (w *memoryWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-func (w *memoryWriter) Write(b []byte) (int, error) {
-	w.WriteHeader(http.StatusOK)
-	return w.body.Write(b)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/httpresp"
 	"github.com/gatehouse-id/gatehouse/internal/reqid"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -133,29 +134,28 @@ func failedDependency(id string) batchResponse {
 
 // runBatched runs one request of a batch through the API's routes.
 func (a *API) runBatched(api http.Handler, outer *http.Request, br batchRequest) batchResponse {
-	rec := &recorder{header: http.Header{}}
-	rec.header.Set(reqid.RequestHeader, uuid.NewString())
+	rec := httpresp.NewRecorder()
+	rec.Header().Set(reqid.RequestHeader, uuid.NewString())
+	// A batched request's 503 says when to retry, as the batch's own would.
+	w := httpresp.RetryLaterWriter(rec)
 	sub, err := subRequest(outer, br)
 	if err != nil {
-		a.fail(rec, outer, err)
+		a.fail(w, outer, err)
 	} else {
-		api.ServeHTTP(rec, sub)
+		api.ServeHTTP(w, sub)
 	}
-	resp := batchResponse{ID: br.ID, Status: rec.status, Headers: map[string]string{}}
-	if resp.Status == 0 {
-		resp.Status = http.StatusOK
-	}
-	for k, v := range rec.header {
+	resp := batchResponse{ID: br.ID, Status: rec.Status(), Headers: map[string]string{}}
+	for k, v := range rec.Header() {
 		resp.Headers[k] = strings.Join(v, ", ")
 	}
-	if rec.body.Len() == 0 {
+	if rec.Body.Len() == 0 {
 		return resp
 	}
 	// JSON stays JSON; anything else (a $count's text) is base64, as in Graph.
-	if mt, _, _ := mime.ParseMediaType(rec.header.Get("Content-Type")); mt == "application/json" {
-		resp.Body = bytes.TrimSpace(rec.body.Bytes())
+	if mt, _, _ := mime.ParseMediaType(rec.Header().Get("Content-Type")); mt == "application/json" {
+		resp.Body = bytes.TrimSpace(rec.Body.Bytes())
 	} else {
-		resp.Body, _ = json.Marshal(base64.StdEncoding.EncodeToString(rec.body.Bytes()))
+		resp.Body, _ = json.Marshal(base64.StdEncoding.EncodeToString(rec.Body.Bytes()))
 	}
 	return resp
 }
@@ -197,26 +197,4 @@ func subRequest(outer *http.Request, br batchRequest) (*http.Request, error) {
 	sub.Header.Set("Authorization", outer.Header.Get("Authorization"))
 	sub.RemoteAddr = outer.RemoteAddr
 	return sub, nil
-}
-
-// recorder keeps a batched request's response.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-
-func (r *recorder) WriteHeader(status int) {
-	if r.status == 0 {
-		r.status = status
-	}
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(b)
 }

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/httpresp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -49,5 +51,28 @@ func TestStoreOutageIsNotTheCallersFault(t *testing.T) {
 		if w.Code != c.wantStatus || body.Error.Code != c.wantCode {
 			t.Errorf("%s: %d %s, want %d %s", c.name, w.Code, body.Error.Code, c.wantStatus, c.wantCode)
 		}
+	}
+}
+
+// TestBatchedOutageSaysWhenToRetry: a batched request that meets a store
+// outage answers 503 with Retry-After inside the batch, as it would alone
+// (the node adds it only to the batch's own response).
+func TestBatchedOutageSaysWhenToRetry(t *testing.T) {
+	a := New(nil, nil, Config{Logger: slog.New(slog.DiscardHandler)})
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, fmt.Errorf("listing users: %w", store.ErrUnavailable))
+	})
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/v1.0/$batch", strings.NewReader(`{"requests":[{"id":"1","method":"GET","url":"/users"}]}`))
+	r.Header.Set("Content-Type", "application/json")
+	a.batch(api).ServeHTTP(w, r)
+	var out struct {
+		Responses []batchResponse `json:"responses"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || w.Code != http.StatusOK || len(out.Responses) != 1 {
+		t.Fatalf("batch: %d %s (%v)", w.Code, w.Body, err)
+	}
+	if got := out.Responses[0]; got.Status != http.StatusServiceUnavailable || got.Headers["Retry-After"] != httpresp.RetryAfter {
+		t.Errorf("batched request: %d, headers %v; want 503 with Retry-After %s", got.Status, got.Headers, httpresp.RetryAfter)
 	}
 }
