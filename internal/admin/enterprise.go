@@ -19,9 +19,11 @@ type enterprisePage struct {
 	Assigned, Held, Grants []directory.Object
 	Owners                 ownersBox
 	// Roles are its app roles users and groups may be assigned; RoleNames
-	// names every app role shown, by id.
+	// names every app role shown, by id, and Resources the resources of
+	// its grants.
 	Roles     []permission
 	RoleNames map[string]string
+	Resources map[string]string
 	// Principals are the users and groups offered for assignment.
 	Principals                                []directory.Object
 	CanWrite, CanAssign, CanRevoke, CanOwners bool
@@ -48,7 +50,7 @@ func (c *Console) enterpriseView(v *visit, status int, problem string) {
 		c.failPage(v.w, v.r, err)
 		return
 	}
-	pg := enterprisePage{SP: sp, RoleNames: map[string]string{}, Done: v.r.URL.Query().Get("done"),
+	pg := enterprisePage{SP: sp, RoleNames: map[string]string{}, Resources: map[string]string{}, Done: v.r.URL.Query().Get("done"),
 		CanWrite: c.admits(v, "PATCH", self), CanAssign: c.admits(v, "POST", self+"/appRoleAssignedTo"),
 		CanRevoke: c.admits(v, "DELETE", "/v1.0/oauth2PermissionGrants/x"), CanOwners: c.admits(v, "POST", self+"/owners/$ref"),
 		CanReadGrants: c.admits(v, "GET", "/v1.0/oauth2PermissionGrants")}
@@ -98,6 +100,11 @@ func (c *Console) enterpriseView(v *visit, status int, problem string) {
 			return
 		}
 		pg.Grants = page.Objects
+		for _, g := range pg.Grants {
+			if res, err := d.Get(v.ctx, v.tenantID, directory.KindServicePrincipal, str(g.Doc, "resourceId")); err == nil {
+				pg.Resources[res.ID] = str(res.Doc, "displayName")
+			}
+		}
 	}
 	if c.admits(v, "GET", self+"/owners") {
 		owners, err := d.ListRelated(v.ctx, v.tenantID, directory.Relation{Kind: directory.KindServicePrincipal, ID: sp.ID, Rel: directory.RelOwners}, directory.Query{Top: 100})

@@ -148,7 +148,7 @@ func TestAdminConsoleApps(t *testing.T) {
 			"id": "7d3f4b1e-0c2a-4a7e-9f5b-2e8c1d6a9b04", "value": "Payroll.Clerk", "displayName": "Clerk", "description": "Clerks",
 			"allowedMemberTypes": []any{"User"}, "isEnabled": true}}})
 		ent := base + "/enterpriseapps/" + sp
-		if page := c.get(ent); page.status != 200 || !strings.Contains(page.body, "Clerk") || !strings.Contains(page.body, "User.Read.All") {
+		if page := c.get(ent); page.status != 200 || !strings.Contains(page.body, "Clerk") || !strings.Contains(page.body, "User.Read.All") || !strings.Contains(page.body, "<td>Microsoft Graph</td>") {
 			t.Fatalf("enterprise app page: %d", page.status)
 		}
 		if r := c.post(ent+"/required", url.Values{"required": {"true"}}); r.status != http.StatusSeeOther {
