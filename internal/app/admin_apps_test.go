@@ -190,6 +190,15 @@ func TestAdminConsoleApps(t *testing.T) {
 		if r := c.post(base+"/apps/"+id+"/removeowner", url.Values{"owner": {bob}}); r.status != http.StatusSeeOther {
 			t.Errorf("remove owner: %d", r.status)
 		}
+		if r := c.post(ent+"/addowner", url.Values{"owner": {bob}}); r.status != http.StatusSeeOther {
+			t.Fatalf("add the enterprise application's owner: %d", r.status)
+		}
+		if owners := e.mustCall(200, "GET", "/v1.0/servicePrincipals/"+sp+"/owners", a.token, nil).values(); len(owners) != 1 || owners[0]["id"] != bob {
+			t.Errorf("the enterprise application's owners: %v", owners)
+		}
+		if page := c.get(ent); !strings.Contains(page.body, "User bob") || !strings.Contains(page.body, `action="`+ent+`/removeowner"`) {
+			t.Error("the enterprise application's page does not list its owner")
+		}
 		if r := c.post(base+"/apps/"+id+"/removesecret", url.Values{"keyId": {keyID}}); r.status != http.StatusSeeOther {
 			t.Fatalf("remove secret: %d", r.status)
 		}
@@ -250,7 +259,29 @@ func TestAdminConsoleAppsRefused(t *testing.T) {
 		t.Fatalf("B's app changed: %v", got)
 	}
 
+	// Paging: the sealed cursor of one list and search serves no other.
+	for i := 0; i < 21; i++ {
+		e.mustCall(201, "POST", "/v1.0/applications", a.token, map[string]any{"displayName": "Batch app"})
+	}
+	first := c.get(base + "/apps?q=Batch")
+	next := regexp.MustCompile(`href="(/admin/[^"]+/apps\?q=Batch&amp;after=[^"]+)"`).FindStringSubmatch(first.body)
+	if first.status != 200 || next == nil || strings.Count(first.body, ">Batch app</a>") != 20 {
+		t.Fatalf("first page: %d, %d apps", first.status, strings.Count(first.body, ">Batch app</a>"))
+	}
+	if r := c.get(html.UnescapeString(next[1])); r.status != 200 || strings.Count(r.body, ">Batch app</a>") != 1 {
+		t.Errorf("second page: %d, %d apps", r.status, strings.Count(r.body, ">Batch app</a>"))
+	}
+	after := strings.SplitN(html.UnescapeString(next[1]), "after=", 2)[1]
+	for _, path := range []string{"/apps?q=Other&after=", "/enterpriseapps?q=Batch&after=", "/apps?q=Batch&after=x"} {
+		if r := c.get(base + path + after); r.status != 400 {
+			t.Errorf("GET %s…: %d", path, r.status)
+		}
+	}
+
 	id := c.registerApp("Payroll", "web", "https://payroll.contoso.example/signin")
+	if r := c.get(base + "/enterpriseapps?q=Pay"); !strings.Contains(r.body, ">Payroll</a>") || strings.Contains(r.body, ">Batch app</a>") {
+		t.Error("the enterprise applications' search does not find the registered app's principal alone")
+	}
 	for _, tok := range []string{"", c.csrf + "x"} {
 		if r := c.post(base+"/apps/"+id+"/addsecret", url.Values{"csrf": {tok}}); r.status != 403 || newSecret.MatchString(r.body) {
 			t.Errorf("add secret with token %q: %d", tok, r.status)
