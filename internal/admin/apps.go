@@ -223,21 +223,47 @@ func (c *Console) appView(v *visit, status int, problem, secret string) {
 		}
 	}
 	if pg.CanReadPrincipals {
-		principals, err := d.List(v.ctx, v.tenantID, directory.KindServicePrincipal, directory.Query{Top: 100})
-		if err != nil {
-			c.failPage(v.w, v.r, err)
-			return
-		}
+		// The principals named exactly, by appId: the application's own,
+		// its resources' and Microsoft Graph's, which is always offered.
 		byAppID := map[string]directory.Object{}
-		for _, sp := range principals.Objects {
-			byAppID[str(sp.Doc, "appId")] = sp
-			if str(sp.Doc, "appId") == str(app.Doc, "appId") {
-				pg.Principal = &sp
+		wanted := []string{str(app.Doc, "appId"), directory.GraphAppID}
+		for _, rra := range anySlice(app.Doc["requiredResourceAccess"]) {
+			wanted = append(wanted, str(docMap(rra), "resourceAppId"))
+		}
+		for _, appID := range wanted {
+			if _, seen := byAppID[appID]; seen {
+				continue
 			}
+			sp, err := c.principalOf(v, appID)
+			if usererr.IsKind(err, usererr.NotFound) {
+				continue
+			}
+			if err != nil {
+				c.failPage(v.w, v.r, err)
+				return
+			}
+			byAppID[appID] = sp
+		}
+		if sp, ok := byAppID[str(app.Doc, "appId")]; ok {
+			pg.Principal = &sp
 		}
 		pg.Permissions = requiredPermissions(app.Doc, byAppID)
 		if pg.CanWrite {
-			pg.Offered = offeredPermissions(principals.Objects)
+			page, err := d.List(v.ctx, v.tenantID, directory.KindServicePrincipal, directory.Query{Top: 100})
+			if err != nil {
+				c.failPage(v.w, v.r, err)
+				return
+			}
+			offered := []directory.Object{}
+			if graph, ok := byAppID[directory.GraphAppID]; ok {
+				offered = append(offered, graph)
+			}
+			for _, sp := range page.Objects {
+				if str(sp.Doc, "appId") != directory.GraphAppID {
+					offered = append(offered, sp)
+				}
+			}
+			pg.Offered = offeredPermissions(offered)
 		}
 	} else {
 		pg.Permissions = requiredPermissions(app.Doc, nil)
