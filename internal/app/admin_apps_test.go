@@ -279,6 +279,7 @@ func TestAdminConsoleAppsRefused(t *testing.T) {
 	}
 
 	id := c.registerApp("Payroll", "web", "https://payroll.contoso.example/signin")
+	sp := e.principalOf(t, a.token, e.mustCall(200, "GET", "/v1.0/applications/"+id, a.token, nil).body["appId"].(string))["id"].(string)
 	if r := c.get(base + "/enterpriseapps?q=Pay"); !strings.Contains(r.body, ">Payroll</a>") || strings.Contains(r.body, ">Batch app</a>") {
 		t.Error("the enterprise applications' search does not find the registered app's principal alone")
 	}
@@ -319,6 +320,12 @@ func TestAdminConsoleAppsRefused(t *testing.T) {
 				t.Errorf("%s %s: %d", name, action, r.status)
 			}
 		}
+		if r := uc.post(base+"/enterpriseapps/"+sp+"/required", url.Values{"required": {"true"}}); r.status != 403 {
+			t.Errorf("%s requires assignment: %d", name, r.status)
+		}
+	}
+	if got := e.mustCall(200, "GET", "/v1.0/servicePrincipals/"+sp, a.token, nil).body["appRoleAssignmentRequired"]; got != false {
+		t.Errorf("a refused caller required assignment: %v", got)
 	}
 	got = e.mustCall(200, "GET", "/v1.0/applications/"+id, a.token, nil).body
 	if len(got["passwordCredentials"].([]any)) != 0 {
