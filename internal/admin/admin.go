@@ -133,6 +133,7 @@ func (c *Console) Handler() http.Handler {
 	c.registerCrossTenant(mux)
 	c.registerLogs(mux)
 	c.registerBranding(mux)
+	c.registerApps(mux)
 	return http.NewCrossOriginProtection().Handler(c.languageSwitch(mux))
 }
 

@@ -96,6 +96,17 @@ func TestPagesRenderInEveryLanguage(t *testing.T) {
 			"targetResources": []any{map[string]any{"id": "x"}}}}},
 		"signins": &logPage{Form: url.Values{}, Records: []directory.Doc{{"status": map[string]any{"errorCode": 50126}}}},
 		"user":    userPage{User: directory.Object{Doc: directory.Doc{"accountEnabled": true}}, CanWrite: true, CanGroups: true, CanRoles: true, IsGuest: true, CanInvite: true, Done: "saved"},
+		"apps": appListPage{CanCreate: true, Audiences: audiences, Platforms: platforms, Form: url.Values{}, Next: "x",
+			Objects: []directory.Object{{ID: "a", Doc: directory.Doc{"displayName": "A", "signInAudience": "AzureADMyOrg"}}}},
+		"app": appPage{App: directory.Object{ID: "a", Doc: directory.Doc{"displayName": "A", "signInAudience": "AzureADMultipleOrgs"}}, Secret: "s",
+			Principal: &directory.Object{ID: "p"}, RedirectURI: []redirectURI{{Platform: "spa", URI: "https://a.example/"}}, Secrets: []map[string]any{{"hint": "abc"}},
+			Permissions: []permission{{Type: "Role", Name: "R"}}, Offered: []resourcePermissions{{Resource: "G", Options: []permission{{Type: "Scope", Name: "S"}}}},
+			Owners:    ownersBox{L: cat.Locale("en"), Can: true, Owners: []directory.Object{{ID: "o"}}, Candidates: []directory.Object{{ID: "c"}}},
+			Platforms: platforms, Lifetimes: secretLifetimes, CanWrite: true, CanSecrets: true, CanOwners: true, CanDelete: true, CanConsent: true, Done: "consented"},
+		"enterpriseapp": enterprisePage{SP: directory.Object{ID: "p", Doc: directory.Doc{"appRoleAssignmentRequired": true}}, RoleNames: map[string]string{"r": "R"},
+			Resources: map[string]string{}, Roles: []permission{{ID: "r", Name: "R"}}, Principals: []directory.Object{{ID: "u"}},
+			Assigned: []directory.Object{{ID: "x", Doc: directory.Doc{"appRoleId": "r"}}}, Held: []directory.Object{{ID: "y"}}, Grants: []directory.Object{{ID: "g", Doc: directory.Doc{"consentType": "AllPrincipals"}}},
+			Owners: ownersBox{L: cat.Locale("en")}, CanWrite: true, CanAssign: true, CanRevoke: true, CanOwners: true, CanReadGrants: true, Done: "saved"},
 	}
 	for name, pg := range data {
 		for _, lang := range i18n.Languages {

@@ -74,6 +74,8 @@ func (c *Console) layout(v *visit, titleKey string) *view {
 		{base, "nav.mine", !isAdmin(v.p)},
 		{base + "users", "nav.users", isAdmin(v.p) && c.admits(v, "GET", "/v1.0/users")},
 		{base + "deleted", "nav.deleted", isAdmin(v.p) && c.admits(v, "GET", "/v1.0/users")},
+		{base + "apps", "nav.apps", isAdmin(v.p) && c.admits(v, "GET", "/v1.0/applications")},
+		{base + "enterpriseapps", "nav.enterpriseapps", isAdmin(v.p) && c.admits(v, "GET", "/v1.0/servicePrincipals")},
 		{base + "audit", "nav.audit", isAdmin(v.p) && c.cfg.Audit != nil && c.admits(v, "GET", "/v1.0/auditLogs/directoryAudits")},
 		{base + "signins", "nav.signins", isAdmin(v.p) && c.cfg.Audit != nil && c.admits(v, "GET", "/v1.0/auditLogs/signIns")},
 		{base + "crosstenant", "nav.crosstenant", isAdmin(v.p) && c.cfg.CrossTenant != nil && c.admits(v, "GET", xtapRoute+"/default")},
@@ -186,13 +188,16 @@ func docs(records []json.RawMessage) ([]directory.Doc, error) {
 // minePage lists what a user without a directory role owns.
 type minePage struct {
 	Groups, Apps []directory.Object
+	// Links are the pages of the applications owned that Graph would
+	// let the user read, by id.
+	Links map[string]string
 }
 
 // mine is "my groups and apps": the objects the signed-in user owns,
 // read as GET /users/{id}/ownedObjects.
 func (c *Console) mine(v *visit) {
 	vw := c.layout(v, "mine.title")
-	pg := minePage{}
+	pg := minePage{Links: map[string]string{}}
 	if c.admits(v, "GET", "/v1.0/users/"+v.p.ObjectID+"/ownedObjects") {
 		page, err := c.cfg.Directory.ListRelated(v.ctx, v.tenantID, directory.Relation{Kind: directory.KindUser, ID: v.p.ObjectID, Rel: directory.RelOwners, Reverse: true}, directory.Query{Top: 100})
 		if err != nil {
@@ -205,6 +210,13 @@ func (c *Console) mine(v *visit) {
 				pg.Groups = append(pg.Groups, o)
 			case directory.KindApplication, directory.KindServicePrincipal:
 				pg.Apps = append(pg.Apps, o)
+				page, route := "apps", "applications"
+				if o.Kind == directory.KindServicePrincipal {
+					page, route = "enterpriseapps", "servicePrincipals"
+				}
+				if c.admits(v, "GET", "/v1.0/"+route+"/"+o.ID) {
+					pg.Links[o.ID] = "/admin/" + v.tenantID + "/" + page + "/" + o.ID
+				}
 			}
 		}
 	}

@@ -2,7 +2,8 @@
 // (375 px) width, into GATEHOUSE_SCREENSHOTS; scripts/screenshots runs it
 // through ../run against a fresh server. It sets up what the pages show (a
 // user, an invited guest, a partner, a what-if, a branding previewed but not
-// saved) through the console itself.
+// saved, an app registration with a secret and its enterprise application)
+// through the console itself.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,7 +76,26 @@ test('screenshots of the admin centre', async (t) => {
   await page.frameLocator('#preview iframe').locator('p.text', { hasText: 'service desk' }).waitFor();
   await shoot(page, '13-branding-preview');
 
-  for (const [name, path] of [['02-overview', '/'], ['03-users', '/users'], ['04-deleted', '/deleted'],
+  // An app registration with a secret just added, and its enterprise application.
+  await page.goto(`${base}/apps`);
+  const register = page.locator('form[action$="/apps"][method="post"]');
+  await register.getByLabel('Name').fill('Contoso Payroll');
+  await register.getByLabel('Redirect URI').fill('https://payroll.contoso.example/signin');
+  await register.getByRole('button', { name: 'Register' }).click();
+  await page.getByText('The application was registered.').waitFor();
+  await page.getByLabel('Add a permission').selectOption({ label: 'User.Read (Delegated)' });
+  await page.locator('form[action$="/addpermission"]').getByRole('button', { name: 'Add' }).click();
+  await page.getByRole('button', { name: 'Grant admin consent for the organization' }).click();
+  await page.getByText('Admin consent was granted for the organization.').waitFor();
+  await page.getByLabel('Description').fill('Build server');
+  await page.getByRole('button', { name: 'Add a client secret' }).click();
+  await page.locator('#new-secret').waitFor();
+  await shoot(page, '15-app-secret');
+  await page.locator('dl.props a').click();
+  await page.getByRole('heading', { level: 2, name: 'Permissions granted' }).waitFor();
+  await shoot(page, '17-enterpriseapp');
+
+  for (const [name, path] of [['14-apps', '/apps'], ['16-enterpriseapps', '/enterpriseapps'], ['02-overview', '/'], ['03-users', '/users'], ['04-deleted', '/deleted'],
     ['07-crosstenant', '/crosstenant'], ['09-audit', '/audit'], ['10-signins', '/signins']]) {
     await page.goto(base + path);
     await shoot(page, name);
