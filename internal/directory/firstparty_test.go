@@ -379,3 +379,16 @@ func TestAddMissingFirstPartyPrincipals(t *testing.T) {
 		})
 	}
 }
+
+// TestGraphPermissionsAreUnique: each of Microsoft Graph's application
+// permissions once, by id and by value (a repeated one showed twice in the
+// admin centre's permission picker and in the principal's appRoles).
+func TestGraphPermissionsAreUnique(t *testing.T) {
+	ids, values := map[string]bool{}, map[string]bool{}
+	for _, p := range GraphPermissions {
+		if ids[p.ID] || values[p.Value] {
+			t.Errorf("%s (%s) listed twice", p.Value, p.ID)
+		}
+		ids[p.ID], values[p.Value] = true, true
+	}
+}

@@ -57,7 +57,6 @@ var GraphPermissions = []Permission{
 	{"e321f0bb-e7f7-481e-bb28-e3b0b32d4bd0", "IdentityProvider.Read.All", "Read identity providers"},
 	{"90db2b9a-d928-4d33-a4dd-8442ae3d41e4", "IdentityProvider.ReadWrite.All", "Read and write identity providers"},
 	{"cac88765-0581-4025-9725-5ebc13f729ee", "CrossTenantInformation.ReadBasic.All", "Read cross-tenant basic information"},
-	{"338163d7-f101-4c92-94ba-ca46fe52447c", "Policy.ReadWrite.CrossTenantAccess", "Read and write your organization's cross tenant access policies"},
 	{"38d9df27-64da-44fd-b7c5-a6fbac20248f", "UserAuthenticationMethod.Read.All", "Read all users' authentication methods"},
 	{"50483e42-d915-4231-9639-7fdb7fd190e5", "UserAuthenticationMethod.ReadWrite.All", "Read and write all users' authentication methods"},
 	{"1c6e93a6-28e2-4cbb-9f64-1a46a821124d", "Policy.ReadWrite.SecurityDefaults", "Read and write your organization's security defaults policy"},

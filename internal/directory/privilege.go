@@ -216,12 +216,13 @@ func appOwners(ctx context.Context, tx store.Tx, tenantID string, obj Object) ([
 	return owners, nil
 }
 
-// addCallerAsOwner makes an application that registers an application or
-// service principal its owner, as Graph does, so that
-// Application.ReadWrite.OwnedBy reaches what it created.
+// addCallerAsOwner makes whoever registers an application or service
+// principal its owner, as Graph does: a signed-in user (who may then manage
+// it without an administrator role) or an application (so that
+// Application.ReadWrite.OwnedBy reaches what it created).
 func addCallerAsOwner(ctx context.Context, tx store.Tx, tenantID, objectID string) error {
 	c, ok := caller.From(ctx)
-	if !ok || !c.AppOnly || strings.TrimSpace(c.ObjectID) == "" {
+	if !ok || strings.TrimSpace(c.ObjectID) == "" {
 		return nil
 	}
 	return tx.AddLink(ctx, tenantID, store.Link{SourceID: objectID, Rel: RelOwners, TargetID: c.ObjectID})
