@@ -245,8 +245,12 @@ func (c *Console) afterGroupDelete(v *visit) {
 // inviteMember invites a guest by email through B2B, whose invitation
 // settings decide whether the caller may (allowInvitesFrom), and adds the
 // guest to the group, where the directory decides whether the caller may
-// change its members (its owners may): the two requests Graph takes.
+// change its members (its owners may): the two requests Graph takes. The
+// directory is asked first, so a refused caller invites nobody.
 func (c *Console) inviteMember(v *visit, groupID string) error {
+	if err := c.cfg.Directory.MayChangeMembers(v.ctx, v.tenantID, groupID); err != nil {
+		return err
+	}
 	body := directory.Doc{
 		"invitedUserEmailAddress": strings.TrimSpace(v.r.PostForm.Get("email")), "sendInvitationMessage": true,
 		"inviteRedirectUrl": c.cfg.PublicURL + "/admin/" + v.tenantID + "/",

@@ -401,6 +401,9 @@ func TestAdminConsoleOwnerAddsGuest(t *testing.T) {
 		if members := e.related(a, "/v1.0/groups/"+group+"/members"); len(members) != 1 || members[0] != guest["id"] {
 			t.Errorf("a non-owner changed the members: %v", members)
 		}
+		if n := len(e.mustCall(200, "GET", "/v1.0/users?$filter="+url.QueryEscape("mail eq 'other@partner.example'"), a.token, nil).values()); n != 0 {
+			t.Error("a refused invitation into the group invited the guest")
+		}
 
 		// The tenant lets no member invite: B2B refuses the owner, shown.
 		e.mustCall(204, "PATCH", "/v1.0/policies/authorizationPolicy", a.token, map[string]any{"allowInvitesFrom": "adminsAndGuestInviters"})
