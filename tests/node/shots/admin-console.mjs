@@ -2,7 +2,7 @@
 // (375 px) width, into GATEHOUSE_SCREENSHOTS; scripts/screenshots runs it
 // through ../run against a fresh server. It sets up what the pages show (a
 // user, an invited guest, a partner, a what-if, a branding previewed but not
-// saved) through the console itself.
+// saved, a group with a member) through the console itself.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -75,6 +75,25 @@ test('screenshots of the admin centre', async (t) => {
   await page.frameLocator('#preview iframe').locator('p.text', { hasText: 'service desk' }).waitFor();
   await shoot(page, '13-branding-preview');
 
+  // A group with a member, found by a search, made through the console.
+  await page.goto(`${base}/groups`);
+  const group = page.locator('form[action$="/groups"]');
+  await group.getByLabel('Display name').fill('Screenshot Team');
+  await group.getByLabel('Mail nickname').fill(`shots${Date.now()}`);
+  await group.getByLabel('Description').fill('Everyone in the screenshots');
+  await group.getByRole('button', { name: 'Create group' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Screenshot Team' }).waitFor();
+  await page.getByLabel('Find a user or guest').fill('Screenshot');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.getByRole('button', { name: /^Add as member: / }).first().click();
+  await page.getByRole('status').waitFor();
+  await shoot(page, '15-group');
+
+  for (const [name, path] of [['14-groups', '/groups'], ['16-roles', '/roles'], ['17-role', '/roles/62e90394-69f5-4237-9190-012177145e10'],
+    ['18-collaboration', '/collaboration']]) {
+    await page.goto(base + path);
+    await shoot(page, name);
+  }
   for (const [name, path] of [['02-overview', '/'], ['03-users', '/users'], ['04-deleted', '/deleted'],
     ['07-crosstenant', '/crosstenant'], ['09-audit', '/audit'], ['10-signins', '/signins']]) {
     await page.goto(base + path);
