@@ -178,6 +178,15 @@ func TestAdminConsoleGroupsOfAnotherTenant(t *testing.T) {
 			t.Errorf("%s B's group through A: %d %.200s", action, r.status, r.body)
 		}
 	}
+	// Nor is B's user, to A's group or roles.
+	victim := e.mustCall(201, "POST", "/v1.0/users", b.token, newUser("victim", b.domain)).body["id"].(string)
+	ours := e.mustCall(201, "POST", "/v1.0/groups", a.token, map[string]any{"displayName": "Ours", "mailEnabled": false, "mailNickname": "ours", "securityEnabled": true}).body["id"].(string)
+	if r := c.post("/admin/"+a.id+"/groups/"+ours+"/addmember", url.Values{"user": {victim}}); r.status != 404 {
+		t.Errorf("B's user into A's group: %d", r.status)
+	}
+	if r := c.post("/admin/"+a.id+"/roles/"+authz.UserAdministrator+"/add", url.Values{"user": {victim}}); r.status != 404 {
+		t.Errorf("B's user into A's role: %d", r.status)
+	}
 	if g := e.mustCall(200, "GET", "/v1.0/groups/"+theirs, b.token, nil).body; g["displayName"] != "Theirs" {
 		t.Errorf("B's group changed: %v", g)
 	}
