@@ -67,10 +67,11 @@ var funcs = template.FuncMap{
 	"brandingField": func(l *i18n.Locale, pg brandingPage, name, typ string, area bool) map[string]any {
 		return map[string]any{"L": l, "Name": name, "Value": pg.Form[name], "Problems": pg.Problems, "Type": typ, "Area": area}
 	},
-	// picker is a user search whose results each post actions (pickAction)
-	// to base.
+	// picker is a user search on the page at base whose results each post
+	// actions (pickAction) under base: base, not the request's path, which
+	// after a refused post is the action's.
 	"picker": func(vw *view, id, base, search string, found []directory.Object, actions ...pickAction) map[string]any {
-		return map[string]any{"L": vw.L, "CSRF": vw.CSRF, "Here": vw.Here, "ID": id, "Base": base, "Search": search, "Found": found, "Actions": actions}
+		return map[string]any{"L": vw.L, "CSRF": vw.CSRF, "ID": id, "Base": base, "Search": search, "Found": found, "Actions": actions}
 	},
 	// pick is one action of a picker: the path it posts to and its label.
 	"pick": func(action, label string) pickAction { return pickAction{Action: action, Label: label} },
