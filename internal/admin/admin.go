@@ -63,8 +63,11 @@ type Config struct {
 	// SignInPages renders the branding page's preview; nil: the page is
 	// not offered.
 	SignInPages *login.Pages
-	Tokens      TokenVerifier
-	Admission   Admission
+	// Policies serves the external collaboration settings page beside
+	// the authorization policy; nil: the page is not offered.
+	Policies  *b2b.Policies
+	Tokens    TokenVerifier
+	Admission Admission
 	// Keys seals the tokens a session holds and the paging cursors pages
 	// hand out.
 	Keys *secrets.Keyring
@@ -134,6 +137,9 @@ func (c *Console) Handler() http.Handler {
 	c.registerLogs(mux)
 	c.registerBranding(mux)
 	c.registerApps(mux)
+	c.registerGroups(mux)
+	c.registerRoles(mux)
+	c.registerCollab(mux)
 	return http.NewCrossOriginProtection().Handler(c.languageSwitch(mux))
 }
 

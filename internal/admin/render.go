@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -40,6 +41,9 @@ type view struct {
 	FrameSelf bool
 }
 
+// pickAction is one button of a picker's results.
+type pickAction struct{ Action, Label string }
+
 type navItem struct {
 	Href, Label string
 	Current     bool
@@ -63,6 +67,14 @@ var funcs = template.FuncMap{
 	"brandingField": func(l *i18n.Locale, pg brandingPage, name, typ string, area bool) map[string]any {
 		return map[string]any{"L": l, "Name": name, "Value": pg.Form[name], "Problems": pg.Problems, "Type": typ, "Area": area}
 	},
+	// picker is a user search on the page at base whose results each post
+	// actions (pickAction) under base: base, not the request's path, which
+	// after a refused post is the action's.
+	"picker": func(vw *view, id, base, search string, found []directory.Object, actions ...pickAction) map[string]any {
+		return map[string]any{"L": vw.L, "CSRF": vw.CSRF, "ID": id, "Base": base, "Search": search, "Found": found, "Actions": actions}
+	},
+	// pick is one action of a picker: the path it posts to and its label.
+	"pick": func(action, label string) pickAction { return pickAction{Action: action, Label: label} },
 	// withLang links to the page in another language.
 	"withLang": func(here, lang string) string { return here + "?" + url.Values{"lang": {lang}}.Encode() },
 }

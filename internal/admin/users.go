@@ -82,12 +82,16 @@ func (c *Console) usersList(v *visit, status int, problem string, form url.Value
 	c.render(v.w, v.r, status, "users", vw)
 }
 
-// searchOf is the $search a search box's words make: each word a prefix of
-// the name, the username or the mail address. Quotes cannot be searched.
-func searchOf(text string) string {
+// searchOf is the $search a user search box's words make: each word a
+// prefix of the name, the username or the mail address.
+func searchOf(text string) string { return searchIn(text, "displayName", "userPrincipalName", "mail") }
+
+// searchIn is the $search of a search box's words in props, ORed. Quotes
+// cannot be searched.
+func searchIn(text string, props ...string) string {
 	text = strings.ReplaceAll(text, `"`, " ")
 	var clauses []string
-	for _, prop := range []string{"displayName", "userPrincipalName", "mail"} {
+	for _, prop := range props {
 		clauses = append(clauses, `"`+prop+":"+strings.TrimSpace(text)+`"`)
 	}
 	return strings.Join(clauses, " OR ")

@@ -365,13 +365,14 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		return nil, err
 	}
 	sessions.Sessions = pages
-	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: b2b.NewPolicies(dir),
+	policies := b2b.NewPolicies(dir)
+	api := graph.New(dir, tokenVerifier{provider, dir}, graph.Config{PublicURL: cfg.PublicURL, Logger: cfg.Logger, DNS: net.DefaultResolver, Policies: policies,
 		IdentityProviders: fed, Invitations: guests, MFA: secondFactor, CrossTenantAccess: crossTenant, WhatIf: guests,
 		SkipTokenKey: keys.Derive("gatehouse graph skiptoken v1")})
 	srv := &Server{cfg: cfg, st: st, dir: dir, provider: provider, signIns: signIns, fed: fed, b2b: guests, mail: mailing, metrics: m, unlock: func() error { return nil }}
 	// The admin centre redeems its codes at the node's own token endpoint,
 	// in-process, as federation reaches the deployment's issuers.
-	console, err := admin.New(admin.Config{PublicURL: cfg.PublicURL, Directory: dir, B2B: guests, Audit: audit.NewLog(st), CrossTenant: crossTenant, SignInPages: pages,
+	console, err := admin.New(admin.Config{PublicURL: cfg.PublicURL, Directory: dir, B2B: guests, Audit: audit.NewLog(st), CrossTenant: crossTenant, SignInPages: pages, Policies: policies,
 		Tokens: tokenVerifier{provider, dir}, Admission: api, Keys: keys, Logger: cfg.Logger, Now: cfg.Now,
 		HTTPClient: &http.Client{Timeout: 15 * time.Second, Transport: federation.LocalTransport(cfg.PublicURL,
 			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { self.ServeHTTP(w, r) }), nil)}})

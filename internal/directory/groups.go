@@ -246,6 +246,19 @@ func checkLinkChange(ctx context.Context, tx store.Tx, tenantID string, group Ob
 	return checkGroupChange(ctx, group.Doc)
 }
 
+// MayChangeMembers refuses the request's caller who may not change the
+// group's members, as AddLink would: for a change made of several
+// requests (an invitation, then the membership), asked before the first.
+func (s *Service) MayChangeMembers(ctx context.Context, tenantID, groupID string) error {
+	return s.st.Update(ctx, func(tx store.Tx) error {
+		group, err := s.load(ctx, tx, tenantID, KindGroup, groupID)
+		if err != nil {
+			return err
+		}
+		return checkGroupMembers(ctx, tx, tenantID, group)
+	})
+}
+
 // RemoveLink removes a member or owner reference from a group.
 func (s *Service) RemoveLink(ctx context.Context, tenantID, groupID, rel, targetID string) error {
 	return s.st.Update(ctx, func(tx store.Tx) error {

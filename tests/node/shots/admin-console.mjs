@@ -2,8 +2,8 @@
 // (375 px) width, into GATEHOUSE_SCREENSHOTS; scripts/screenshots runs it
 // through ../run against a fresh server. It sets up what the pages show (a
 // user, an invited guest, a partner, a what-if, a branding previewed but not
-// saved, an app registration with a secret and its enterprise application)
-// through the console itself.
+// saved, an app registration with a secret and its enterprise application,
+// a group with a member) through the console itself.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,7 +95,23 @@ test('screenshots of the admin centre', async (t) => {
   await page.getByRole('heading', { level: 2, name: 'Permissions granted' }).waitFor();
   await shoot(page, '17-enterpriseapp');
 
-  for (const [name, path] of [['14-apps', '/apps'], ['16-enterpriseapps', '/enterpriseapps'], ['02-overview', '/'], ['03-users', '/users'], ['04-deleted', '/deleted'],
+  // A group with a member, found by a search, made through the console.
+  await page.goto(`${base}/groups`);
+  const group = page.locator('form[action$="/groups"]');
+  await group.getByLabel('Display name').fill('Screenshot Team');
+  await group.getByLabel('Mail nickname').fill(`shots${Date.now()}`);
+  await group.getByLabel('Description').fill('Everyone in the screenshots');
+  await group.getByRole('button', { name: 'Create group' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Screenshot Team' }).waitFor();
+  await page.getByLabel('Find a user or guest').fill('Screenshot');
+  await page.getByRole('button', { name: 'Search', exact: true }).click();
+  await page.getByRole('button', { name: /^Add as member: / }).first().click();
+  await page.getByRole('status').waitFor();
+  await shoot(page, '19-group');
+
+  for (const [name, path] of [['14-apps', '/apps'], ['16-enterpriseapps', '/enterpriseapps'], ['18-groups', '/groups'], ['20-roles', '/roles'],
+    ['21-role', '/roles/62e90394-69f5-4237-9190-012177145e10'], ['22-collaboration', '/collaboration'],
+    ['02-overview', '/'], ['03-users', '/users'], ['04-deleted', '/deleted'],
     ['07-crosstenant', '/crosstenant'], ['09-audit', '/audit'], ['10-signins', '/signins']]) {
     await page.goto(base + path);
     await shoot(page, name);
