@@ -208,9 +208,12 @@ func (c *Console) appView(v *visit, status int, problem, secret string) {
 		c.failPage(v.w, v.r, err)
 		return
 	}
+	// Graph admits any signed-in user to an application's changes; the
+	// directory keeps them to owners and application administrators.
+	manage := d.MayManageApplication(v.ctx, v.tenantID, directory.KindApplication, id) == nil
 	pg := appPage{App: app, Secret: secret, Platforms: platforms, Lifetimes: secretLifetimes, Done: v.r.URL.Query().Get("done"),
-		CanWrite: c.admits(v, "PATCH", self), CanSecrets: c.admits(v, "POST", self+"/addPassword"),
-		CanOwners: c.admits(v, "POST", self+"/owners/$ref"), CanDelete: c.admits(v, "DELETE", self),
+		CanWrite: manage && c.admits(v, "PATCH", self), CanSecrets: manage && c.admits(v, "POST", self+"/addPassword"),
+		CanOwners: manage && c.admits(v, "POST", self+"/owners/$ref"), CanDelete: manage && c.admits(v, "DELETE", self),
 		CanConsent: c.admits(v, "POST", "/v1.0/oauth2PermissionGrants"), CanReadPrincipals: c.admits(v, "GET", "/v1.0/servicePrincipals")}
 	for _, p := range platforms {
 		for _, u := range stringsOf(docMap(app.Doc[p])["redirectUris"]) {

@@ -50,9 +50,10 @@ func (c *Console) enterpriseView(v *visit, status int, problem string) {
 		c.failPage(v.w, v.r, err)
 		return
 	}
+	manage := d.MayManageApplication(v.ctx, v.tenantID, directory.KindServicePrincipal, id) == nil
 	pg := enterprisePage{SP: sp, RoleNames: map[string]string{}, Resources: map[string]string{}, Done: v.r.URL.Query().Get("done"),
-		CanWrite: c.admits(v, "PATCH", self), CanAssign: c.admits(v, "POST", self+"/appRoleAssignedTo"),
-		CanRevoke: c.admits(v, "DELETE", "/v1.0/oauth2PermissionGrants/x"), CanOwners: c.admits(v, "POST", self+"/owners/$ref"),
+		CanWrite: manage && c.admits(v, "PATCH", self), CanAssign: c.admits(v, "POST", self+"/appRoleAssignedTo"),
+		CanRevoke: c.admits(v, "DELETE", "/v1.0/oauth2PermissionGrants/x"), CanOwners: manage && c.admits(v, "POST", self+"/owners/$ref"),
 		CanReadGrants: c.admits(v, "GET", "/v1.0/oauth2PermissionGrants")}
 	for _, r := range anySlice(sp.Doc["appRoles"]) {
 		m := docMap(r)

@@ -304,7 +304,7 @@ func TestAdminConsoleAppsRefused(t *testing.T) {
 		t.Fatalf("a forged post added a secret: %v", creds)
 	}
 
-	for name, role := range map[string]string{"helpdesk": authz.HelpdeskAdministrator, "owner": ""} {
+	signIn := func(name, role string) *console {
 		u := newUser(name, a.domain)
 		u["passwordProfile"] = map[string]any{"password": "correct horse battery " + name, "forceChangePasswordNextSignIn": false}
 		uid := e.mustCall(201, "POST", "/v1.0/users", a.token, u).body["id"].(string)
@@ -317,27 +317,56 @@ func TestAdminConsoleAppsRefused(t *testing.T) {
 		if role == "" && !strings.Contains(home.body, `<a href="`+base+`/apps/`+id+`">Payroll</a>`) {
 			t.Errorf("the owner's own app is not linked from their page: %.800s", home.body)
 		}
-		page := uc.get(base + "/apps/" + id)
-		if page.status != 200 || strings.Contains(page.body, `action="`+base+`/apps/`+id+`/addsecret"`) {
-			t.Errorf("%s's app page: %d", name, page.status)
+		return uc
+	}
+	register := url.Values{"displayName": {"Mine"}, "signInAudience": {"AzureADMyOrg"}}
+
+	// A Helpdesk Administrator reads the application and changes nothing.
+	hd := signIn("helpdesk", authz.HelpdeskAdministrator)
+	if page := hd.get(base + "/apps/" + id); page.status != 200 || strings.Contains(page.body, `action="`+base+`/apps/`+id+`/addsecret"`) {
+		t.Errorf("helpdesk's app page: %d", page.status)
+	}
+	if r := hd.post(base+"/apps", register); r.status != 403 {
+		t.Errorf("helpdesk registers: %d", r.status)
+	}
+	for _, action := range []string{"addsecret", "delete", "consent"} {
+		if r := hd.post(base+"/apps/"+id+"/"+action, url.Values{}); r.status != 403 {
+			t.Errorf("helpdesk %s: %d", action, r.status)
 		}
-		if r := uc.post(base+"/apps", url.Values{"displayName": {"Mine"}}); r.status != 403 {
-			t.Errorf("%s registers: %d", name, r.status)
-		}
-		for _, action := range []string{"addsecret", "delete", "consent"} {
-			if r := uc.post(base+"/apps/"+id+"/"+action, url.Values{}); r.status != 403 {
-				t.Errorf("%s %s: %d", name, action, r.status)
-			}
-		}
-		if r := uc.post(base+"/enterpriseapps/"+sp+"/required", url.Values{"required": {"true"}}); r.status != 403 {
-			t.Errorf("%s requires assignment: %d", name, r.status)
-		}
+	}
+	if r := hd.post(base+"/enterpriseapps/"+sp+"/required", url.Values{"required": {"true"}}); r.status != 403 {
+		t.Errorf("helpdesk requires assignment: %d", r.status)
 	}
 	if got := e.mustCall(200, "GET", "/v1.0/servicePrincipals/"+sp, a.token, nil).body["appRoleAssignmentRequired"]; got != false {
 		t.Errorf("a refused caller required assignment: %v", got)
 	}
-	got = e.mustCall(200, "GET", "/v1.0/applications/"+id, a.token, nil).body
-	if len(got["passwordCredentials"].([]any)) != 0 {
+	if got = e.mustCall(200, "GET", "/v1.0/applications/"+id, a.token, nil).body; len(got["passwordCredentials"].([]any)) != 0 {
 		t.Fatalf("a refused caller added a secret: %v", got)
 	}
+
+	// Its owner, without a role, manages it as in Entra (registering
+	// another and consenting for the organization stay administrators').
+	owner := signIn("owner", "")
+	if page := owner.get(base + "/apps/" + id); page.status != 200 || !strings.Contains(page.body, `action="`+base+`/apps/`+id+`/addsecret"`) {
+		t.Errorf("the owner's app page offers no secret: %d", page.status)
+	}
+	if r := owner.post(base+"/apps", register); r.status != 403 {
+		t.Errorf("the owner registers: %d", r.status)
+	}
+	if r := owner.post(base+"/apps/"+id+"/consent", url.Values{}); r.status != 403 {
+		t.Errorf("the owner consents for the organization: %d", r.status)
+	}
+	if r := owner.post(base+"/apps/"+id+"/addsecret", url.Values{"description": {"owner's"}, "months": {"6"}}); r.status != 200 || !newSecret.MatchString(r.body) {
+		t.Errorf("the owner adds a secret: %d", r.status)
+	}
+	if r := owner.post(base+"/enterpriseapps/"+sp+"/required", url.Values{"required": {"true"}}); r.status != http.StatusSeeOther {
+		t.Errorf("the owner requires assignment: %d", r.status)
+	}
+	if got := e.mustCall(200, "GET", "/v1.0/servicePrincipals/"+sp, a.token, nil).body["appRoleAssignmentRequired"]; got != true {
+		t.Errorf("the owner's assignment requirement: %v", got)
+	}
+	if r := owner.post(base+"/apps/"+id+"/delete", url.Values{}); r.status != http.StatusSeeOther {
+		t.Errorf("the owner deletes the app: %d", r.status)
+	}
+	e.mustCall(404, "GET", "/v1.0/applications/"+id, a.token, nil)
 }

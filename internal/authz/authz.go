@@ -149,14 +149,20 @@ func AssignAppRole(c caller.Caller, g AppRoleGrant) Decision {
 // ManageApplication decides whether c may change (or, with create, register)
 // an application or service principal whose owners are given. An app holding
 // only Application.ReadWrite.OwnedBy reaches the apps it owns, and owns what
-// it creates.
+// it creates. A signed-in user manages what they own, as in Entra, and an
+// application administrator everything.
 func ManageApplication(c caller.Caller, owners []string, create bool) Decision {
 	const rule = "application.manage"
 	if !c.AppOnly {
-		if c.HasRole(GlobalAdministrator, ApplicationAdministrator, CloudApplicationAdministrator) {
+		switch {
+		case c.HasRole(GlobalAdministrator, ApplicationAdministrator, CloudApplicationAdministrator):
 			return allow(rule, "an application administrator manages every application")
+		case create:
+			return deny(rule, "registering applications needs an application administrator role")
+		case slices.Contains(owners, c.ObjectID):
+			return allow(rule, "the signed-in user owns the application")
 		}
-		return deny(rule, "managing applications needs an application administrator role")
+		return deny(rule, "managing an application needs an application administrator role or its ownership")
 	}
 	switch {
 	case c.HasPermission(permApplicationAll):

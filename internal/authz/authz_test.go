@@ -198,6 +198,9 @@ func TestAssignments(t *testing.T) {
 		{"Directory.ReadWrite.All manages no application", ManageApplication(app("Directory.ReadWrite.All"), nil, true), false},
 		{"Application Administrator manages applications", ManageApplication(admin(ApplicationAdministrator), nil, false), true},
 		{"User Administrator manages no application", ManageApplication(admin(UserAdministrator), nil, true), false},
+		{"a user manages an application they own", ManageApplication(caller.Caller{ObjectID: "u1", Scopes: []string{"Directory.AccessAsUser.All"}}, []string{"x", "u1"}, false), true},
+		{"a user manages no one else's application", ManageApplication(caller.Caller{ObjectID: "u1", Scopes: []string{"Directory.AccessAsUser.All"}}, []string{"x"}, false), false},
+		{"a user without a role registers nothing", ManageApplication(caller.Caller{ObjectID: "u1", Scopes: []string{"Directory.AccessAsUser.All"}}, nil, true), false},
 	}
 	for _, c := range cases {
 		if c.d.Allowed != c.want || c.d.Rule == "" || c.d.Reason == "" {

@@ -192,6 +192,19 @@ func (s *Service) checkAppManagement(ctx context.Context, tx store.Tx, tenantID 
 	return enforce(authz.ManageApplication(c, owners, create))
 }
 
+// MayManageApplication refuses the request's caller who may not change the
+// application or service principal (kind) id, as a change would be refused:
+// pages ask it before offering a change.
+func (s *Service) MayManageApplication(ctx context.Context, tenantID, kind, id string) error {
+	return s.st.View(ctx, func(tx store.Tx) error {
+		obj, err := s.load(ctx, tx, tenantID, kind, id)
+		if err != nil {
+			return err
+		}
+		return s.checkAppManagement(ctx, tx, tenantID, obj, false)
+	})
+}
+
 // appOwners are the owners of an application, or of a service principal
 // and of its application in this tenant.
 func appOwners(ctx context.Context, tx store.Tx, tenantID string, obj Object) ([]string, error) {

@@ -92,9 +92,10 @@ var (
 	writeGroupMembers = permSet{app: []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"},
 		delegated: []string{"GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.AccessAsUser.All"}}
 	readApps = permSet{app: []string{"Application.Read.All", "Application.ReadWrite.All", "Application.ReadWrite.OwnedBy", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	// writeApps admits Application.ReadWrite.OwnedBy; the directory then
-	// keeps it to the applications the caller owns (authz.ManageApplication).
-	writeApps = permSet{app: []string{"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: appAdmins}
+	// writeApps admits Application.ReadWrite.OwnedBy, and signed-in users
+	// without a role; the directory then keeps them to the applications
+	// they own (authz.ManageApplication), as Entra keeps owners.
+	writeApps = permSet{app: []string{"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"}, delegated: []string{"Application.ReadWrite.All", "Directory.AccessAsUser.All"}}
 	// assignAppRoles: granting app roles is not managing applications, as
 	// in Graph. It admits an application's owners, who need no role: the
 	// directory decides who grants which roles (authz.AssignAppRole).
