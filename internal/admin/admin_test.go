@@ -107,7 +107,7 @@ func TestPagesRenderInEveryLanguage(t *testing.T) {
 			Resources: map[string]string{}, Roles: []permission{{ID: "r", Name: "R"}}, Principals: []directory.Object{{ID: "u"}},
 			Assigned: []directory.Object{{ID: "x", Doc: directory.Doc{"appRoleId": "r"}}}, Held: []directory.Object{{ID: "y"}}, Grants: []directory.Object{{ID: "g", Doc: directory.Doc{"consentType": "AllPrincipals"}}},
 			Owners: ownersBox{L: cat.Locale("en")}, CanWrite: true, CanAssign: true, CanRevoke: true, CanOwners: true, CanReadGrants: true, Done: "saved"},
-		"groups":  groupsPage{CanCreate: true, Next: "x", Form: url.Values{}, Groups: []directory.Object{{ID: "g", Doc: directory.Doc{"displayName": "G"}}}},
+		"groups": groupsPage{CanCreate: true, Next: "x", Form: url.Values{}, Groups: []directory.Object{{ID: "g", Doc: directory.Doc{"displayName": "G"}}}},
 		"group": groupPage{Group: directory.Object{ID: "g", Doc: directory.Doc{"securityEnabled": true}}, CanWrite: true, CanMembers: true, CanInvite: true, CanSearch: true,
 			Search: "a", Found: []directory.Object{{ID: "u", Kind: directory.KindUser}}, Members: []directory.Object{{ID: "u"}}, Owners: []directory.Object{{ID: "o"}}, Done: "invited"},
 		"roles": []directory.Object{{ID: "r", Doc: directory.Doc{"displayName": "R"}}},

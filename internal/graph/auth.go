@@ -72,7 +72,6 @@ var (
 	dirReaders   = []string{"Directory.Read.All", "Directory.AccessAsUser.All"}
 	userAdmins   = []string{authz.GlobalAdministrator, authz.UserAdministrator}
 	globalAdmins = []string{authz.GlobalAdministrator}
-	appAdmins    = []string{authz.GlobalAdministrator, authz.ApplicationAdministrator, authz.CloudApplicationAdministrator}
 	roleAdmins   = []string{authz.GlobalAdministrator, authz.PrivilegedRoleAdministrator}
 
 	readUsers = permSet{app: []string{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: userReaders}
