@@ -63,15 +63,15 @@ func TestTenantCookie(t *testing.T) {
 	}
 }
 
-func TestSearchOf(t *testing.T) {
+func TestSearchIn(t *testing.T) {
 	cases := map[string]string{
 		"car":         `"displayName:car" OR "userPrincipalName:car" OR "mail:car"`,
 		`a"b`:         `"displayName:a b" OR "userPrincipalName:a b" OR "mail:a b"`,
 		" two words ": `"displayName:two words" OR "userPrincipalName:two words" OR "mail:two words"`,
 	}
 	for in, want := range cases {
-		if got := searchOf(in); got != want {
-			t.Errorf("searchOf(%q) = %s, want %s", in, got, want)
+		if got := searchIn(in, userSearchProps...); got != want {
+			t.Errorf("searchIn(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

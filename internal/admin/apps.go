@@ -72,13 +72,7 @@ func (c *Console) appList(v *visit, enterprise bool, status int, problem string,
 	vw.Error = problem
 	pg := appListPage{Enterprise: enterprise, Search: strings.TrimSpace(v.r.URL.Query().Get("q")), Form: form,
 		CanCreate: !enterprise && c.admits(v, "POST", "/v1.0/applications"), Audiences: audiences, Platforms: platforms}
-	q := directory.Query{Top: pageSize}
-	if after := v.r.URL.Query().Get("after"); after != "" {
-		if err := c.open(after, &q.Cursor, v.tenantID, name, pg.Search); err != nil {
-			c.errorPage(v.w, v.r, http.StatusBadRequest, "error.request")
-			return
-		}
-	}
+	var filter odata.Expr
 	if pg.Search != "" {
 		// Applications have no $search: the box finds a name's beginning
 		// or an application id, as $filter does.
@@ -88,19 +82,14 @@ func (c *Console) appList(v *visit, enterprise bool, status int, problem string,
 			c.errorPage(v.w, v.r, http.StatusBadRequest, "error.request")
 			return
 		}
-		q.Filter = f
+		filter = f
 	}
-	page, err := c.cfg.Directory.List(v.ctx, v.tenantID, kind, q)
-	if err != nil {
-		c.failPage(v.w, v.r, err)
+	var ok bool
+	if pg.Objects, pg.Next, ok = c.pageOf(v, name, pg.Search, func(q directory.Query) (directory.Page, error) {
+		q.Filter = filter
+		return c.cfg.Directory.List(v.ctx, v.tenantID, kind, q)
+	}); !ok {
 		return
-	}
-	pg.Objects = page.Objects
-	if page.Next != "" {
-		if pg.Next, err = c.seal(page.Next, v.tenantID, name, pg.Search); err != nil {
-			c.internalError(v.w, v.r, err)
-			return
-		}
 	}
 	vw.Page = pg
 	c.render(v.w, v.r, status, "apps", vw)

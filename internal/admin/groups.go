@@ -39,34 +39,9 @@ func (c *Console) groupsList(v *visit, status int, problem string, form url.Valu
 	vw := c.layout(v, "groups.title")
 	vw.Error = problem
 	pg := groupsPage{Search: strings.TrimSpace(v.r.URL.Query().Get("q")), Form: form, CanCreate: c.admits(v, "POST", "/v1.0/groups")}
-	q := directory.Query{Top: pageSize}
-	if after := v.r.URL.Query().Get("after"); after != "" {
-		if err := c.open(after, &q.Cursor, v.tenantID, "groups", pg.Search); err != nil {
-			c.errorPage(v.w, v.r, http.StatusBadRequest, "error.request")
-			return
-		}
-	}
-	var page directory.Page
-	var err error
-	if pg.Search == "" {
-		page, err = c.cfg.Directory.List(v.ctx, v.tenantID, directory.KindGroup, q)
-	} else {
-		var s directory.Search
-		if s, err = directory.ParseSearch(directory.KindGroup, searchIn(pg.Search, "displayName", "description", "mailNickname")); err == nil {
-			q.Advanced = true
-			page, err = c.cfg.Directory.SearchList(v.ctx, v.tenantID, directory.KindGroup, s, q)
-		}
-	}
-	if err != nil {
-		c.failPage(v.w, v.r, err)
+	var ok bool
+	if pg.Groups, pg.Next, ok = c.pageOf(v, "groups", pg.Search, c.searched(v, directory.KindGroup, pg.Search, "displayName", "description", "mailNickname")); !ok {
 		return
-	}
-	pg.Groups = page.Objects
-	if page.Next != "" {
-		if pg.Next, err = c.seal(page.Next, v.tenantID, "groups", pg.Search); err != nil {
-			c.internalError(v.w, v.r, err)
-			return
-		}
 	}
 	vw.Page = pg
 	c.render(v.w, v.r, status, "groups", vw)
@@ -174,7 +149,7 @@ func (c *Console) findUsers(v *visit) (search string, found []directory.Object, 
 	if search == "" {
 		return "", nil, true, nil
 	}
-	s, err := directory.ParseSearch(directory.KindUser, searchOf(search))
+	s, err := directory.ParseSearch(directory.KindUser, searchIn(search, userSearchProps...))
 	if err != nil {
 		return search, nil, true, err
 	}

@@ -49,42 +49,57 @@ func (c *Console) usersList(v *visit, status int, problem string, form url.Value
 	vw.Error = problem
 	pg := usersPage{Search: strings.TrimSpace(v.r.URL.Query().Get("q")), Form: form,
 		CanCreate: c.admits(v, "POST", "/v1.0/users"), CanInvite: c.cfg.B2B != nil && c.admits(v, "POST", "/v1.0/invitations")}
-	q := directory.Query{Top: pageSize}
-	if after := v.r.URL.Query().Get("after"); after != "" {
-		if err := c.open(after, &q.Cursor, v.tenantID, "users", pg.Search); err != nil {
-			c.errorPage(v.w, v.r, http.StatusBadRequest, "error.request")
-			return
-		}
-	}
-	var page directory.Page
-	var err error
-	if pg.Search == "" {
-		page, err = c.cfg.Directory.List(v.ctx, v.tenantID, directory.KindUser, q)
-	} else {
-		var s directory.Search
-		if s, err = directory.ParseSearch(directory.KindUser, searchOf(pg.Search)); err == nil {
-			q.Advanced = true
-			page, err = c.cfg.Directory.SearchList(v.ctx, v.tenantID, directory.KindUser, s, q)
-		}
-	}
-	if err != nil {
-		c.failPage(v.w, v.r, err)
+	var ok bool
+	if pg.Users, pg.Next, ok = c.pageOf(v, "users", pg.Search, c.searched(v, directory.KindUser, pg.Search, userSearchProps...)); !ok {
 		return
-	}
-	pg.Users = page.Objects
-	if page.Next != "" {
-		if pg.Next, err = c.seal(page.Next, v.tenantID, "users", pg.Search); err != nil {
-			c.internalError(v.w, v.r, err)
-			return
-		}
 	}
 	vw.Page = pg
 	c.render(v.w, v.r, status, "users", vw)
 }
 
-// searchOf is the $search a user search box's words make: each word a
-// prefix of the name, the username or the mail address.
-func searchOf(text string) string { return searchIn(text, "displayName", "userPrincipalName", "mail") }
+// userSearchProps are what a user search box's words are prefixes of.
+var userSearchProps = []string{"displayName", "userPrincipalName", "mail"}
+
+// pageOf reads one page of the list page name through read, after the
+// cursor the URL carries; its cursors are bound to the tenant, the list
+// and the search. It answers the request itself (ok false) when it cannot.
+func (c *Console) pageOf(v *visit, name, search string, read func(directory.Query) (directory.Page, error)) (objs []directory.Object, next string, ok bool) {
+	q := directory.Query{Top: pageSize}
+	if after := v.r.URL.Query().Get("after"); after != "" {
+		if err := c.open(after, &q.Cursor, v.tenantID, name, search); err != nil {
+			c.errorPage(v.w, v.r, http.StatusBadRequest, "error.request")
+			return nil, "", false
+		}
+	}
+	page, err := read(q)
+	if err != nil {
+		c.failPage(v.w, v.r, err)
+		return nil, "", false
+	}
+	if page.Next != "" {
+		if next, err = c.seal(page.Next, v.tenantID, name, search); err != nil {
+			c.internalError(v.w, v.r, err)
+			return nil, "", false
+		}
+	}
+	return page.Objects, next, true
+}
+
+// searched reads the objects of kind whose props begin with the search
+// box's words ($search with ConsistencyLevel eventual), or all of them.
+func (c *Console) searched(v *visit, kind, search string, props ...string) func(directory.Query) (directory.Page, error) {
+	return func(q directory.Query) (directory.Page, error) {
+		if search == "" {
+			return c.cfg.Directory.List(v.ctx, v.tenantID, kind, q)
+		}
+		s, err := directory.ParseSearch(kind, searchIn(search, props...))
+		if err != nil {
+			return directory.Page{}, err
+		}
+		q.Advanced = true
+		return c.cfg.Directory.SearchList(v.ctx, v.tenantID, kind, s, q)
+	}
+}
 
 // searchIn is the $search of a search box's words in props, ORed. Quotes
 // cannot be searched.
