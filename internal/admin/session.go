@@ -343,6 +343,17 @@ func (c *Console) newSession(w http.ResponseWriter, r *http.Request, p caller.Ca
 	if err := c.putState(ctx, p.TenantID, kindSession, id, p.ObjectID, sessionState{Sealed: sealed}, life); err != nil {
 		return err
 	}
+	// The browser's session before this one (another tenant's, when the
+	// switcher was used) ends now rather than when its token expires: a
+	// copy of its cookie must not outlive the console's own use of it.
+	if oldTenant, oldSecret, ok := tenantCookie(r, c.cookies.session); ok {
+		if err := c.store().Update(ctx, func(tx store.Tx) error {
+			_, err := tx.DeleteStates(ctx, oldTenant, store.StateFilter{Kind: kindSession, Family: stateID(oldSecret)})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
 	c.setCookie(w, c.cookies.session, p.TenantID+"."+secret, 0)
 	return nil
 }

@@ -627,7 +627,26 @@ func TestAdminConsoleTenantSwitcher(t *testing.T) {
 	if !strings.Contains(home.body, `<a href="/admin/`+contoso.id+`/">Contoso</a>`) {
 		t.Fatalf("Contoso is not in the switcher: %s", regexp.MustCompile(`(?s)<details class="switcher">.*?</details>`).FindString(home.body))
 	}
+	consoleURL, _ := url.Parse(e.url + "/admin/")
+	var fabrikamSession *http.Cookie
+	for _, ck := range c.b.Client.Jar.Cookies(consoleURL) {
+		if ck.Name == "gh-admin" {
+			fabrikamSession = ck
+		}
+	}
+	if fabrikamSession == nil {
+		t.Fatal("no console session cookie")
+	}
 	_, _ = c.b.SignIn(e.url+"/admin/"+contoso.id+"/signin", map[string]string{"username": "ana@fabrikam.example", "password": "correct horse battery ana", "stay": "no"})
+	// Fabrikam's session ended with the switch: a copy of its cookie opens nothing.
+	replay, _ := http.NewRequest("GET", e.url+"/admin/"+fabrikam.id+"/", nil)
+	replay.AddCookie(&http.Cookie{Name: fabrikamSession.Name, Value: fabrikamSession.Value})
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noRedirects.Do(replay); err != nil || resp.StatusCode == http.StatusOK {
+		t.Errorf("the session before the switch still opens the console: %v %v", resp.Status, err)
+	} else {
+		resp.Body.Close()
+	}
 	p := c.get("/admin/" + contoso.id + "/")
 	if p.status != 200 || !strings.Contains(p.body, "<h1>Overview</h1>") || !strings.Contains(p.body, "<span>ana_fabrikam.example#EXT#@") {
 		t.Fatalf("Contoso's console as the guest: %d %.300s", p.status, p.body)
