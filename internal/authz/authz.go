@@ -47,6 +47,12 @@ const (
 	SecurityReader                        = "5d6b6bb7-de71-4623-b4af-96380a352509"
 )
 
+// ConsentAdministrators are the roles that consent to delegated
+// permissions for a whole organization (admin consent), as Entra's
+// documentation names them; app roles, Microsoft Graph's above all, are
+// AssignAppRole's decision.
+var ConsentAdministrators = []string{GlobalAdministrator, PrivilegedRoleAdministrator, ApplicationAdministrator, CloudApplicationAdministrator}
+
 // Graph permission names the rules check.
 const (
 	permDirectoryAsUser     = "Directory.AccessAsUser.All"

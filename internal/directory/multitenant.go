@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/authz"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -16,7 +17,7 @@ var ErrNotMultitenant = usererr.New(usererr.Invalid, "The application is not con
 
 // ErrAdminRoleRequired: consent for a whole organization is given only by a
 // Global Administrator or an Application Administrator.
-var ErrAdminRoleRequired = usererr.New(usererr.Forbidden, "Only a Global Administrator or an Application Administrator can grant consent on behalf of the organization.")
+var ErrAdminRoleRequired = usererr.New(usererr.Forbidden, "Only a Global, Privileged Role, Application or Cloud Application Administrator can grant consent on behalf of the organization.")
 
 // CheckAdminConsent tells, before the user is asked, whether
 // GrantAdminConsent would accept their consent on behalf of the
@@ -29,7 +30,7 @@ func (s *Service) CheckAdminConsent(ctx context.Context, tenantID, userID string
 // mayConsentForOrganization: only a Global or Application Administrator
 // consents for everyone in the tenant.
 func mayConsentForOrganization(ctx context.Context, tx store.Tx, tenantID, userID string) error {
-	admin, err := holdsRole(ctx, tx, tenantID, userID, RoleGlobalAdministrator, RoleApplicationAdministrator)
+	admin, err := holdsRole(ctx, tx, tenantID, userID, authz.ConsentAdministrators...)
 	if err != nil {
 		return err
 	}
@@ -111,8 +112,8 @@ func (s *Service) consentPermissions(ctx context.Context, tx store.Tx, tenantID,
 // (oAuth2PermissionGrant with consentType AllPrincipals) to the permissions
 // scopes resolve to (see ConsentPermissions), creating the application's
 // service principal in the tenant if needed; a multitenant application's
-// principal names its publisher in appOwnerOrganizationId. Only a Global
-// Administrator or an Application Administrator may, else
+// principal names its publisher in appOwnerOrganizationId. Only a holder
+// of one of authz.ConsentAdministrators may, else
 // ErrAdminRoleRequired and nothing changes. Permissions already granted
 // tenant-wide are kept: the tenant's one AllPrincipals grant for the
 // application gains the new ones.

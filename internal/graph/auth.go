@@ -106,10 +106,15 @@ var (
 	readDomains    = permSet{app: []string{"Domain.Read.All", "Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
 	writeDomains   = permSet{app: []string{"Domain.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
 	readGrants     = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}, delegated: dirReaders}
-	writeGrants    = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
-	readObjects    = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
-	readPolicy     = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}}
-	writePolicy    = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
+	// writeGrants: delegated permission grants are what admin consent
+	// writes, which Entra lets application administrators give as well as
+	// privileged role administrators (app roles are another route's,
+	// authz.AssignAppRole).
+	writeGrants = permSet{app: []string{"DelegatedPermissionGrant.ReadWrite.All"}, delegated: []string{"DelegatedPermissionGrant.ReadWrite.All", "Directory.AccessAsUser.All"},
+		roles: authz.ConsentAdministrators}
+	readObjects = permSet{app: []string{"Directory.Read.All", "Directory.ReadWrite.All", "User.Read.All", "User.ReadWrite.All", "Group.Read.All", "Group.ReadWrite.All", "Application.Read.All", "Application.ReadWrite.All"}, delegated: slices.Concat(userReaders, groupReaders)}
+	readPolicy  = permSet{app: []string{"Policy.Read.All", "Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.Read.All", "Directory.AccessAsUser.All"}}
+	writePolicy = permSet{app: []string{"Policy.ReadWrite.Authorization"}, delegated: []string{"Policy.ReadWrite.Authorization", "Directory.AccessAsUser.All"}, roles: globalAdmins}
 	// The session lifetime policy is application configuration, as Graph's
 	// token lifetime policies are.
 	writeAppConfigPolicy = permSet{app: []string{"Policy.ReadWrite.ApplicationConfiguration"}, delegated: []string{"Directory.AccessAsUser.All"}, roles: globalAdmins}
