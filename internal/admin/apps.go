@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
-	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/odata"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -151,17 +150,27 @@ type appPage struct {
 	Done                                     string
 }
 
-// ownersBox is what the owners part of a page shows: the owners, the
-// users offered as new ones, where the forms post and whether they may.
+// ownersBox is what the owners part of a page shows: the owners, where
+// the forms post, whether they may, and the user search (the page's
+// ?find=) new owners are picked from.
 type ownersBox struct {
-	L                  *i18n.Locale
-	CSRF, Base         string
-	Owners, Candidates []directory.Object
-	Can                bool
+	View         *view
+	Base, Search string
+	Owners       []directory.Object
+	Found        []directory.Object
+	Can          bool
 }
 
-func (b *ownersBox) fill(vw *view, base string, can bool) {
-	b.L, b.CSRF, b.Base, b.Can = vw.L, vw.CSRF, base, can
+// fill completes the box for the page at base; with can, it runs the
+// page's user search.
+func (c *Console) fillOwners(v *visit, b *ownersBox, vw *view, base string, can bool) error {
+	b.View, b.Base, b.Can = vw, base, can
+	if !can {
+		return nil
+	}
+	var err error
+	b.Search, b.Found, _, err = c.findUsers(v)
+	return err
 }
 
 type redirectURI struct{ Platform, URI string }
@@ -268,16 +277,11 @@ func (c *Console) appView(v *visit, status int, problem, secret string) {
 		}
 		pg.Owners.Owners = owners.Objects
 	}
-	if pg.CanOwners && c.admits(v, "GET", "/v1.0/users") {
-		users, err := d.List(v.ctx, v.tenantID, directory.KindUser, directory.Query{Top: 100})
-		if err != nil {
-			c.failPage(v.w, v.r, err)
-			return
-		}
-		pg.Owners.Candidates = users.Objects
-	}
 	vw := c.layout(v, "apps.app.title")
-	pg.Owners.fill(vw, "/admin/"+v.tenantID+"/apps/"+app.ID, pg.CanOwners)
+	if err := c.fillOwners(v, &pg.Owners, vw, "/admin/"+v.tenantID+"/apps/"+app.ID, pg.CanOwners); err != nil {
+		c.failPage(v.w, v.r, err)
+		return
+	}
 	vw.Error = problem
 	vw.Page = pg
 	if secret != "" {
@@ -349,7 +353,7 @@ func (c *Console) appAction(v *visit) {
 	routes := map[string][2]string{
 		"addredirect": {"PATCH", self}, "removeredirect": {"PATCH", self}, "addpermission": {"PATCH", self}, "removepermission": {"PATCH", self},
 		"addsecret": {"POST", self + "/addPassword"}, "removesecret": {"POST", self + "/removePassword"},
-		"addowner": {"POST", self + "/owners/$ref"}, "removeowner": {"DELETE", self + "/owners/" + url.PathEscape(f.Get("owner")) + "/$ref"},
+		"addowner": {"POST", self + "/owners/$ref"}, "removeowner": {"DELETE", self + "/owners/" + url.PathEscape(f.Get("user")) + "/$ref"},
 		"consent": {"POST", "/v1.0/oauth2PermissionGrants"}, "delete": {"DELETE", self},
 	}
 	action := v.r.PathValue("action")
@@ -381,9 +385,9 @@ func (c *Console) appAction(v *visit) {
 	case "removesecret":
 		err = d.RemovePassword(v.ctx, v.tenantID, id, directory.Doc{"keyId": f.Get("keyId")})
 	case "addowner":
-		err = d.AddAppOwner(v.ctx, v.tenantID, directory.KindApplication, id, f.Get("owner"))
+		err = d.AddAppOwner(v.ctx, v.tenantID, directory.KindApplication, id, f.Get("user"))
 	case "removeowner":
-		err = d.RemoveAppOwner(v.ctx, v.tenantID, directory.KindApplication, id, f.Get("owner"))
+		err = d.RemoveAppOwner(v.ctx, v.tenantID, directory.KindApplication, id, f.Get("user"))
 	case "consent":
 		err, done = c.adminConsent(v, id), "consented"
 	case "delete":

@@ -115,19 +115,14 @@ func (c *Console) enterpriseView(v *visit, status int, problem string) {
 		}
 		pg.Owners.Owners = owners.Objects
 	}
-	if (pg.CanAssign && len(pg.Roles) > 0) || pg.CanOwners {
+	if pg.CanAssign && len(pg.Roles) > 0 {
 		if c.admits(v, "GET", "/v1.0/users") {
 			users, err := d.List(v.ctx, v.tenantID, directory.KindUser, directory.Query{Top: 100})
 			if err != nil {
 				c.failPage(v.w, v.r, err)
 				return
 			}
-			if pg.CanOwners {
-				pg.Owners.Candidates = users.Objects
-			}
-			if pg.CanAssign {
-				pg.Principals = users.Objects
-			}
+			pg.Principals = users.Objects
 		}
 		if pg.CanAssign && c.admits(v, "GET", "/v1.0/groups") {
 			groups, err := d.List(v.ctx, v.tenantID, directory.KindGroup, directory.Query{Top: 100})
@@ -139,7 +134,10 @@ func (c *Console) enterpriseView(v *visit, status int, problem string) {
 		}
 	}
 	vw := c.layout(v, "apps.enterprise.app")
-	pg.Owners.fill(vw, "/admin/"+v.tenantID+"/enterpriseapps/"+sp.ID, pg.CanOwners)
+	if err := c.fillOwners(v, &pg.Owners, vw, "/admin/"+v.tenantID+"/enterpriseapps/"+sp.ID, pg.CanOwners); err != nil {
+		c.failPage(v.w, v.r, err)
+		return
+	}
 	vw.Error = problem
 	vw.Page = pg
 	c.render(v.w, v.r, status, "enterpriseapp", vw)
@@ -157,7 +155,7 @@ func (c *Console) enterpriseAppAction(v *visit) {
 		"required": {"PATCH", self}, "assign": {"POST", self + "/appRoleAssignedTo"},
 		"unassign": {"DELETE", self + "/appRoleAssignedTo/" + assignment}, "revokerole": {"DELETE", self + "/appRoleAssignments/" + assignment},
 		"revokegrant": {"DELETE", "/v1.0/oauth2PermissionGrants/" + grant},
-		"addowner":    {"POST", self + "/owners/$ref"}, "removeowner": {"DELETE", self + "/owners/" + url.PathEscape(f.Get("owner")) + "/$ref"},
+		"addowner":    {"POST", self + "/owners/$ref"}, "removeowner": {"DELETE", self + "/owners/" + url.PathEscape(f.Get("user")) + "/$ref"},
 	}
 	action := v.r.PathValue("action")
 	route, known := routes[action]
@@ -181,9 +179,9 @@ func (c *Console) enterpriseAppAction(v *visit) {
 	case "revokegrant":
 		err = c.revokeGrant(v, id, f.Get("grant"))
 	case "addowner":
-		err = d.AddAppOwner(v.ctx, v.tenantID, directory.KindServicePrincipal, id, f.Get("owner"))
+		err = d.AddAppOwner(v.ctx, v.tenantID, directory.KindServicePrincipal, id, f.Get("user"))
 	case "removeowner":
-		err = d.RemoveAppOwner(v.ctx, v.tenantID, directory.KindServicePrincipal, id, f.Get("owner"))
+		err = d.RemoveAppOwner(v.ctx, v.tenantID, directory.KindServicePrincipal, id, f.Get("user"))
 	}
 	if err != nil {
 		c.refused(v, err, func(status int, problem string) { c.enterpriseView(v, status, problem) })

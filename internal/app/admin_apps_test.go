@@ -181,7 +181,12 @@ func TestAdminConsoleApps(t *testing.T) {
 		}
 
 		// Owners, the secret removed, the app deleted.
-		if r := c.post(base+"/apps/"+id+"/addowner", url.Values{"owner": {bob}}); r.status != http.StatusSeeOther {
+		// New owners are found by the users' search, not picked from a list.
+		if page := c.get(base + "/apps/" + id + "?find=bob"); !strings.Contains(page.body, `action="`+base+`/apps/`+id+`/addowner"`) ||
+			!strings.Contains(page.body, `name="user" value="`+bob+`"`) {
+			t.Error("the app page's user search does not offer bob as an owner")
+		}
+		if r := c.post(base+"/apps/"+id+"/addowner", url.Values{"user": {bob}}); r.status != http.StatusSeeOther {
 			t.Fatalf("add owner: %d", r.status)
 		}
 		// The administrator who registered it is an owner, as in Graph.
@@ -196,10 +201,10 @@ func TestAdminConsoleApps(t *testing.T) {
 		if got := ownerUPNs(self + "/owners"); !slices.Equal(got, []string{"admin@contoso.example", "bob@contoso.example"}) {
 			t.Errorf("owners: %v", got)
 		}
-		if r := c.post(base+"/apps/"+id+"/removeowner", url.Values{"owner": {bob}}); r.status != http.StatusSeeOther {
+		if r := c.post(base+"/apps/"+id+"/removeowner", url.Values{"user": {bob}}); r.status != http.StatusSeeOther {
 			t.Errorf("remove owner: %d", r.status)
 		}
-		if r := c.post(ent+"/addowner", url.Values{"owner": {bob}}); r.status != http.StatusSeeOther {
+		if r := c.post(ent+"/addowner", url.Values{"user": {bob}}); r.status != http.StatusSeeOther {
 			t.Fatalf("add the enterprise application's owner: %d", r.status)
 		}
 		if got := ownerUPNs("/v1.0/servicePrincipals/" + sp + "/owners"); !slices.Equal(got, []string{"admin@contoso.example", "bob@contoso.example"}) {
