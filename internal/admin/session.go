@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/caller"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -34,7 +35,9 @@ func newCookieNames(secure bool) cookieNames {
 	if secure {
 		prefix = "__Host-"
 	}
-	return cookieNames{session: prefix + "gh-admin", flow: prefix + "gh-admin-flow", lang: prefix + "gh-admin-lang"}
+	// The language is the sign-in pages' cookie: one choice for both, as
+	// the console's sign-in goes through those pages.
+	return cookieNames{session: prefix + "gh-admin", flow: prefix + "gh-admin-flow", lang: prefix + hostedpage.LangCookie}
 }
 
 // State kinds the console keeps in the store.

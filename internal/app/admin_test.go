@@ -119,6 +119,23 @@ func TestAdminConsoleSignInAndOut(t *testing.T) {
 	if auth.Path != "/"+a.id+"/oauth2/v2.0/authorize" || q.Get("code_challenge_method") != "S256" || q.Get("client_id") == "" || q.Get("state") == "" {
 		t.Fatalf("sign-in goes to %s", signin.location)
 	}
+	// The language chosen in the console is the sign-in pages' too: one
+	// choice, one cookie.
+	if r := anon.get("/admin?lang=sv"); r.status != http.StatusSeeOther {
+		t.Fatalf("language switch: %d", r.status)
+	}
+	resp, err := anon.b.Client.Get(signin.location)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), `<html lang="sv"`) {
+		t.Errorf("the sign-in page after choosing Swedish in the console: %.200s", page)
+	}
+	if r := anon.get("/admin?lang=en"); r.status != http.StatusSeeOther {
+		t.Fatalf("language switch: %d", r.status)
+	}
 	// A code answered to a state this browser did not start is refused.
 	if r := anon.get("/admin/callback?code=x&state=" + url.QueryEscape(q.Get("state")+"x")); r.status != 400 {
 		t.Fatalf("foreign state: %d", r.status)
