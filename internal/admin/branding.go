@@ -17,7 +17,9 @@ import (
 
 // brandingFields are the branding's properties the sign-in pages show
 // (login.Branding): only these are edited here.
-var brandingFields = []string{"backgroundColor", "bannerLogoRelativeUrl", "signInPageText"}
+var brandingFields = []string{"backgroundColor", "bannerLogoRelativeUrl", "signInPageText",
+	"customAccountResetCredentialsUrl", "customCannotAccessYourAccountText",
+	"customTermsOfUseUrl", "customTermsOfUseText", "customPrivacyAndCookiesUrl", "customPrivacyAndCookiesText"}
 
 const previewPurpose = "branding preview"
 
@@ -156,7 +158,10 @@ func (c *Console) previewPage(v *visit) {
 		c.failPage(v.w, v.r, err)
 		return
 	}
-	b := login.Branding{TenantName: org.TenantName, BackgroundColor: form["backgroundColor"], LogoURL: form["bannerLogoRelativeUrl"], SignInText: form["signInPageText"]}
+	b := login.Branding{TenantName: org.TenantName, BackgroundColor: form["backgroundColor"], LogoURL: form["bannerLogoRelativeUrl"], SignInText: form["signInPageText"],
+		ResetURL: form["customAccountResetCredentialsUrl"], ResetText: form["customCannotAccessYourAccountText"],
+		TermsURL: form["customTermsOfUseUrl"], TermsText: form["customTermsOfUseText"],
+		PrivacyURL: form["customPrivacyAndCookiesUrl"], PrivacyText: form["customPrivacyAndCookiesText"]}
 	page, nonce, err := c.cfg.SignInPages.UsernamePage(v.tenantID, b, lang)
 	if err != nil {
 		c.internalError(v.w, v.r, err)

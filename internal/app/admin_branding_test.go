@@ -53,13 +53,15 @@ func TestAdminConsoleBranding(t *testing.T) {
 	}
 	e.mustCall(404, "GET", graphRoute, a.token, nil)
 
-	form := url.Values{"backgroundColor": {"#123abc"}, "bannerLogoRelativeUrl": {"https://cdn.contoso.example/logo.png"}, "signInPageText": {"Contoso staff only."}}
+	form := url.Values{"backgroundColor": {"#123abc"}, "bannerLogoRelativeUrl": {"https://cdn.contoso.example/logo.png"}, "signInPageText": {"Contoso staff only."},
+		"customTermsOfUseUrl": {"https://contoso.example/terms"}, "customTermsOfUseText": {"Staff terms"}}
 	typed := c.post(base+"/preview", form)
 	if typed.status != 200 || !strings.Contains(typed.body, "Contoso staff only.</textarea>") {
 		t.Fatalf("preview post: %d", typed.status)
 	}
 	p := c.preview(typed)
-	for _, want := range []string{"background:#123abc", `src="https://cdn.contoso.example/logo.png"`, `<p class="text">Contoso staff only.</p>`, `name="username"`} {
+	for _, want := range []string{"background:#123abc", `src="https://cdn.contoso.example/logo.png"`, `<p class="text">Contoso staff only.</p>`, `name="username"`,
+		`<a href="https://contoso.example/terms" rel="noopener noreferrer" target="_blank">Staff terms</a>`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("preview lacks %q", want)
 		}
@@ -79,9 +81,11 @@ func TestAdminConsoleBranding(t *testing.T) {
 		t.Errorf("preview in another language than sealed: %d", r.status)
 	}
 
-	bad := url.Values{"backgroundColor": {"red"}, "bannerLogoRelativeUrl": {"http://cdn.contoso.example/logo.png"}, "signInPageText": {"Fine."}}
+	bad := url.Values{"backgroundColor": {"red"}, "bannerLogoRelativeUrl": {"http://cdn.contoso.example/logo.png"}, "signInPageText": {"Fine."},
+		"customPrivacyAndCookiesUrl": {"javascript:alert(1)"}}
 	r := c.post(base, bad)
 	if r.status != 400 || !strings.Contains(r.body, `id="b-backgroundColor-error"`) || !strings.Contains(r.body, `id="b-bannerLogoRelativeUrl-error"`) ||
+		!strings.Contains(r.body, `id="b-customPrivacyAndCookiesUrl-error"`) ||
 		strings.Contains(r.body, `id="b-signInPageText-error"`) || !strings.Contains(r.body, `aria-describedby="b-backgroundColor-help b-backgroundColor-error" aria-invalid="true"`) {
 		t.Errorf("invalid branding: %d %s", r.status, regexp.MustCompile(`class="field-error">[^<]*`).FindAllString(r.body, -1))
 	}
@@ -91,7 +95,8 @@ func TestAdminConsoleBranding(t *testing.T) {
 		t.Fatalf("save: %d %s", r.status, regexp.MustCompile(`role="alert">[^<]*`).FindString(r.body))
 	}
 	stored := e.mustCall(200, "GET", graphRoute, a.token, nil).body
-	if stored["backgroundColor"] != "#123abc" || stored["signInPageText"] != "Contoso staff only." || stored["bannerLogoRelativeUrl"] != "https://cdn.contoso.example/logo.png" {
+	if stored["backgroundColor"] != "#123abc" || stored["signInPageText"] != "Contoso staff only." || stored["bannerLogoRelativeUrl"] != "https://cdn.contoso.example/logo.png" ||
+		stored["customTermsOfUseUrl"] != "https://contoso.example/terms" || stored["customTermsOfUseText"] != "Staff terms" {
 		t.Errorf("stored: %v", stored)
 	}
 	if r := c.get(base + "?done=saved"); !strings.Contains(r.body, `value="#123abc"`) || !strings.Contains(r.body, `role="status"`) {
@@ -110,7 +115,8 @@ func TestAdminConsoleBranding(t *testing.T) {
 		t.Fatal(err)
 	}
 	signIn := string(b)
-	for _, want := range []string{"background:#123abc", `src="https://cdn.contoso.example/logo.png"`, `<p class="text">Contoso staff only.</p>`, `name="username"`} {
+	for _, want := range []string{"background:#123abc", `src="https://cdn.contoso.example/logo.png"`, `<p class="text">Contoso staff only.</p>`, `name="username"`,
+		`<a href="https://contoso.example/terms" rel="noopener noreferrer" target="_blank">Staff terms</a>`} {
 		if !strings.Contains(signIn, want) {
 			t.Errorf("the hosted sign-in page lacks %q", want)
 		}

@@ -104,7 +104,8 @@ func (d loginDirectory) Branding(ctx context.Context, tenantID, locale string) (
 	if err != nil {
 		return login.Branding{}, err
 	}
-	return login.Branding{TenantName: b.TenantName, LogoURL: b.LogoURL, BackgroundColor: b.BackgroundColor, SignInText: b.SignInText}, nil
+	return login.Branding{TenantName: b.TenantName, LogoURL: b.LogoURL, BackgroundColor: b.BackgroundColor, SignInText: b.SignInText,
+		ResetURL: b.ResetURL, ResetText: b.ResetText, TermsURL: b.TermsURL, TermsText: b.TermsText, PrivacyURL: b.PrivacyURL, PrivacyText: b.PrivacyText}, nil
 }
 
 func (d loginDirectory) RecordSignIn(ctx context.Context, tenantID, userID, requestID string) error {

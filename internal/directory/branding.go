@@ -30,14 +30,26 @@ var brandingSpec = (&kindSpec{
 		}},
 		"signInPageText":   text(1024),
 		"usernameHintText": text(64),
-		"bannerLogoRelativeUrl": {typ: tString, maxLen: 512, check: func(v string) error {
-			if !strings.HasPrefix(v, "https://") {
-				return errf("the logo must be an https URL")
-			}
-			return nil
-		}},
+		"bannerLogoRelativeUrl":             httpsLink(512, "the logo must be an https URL"),
+		"customAccountResetCredentialsUrl":  httpsLink(128, "the account reset link must be an https URL"),
+		"customCannotAccessYourAccountText": text(256),
+		"customTermsOfUseUrl":               httpsLink(512, "the terms of use link must be an https URL"),
+		"customTermsOfUseText":              text(256),
+		"customPrivacyAndCookiesUrl":        httpsLink(512, "the privacy and cookies link must be an https URL"),
+		"customPrivacyAndCookiesText":       text(256),
 	},
 }).init()
+
+// httpsLink is a URL property the hosted pages put in a link or an image:
+// only https, so that no other scheme reaches a page.
+func httpsLink(maxLen int, problem string) prop {
+	return prop{typ: tString, maxLen: maxLen, check: func(v string) error {
+		if !strings.HasPrefix(v, "https://") {
+			return errf("%s", problem)
+		}
+		return nil
+	}}
+}
 
 var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
 
@@ -139,6 +151,10 @@ func (s *Service) DeleteBranding(ctx context.Context, tenantID, locale string) e
 // the localization's fields where set, else the default's.
 type SignInBranding struct {
 	TenantName, LogoURL, BackgroundColor, SignInText, UsernameHint string
+	// The links the pages offer: "Can't access your account?" on the
+	// password step, terms of use and privacy in every page's footer;
+	// each text "" where the tenant set none.
+	ResetURL, ResetText, TermsURL, TermsText, PrivacyURL, PrivacyText string
 }
 
 // BrandingFor resolves the sign-in branding for a language such as "sv".
@@ -167,6 +183,9 @@ func (s *Service) BrandingFor(ctx context.Context, tenantID, locale string) (Sig
 		}
 		out.LogoURL, out.BackgroundColor = str(merged, "bannerLogoRelativeUrl"), str(merged, "backgroundColor")
 		out.SignInText, out.UsernameHint = str(merged, "signInPageText"), str(merged, "usernameHintText")
+		out.ResetURL, out.ResetText = str(merged, "customAccountResetCredentialsUrl"), str(merged, "customCannotAccessYourAccountText")
+		out.TermsURL, out.TermsText = str(merged, "customTermsOfUseUrl"), str(merged, "customTermsOfUseText")
+		out.PrivacyURL, out.PrivacyText = str(merged, "customPrivacyAndCookiesUrl"), str(merged, "customPrivacyAndCookiesText")
 		return nil
 	})
 	return out, err

@@ -119,6 +119,10 @@ type Branding struct {
 	LogoURL         string // https only; others are not shown
 	BackgroundColor string // #rgb or #rrggbb; others fall back to the default
 	SignInText      string
+	// The tenant's links (https only; others are not shown): account
+	// reset on the password step, terms of use and privacy in the footer
+	// of every page. A text "" is the page's own wording.
+	ResetURL, ResetText, TermsURL, TermsText, PrivacyURL, PrivacyText string
 }
 
 // Config configures the pages.

@@ -470,7 +470,7 @@ func (rv *redeemVisit) view(inv Invitation, st step, title string) *view {
 			p.cfg.Logger.WarnContext(rv.ctx, "loading branding", "tenant", inv.TenantID, "err", err)
 		}
 	}
-	vw.Brand = newBrandView(b)
+	vw.Brand = newBrandView(rv.loc, b)
 	return vw
 }
 

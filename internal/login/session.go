@@ -371,7 +371,7 @@ func (p *Pages) ConfirmSignOut(w http.ResponseWriter, r *http.Request, tenantID,
 		// Branding is cosmetic: the neutral default serves as well.
 		p.cfg.Logger.WarnContext(r.Context(), "loading branding", "tenant", tenantID, "err", err)
 	}
-	vw := &view{L: loc, Step: stepSignOut, Title: loc.T("title.signout"), CSRF: p.csrfToken(browser), Action: action, Brand: newBrandView(b)}
+	vw := &view{L: loc, Step: stepSignOut, Title: loc.T("title.signout"), CSRF: p.csrfToken(browser), Action: action, Brand: newBrandView(loc, b)}
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		vw.Fields = append(vw.Fields, postField{Name: k, Value: fields.Get(k)})
 	}
