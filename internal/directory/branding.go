@@ -28,8 +28,8 @@ var brandingSpec = (&kindSpec{
 			}
 			return nil
 		}},
-		"signInPageText":   text(1024),
-		"usernameHintText": text(64),
+		"signInPageText":                    text(1024),
+		"usernameHintText":                  text(64),
 		"bannerLogoRelativeUrl":             httpsLink(512, "the logo must be an https URL"),
 		"customAccountResetCredentialsUrl":  httpsLink(128, "the account reset link must be an https URL"),
 		"customCannotAccessYourAccountText": text(256),
