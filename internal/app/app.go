@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/graph"
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/httpobs"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
 	"github.com/gatehouse-id/gatehouse/internal/logging"
@@ -411,6 +412,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// issuer's /{tenant}/… patterns would otherwise overlap.
 	apiMux := http.NewServeMux()
 	api.Register(apiMux)
+	assets := brandingAssets(dir)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if srv.draining.Load() {
 			// Answer, then close: keep-alive clients reconnect through the
@@ -426,6 +428,10 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 		// the issuer's /{tenant}/… patterns.
 		if r.URL.Path == "/admin" || strings.HasPrefix(r.URL.Path, "/admin/") {
 			consoleHandler.ServeHTTP(w, r)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, hostedpage.LogoPathPrefix) {
+			assets.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -132,6 +132,9 @@ func (s *Service) DeleteBranding(ctx context.Context, tenantID, locale string) e
 			return err
 		}
 		if id != DefaultBrandingID {
+			if err := deleteLogos(ctx, tx, tenantID, id); err != nil {
+				return err
+			}
 			return tx.DeleteObject(ctx, tenantID, KindBranding, id, 0)
 		}
 		all, err := tx.ListObjects(ctx, tenantID, KindBranding, store.Query{Top: 999})
@@ -139,6 +142,9 @@ func (s *Service) DeleteBranding(ctx context.Context, tenantID, locale string) e
 			return err
 		}
 		for _, o := range all.Objects {
+			if err := deleteLogos(ctx, tx, tenantID, o.ID); err != nil {
+				return err
+			}
 			if err := tx.DeleteObject(ctx, tenantID, KindBranding, o.ID, 0); err != nil {
 				return err
 			}
@@ -155,6 +161,15 @@ type SignInBranding struct {
 	// password step, terms of use and privacy in every page's footer;
 	// each text "" where the tenant set none.
 	ResetURL, ResetText, TermsURL, TermsText, PrivacyURL, PrivacyText string
+	// BannerLogo is the uploaded banner logo, the localization's if it has
+	// one, shown before LogoURL; nil when none was uploaded.
+	BannerLogo *LogoRef
+}
+
+// LogoRef names an uploaded image without its bytes: the branding it
+// belongs to, the property, and the digest and extension of its address.
+type LogoRef struct {
+	BrandingID, Property, SHA256, Extension string
 }
 
 // BrandingFor resolves the sign-in branding for a language such as "sv".
@@ -180,6 +195,12 @@ func (s *Service) BrandingFor(ctx context.Context, tenantID, locale string) (Sig
 				return err
 			}
 			merged = merge(merged, b.Doc)
+			logo, err := loadLogo(ctx, tx, tenantID, id, "bannerLogo")
+			if err == nil {
+				out.BannerLogo = &LogoRef{BrandingID: id, Property: "bannerLogo", SHA256: logo.SHA256, Extension: logo.Extension()}
+			} else if !usererr.IsKind(err, usererr.NotFound) {
+				return err
+			}
 		}
 		out.LogoURL, out.BackgroundColor = str(merged, "bannerLogoRelativeUrl"), str(merged, "backgroundColor")
 		out.SignInText, out.UsernameHint = str(merged, "signInPageText"), str(merged, "usernameHintText")

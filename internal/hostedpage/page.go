@@ -14,6 +14,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
@@ -117,4 +118,14 @@ func nonce() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// LogoPathPrefix starts the address of every uploaded logo.
+const LogoPathPrefix = "/branding/"
+
+// LogoPath is the address at which browsers get a tenant's uploaded image:
+// named by its digest, so a new image is a new address and each can be
+// cached for good.
+func LogoPath(tenantID, brandingID, prop, sha256, ext string) string {
+	return LogoPathPrefix + url.PathEscape(tenantID) + "/" + url.PathEscape(brandingID) + "/" + url.PathEscape(prop) + "/" + sha256 + "." + ext
 }

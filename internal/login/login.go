@@ -123,6 +123,9 @@ type Branding struct {
 	// reset on the password step, terms of use and privacy in the footer
 	// of every page. A text "" is the page's own wording.
 	ResetURL, ResetText, TermsURL, TermsText, PrivacyURL, PrivacyText string
+	// UploadedLogo is the address on this server of the tenant's uploaded
+	// logo (hostedpage.LogoPath), shown before LogoURL; others are not shown.
+	UploadedLogo string
 }
 
 // Config configures the pages.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
@@ -118,6 +119,9 @@ func newBrandView(loc *locale, b Branding) brandView {
 		bv.Background = template.CSS(b.BackgroundColor)
 	}
 	bv.LogoURL = httpsURL(b.LogoURL)
+	if strings.HasPrefix(b.UploadedLogo, hostedpage.LogoPathPrefix) {
+		bv.LogoURL = b.UploadedLogo
+	}
 	link := func(u, text, key string) linkView {
 		if u = httpsURL(u); u == "" {
 			return linkView{}
