@@ -745,6 +745,10 @@ func TestBranding(t *testing.T) {
 			[]string{`src="https://cdn.contoso.example/logo.png"`, `alt="Contoso"`, "background:#123abc", "Authorised users only."}, nil},
 		{"unsafe values dropped", Branding{TenantName: "Evil", LogoURL: "javascript:alert(1)", BackgroundColor: "red;}body{display:none", SignInText: "<b>hi</b>"},
 			[]string{"background:#f2f2f2", "&lt;b&gt;hi&lt;/b&gt;", `<p class="tenant">Evil</p>`}, []string{"javascript:", "display:none", "<b>"}},
+		{"uploaded logo first", Branding{TenantName: "Contoso", LogoURL: "https://cdn.contoso.example/logo.png", UploadedLogo: "/branding/t1/0/bannerLogo/ab12.png"},
+			[]string{`<img class="logo" src="/branding/t1/0/bannerLogo/ab12.png" alt="Contoso">`}, []string{"cdn.contoso.example"}},
+		{"uploaded logo elsewhere dropped", Branding{TenantName: "Evil", UploadedLogo: "//evil.example/x.png"},
+			[]string{`<p class="tenant">Evil</p>`}, []string{"evil.example", "<img"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
