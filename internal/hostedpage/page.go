@@ -54,7 +54,23 @@ type Card struct {
 	Title   string
 	Message string
 	Code    string
+	// Brand is the branding of the tenant the page is for, nil for the
+	// neutral card.
+	Brand *Brand
 }
+
+// Brand is a tenant's branding on a card, as the sign-in pages checked it:
+// the logo a same-origin or https address, the background a CSS colour,
+// the links https.
+type Brand struct {
+	TenantName string
+	LogoURL    string
+	Background template.CSS
+	Links      []Link
+}
+
+// Link is one of a tenant's footer links.
+type Link struct{ URL, Text string }
 
 // cardView is a Card as the template sees it.
 type cardView struct {
@@ -95,7 +111,11 @@ func Write(w http.ResponseWriter, r *http.Request, status int, c Card) {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
-	WriteHTML(w, status, "default-src 'none'; style-src 'nonce-"+v.Nonce+"'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'", buf.Bytes())
+	csp := "default-src 'none'; style-src 'nonce-" + v.Nonce + "'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+	if c.Brand != nil && c.Brand.LogoURL != "" {
+		csp += "; img-src 'self' https:"
+	}
+	WriteHTML(w, status, csp, buf.Bytes())
 }
 
 // WriteHTML sends a rendered hosted page under csp, with the headers that

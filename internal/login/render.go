@@ -107,7 +107,12 @@ type brandView struct {
 
 // linkView is one of the tenant's links, with its text in the page's
 // language when the tenant gave none.
-type linkView struct{ URL, Text string }
+type linkView = hostedpage.Link
+
+// card is the branding as a message card shows it.
+func (bv brandView) card() *hostedpage.Brand {
+	return &hostedpage.Brand{TenantName: bv.TenantName, LogoURL: bv.LogoURL, Background: bv.Background, Links: bv.Footer}
+}
 
 const defaultBackground = "#f2f2f2"
 
