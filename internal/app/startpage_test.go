@@ -1,6 +1,11 @@
 package app_test
 
 import (
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -40,5 +45,45 @@ func TestStartPageAndNotFound(t *testing.T) {
 	}
 	if r := e.call("POST", "/nowhere", "", "x"); r.status != 404 || strings.Contains(r.raw, "<html") {
 		t.Errorf("POST to an unknown path: %d %.200s", r.status, r.raw)
+	}
+}
+
+// TestSignedOutCardIsBranded: the protocol's own message card, here the
+// one after signing out, carries the tenant's logo and links.
+func TestSignedOutCardIsBranded(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t, ""))
+	a := e.tenant("Contoso", "contoso.example")
+	e.mustCall(204, "PATCH", "/v1.0/organization/"+a.id+"/branding", a.token, map[string]any{
+		"bannerLogoRelativeUrl": "https://cdn.contoso.example/logo.png", "customPrivacyAndCookiesUrl": "https://contoso.example/privacy"})
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	endpoint := e.url + "/" + a.id + "/oauth2/v2.0/logout"
+	resp, err := client.Get(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirm, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfField.FindStringSubmatch(string(confirm))
+	if m == nil || !strings.Contains(string(confirm), "https://contoso.example/privacy") {
+		t.Fatalf("the confirmation page: %d %s", resp.StatusCode, confirm)
+	}
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(url.Values{"csrf": {html.UnescapeString(m[1])}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.url)
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`<main data-step="message">`, `<img class="logo" src="https://cdn.contoso.example/logo.png" alt="Contoso">`,
+		`<a href="https://contoso.example/privacy" rel="noopener noreferrer" target="_blank">Privacy and cookies</a>`} {
+		if !strings.Contains(string(card), want) {
+			t.Errorf("the signed-out card lacks %q:\n%s", want, card)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' https:") {
+		t.Errorf("the card's CSP: %s", csp)
 	}
 }

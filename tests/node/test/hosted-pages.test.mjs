@@ -10,9 +10,9 @@ import { partner } from '../lib/gatehouse.mjs';
 import { walkHostedPages } from '../lib/hosted.mjs';
 
 const fabrikam = partner();
-// The pages the sign-in pages render carry the tenant's branding; the
-// cards of the protocol's own ends (device done, signed out) do not yet.
-const branded = ['username', 'password', 'kmsi', 'consent', 'device', 'signout'];
+// The pages of the tenant carry its branding; the start page and the cards
+// before a tenant is known do not.
+const branded = ['username', 'password', 'kmsi', 'consent', 'device', 'device-done', 'signout', 'signed-out'];
 
 test('the hosted pages pass axe and fit a phone', async (t) => {
   const browser = await openBrowser(fabrikam);
