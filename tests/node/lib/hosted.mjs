@@ -1,7 +1,9 @@
 // The hosted pages a person meets outside the admin centre, walked in one
 // browser in a branded tenant: the start page, the not-found and error
-// cards, every step of a first sign-in, the device code pages, and signing
-// out. visit(name) is called on each page, for screenshots or checks.
+// cards, every step of a first sign-in, the device code pages, signing
+// out, and an invitation from another tenant (inviter) redeemed up to its
+// review and declined. visit(name) is called on each page, for
+// screenshots or checks.
 import { createHash, randomBytes } from 'node:crypto';
 
 import { arriveAt, expectStep, startTestApp } from './browser.mjs';
@@ -54,7 +56,7 @@ async function card(page, step) {
 }
 
 /** walkHostedPages walks page through srv's branded hosted pages. */
-export async function walkHostedPages(srv, page, visit) {
+export async function walkHostedPages(srv, inviter, page, visit) {
   const graph = await brand(srv);
   const site = await startTestApp();
   try {
@@ -114,6 +116,25 @@ export async function walkHostedPages(srv, page, visit) {
     await page.locator('main[data-step="signout"] button[type="submit"]').click();
     await card(page, 'message');
     await visit('signed-out');
+
+    const inv = await new Graph(inviter).invite(user.userPrincipalName, `${site.origin}/welcome`, false);
+    await page.goto(inv.inviteRedeemUrl);
+    await expectStep(page, 'invite');
+    await visit('invite');
+    await page.locator('main[data-step="invite"] form button[type="submit"]').click();
+    await expectStep(page, 'username');
+    await page.locator('input[name="username"]').fill(user.userPrincipalName);
+    await page.locator('form:has(input[name="username"]) button[type="submit"]').click();
+    await expectStep(page, 'password');
+    await page.locator('input[name="password"]').fill(user.password);
+    await page.locator('form:has(input[name="password"]) button[type="submit"]').click();
+    await expectStep(page, 'kmsi');
+    await page.locator('button[name="stay"][value="no"]').click();
+    await expectStep(page, 'review');
+    await visit('review');
+    await page.locator('button[name="decision"][value="cancel"]').click();
+    await card(page, 'message');
+    await visit('declined');
   } finally {
     await site.close();
   }

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { openBrowser } from '../lib/browser.mjs';
-import { partner } from '../lib/gatehouse.mjs';
+import { partner, server } from '../lib/gatehouse.mjs';
 import { walkHostedPages } from '../lib/hosted.mjs';
 import { shoot } from '../lib/shots.mjs';
 
@@ -21,5 +21,5 @@ test('screenshots of the hosted pages', async (t) => {
   const browser = await openBrowser(fabrikam);
   t.after(browser.close);
   let n = 20;
-  await walkHostedPages(fabrikam, browser.page, (name) => shoot(browser.page, out, `${n++}-hosted-${name}`));
+  await walkHostedPages(fabrikam, server(), browser.page, (name) => shoot(browser.page, out, `${n++}-hosted-${name}`));
 });
