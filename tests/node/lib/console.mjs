@@ -16,7 +16,13 @@ export async function checkPage(srv, page, name, prefix = 'admin') {
   assert.deepEqual(await seriousViolations(page), [], `axe on ${name} (${page.url()})`);
   await page.setViewportSize({ width: 375, height: 740 });
   const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(sideways <= 0, `${name} scrolls sideways by ${sideways}px at 375px`);
+  if (sideways > 0) {
+    // The elements that stick out, innermost last, to say what to fix.
+    const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth)
+      .slice(-5).map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${el.className}` : ''}`));
+    assert.fail(`${name} scrolls sideways by ${sideways}px at 375px: ${wide.join(', ')}`);
+  }
   await page.screenshot({ path: join(srv.artifacts, `${prefix}-${name}-mobile.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.screenshot({ path: join(srv.artifacts, `${prefix}-${name}.png`), fullPage: true });
