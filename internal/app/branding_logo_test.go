@@ -117,6 +117,7 @@ func TestBrandingLogo(t *testing.T) {
 			"/branding/" + a.id + "/0/bannerLogo/" + digest(logo) + ".gif",
 			"/branding/" + b.id + "/0/bannerLogo/" + digest(logo) + ".png", // another tenant
 			"/branding/" + a.id + "/0/favicon/" + digest(logo) + ".png",
+			"/branding/" + a.id + "/not_a_language/bannerLogo/" + digest(logo) + ".png",
 		} {
 			if r := e.call("GET", wrong, "", nil); r.status != 404 {
 				t.Errorf("GET %s: %d", wrong, r.status)

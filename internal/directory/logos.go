@@ -29,8 +29,8 @@ const MaxLogoBytes = 100 << 10
 // (never as the upload claims), with the extension of their address.
 var logoExtensions = map[string]string{"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp"}
 
-// ErrLogoTooLarge is an image over MaxLogoBytes.
-var ErrLogoTooLarge = usererr.New(usererr.Invalid, "The image is larger than %d KB.", MaxLogoBytes>>10)
+// errLogoTooLarge is an image over MaxLogoBytes.
+var errLogoTooLarge = usererr.New(usererr.Invalid, "The image is larger than %d KB.", MaxLogoBytes>>10)
 
 // Logo is an uploaded image: its type as sniffed from the bytes, and the
 // hex SHA-256 of the bytes, which names its address on the hosted pages.
@@ -57,7 +57,7 @@ func logoProperty(prop string) error {
 // refused: a browser runs the script an SVG carries.
 func SniffLogo(data []byte) (Logo, error) {
 	if len(data) > MaxLogoBytes {
-		return Logo{}, ErrLogoTooLarge
+		return Logo{}, errLogoTooLarge
 	}
 	if len(data) == 0 {
 		return Logo{}, usererr.New(usererr.Invalid, "The image is empty.")
