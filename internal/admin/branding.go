@@ -1,11 +1,13 @@
 package admin
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
@@ -17,7 +19,9 @@ import (
 
 // brandingFields are the branding's properties the sign-in pages show
 // (login.Branding): only these are edited here.
-var brandingFields = []string{"backgroundColor", "bannerLogoRelativeUrl", "signInPageText"}
+var brandingFields = []string{"backgroundColor", "bannerLogoRelativeUrl", "signInPageText",
+	"customAccountResetCredentialsUrl", "customCannotAccessYourAccountText",
+	"customTermsOfUseUrl", "customTermsOfUseText", "customPrivacyAndCookiesUrl", "customPrivacyAndCookiesText"}
 
 const previewPurpose = "branding preview"
 
@@ -26,6 +30,7 @@ func (c *Console) registerBranding(mux *http.ServeMux) {
 	mux.Handle("POST /admin/{tenant}/branding", c.session(c.saveBranding))
 	mux.Handle("POST /admin/{tenant}/branding/preview", c.session(c.previewBranding))
 	mux.Handle("GET /admin/{tenant}/branding/preview", c.session(c.previewPage))
+	mux.Handle("POST /admin/{tenant}/branding/logo", c.session(c.uploadLogo))
 }
 
 // brandingRoute is the Graph request that reads or changes the default
@@ -43,6 +48,10 @@ type brandingPage struct {
 	// stored.
 	Updated bool
 	Done    string
+	// Logo is the address of the uploaded banner logo, "" for none;
+	// CanUpload: Graph admits the caller to PUT one.
+	Logo      string
+	CanUpload bool
 }
 
 // brandingAdmits: the page is offered to an administrator Graph lets read
@@ -59,10 +68,19 @@ func (c *Console) branding(v *visit) {
 	if !c.brandingAdmits(v, "GET") {
 		return
 	}
-	stored, err := c.cfg.Directory.GetBranding(v.ctx, v.tenantID, directory.DefaultBrandingID)
-	if err != nil && !usererr.IsKind(err, usererr.NotFound) {
+	form, err := c.storedBranding(v)
+	if err != nil {
 		c.failPage(v.w, v.r, err)
 		return
+	}
+	c.brandingView(v, http.StatusOK, brandingPage{Form: form, Done: v.r.URL.Query().Get("done")}, "")
+}
+
+// storedBranding is the form's values as the default branding has them.
+func (c *Console) storedBranding(v *visit) (map[string]string, error) {
+	stored, err := c.cfg.Directory.GetBranding(v.ctx, v.tenantID, directory.DefaultBrandingID)
+	if err != nil && !usererr.IsKind(err, usererr.NotFound) {
+		return nil, err
 	}
 	form := map[string]string{}
 	for _, f := range brandingFields {
@@ -70,7 +88,53 @@ func (c *Console) branding(v *visit) {
 			form[f] = s
 		}
 	}
-	c.brandingView(v, http.StatusOK, brandingPage{Form: form, Done: v.r.URL.Query().Get("done")}, "")
+	return form, nil
+}
+
+// logoRoute is the Graph request that uploads the default banner logo.
+func logoRoute(v *visit) string { return brandingRoute(v) + "/bannerLogo" }
+
+// uploadLogo stores the banner logo posted (multipart, field bannerLogo)
+// through the directory, as PUT /organization/{id}/branding/bannerLogo
+// does; the directory decides what image it takes.
+func (c *Console) uploadLogo(v *visit) {
+	if c.cfg.SignInPages == nil || !isAdmin(v.p) || !c.admits(v, "PUT", logoRoute(v)) {
+		c.forbidden(v)
+		return
+	}
+	show := func(status int, problem string) {
+		form, err := c.storedBranding(v)
+		if err != nil {
+			c.failPage(v.w, v.r, err)
+			return
+		}
+		c.brandingView(v, status, brandingPage{Form: form}, problem)
+	}
+	file, _, err := v.r.FormFile("bannerLogo")
+	if err != nil {
+		show(http.StatusBadRequest, c.locale(v.r).T("branding.logo.missing"))
+		return
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, directory.MaxLogoBytes+1))
+	if err != nil {
+		c.failPage(v.w, v.r, err)
+		return
+	}
+	if err := c.cfg.Directory.PutLogo(v.ctx, v.tenantID, directory.DefaultBrandingID, "bannerLogo", data); err != nil {
+		c.refused(v, err, show)
+		return
+	}
+	http.Redirect(v.w, v.r, "/admin/"+v.tenantID+"/branding?done=logo", http.StatusSeeOther)
+}
+
+// uploadedLogo is the address of the tenant's uploaded banner logo of a
+// resolved branding, "" for none.
+func uploadedLogo(tenantID string, b directory.SignInBranding) string {
+	if l := b.BannerLogo; l != nil {
+		return hostedpage.LogoPath(tenantID, l.BrandingID, l.Property, l.SHA256, l.Extension)
+	}
+	return ""
 }
 
 // postedBranding reads the form: each field trimmed, as typed.
@@ -129,6 +193,13 @@ func (c *Console) brandingView(v *visit, status int, pg brandingPage, problem st
 		return
 	}
 	pg.CanWrite = c.admits(v, "PATCH", brandingRoute(v))
+	pg.CanUpload = c.admits(v, "PUT", logoRoute(v))
+	org, err := c.cfg.Directory.BrandingFor(v.ctx, v.tenantID, directory.DefaultBrandingID)
+	if err != nil {
+		c.failPage(v.w, v.r, err)
+		return
+	}
+	pg.Logo = uploadedLogo(v.tenantID, org)
 	pg.Preview = "/admin/" + v.tenantID + "/branding/preview?" + url.Values{"b": {sealed}, "locale": {vw.L.Lang}}.Encode()
 	vw.Error = problem
 	vw.Page = pg
@@ -156,7 +227,11 @@ func (c *Console) previewPage(v *visit) {
 		c.failPage(v.w, v.r, err)
 		return
 	}
-	b := login.Branding{TenantName: org.TenantName, BackgroundColor: form["backgroundColor"], LogoURL: form["bannerLogoRelativeUrl"], SignInText: form["signInPageText"]}
+	b := login.Branding{TenantName: org.TenantName, BackgroundColor: form["backgroundColor"], LogoURL: form["bannerLogoRelativeUrl"], SignInText: form["signInPageText"],
+		ResetURL: form["customAccountResetCredentialsUrl"], ResetText: form["customCannotAccessYourAccountText"],
+		TermsURL: form["customTermsOfUseUrl"], TermsText: form["customTermsOfUseText"],
+		PrivacyURL: form["customPrivacyAndCookiesUrl"], PrivacyText: form["customPrivacyAndCookiesText"],
+		UploadedLogo: uploadedLogo(v.tenantID, org)}
 	page, nonce, err := c.cfg.SignInPages.UsernamePage(v.tenantID, b, lang)
 	if err != nil {
 		c.internalError(v.w, v.r, err)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -392,7 +393,7 @@ func (c *Console) session(h func(*visit)) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
-			if err := r.ParseForm(); err != nil {
+			if err := parsePost(w, r); err != nil {
 				c.errorPage(w, r, http.StatusBadRequest, "error.request")
 				return
 			}
@@ -407,6 +408,19 @@ func (c *Console) session(h func(*visit)) http.Handler {
 		}
 		h(v)
 	})
+}
+
+// maxMultipart bounds a multipart post (a file uploaded with its form):
+// every part is kept in memory, none goes to disk.
+const maxMultipart = 1 << 20
+
+// parsePost reads a post's form, urlencoded or, for uploads, multipart.
+func parsePost(w http.ResponseWriter, r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		r.Body = http.MaxBytesReader(w, r.Body, maxMultipart)
+		return r.ParseMultipartForm(maxMultipart)
+	}
+	return r.ParseForm()
 }
 
 // errNoSession: the browser has no live session in the tenant.

@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"bytes"
 	"html"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -53,13 +55,15 @@ func TestAdminConsoleBranding(t *testing.T) {
 	}
 	e.mustCall(404, "GET", graphRoute, a.token, nil)
 
-	form := url.Values{"backgroundColor": {"#123abc"}, "bannerLogoRelativeUrl": {"https://cdn.contoso.example/logo.png"}, "signInPageText": {"Contoso staff only."}}
+	form := url.Values{"backgroundColor": {"#123abc"}, "bannerLogoRelativeUrl": {"https://cdn.contoso.example/logo.png"}, "signInPageText": {"Contoso staff only."},
+		"customTermsOfUseUrl": {"https://contoso.example/terms"}, "customTermsOfUseText": {"Staff terms"}}
 	typed := c.post(base+"/preview", form)
 	if typed.status != 200 || !strings.Contains(typed.body, "Contoso staff only.</textarea>") {
 		t.Fatalf("preview post: %d", typed.status)
 	}
 	p := c.preview(typed)
-	for _, want := range []string{"background:#123abc", `src="https://cdn.contoso.example/logo.png"`, `<p class="text">Contoso staff only.</p>`, `name="username"`} {
+	for _, want := range []string{"background:#123abc", `src="https://cdn.contoso.example/logo.png"`, `<p class="text">Contoso staff only.</p>`, `name="username"`,
+		`<a href="https://contoso.example/terms" rel="noopener noreferrer" target="_blank">Staff terms</a>`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("preview lacks %q", want)
 		}
@@ -79,9 +83,11 @@ func TestAdminConsoleBranding(t *testing.T) {
 		t.Errorf("preview in another language than sealed: %d", r.status)
 	}
 
-	bad := url.Values{"backgroundColor": {"red"}, "bannerLogoRelativeUrl": {"http://cdn.contoso.example/logo.png"}, "signInPageText": {"Fine."}}
+	bad := url.Values{"backgroundColor": {"red"}, "bannerLogoRelativeUrl": {"http://cdn.contoso.example/logo.png"}, "signInPageText": {"Fine."},
+		"customPrivacyAndCookiesUrl": {"javascript:alert(1)"}}
 	r := c.post(base, bad)
 	if r.status != 400 || !strings.Contains(r.body, `id="b-backgroundColor-error"`) || !strings.Contains(r.body, `id="b-bannerLogoRelativeUrl-error"`) ||
+		!strings.Contains(r.body, `id="b-customPrivacyAndCookiesUrl-error"`) ||
 		strings.Contains(r.body, `id="b-signInPageText-error"`) || !strings.Contains(r.body, `aria-describedby="b-backgroundColor-help b-backgroundColor-error" aria-invalid="true"`) {
 		t.Errorf("invalid branding: %d %s", r.status, regexp.MustCompile(`class="field-error">[^<]*`).FindAllString(r.body, -1))
 	}
@@ -91,7 +97,8 @@ func TestAdminConsoleBranding(t *testing.T) {
 		t.Fatalf("save: %d %s", r.status, regexp.MustCompile(`role="alert">[^<]*`).FindString(r.body))
 	}
 	stored := e.mustCall(200, "GET", graphRoute, a.token, nil).body
-	if stored["backgroundColor"] != "#123abc" || stored["signInPageText"] != "Contoso staff only." || stored["bannerLogoRelativeUrl"] != "https://cdn.contoso.example/logo.png" {
+	if stored["backgroundColor"] != "#123abc" || stored["signInPageText"] != "Contoso staff only." || stored["bannerLogoRelativeUrl"] != "https://cdn.contoso.example/logo.png" ||
+		stored["customTermsOfUseUrl"] != "https://contoso.example/terms" || stored["customTermsOfUseText"] != "Staff terms" {
 		t.Errorf("stored: %v", stored)
 	}
 	if r := c.get(base + "?done=saved"); !strings.Contains(r.body, `value="#123abc"`) || !strings.Contains(r.body, `role="status"`) {
@@ -110,7 +117,8 @@ func TestAdminConsoleBranding(t *testing.T) {
 		t.Fatal(err)
 	}
 	signIn := string(b)
-	for _, want := range []string{"background:#123abc", `src="https://cdn.contoso.example/logo.png"`, `<p class="text">Contoso staff only.</p>`, `name="username"`} {
+	for _, want := range []string{"background:#123abc", `src="https://cdn.contoso.example/logo.png"`, `<p class="text">Contoso staff only.</p>`, `name="username"`,
+		`<a href="https://contoso.example/terms" rel="noopener noreferrer" target="_blank">Staff terms</a>`} {
 		if !strings.Contains(signIn, want) {
 			t.Errorf("the hosted sign-in page lacks %q", want)
 		}
@@ -200,4 +208,103 @@ func TestAdminConsoleBrandingRefused(t *testing.T) {
 		}
 	}
 	e.mustCall(404, "GET", graphRoute, a.token, nil)
+}
+
+// upload posts a file as the branding page's upload form does, with the
+// session's CSRF token unless csrf is set.
+func (c *console) upload(path, field string, data []byte, csrf *string) consolePage {
+	c.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	token := c.csrf
+	if csrf != nil {
+		token = *csrf
+	}
+	_ = w.WriteField("csrf", token)
+	part, _ := w.CreateFormFile(field, "logo.png")
+	_, _ = part.Write(data)
+	_ = w.Close()
+	req, _ := http.NewRequest("POST", c.e.url+path, &buf)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Origin", c.e.url)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return c.do(req)
+}
+
+// TestAdminConsoleBrandingLogo: the administrator uploads a banner logo,
+// which the page, its preview and the hosted sign-in page then show; an
+// SVG is refused with the directory's reason; the upload is audited as
+// theirs. Without the CSRF token, or as a User Administrator (whom Graph
+// does not admit to PUT the logo), nothing is stored.
+func TestAdminConsoleBrandingLogo(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		a := e.tenant("Contoso", "contoso.example")
+		admin := e.userByUPN(t, a, a.created.Admin.UserPrincipalName)["id"].(string)
+		c, _ := e.consoleSignIn(t, a.id, a.created.Admin.UserPrincipalName, a.created.Admin.Password)
+		base := "/admin/" + a.id + "/branding"
+		graphRoute := "/v1.0/organization/" + a.id + "/branding/bannerLogo"
+
+		page := c.get(base)
+		if !strings.Contains(page.body, `enctype="multipart/form-data"`) || !strings.Contains(page.body, `<label for="b-bannerLogo">`) {
+			t.Fatalf("no upload form: %.600s", page.body)
+		}
+		for _, tok := range []string{"", c.csrf + "x"} {
+			if r := c.upload(base+"/logo", "bannerLogo", pngLogo(t, 1), &tok); r.status != 403 {
+				t.Errorf("upload with token %q: %d", tok, r.status)
+			}
+		}
+		e.mustCall(404, "GET", graphRoute, a.token, nil)
+
+		if r := c.upload(base+"/logo", "bannerLogo", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), nil); r.status != 400 ||
+			!strings.Contains(r.body, "PNG, JPEG, GIF or WebP") {
+			t.Errorf("SVG upload: %d %s", r.status, regexp.MustCompile(`role="alert">[^<]*`).FindString(r.body))
+		}
+		if r := c.upload(base+"/logo", "other", pngLogo(t, 1), nil); r.status != 400 {
+			t.Errorf("upload without the file: %d", r.status)
+		}
+		e.mustCall(404, "GET", graphRoute, a.token, nil)
+
+		logo := pngLogo(t, 1)
+		if r := c.upload(base+"/logo", "bannerLogo", logo, nil); r.status != http.StatusSeeOther || r.location != base+"?done=logo" {
+			t.Fatalf("upload: %d %s", r.status, regexp.MustCompile(`role="alert">[^<]*`).FindString(r.body))
+		}
+		if r := e.mustCall(200, "GET", graphRoute, a.token, nil); r.raw != string(logo) {
+			t.Error("the logo stored is not the one uploaded")
+		}
+		path := "/branding/" + a.id + "/0/bannerLogo/" + digest(logo) + ".png"
+		page = c.get(base + "?done=logo")
+		if !strings.Contains(page.body, `<img class="logo-current" src="`+path+`"`) || !strings.Contains(page.body, `role="status"`) {
+			t.Errorf("the page after the upload: %.600s", page.body)
+		}
+		if p := c.preview(page); !strings.Contains(p.body, `src="`+path+`"`) || !strings.Contains(p.header.Get("Content-Security-Policy"), "img-src 'self'") {
+			t.Errorf("the preview does not show the logo: %v", p.header)
+		}
+		if !strings.Contains(e.signInPage(t, a.id), `src="`+path+`"`) {
+			t.Error("the sign-in page does not show the logo")
+		}
+		found := false
+		for _, rec := range e.audits(t, a.token, "directoryAudits", "initiatedBy/user/id eq '"+admin+"'") {
+			if rec["activityDisplayName"] == "Update company branding" && strings.Contains(rec["targetResources"].([]any)[0].(map[string]any)["modifiedProperties"].([]any)[0].(map[string]any)["displayName"].(string), "bannerLogo") {
+				found = true
+			}
+		}
+		if !found {
+			t.Error("no audit record of the upload as the administrator's")
+		}
+
+		u := newUser("useradmin", a.domain)
+		u["passwordProfile"] = map[string]any{"password": "correct horse battery useradmin", "forceChangePasswordNextSignIn": false}
+		id := e.mustCall(201, "POST", "/v1.0/users", a.token, u).body["id"].(string)
+		e.mustCall(204, "POST", "/v1.0/directoryRoles/"+authz.UserAdministrator+"/members/$ref", a.token, map[string]any{"@odata.id": e.public + "/v1.0/directoryObjects/" + id})
+		uc, _ := e.consoleSignIn(t, a.id, "useradmin@"+a.domain, "correct horse battery useradmin")
+		if r := uc.get(base); r.status != 200 || strings.Contains(r.body, `enctype="multipart/form-data"`) {
+			t.Errorf("a User Administrator's branding page: %d, offers the upload: %v", r.status, strings.Contains(r.body, "multipart"))
+		}
+		if r := uc.upload(base+"/logo", "bannerLogo", pngLogo(t, 2), nil); r.status != 403 {
+			t.Errorf("a User Administrator uploads: %d", r.status)
+		}
+		if r := e.mustCall(200, "GET", graphRoute, a.token, nil); r.raw != string(logo) {
+			t.Error("a refused upload replaced the logo")
+		}
+	})
 }

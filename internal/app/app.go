@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/federation"
 	"github.com/gatehouse-id/gatehouse/internal/graph"
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/httpobs"
 	"github.com/gatehouse-id/gatehouse/internal/httpresp"
 	"github.com/gatehouse-id/gatehouse/internal/lockout"
@@ -413,6 +414,7 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// issuer's /{tenant}/… patterns would otherwise overlap.
 	apiMux := http.NewServeMux()
 	api.Register(apiMux)
+	assets := brandingAssets(dir)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if srv.draining.Load() {
 			// Answer, then close: keep-alive clients reconnect through the
@@ -430,6 +432,20 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 			consoleHandler.ServeHTTP(w, r)
 			return
 		}
+		if strings.HasPrefix(r.URL.Path, hostedpage.LogoPathPrefix) {
+			assets.ServeHTTP(w, r)
+			return
+		}
+		if browsing(r) {
+			if r.URL.Path == "/" {
+				hostedpage.WriteStart(w, r)
+				return
+			}
+			if _, pattern := mux.Handler(r); pattern == "" {
+				hostedpage.WriteNotFound(w, r)
+				return
+			}
+		}
 		mux.ServeHTTP(w, r)
 	})
 	// Outermost the request's ids, which the observers below log; the
@@ -441,6 +457,22 @@ func NewWithStore(cfg Config, st store.Store) (*Server, error) {
 	// Last: nothing after it can fail and leave the worker running.
 	srv.stopMail = mailing.start(dir, guests)
 	return srv, nil
+}
+
+// protocolSegments are the second segments of the issuer's protocol
+// paths (/{tenant}/oauth2/…, /{tenant}/v2.0/…): their clients are programs,
+// which get the protocol's own errors, never a page.
+var protocolSegments = []string{"oauth2", "v2.0", "discovery", "oidc"}
+
+// browsing reports whether r is a browser's page request outside the API,
+// the console and the issuer's protocol endpoints: one the start page or
+// the not-found card answers when nothing else does.
+func browsing(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	segments := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	return len(segments) < 2 || !slices.Contains(protocolSegments, segments[1])
 }
 
 // newGuests is the B2B service of a node, or of a command run beside the

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
 	"github.com/gatehouse-id/gatehouse/internal/directory"
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/login"
 	"github.com/gatehouse-id/gatehouse/internal/sessionpolicy"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
@@ -104,7 +105,17 @@ func (d loginDirectory) Branding(ctx context.Context, tenantID, locale string) (
 	if err != nil {
 		return login.Branding{}, err
 	}
-	return login.Branding{TenantName: b.TenantName, LogoURL: b.LogoURL, BackgroundColor: b.BackgroundColor, SignInText: b.SignInText}, nil
+	return login.Branding{TenantName: b.TenantName, LogoURL: b.LogoURL, BackgroundColor: b.BackgroundColor, SignInText: b.SignInText,
+		ResetURL: b.ResetURL, ResetText: b.ResetText, TermsURL: b.TermsURL, TermsText: b.TermsText, PrivacyURL: b.PrivacyURL, PrivacyText: b.PrivacyText,
+		UploadedLogo: uploadedLogo(tenantID, b.BannerLogo)}, nil
+}
+
+// uploadedLogo is the address of an uploaded logo, "" for none.
+func uploadedLogo(tenantID string, ref *directory.LogoRef) string {
+	if ref == nil {
+		return ""
+	}
+	return hostedpage.LogoPath(tenantID, ref.BrandingID, ref.Property, ref.SHA256, ref.Extension)
 }
 
 func (d loginDirectory) RecordSignIn(ctx context.Context, tenantID, userID, requestID string) error {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 )
 
 // Errors of Protocol.StartDevice the device login page tells the user about.
@@ -131,6 +133,10 @@ type Sessions interface {
 	// SignOutConfirmed reports whether a POST (its form already parsed)
 	// carries that page's token for this browser.
 	SignOutConfirmed(r *http.Request) bool
+	// Brand is the tenant's branding, in the browser's language, for a
+	// message card the protocol shows (device sign-in done, signed out);
+	// nil: the neutral card.
+	Brand(r *http.Request, tenantID string) *hostedpage.Brand
 }
 
 // SignIn is one sign-in attempt for the tenant's sign-in log: a user at the

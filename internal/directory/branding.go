@@ -28,16 +28,28 @@ var brandingSpec = (&kindSpec{
 			}
 			return nil
 		}},
-		"signInPageText":   text(1024),
-		"usernameHintText": text(64),
-		"bannerLogoRelativeUrl": {typ: tString, maxLen: 512, check: func(v string) error {
-			if !strings.HasPrefix(v, "https://") {
-				return errf("the logo must be an https URL")
-			}
-			return nil
-		}},
+		"signInPageText":                    text(1024),
+		"usernameHintText":                  text(64),
+		"bannerLogoRelativeUrl":             httpsLink(512, "the logo must be an https URL"),
+		"customAccountResetCredentialsUrl":  httpsLink(128, "the account reset link must be an https URL"),
+		"customCannotAccessYourAccountText": text(256),
+		"customTermsOfUseUrl":               httpsLink(512, "the terms of use link must be an https URL"),
+		"customTermsOfUseText":              text(256),
+		"customPrivacyAndCookiesUrl":        httpsLink(512, "the privacy and cookies link must be an https URL"),
+		"customPrivacyAndCookiesText":       text(256),
 	},
 }).init()
+
+// httpsLink is a URL property the hosted pages put in a link or an image:
+// only https, so that no other scheme reaches a page.
+func httpsLink(maxLen int, problem string) prop {
+	return prop{typ: tString, maxLen: maxLen, check: func(v string) error {
+		if !strings.HasPrefix(v, "https://") {
+			return errf("%s", problem)
+		}
+		return nil
+	}}
+}
 
 var languageTag = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
 
@@ -120,6 +132,9 @@ func (s *Service) DeleteBranding(ctx context.Context, tenantID, locale string) e
 			return err
 		}
 		if id != DefaultBrandingID {
+			if err := deleteLogos(ctx, tx, tenantID, id); err != nil {
+				return err
+			}
 			return tx.DeleteObject(ctx, tenantID, KindBranding, id, 0)
 		}
 		all, err := tx.ListObjects(ctx, tenantID, KindBranding, store.Query{Top: 999})
@@ -127,6 +142,9 @@ func (s *Service) DeleteBranding(ctx context.Context, tenantID, locale string) e
 			return err
 		}
 		for _, o := range all.Objects {
+			if err := deleteLogos(ctx, tx, tenantID, o.ID); err != nil {
+				return err
+			}
 			if err := tx.DeleteObject(ctx, tenantID, KindBranding, o.ID, 0); err != nil {
 				return err
 			}
@@ -139,6 +157,19 @@ func (s *Service) DeleteBranding(ctx context.Context, tenantID, locale string) e
 // the localization's fields where set, else the default's.
 type SignInBranding struct {
 	TenantName, LogoURL, BackgroundColor, SignInText, UsernameHint string
+	// The links the pages offer: "Can't access your account?" on the
+	// password step, terms of use and privacy in every page's footer;
+	// each text "" where the tenant set none.
+	ResetURL, ResetText, TermsURL, TermsText, PrivacyURL, PrivacyText string
+	// BannerLogo is the uploaded banner logo, the localization's if it has
+	// one, shown before LogoURL; nil when none was uploaded.
+	BannerLogo *LogoRef
+}
+
+// LogoRef names an uploaded image without its bytes: the branding it
+// belongs to, the property, and the digest and extension of its address.
+type LogoRef struct {
+	BrandingID, Property, SHA256, Extension string
 }
 
 // BrandingFor resolves the sign-in branding for a language such as "sv".
@@ -164,9 +195,18 @@ func (s *Service) BrandingFor(ctx context.Context, tenantID, locale string) (Sig
 				return err
 			}
 			merged = merge(merged, b.Doc)
+			logo, err := loadLogo(ctx, tx, tenantID, id, "bannerLogo")
+			if err == nil {
+				out.BannerLogo = &LogoRef{BrandingID: id, Property: "bannerLogo", SHA256: logo.SHA256, Extension: logo.Extension()}
+			} else if !usererr.IsKind(err, usererr.NotFound) {
+				return err
+			}
 		}
 		out.LogoURL, out.BackgroundColor = str(merged, "bannerLogoRelativeUrl"), str(merged, "backgroundColor")
 		out.SignInText, out.UsernameHint = str(merged, "signInPageText"), str(merged, "usernameHintText")
+		out.ResetURL, out.ResetText = str(merged, "customAccountResetCredentialsUrl"), str(merged, "customCannotAccessYourAccountText")
+		out.TermsURL, out.TermsText = str(merged, "customTermsOfUseUrl"), str(merged, "customTermsOfUseText")
+		out.PrivacyURL, out.PrivacyText = str(merged, "customPrivacyAndCookiesUrl"), str(merged, "customPrivacyAndCookiesText")
 		return nil
 	})
 	return out, err

@@ -2,7 +2,10 @@ package graph
 
 import (
 	"context"
+	"io"
+	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/directory"
@@ -307,4 +310,55 @@ func (a *API) registerBrandingRoutes(mux *http.ServeMux) {
 		}
 		return a.dir.DeleteBranding(r.Context(), tenantOf(r), directory.DefaultBrandingID)
 	})))
+
+	// The images are streams: the bytes themselves, in and out.
+	defaultLocale := func(*http.Request) string { return directory.DefaultBrandingID }
+	getLogo := func(locale func(r *http.Request) string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if err := own(r); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			logo, err := a.dir.GetLogo(r.Context(), tenantOf(r), locale(r), r.PathValue("stream"))
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			WriteLogo(w, logo, "no-store")
+		}
+	}
+	putLogo := func(locale func(r *http.Request) string) http.HandlerFunc {
+		return a.action(func(r *http.Request) error {
+			if err := own(r); err != nil {
+				return err
+			}
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || !strings.HasPrefix(mt, "image/") {
+				return usererr.New(usererr.Invalid, "The image's Content-Type must be image/png, image/jpeg, image/gif or image/webp.")
+			}
+			data, err := io.ReadAll(io.LimitReader(r.Body, directory.MaxLogoBytes+1))
+			if err != nil {
+				return directory.ErrUnreadableBody
+			}
+			return a.dir.PutLogo(r.Context(), tenantOf(r), locale(r), r.PathValue("stream"), data)
+		})
+	}
+	mux.Handle("GET "+base+"/{stream}", a.require(readOrg, getLogo(defaultLocale)))
+	mux.Handle("PUT "+base+"/{stream}", a.require(writeOrg, putLogo(defaultLocale)))
+	mux.Handle("GET "+base+"/localizations/{locale}/{stream}", a.require(readOrg, getLogo(pathLocale)))
+	mux.Handle("PUT "+base+"/localizations/{locale}/{stream}", a.require(writeOrg, putLogo(pathLocale)))
+}
+
+// WriteLogo answers with an uploaded image's bytes under its sniffed type:
+// the browser must not sniff again, and were it ever opened as a document
+// the sandbox keeps it from running anything or reaching the origin.
+func WriteLogo(w http.ResponseWriter, logo directory.Logo, cacheControl string) {
+	h := w.Header()
+	h.Set("Content-Type", logo.ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(logo.Data)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", cacheControl)
+	h.Set("ETag", `"`+logo.SHA256+`"`)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(logo.Data)
 }

@@ -14,19 +14,20 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
 	"github.com/gatehouse-id/gatehouse/internal/reqid"
 )
 
-//go:embed style.css card.html messages/*.json
+//go:embed style.css card.html start.html messages/*.json
 var files embed.FS
 
 var (
 	stylesheet = template.CSS(must(files.ReadFile("style.css")))
 	catalog    = must(i18n.Load(files, "messages"))
-	card       = template.Must(template.New("card.html").Funcs(template.FuncMap{"stylesheet": Stylesheet}).ParseFS(files, "card.html"))
+	pages      = template.Must(template.New("card.html").Funcs(template.FuncMap{"stylesheet": Stylesheet}).ParseFS(files, "card.html", "start.html"))
 )
 
 func must[T any](v T, err error) T {
@@ -53,7 +54,23 @@ type Card struct {
 	Title   string
 	Message string
 	Code    string
+	// Brand is the branding of the tenant the page is for, nil for the
+	// neutral card.
+	Brand *Brand
 }
+
+// Brand is a tenant's branding on a card, as the sign-in pages checked it:
+// the logo a same-origin or https address, the background a CSS colour,
+// the links https.
+type Brand struct {
+	TenantName string
+	LogoURL    string
+	Background template.CSS
+	Links      []Link
+}
+
+// Link is one of a tenant's footer links.
+type Link struct{ URL, Text string }
 
 // cardView is a Card as the template sees it.
 type cardView struct {
@@ -86,15 +103,47 @@ func Write(w http.ResponseWriter, r *http.Request, status int, c Card) {
 	if v.CorrelationID == "" {
 		v.CorrelationID = ids.Request
 	}
+	csp := policy(v.Nonce)
+	if c.Brand != nil && c.Brand.LogoURL != "" {
+		csp += "; img-src 'self' https:"
+	}
+	execute(w, r, status, "card.html", csp, v)
+}
+
+// policy is the CSP of a page that has nothing but its nonce'd style.
+func policy(nonce string) string {
+	return "default-src 'none'; style-src 'nonce-" + nonce + "'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+}
+
+// execute renders one of the package's pages and answers with it.
+func execute(w http.ResponseWriter, r *http.Request, status int, name, csp string, data any) {
 	// A buffer first, so that a template error never leaves half a page
 	// behind the status.
 	var buf bytes.Buffer
-	if err := card.Execute(&buf, v); err != nil {
-		slog.ErrorContext(r.Context(), "hostedpage: rendering card", "error", err)
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+		slog.ErrorContext(r.Context(), "hostedpage: rendering page", "page", name, "error", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return
 	}
-	WriteHTML(w, status, "default-src 'none'; style-src 'nonce-"+v.Nonce+"'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'", buf.Bytes())
+	WriteHTML(w, status, csp, buf.Bytes())
+}
+
+// startView is what the start page renders.
+type startView struct{ Lang, Nonce string }
+
+func (v startView) T(key string) string { return T(v.Lang, key) }
+
+// WriteStart answers with the start page: what this server is, and the
+// way to the admin centre, in the browser's language.
+func WriteStart(w http.ResponseWriter, r *http.Request) {
+	v := startView{Lang: Lang(r), Nonce: nonce()}
+	execute(w, r, http.StatusOK, "start.html", policy(v.Nonce), v)
+}
+
+// WriteNotFound answers with the card saying the page does not exist.
+func WriteNotFound(w http.ResponseWriter, r *http.Request) {
+	lang := Lang(r)
+	Write(w, r, http.StatusNotFound, Card{Lang: lang, Title: T(lang, "title.notFound"), Message: T(lang, "notFound.text")})
 }
 
 // WriteHTML sends a rendered hosted page under csp, with the headers that
@@ -117,4 +166,14 @@ func nonce() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// LogoPathPrefix starts the address of every uploaded logo.
+const LogoPathPrefix = "/branding/"
+
+// LogoPath is the address at which browsers get a tenant's uploaded image:
+// named by its digest, so a new image is a new address and each can be
+// cached for good.
+func LogoPath(tenantID, brandingID, prop, sha256, ext string) string {
+	return LogoPathPrefix + url.PathEscape(tenantID) + "/" + url.PathEscape(brandingID) + "/" + url.PathEscape(prop) + "/" + sha256 + "." + ext
 }

@@ -62,6 +62,6 @@ func (p *Pages) devicePage(w http.ResponseWriter, r *http.Request, browser strin
 		// code itself decides whether anything happens.
 		b = Branding{}
 	}
-	vw.Brand = newBrandView(b)
+	vw.Brand = newBrandView(loc, b)
 	p.renderPage(w, status, vw)
 }

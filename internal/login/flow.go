@@ -39,7 +39,6 @@ const (
 	stepChange   step = "change" // first sign-in password change
 	stepKMSI     step = "kmsi"   // "Stay signed in?"
 	stepConsent  step = "consent"
-	stepError    step = "error" // a page without a form
 	// A guest's steps (guest.go): the one-time passcode sent to their
 	// address, and the permissions the inviting organization asks for at
 	// the first sign-in of a pending guest.

@@ -119,6 +119,13 @@ type Branding struct {
 	LogoURL         string // https only; others are not shown
 	BackgroundColor string // #rgb or #rrggbb; others fall back to the default
 	SignInText      string
+	// The tenant's links (https only; others are not shown): account
+	// reset on the password step, terms of use and privacy in the footer
+	// of every page. A text "" is the page's own wording.
+	ResetURL, ResetText, TermsURL, TermsText, PrivacyURL, PrivacyText string
+	// UploadedLogo is the address on this server of the tenant's uploaded
+	// logo (hostedpage.LogoPath), shown before LogoURL; others are not shown.
+	UploadedLogo string
 }
 
 // Config configures the pages.

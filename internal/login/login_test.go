@@ -745,6 +745,10 @@ func TestBranding(t *testing.T) {
 			[]string{`src="https://cdn.contoso.example/logo.png"`, `alt="Contoso"`, "background:#123abc", "Authorised users only."}, nil},
 		{"unsafe values dropped", Branding{TenantName: "Evil", LogoURL: "javascript:alert(1)", BackgroundColor: "red;}body{display:none", SignInText: "<b>hi</b>"},
 			[]string{"background:#f2f2f2", "&lt;b&gt;hi&lt;/b&gt;", `<p class="tenant">Evil</p>`}, []string{"javascript:", "display:none", "<b>"}},
+		{"uploaded logo first", Branding{TenantName: "Contoso", LogoURL: "https://cdn.contoso.example/logo.png", UploadedLogo: "/branding/t1/0/bannerLogo/ab12.png"},
+			[]string{`<img class="logo" src="/branding/t1/0/bannerLogo/ab12.png" alt="Contoso">`}, []string{"cdn.contoso.example"}},
+		{"uploaded logo elsewhere dropped", Branding{TenantName: "Evil", UploadedLogo: "//evil.example/x.png"},
+			[]string{`<p class="tenant">Evil</p>`}, []string{"evil.example", "<img"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -763,6 +767,40 @@ func TestBranding(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The tenant's links: terms and privacy at the foot of every page, the
+// account help on the password page only, in the page's language unless the
+// tenant wrote its own text; a link that is not https is not shown.
+func TestBrandingLinks(t *testing.T) {
+	h := newHarness(t, false)
+	h.dir.branding[tenantA] = Branding{TenantName: "Contoso", ResetURL: "https://help.contoso.example/reset",
+		TermsURL: "https://contoso.example/terms", TermsText: "Contoso terms", PrivacyURL: "javascript:alert(1)"}
+	b := h.browser()
+	b.header.Set("Accept-Language", "sv")
+	p := b.open(h.request())
+	b.expect(p, "username")
+	footer := `<footer class="links">` + "\n" + `<a href="https://contoso.example/terms" rel="noopener noreferrer" target="_blank">Contoso terms</a>` + "\n</footer>"
+	if !strings.Contains(p.body, footer) {
+		t.Errorf("username page lacks the footer %q:\n%s", footer, p.body)
+	}
+	for _, n := range []string{"help.contoso.example", "javascript:", "Sekretess"} {
+		if strings.Contains(p.body, n) {
+			t.Errorf("username page has %q", n)
+		}
+	}
+	p = b.submit("username", "bob@contoso.com")
+	b.expect(p, "password")
+	for _, w := range []string{`<a href="https://help.contoso.example/reset" rel="noopener noreferrer" target="_blank">Kommer du inte åt ditt konto?</a>`, footer} {
+		if !strings.Contains(p.body, w) {
+			t.Errorf("password page lacks %q", w)
+		}
+	}
+
+	h.dir.branding[tenantA] = Branding{TenantName: "Contoso"}
+	if p := b.open(h.request()); strings.Contains(p.body, "<footer") {
+		t.Errorf("a page without links has a footer:\n%s", p.body)
 	}
 }
 
@@ -844,7 +882,8 @@ func TestUsernamePageIsTheSignInPage(t *testing.T) {
 	}
 	for _, brand := range []Branding{
 		{},
-		{TenantName: "Contoso", LogoURL: "https://cdn.contoso.example/logo.png", BackgroundColor: "#123abc", SignInText: "Authorised users only."},
+		{TenantName: "Contoso", LogoURL: "https://cdn.contoso.example/logo.png", BackgroundColor: "#123abc", SignInText: "Authorised users only.",
+			TermsURL: "https://contoso.example/terms", PrivacyURL: "https://contoso.example/privacy", PrivacyText: "Privacy"},
 		{TenantName: "Evil", LogoURL: "javascript:alert(1)", BackgroundColor: "red;}body{display:none", SignInText: "<b>hi</b>"},
 	} {
 		for _, lang := range []string{"en", "sv"} {

@@ -122,7 +122,7 @@ func (p *Pages) orgsPage(w http.ResponseWriter, r *http.Request, browser string,
 		b = Branding{}
 	}
 	vw := &view{L: loc, Step: stepOrgs, Title: loc.T("title.orgs"), CSRF: p.csrfToken(browser), Error: errMsg,
-		Action: p.base + "/" + url.PathEscape(tenantID) + "/myorganizations", Brand: newBrandView(b)}
+		Action: p.base + "/" + url.PathEscape(tenantID) + "/myorganizations", Brand: newBrandView(loc, b)}
 	acct, found, err := p.orgsAccount(ctx, r, tenantID)
 	if err != nil {
 		p.internalError(w, r, err)

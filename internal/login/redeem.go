@@ -451,27 +451,34 @@ func (rv *redeemVisit) renderStep(status int, st step, inv Invitation, request, 
 	rv.p.renderPage(rv.w, status, vw)
 }
 
-// message shows a page without a form.
+// message answers with the message card, in the inviting organization's
+// branding when the invitation is known.
 func (rv *redeemVisit) message(status int, inv Invitation, title, msg string) {
-	vw := rv.view(inv, stepError, title)
-	vw.Error = msg
-	rv.p.renderPage(rv.w, status, vw)
+	c := hostedpage.Card{Lang: rv.loc.Lang, Title: rv.loc.T(title), Message: msg}
+	if inv.TenantID != "" {
+		c.Brand = rv.brand(inv).card()
+	}
+	hostedpage.Write(rv.w, rv.r, status, c)
 }
 
 func (rv *redeemVisit) view(inv Invitation, st step, title string) *view {
 	p := rv.p
-	vw := &view{L: rv.loc, Step: st, Title: rv.loc.T(title), CSRF: p.csrfToken(rv.browser), Action: p.base + "/redeem",
-		Org: inv.TenantName, Inviter: inv.InviterName, Invited: inv.InvitedEmail, PrivacyURL: httpsURL(inv.PrivacyURL)}
+	return &view{L: rv.loc, Step: st, Title: rv.loc.T(title), CSRF: p.csrfToken(rv.browser), Action: p.base + "/redeem",
+		Org: inv.TenantName, Inviter: inv.InviterName, Invited: inv.InvitedEmail, PrivacyURL: httpsURL(inv.PrivacyURL), Brand: rv.brand(inv)}
+}
+
+// brand is the inviting organization's branding, the neutral default when
+// the invitation is not known.
+func (rv *redeemVisit) brand(inv Invitation) brandView {
 	var b Branding
 	if inv.TenantID != "" {
 		var err error
-		if b, err = p.cfg.Directory.Branding(rv.ctx, inv.TenantID, rv.loc.Lang); err != nil {
+		if b, err = rv.p.cfg.Directory.Branding(rv.ctx, inv.TenantID, rv.loc.Lang); err != nil {
 			// Branding is cosmetic: the neutral default serves as well.
-			p.cfg.Logger.WarnContext(rv.ctx, "loading branding", "tenant", inv.TenantID, "err", err)
+			rv.p.cfg.Logger.WarnContext(rv.ctx, "loading branding", "tenant", inv.TenantID, "err", err)
 		}
 	}
-	vw.Brand = newBrandView(b)
-	return vw
+	return newBrandView(rv.loc, b)
 }
 
 // sealTicket encrypts a ticket for this browser's redemption; the handle is

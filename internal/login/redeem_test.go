@@ -193,14 +193,26 @@ func TestRedeemRefusals(t *testing.T) {
 		t.Fatalf("blocked: status %d:\n%s", b.last.status, b.last.body)
 	}
 
-	// Declining shares nothing.
+	// Declining shares nothing; the card says so in the inviting
+	// organization's branding.
 	h.guests.blocked["gmail.example"] = false
+	h.dir.branding[tenantA] = Branding{TenantName: "Contoso", BackgroundColor: "#123abc", UploadedLogo: "/branding/" + tenantA + "/0/bannerLogo/ab.png",
+		TermsURL: "https://contoso.example/terms"}
 	b.expect(b.openInvitation(), "invite")
 	b.expect(b.submitForm(), "code")
 	b.expect(b.submitForm("code", otpCode), "review")
-	b.expect(b.submitForm("decision", "cancel"), "error")
+	b.expect(b.submitForm("decision", "cancel"), "message")
 	if !strings.Contains(b.last.body, "declined") || len(h.guests.redeemed) != 0 {
 		t.Fatalf("declined:\n%s", b.last.body)
+	}
+	for _, want := range []string{"body{background:#123abc}", `<img class="logo" src="/branding/` + tenantA + `/0/bannerLogo/ab.png" alt="Contoso">`,
+		`<a href="https://contoso.example/terms" rel="noopener noreferrer" target="_blank">Terms of use</a>`, `data-id="request"`} {
+		if !strings.Contains(b.last.body, want) {
+			t.Errorf("the declined card lacks %q", want)
+		}
+	}
+	if csp := b.last.header.Get("Content-Security-Policy"); !strings.Contains(csp, "img-src 'self' https:") {
+		t.Errorf("the card's CSP does not let its logo load: %s", csp)
 	}
 
 	// A post without the browser's token does nothing.

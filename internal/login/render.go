@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/i18n"
@@ -100,18 +101,44 @@ type brandView struct {
 	LogoURL    string
 	Background template.CSS
 	SignInText string
+	Reset      linkView
+	Footer     []linkView
+}
+
+// linkView is one of the tenant's links, with its text in the page's
+// language when the tenant gave none.
+type linkView = hostedpage.Link
+
+// card is the branding as a message card shows it.
+func (bv brandView) card() *hostedpage.Brand {
+	return &hostedpage.Brand{TenantName: bv.TenantName, LogoURL: bv.LogoURL, Background: bv.Background, Links: bv.Footer}
 }
 
 const defaultBackground = "#f2f2f2"
 
 var colour = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
 
-func newBrandView(b Branding) brandView {
+func newBrandView(loc *locale, b Branding) brandView {
 	bv := brandView{TenantName: b.TenantName, SignInText: b.SignInText, Background: defaultBackground}
 	if colour.MatchString(b.BackgroundColor) {
 		bv.Background = template.CSS(b.BackgroundColor)
 	}
 	bv.LogoURL = httpsURL(b.LogoURL)
+	if strings.HasPrefix(b.UploadedLogo, hostedpage.LogoPathPrefix) {
+		bv.LogoURL = b.UploadedLogo
+	}
+	link := func(u, text, key string) linkView {
+		if u = httpsURL(u); u == "" {
+			return linkView{}
+		}
+		return linkView{URL: u, Text: cmp.Or(text, loc.T(key))}
+	}
+	bv.Reset = link(b.ResetURL, b.ResetText, "link.reset")
+	for _, l := range []linkView{link(b.TermsURL, b.TermsText, "link.terms"), link(b.PrivacyURL, b.PrivacyText, "link.privacy")} {
+		if l.URL != "" {
+			bv.Footer = append(bv.Footer, l)
+		}
+	}
 	return bv
 }
 
@@ -151,7 +178,7 @@ func (v *visit) render(status int, f flow, errMsg string) {
 			p.cfg.Logger.WarnContext(v.ctx, "loading branding", "tenant", v.req.TenantID, "err", err)
 		}
 	}
-	vw.Brand = newBrandView(b)
+	vw.Brand = newBrandView(v.loc, b)
 	switch {
 	case f.Step == stepAccounts:
 		sessions, err := p.sessions(v.ctx, v.r, v.req.TenantID, v.req.ClientID)
@@ -301,7 +328,7 @@ func (p *Pages) execute(vw *view) ([]byte, error) {
 func (p *Pages) UsernamePage(tenantID string, b Branding, lang string) (page []byte, nonce string, err error) {
 	loc := p.catalog.Locale(lang)
 	vw := &view{L: loc, Step: stepUsername, Title: loc.T("title." + string(stepUsername)),
-		Action: p.base + "/" + url.PathEscape(tenantID) + "/login", Brand: newBrandView(b)}
+		Action: p.base + "/" + url.PathEscape(tenantID) + "/login", Brand: newBrandView(loc, b)}
 	vw.Switch = langSwitch(vw.Action, "", loc.Lang)
 	page, err = p.execute(vw)
 	return page, vw.Nonce, err

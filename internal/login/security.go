@@ -162,7 +162,7 @@ func (p *Pages) clientKey(r *http.Request) string { return lockout.ClientKey(p.c
 // PagePolicy is the Content-Security-Policy of a page rendered with nonce,
 // without its framing rule: its own styles, https images, nothing else.
 func PagePolicy(nonce string) string {
-	return "default-src 'none'; style-src 'nonce-" + nonce + "'; img-src https: data:; base-uri 'none'"
+	return "default-src 'none'; style-src 'nonce-" + nonce + "'; img-src 'self' https: data:; base-uri 'none'"
 }
 
 // pageHeaders are set on every page the package renders (not on Finish and

@@ -202,7 +202,7 @@ func (p *Pages) infoRender(w http.ResponseWriter, r *http.Request, browser strin
 	}
 	mv := &mfaView{Mode: mode}
 	vw := &view{L: loc, Step: stepSecurityInfo, Title: loc.T("title.securityinfo"), CSRF: p.csrfToken(browser), Error: errMsg,
-		Action: p.base + "/" + url.PathEscape(tenantID) + "/securityinfo", Brand: newBrandView(b), MFA: mv}
+		Action: p.base + "/" + url.PathEscape(tenantID) + "/securityinfo", Brand: newBrandView(loc, b), MFA: mv}
 	s, found, err := p.infoSession(ctx, r, tenantID)
 	if err != nil {
 		p.internalError(w, r, err)

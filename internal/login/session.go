@@ -353,6 +353,19 @@ func (p *Pages) touchSession(ctx context.Context, w http.ResponseWriter, r *http
 	return nil
 }
 
+// Brand is the tenant's branding for the protocol's message cards
+// (authn.Sessions), in the browser's language.
+func (p *Pages) Brand(r *http.Request, tenantID string) *hostedpage.Brand {
+	loc := p.catalog.Locale(hostedpage.Lang(r))
+	b, err := p.cfg.Directory.Branding(r.Context(), tenantID, loc.Lang)
+	if err != nil {
+		// Branding is cosmetic: the neutral card serves as well.
+		p.cfg.Logger.WarnContext(r.Context(), "loading branding", "tenant", tenantID, "err", err)
+		return nil
+	}
+	return newBrandView(loc, b).card()
+}
+
 // stepSignOut asks whether to sign out (authn.Sessions.ConfirmSignOut).
 const stepSignOut step = "signout"
 
@@ -371,7 +384,7 @@ func (p *Pages) ConfirmSignOut(w http.ResponseWriter, r *http.Request, tenantID,
 		// Branding is cosmetic: the neutral default serves as well.
 		p.cfg.Logger.WarnContext(r.Context(), "loading branding", "tenant", tenantID, "err", err)
 	}
-	vw := &view{L: loc, Step: stepSignOut, Title: loc.T("title.signout"), CSRF: p.csrfToken(browser), Action: action, Brand: newBrandView(b)}
+	vw := &view{L: loc, Step: stepSignOut, Title: loc.T("title.signout"), CSRF: p.csrfToken(browser), Action: action, Brand: newBrandView(loc, b)}
 	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		vw.Fields = append(vw.Fields, postField{Name: k, Value: fields.Get(k)})
 	}

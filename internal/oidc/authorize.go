@@ -405,7 +405,7 @@ func (p *Provider) reply(w http.ResponseWriter, r *http.Request, to replyTo, par
 // showUnavailable is the page for a store or directory failure.
 func (p *Provider) showUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 	slog.ErrorContext(r.Context(), "oidc: store or directory unavailable", "error", err)
-	showMessage(w, r, http.StatusServiceUnavailable, "title.unavailable", "unavailable.text")
+	p.showMessage(w, r, "", http.StatusServiceUnavailable, "title.unavailable", "unavailable.text")
 }
 
 // PendingRequest returns a request that is still waiting for sign-in.

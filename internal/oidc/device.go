@@ -442,10 +442,10 @@ func (p *Provider) answerDevice(w http.ResponseWriter, r *http.Request, tenantID
 		return
 	}
 	if res.Grant == nil {
-		showMessage(w, r, http.StatusOK, "title.deviceDeclined", "deviceDeclined.text", dev.ClientName, strings.TrimSuffix(res.Description, "."))
+		p.showMessage(w, r, tenantID, http.StatusOK, "title.deviceDeclined", "deviceDeclined.text", dev.ClientName, strings.TrimSuffix(res.Description, "."))
 		return
 	}
-	showMessage(w, r, http.StatusOK, "title.deviceDone", "deviceDone.text", dev.ClientName)
+	p.showMessage(w, r, tenantID, http.StatusOK, "title.deviceDone", "deviceDone.text", dev.ClientName)
 }
 
 // DeviceToken answers a polling client (RFC 8628 §3.4, §3.5).

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/authn"
+	"github.com/gatehouse-id/gatehouse/internal/hostedpage"
 	"github.com/gatehouse-id/gatehouse/internal/reqid"
 	"github.com/gatehouse-id/gatehouse/internal/secrets"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -456,6 +457,8 @@ func (s *fakeSessions) ConfirmSignOut(w http.ResponseWriter, _ *http.Request, te
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "confirm sign-out of %s: post %s to %s", tenantID, fields.Encode(), action)
 }
+
+func (s *fakeSessions) Brand(*http.Request, string) *hostedpage.Brand { return nil }
 
 func (s *fakeSessions) SignOutConfirmed(r *http.Request) bool {
 	return r.PostForm.Get("csrf") == fakeConfirmToken

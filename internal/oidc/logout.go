@@ -77,7 +77,7 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request, tid string) {
 		return
 	}
 	if back == "" {
-		showMessage(w, r, http.StatusOK, "title.signedOut", "signedOut.text")
+		p.showMessage(w, r, tid, http.StatusOK, "title.signedOut", "signedOut.text")
 		return
 	}
 	p.reply(w, r, replyTo{RedirectURI: back, Mode: modeQuery, State: params.Get("state")}, url.Values{})

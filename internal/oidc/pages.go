@@ -68,10 +68,15 @@ func showError(w http.ResponseWriter, r *http.Request, status int, code, message
 }
 
 // showMessage answers with a card whose title and text are hostedpage's
-// messages titleKey and textKey, the text formatted with args.
-func showMessage(w http.ResponseWriter, r *http.Request, status int, titleKey, textKey string, args ...any) {
+// messages titleKey and textKey, the text formatted with args, in the
+// tenant's branding ("" for none).
+func (p *Provider) showMessage(w http.ResponseWriter, r *http.Request, tenantID string, status int, titleKey, textKey string, args ...any) {
 	lang := hostedpage.Lang(r)
-	hostedpage.Write(w, r, status, hostedpage.Card{Lang: lang, Title: hostedpage.T(lang, titleKey), Message: hostedpage.T(lang, textKey, args...)})
+	c := hostedpage.Card{Lang: lang, Title: hostedpage.T(lang, titleKey), Message: hostedpage.T(lang, textKey, args...)}
+	if tenantID != "" {
+		c.Brand = p.cfg.Sessions.Brand(r, tenantID)
+	}
+	hostedpage.Write(w, r, status, c)
 }
 
 // writeFormPost answers with a form that posts params to redirectURI,

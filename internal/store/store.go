@@ -226,6 +226,16 @@ type Tx interface {
 	// (housekeeping crosses tenants) and reports how many.
 	PurgeExpiredStates(ctx context.Context, limit int) (int, error)
 
+	// Blobs: a tenant's files (uploaded logos), each under a name of the
+	// caller's choosing, read and written whole, deleted with the tenant.
+	//
+	// PutBlob inserts or replaces the blob of (tenant, name).
+	PutBlob(ctx context.Context, b Blob) error
+	// GetBlob returns the tenant's blob of the name; ErrNotFound if none.
+	GetBlob(ctx context.Context, tenantID, name string) (Blob, error)
+	// DeleteBlob removes the tenant's blob of the name; ErrNotFound if none.
+	DeleteBlob(ctx context.Context, tenantID, name string) error
+
 	// Audit logs: a tenant's directory audit and sign-in records. They are
 	// not directory changes: appending one neither adds to the change feed
 	// nor moves its head (cached client authentications hang on the head).
@@ -398,6 +408,16 @@ type Message struct {
 type TopicDepth struct {
 	Topic                string
 	Due, Leased, Waiting int64
+}
+
+// Blob is a file a tenant stored: its bytes, verbatim, and their media
+// type as the caller decided it.
+type Blob struct {
+	TenantID    string
+	Name        string
+	ContentType string
+	Data        []byte
+	UpdatedAt   time.Time
 }
 
 // State is a piece of short-lived protocol state. Family groups states

@@ -8,15 +8,24 @@ import { join } from 'node:path';
 import { seriousViolations } from './axe.mjs';
 import { arriveAt, describePage, enterPassword, enterUsername, staySignedIn } from './browser.mjs';
 
-/** checkPage runs axe on the page and checks the phone layout. */
-export async function checkPage(srv, page, name) {
+/**
+ * checkPage runs axe on the page and checks the phone layout; its
+ * screenshots are named {prefix}-{name}.
+ */
+export async function checkPage(srv, page, name, prefix = 'admin') {
   assert.deepEqual(await seriousViolations(page), [], `axe on ${name} (${page.url()})`);
   await page.setViewportSize({ width: 375, height: 740 });
   const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(sideways <= 0, `${name} scrolls sideways by ${sideways}px at 375px`);
-  await page.screenshot({ path: join(srv.artifacts, `admin-${name}-mobile.png`), fullPage: true });
+  if (sideways > 0) {
+    // The elements that stick out, innermost last, to say what to fix.
+    const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth)
+      .slice(-5).map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${el.className}` : ''}`));
+    assert.fail(`${name} scrolls sideways by ${sideways}px at 375px: ${wide.join(', ')}`);
+  }
+  await page.screenshot({ path: join(srv.artifacts, `${prefix}-${name}-mobile.png`), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
-  await page.screenshot({ path: join(srv.artifacts, `admin-${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(srv.artifacts, `${prefix}-${name}.png`), fullPage: true });
 }
 
 /** signInToConsole walks /admin, the tenant prompt and the hosted pages. */

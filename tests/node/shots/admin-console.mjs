@@ -6,24 +6,17 @@
 // a group with a member) through the console itself.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { arriveAt, enterPassword, enterUsername, openBrowser, staySignedIn } from '../lib/browser.mjs';
 import { partner, server } from '../lib/gatehouse.mjs';
+import { shoot as shootTo, widths } from '../lib/shots.mjs';
 
 const srv = server();
 const fabrikam = partner();
 const out = process.env.GATEHOUSE_SCREENSHOTS;
 
-const widths = { desktop: { width: 1280, height: 800 }, mobile: { width: 375, height: 740 } };
-
-async function shoot(page, name) {
-  for (const [label, size] of Object.entries(widths)) {
-    await page.setViewportSize(size);
-    await page.screenshot({ path: join(out, `${name}-${label}.png`), fullPage: true });
-  }
-}
+const shoot = (page, name) => shootTo(page, out, name);
 
 test('screenshots of the admin centre', async (t) => {
   assert.ok(out, 'GATEHOUSE_SCREENSHOTS names the directory for the screenshots');
