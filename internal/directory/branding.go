@@ -195,7 +195,7 @@ func (s *Service) BrandingFor(ctx context.Context, tenantID, locale string) (Sig
 				return err
 			}
 			merged = merge(merged, b.Doc)
-			logo, err := loadLogo(ctx, tx, tenantID, id, "bannerLogo")
+			logo, err := statLogo(ctx, tx, tenantID, id, "bannerLogo")
 			if err == nil {
 				out.BannerLogo = &LogoRef{BrandingID: id, Property: "bannerLogo", SHA256: logo.SHA256, Extension: logo.Extension()}
 			} else if !usererr.IsKind(err, usererr.NotFound) {

@@ -136,14 +136,23 @@ func (s *Service) GetLogo(ctx context.Context, tenantID, locale, prop string) (L
 
 func loadLogo(ctx context.Context, tx store.Tx, tenantID, id, prop string) (Logo, error) {
 	b, err := tx.GetBlob(ctx, tenantID, logoName(id, prop))
+	return logoOf(b, prop, err)
+}
+
+// statLogo is loadLogo without the bytes, for a page that only names it.
+func statLogo(ctx context.Context, tx store.Tx, tenantID, id, prop string) (Logo, error) {
+	b, err := tx.StatBlob(ctx, tenantID, logoName(id, prop))
+	return logoOf(b, prop, err)
+}
+
+func logoOf(b store.Blob, prop string, err error) (Logo, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return Logo{}, usererr.New(usererr.NotFound, "The branding has no %s.", prop)
 	}
 	if err != nil {
 		return Logo{}, err
 	}
-	sum := sha256.Sum256(b.Data)
-	return Logo{ContentType: b.ContentType, Data: b.Data, SHA256: hex.EncodeToString(sum[:])}, nil
+	return Logo{ContentType: b.ContentType, Data: b.Data, SHA256: b.SHA256}, nil
 }
 
 // deleteLogos removes the images of a branding.

@@ -233,6 +233,9 @@ type Tx interface {
 	PutBlob(ctx context.Context, b Blob) error
 	// GetBlob returns the tenant's blob of the name; ErrNotFound if none.
 	GetBlob(ctx context.Context, tenantID, name string) (Blob, error)
+	// StatBlob is GetBlob without the bytes: a page that names a blob by
+	// its digest reads no more than that.
+	StatBlob(ctx context.Context, tenantID, name string) (Blob, error)
 	// DeleteBlob removes the tenant's blob of the name; ErrNotFound if none.
 	DeleteBlob(ctx context.Context, tenantID, name string) error
 
@@ -418,6 +421,9 @@ type Blob struct {
 	ContentType string
 	Data        []byte
 	UpdatedAt   time.Time
+	// SHA256 is the hex SHA-256 of Data, which the store keeps (PutBlob
+	// ignores the caller's).
+	SHA256 string
 }
 
 // State is a piece of short-lived protocol state. Family groups states

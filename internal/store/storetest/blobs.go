@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -31,6 +33,24 @@ func testBlobs(t *testing.T, s store.Store) {
 	if err != nil || b.TenantID != "a" || b.Name != "0/bannerLogo" || b.ContentType != "image/png" || !bytes.Equal(b.Data, logo) || !b.UpdatedAt.Equal(base) {
 		t.Fatalf("blob read back: %+v, %v", b, err)
 	}
+	digest := func(data []byte) string { sum := sha256.Sum256(data); return hex.EncodeToString(sum[:]) }
+	if b.SHA256 != digest(logo) {
+		t.Errorf("blob digest %q, want the store's own %q", b.SHA256, digest(logo))
+	}
+	stat := func(tenant, name string) (store.Blob, error) {
+		var b store.Blob
+		err := s.View(ctx, func(tx store.Tx) error {
+			var err error
+			b, err = tx.StatBlob(ctx, tenant, name)
+			return err
+		})
+		return b, err
+	}
+	if st, err := stat("a", "0/bannerLogo"); err != nil || st.Data != nil || st.ContentType != "image/png" || st.SHA256 != b.SHA256 || !st.UpdatedAt.Equal(base) {
+		t.Errorf("blob's stat: %+v, %v", st, err)
+	}
+	_, err = stat("b", "0/bannerLogo")
+	wantErr(t, "another tenant's blob's stat", err, store.ErrNotFound)
 	_, err = get("b", "0/bannerLogo")
 	wantErr(t, "another tenant's blob", err, store.ErrNotFound)
 	_, err = get("a", "0/squareLogo")
@@ -50,9 +70,10 @@ func testBlobs(t *testing.T, s store.Store) {
 		if err := tx.PutBlob(ctx, store.Blob{TenantID: "b", Name: "0/bannerLogo", ContentType: "image/gif", Data: []byte("GIF89a")}); err != nil {
 			return err
 		}
-		return tx.PutBlob(ctx, store.Blob{TenantID: "a", Name: "0/bannerLogo", ContentType: "image/jpeg", Data: jpeg, UpdatedAt: base.Add(1e9)})
+		// A digest the caller claims is not the store's.
+		return tx.PutBlob(ctx, store.Blob{TenantID: "a", Name: "0/bannerLogo", ContentType: "image/jpeg", Data: jpeg, UpdatedAt: base.Add(1e9), SHA256: digest(logo)})
 	})
-	if b, err := get("a", "0/bannerLogo"); err != nil || b.ContentType != "image/jpeg" || !bytes.Equal(b.Data, jpeg) || !b.UpdatedAt.Equal(base.Add(1e9)) {
+	if b, err := get("a", "0/bannerLogo"); err != nil || b.ContentType != "image/jpeg" || !bytes.Equal(b.Data, jpeg) || !b.UpdatedAt.Equal(base.Add(1e9)) || b.SHA256 != digest(jpeg) {
 		t.Errorf("blob replaced: %+v, %v", b, err)
 	}
 	if b, err := get("b", "0/bannerLogo"); err != nil || string(b.Data) != "GIF89a" {

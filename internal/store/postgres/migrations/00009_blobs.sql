@@ -8,6 +8,7 @@ CREATE TABLE blobs (
     content_type text COLLATE "C" NOT NULL,
     data         bytea NOT NULL,
     updated_at   timestamptz NOT NULL,
+    sha256       text COLLATE "C" NOT NULL,  -- hex, of data: what pages name it by
     PRIMARY KEY (tenant_id, name)
 );
 

@@ -8,6 +8,7 @@ CREATE TABLE blobs (
     content_type TEXT NOT NULL,
     data         BLOB NOT NULL,
     updated_at   TEXT NOT NULL,
+    sha256       TEXT NOT NULL,              -- hex, of data: what pages name it by
     PRIMARY KEY (tenant_id, name)
 ) STRICT;
 
