@@ -2,8 +2,6 @@ package directory
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"slices"
@@ -33,7 +31,8 @@ var logoExtensions = map[string]string{"image/png": "png", "image/jpeg": "jpg", 
 var errLogoTooLarge = usererr.New(usererr.Invalid, "The image is larger than %d KB.", MaxLogoBytes>>10)
 
 // Logo is an uploaded image: its type as sniffed from the bytes, and the
-// hex SHA-256 of the bytes, which names its address on the hosted pages.
+// hex SHA-256 of the bytes the store keeps (once stored), which names its
+// address on the hosted pages.
 type Logo struct {
 	ContentType string
 	Data        []byte
@@ -66,8 +65,7 @@ func SniffLogo(data []byte) (Logo, error) {
 	if _, ok := logoExtensions[ct]; !ok {
 		return Logo{}, usererr.New(usererr.Invalid, "The image must be a PNG, JPEG, GIF or WebP file.")
 	}
-	sum := sha256.Sum256(data)
-	return Logo{ContentType: ct, Data: data, SHA256: hex.EncodeToString(sum[:])}, nil
+	return Logo{ContentType: ct, Data: data}, nil
 }
 
 // PutLogo stores an image of the default branding or a localization,
@@ -94,18 +92,23 @@ func (s *Service) PutLogo(ctx context.Context, tenantID, locale, prop string, da
 		if _, err := s.upsertBranding(ctx, tx, tenantID, id, Doc{}); err != nil {
 			return err
 		}
-		// The record names each image by its digest, as JSON text.
+		// The record names each image by its digest, as JSON text: the
+		// store's, which is also what the image's address names.
 		var old *string
-		if cur, err := loadLogo(ctx, tx, tenantID, id, prop); err == nil {
+		if cur, err := statLogo(ctx, tx, tenantID, id, prop); err == nil {
 			v := `"` + cur.SHA256 + `"`
 			old = &v
 		} else if !usererr.IsKind(err, usererr.NotFound) {
 			return err
 		}
-		digest := `"` + logo.SHA256 + `"`
 		if err := tx.PutBlob(ctx, store.Blob{TenantID: tenantID, Name: logoName(id, prop), ContentType: logo.ContentType, Data: logo.Data}); err != nil {
 			return err
 		}
+		put, err := statLogo(ctx, tx, tenantID, id, prop)
+		if err != nil {
+			return err
+		}
+		digest := `"` + put.SHA256 + `"`
 		n := nouns[KindBranding]
 		note(tx, tenantID, audit.DirectoryAudit{
 			ActivityDisplayName: verbs[opUpdate] + " " + n.name, Category: n.category, OperationType: operationTypes[opUpdate],
