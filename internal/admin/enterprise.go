@@ -157,14 +157,8 @@ func (c *Console) enterpriseAppAction(v *visit) {
 		"revokegrant": {"DELETE", "/v1.0/oauth2PermissionGrants/" + grant},
 		"addowner":    {"POST", self + "/owners/$ref"}, "removeowner": {"DELETE", self + "/owners/" + url.PathEscape(f.Get("user")) + "/$ref"},
 	}
-	action := v.r.PathValue("action")
-	route, known := routes[action]
-	if !known {
-		c.errorPage(v.w, v.r, http.StatusNotFound, "error.request")
-		return
-	}
-	if !c.admits(v, route[0], route[1]) {
-		c.forbidden(v)
+	action, ok := c.admittedAction(v, routes, nil)
+	if !ok {
 		return
 	}
 	d := c.cfg.Directory

@@ -170,14 +170,10 @@ func (c *Console) groupAction(v *visit) {
 		"addowner": {"POST", self + "/owners/$ref"}, "removeowner": {"DELETE", self + "/owners/" + url.PathEscape(user) + "/$ref"},
 		"inviteguest": {"POST", self + "/members/$ref"},
 	}
-	action := v.r.PathValue("action")
-	route, known := routes[action]
-	if !known {
-		c.errorPage(v.w, v.r, http.StatusNotFound, "error.request")
-		return
-	}
-	if !c.admits(v, route[0], route[1]) || (action == "inviteguest" && (c.cfg.B2B == nil || !c.admits(v, "POST", "/v1.0/invitations"))) {
-		c.forbidden(v)
+	action, ok := c.admittedAction(v, routes, func(action string) bool {
+		return action != "inviteguest" || (c.cfg.B2B != nil && c.admits(v, "POST", "/v1.0/invitations"))
+	})
+	if !ok {
 		return
 	}
 	d := c.cfg.Directory

@@ -55,6 +55,24 @@ func (c *Console) admits(v *visit, method, path string) bool {
 	return c.cfg.Admission.Admits(v.p, method, path)
 }
 
+// admittedAction is the request's {action} when it is one of routes (the
+// Graph request, method and path, that does the same) and Graph admits
+// that request, and when also, the page's own condition, holds. Otherwise
+// it answers, 404 for an unknown action and 403 for a refused one.
+func (c *Console) admittedAction(v *visit, routes map[string][2]string, also func(action string) bool) (string, bool) {
+	action := v.r.PathValue("action")
+	route, known := routes[action]
+	if !known {
+		c.errorPage(v.w, v.r, http.StatusNotFound, "error.request")
+		return "", false
+	}
+	if !c.admits(v, route[0], route[1]) || (also != nil && !also(action)) {
+		c.forbidden(v)
+		return "", false
+	}
+	return action, true
+}
+
 // layout is the view of a signed-in page: navigation to what the caller
 // is admitted to, the tenant switcher, the session's CSRF token.
 func (c *Console) layout(v *visit, titleKey string) *view {

@@ -84,14 +84,8 @@ func (c *Console) roleAction(v *visit) {
 	id, user := v.r.PathValue("id"), v.r.PostForm.Get("user")
 	self := "/v1.0/directoryRoles/" + url.PathEscape(id) + "/members"
 	routes := map[string][2]string{"add": {"POST", self + "/$ref"}, "remove": {"DELETE", self + "/" + url.PathEscape(user) + "/$ref"}}
-	action := v.r.PathValue("action")
-	route, known := routes[action]
-	if !known {
-		c.errorPage(v.w, v.r, http.StatusNotFound, "error.request")
-		return
-	}
-	if !isAdmin(v.p) || !c.admits(v, route[0], route[1]) {
-		c.forbidden(v)
+	action, ok := c.admittedAction(v, routes, func(string) bool { return isAdmin(v.p) })
+	if !ok {
 		return
 	}
 	var err error

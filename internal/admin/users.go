@@ -263,14 +263,10 @@ func (c *Console) userAction(v *visit) {
 		"addgroup": {"POST", "/v1.0/groups/" + group + "/members/$ref"}, "removegroup": {"DELETE", "/v1.0/groups/" + group + "/members/" + url.PathEscape(id) + "/$ref"},
 		"addrole": {"POST", "/v1.0/directoryRoles/" + role + "/members/$ref"}, "removerole": {"DELETE", "/v1.0/directoryRoles/" + role + "/members/" + url.PathEscape(id) + "/$ref"},
 	}
-	action := v.r.PathValue("action")
-	route, known := routes[action]
-	if !known {
-		c.errorPage(v.w, v.r, http.StatusNotFound, "error.request")
-		return
-	}
-	if !isAdmin(v.p) || !c.admits(v, route[0], route[1]) || ((action == "resend" || action == "reset") && c.cfg.B2B == nil) {
-		c.forbidden(v)
+	action, ok := c.admittedAction(v, routes, func(action string) bool {
+		return isAdmin(v.p) && ((action != "resend" && action != "reset") || c.cfg.B2B != nil)
+	})
+	if !ok {
 		return
 	}
 	d := c.cfg.Directory
