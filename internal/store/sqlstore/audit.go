@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
 	"strings"
 	"time"
 
@@ -29,7 +30,9 @@ func scanAudit(sc scanner, extra ...any) (store.AuditRecord, error) {
 }
 
 // auditChunk is how many records one INSERT carries: a batch of sign-ins
-// costs a few statements, not one a record.
+// costs a few statements, not one a record. Between chunks the writer
+// yields, so that on a node with one core the requests waiting for it run
+// between a large batch's chunks rather than after all of them.
 const auditChunk = 100
 
 // AppendAudit inserts the records as they are: no change-feed entry, so
@@ -38,7 +41,10 @@ func (t *txn) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error 
 	if err := t.writable(); err != nil {
 		return err
 	}
-	for len(recs) > 0 {
+	for first := true; len(recs) > 0; first = false {
+		if !first {
+			runtime.Gosched()
+		}
 		chunk := recs[:min(len(recs), auditChunk)]
 		recs = recs[len(chunk):]
 		args := &sqlq.Args{}
