@@ -94,5 +94,10 @@ func writeResponse(w http.ResponseWriter, resp *op.Response) {
 	w.Header().Set("Content-Type", "application/json")
 	// An encoding error here is the connection's: the status is sent and
 	// the client sees a truncated body, as it would from op.
+	if a, ok := resp.Data.(jsonAppender); ok {
+		// json.Encoder ends what it writes with a newline.
+		_, _ = w.Write(append(a.appendJSON(make([]byte, 0, 1536)), '\n'))
+		return
+	}
 	_ = json.NewEncoder(w).Encode(resp.Data)
 }

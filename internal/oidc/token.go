@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -147,7 +146,7 @@ func (p *Provider) signClaims(ctx context.Context, tenantID string, alg jose.Sig
 	if err != nil {
 		return "", err
 	}
-	payload, err := json.Marshal(claims)
+	payload, err := marshalJSON(claims)
 	if err != nil {
 		return "", fmt.Errorf("oidc: encoding claims: %w", err)
 	}
