@@ -56,7 +56,7 @@ func TestAppendJSONIsEncodingJSON(t *testing.T) {
 	}
 	for i := range 5000 {
 		c := accessClaims{
-			Claims: jwt.Claims{Issuer: str(), Subject: str(), Audience: strs(), Expiry: date(), NotBefore: date(), IssuedAt: date(), ID: str()},
+			Claims:   jwt.Claims{Issuer: str(), Subject: str(), Audience: strs(), Expiry: date(), NotBefore: date(), IssuedAt: date(), ID: str()},
 			TenantID: str(), ObjectID: str(), AuthorizedParty: str(), AuthorizedPartyACR: str(), AppID: str(), IDType: str(),
 			Roles: strs(), Scopes: str(), Name: str(), PreferredUsername: str(), TokenID: str(), Version: str(), IdP: str(),
 			AMR: strs(), SessionID: str(), IssuedAtMs: num(),
