@@ -11,10 +11,12 @@ import (
 // heapFloor is the smallest heap a serving node lets the garbage collector
 // aim for. A node's live heap is a few megabytes, so Go's default (collect
 // when the heap doubles) collected 75 times a second under token load, a
-// large share of a core's time; with the goal at 16 MiB an ES256 token
-// costs about 15 % less CPU (docs/benchmarks.md). Past 8 MiB live the
-// default applies.
-const heapFloor = 16 << 20
+// large share of a core's time. At 16 MiB an ES256 token cost about 15 %
+// less CPU; at 64 MiB the collector's share of a token's CPU fell again
+// from about 8 % to 2 % (profiles in docs/benchmarks.md), for about 45 MB
+// more resident memory. Past 32 MiB live the default applies; an operator's
+// GOGC or GOMEMLIMIT still rules.
+const heapFloor = 64 << 20
 
 // gcPercentFor is the GOGC that puts the next collection at floor when the
 // live heap is small, and Go's default 100 once doubling the live heap
