@@ -8,9 +8,11 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
 	"time"
 )
@@ -62,14 +64,20 @@ func serveFloor(addr, alg string) error {
 		digest := sha256.Sum256([]byte(signing))
 		var sig []byte
 		if k, isEC := key.(*ecdsa.PrivateKey); isEC {
-			r, s, err := ecdsa.Sign(rand.Reader, k, digest[:])
+			// RFC 6979's nonce (a nil random source), as Gatehouse signs:
+			// the floor stays a floor.
+			der, err := k.Sign(nil, digest[:], crypto.SHA256)
+			var rs struct{ R, S *big.Int }
+			if err == nil {
+				_, err = asn1.Unmarshal(der, &rs)
+			}
 			if err != nil {
 				http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 				return
 			}
 			sig = make([]byte, 64)
-			r.FillBytes(sig[:32])
-			s.FillBytes(sig[32:])
+			rs.R.FillBytes(sig[:32])
+			rs.S.FillBytes(sig[32:])
 		} else if sig, err = key.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
 			http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 			return

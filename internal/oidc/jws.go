@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -9,9 +10,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // signer signs tokens with one of a tenant's keys: the compact JWS
@@ -61,6 +65,26 @@ func newSigner(kid string, alg jose.SignatureAlgorithm, key any) (*signer, error
 // bytes each, big-endian (RFC 7518 §3.4).
 const es256Size = 64
 
+// es256FromDER turns an ASN.1 ECDSA signature, SEQUENCE { r INTEGER,
+// s INTEGER }, into JWS's R || S, each 32 bytes big-endian.
+func es256FromDER(der []byte) ([]byte, error) {
+	var seq, r, s cryptobyte.String
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&seq, asn1.SEQUENCE) || !in.Empty() ||
+		!seq.ReadASN1(&r, asn1.INTEGER) || !seq.ReadASN1(&s, asn1.INTEGER) || !seq.Empty() {
+		return nil, errors.New("oidc: signing: malformed ECDSA signature")
+	}
+	sig := make([]byte, es256Size)
+	for i, n := range [][]byte{r, s} {
+		n = bytes.TrimLeft(n, "\x00") // DER's sign byte
+		if len(n) > es256Size/2 {
+			return nil, errors.New("oidc: signing: ECDSA signature out of range")
+		}
+		copy(sig[(i+1)*es256Size/2-len(n):], n)
+	}
+	return sig, nil
+}
+
 // sign returns the compact JWS of payload.
 func (s *signer) sign(payload []byte) (string, error) {
 	enc := base64.RawURLEncoding
@@ -72,13 +96,20 @@ func (s *signer) sign(payload []byte) (string, error) {
 	var sig []byte
 	switch k := s.key.(type) {
 	case *ecdsa.PrivateKey:
-		r, sv, err := ecdsa.Sign(rand.Reader, k, digest[:])
+		// The nonce is RFC 6979's, derived from the key and the digest with
+		// HMAC-SHA-256 (a nil random source), rather than Go's hedged one,
+		// whose HMAC-SHA-512 over fresh random bytes cost a fifth of the
+		// signature more. Every payload signed here holds a fresh random
+		// token id (uti, jti), so no two signatures share a digest and the
+		// fault attacks that need one message signed twice do not apply;
+		// and a signature no longer depends on the random source.
+		der, err := k.Sign(nil, digest[:], crypto.SHA256)
 		if err != nil {
 			return "", fmt.Errorf("oidc: signing: %w", err)
 		}
-		sig = make([]byte, es256Size)
-		r.FillBytes(sig[:es256Size/2])
-		sv.FillBytes(sig[es256Size/2:])
+		if sig, err = es256FromDER(der); err != nil {
+			return "", err
+		}
 	case *rsa.PrivateKey:
 		var err error
 		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, digest[:]); err != nil {
