@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"syscall"
@@ -377,5 +379,36 @@ func TestSignInStoredCompactReadWhole(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSignInDocIsEncodingJSON: the stored sign-in written without
+// reflection is what encoding/json writes for it, for members set or
+// empty, failures included, and strings that need escaping.
+func TestSignInDocIsEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	pieces := []string{"", "a", "0b7c5e1a-0000-4000-8000-000000000001", `"`, `\`, "<>&", "\x00\n", "é", "\u2028", "\xff", "😀", "192.0.2.1"}
+	str := func() string {
+		var b strings.Builder
+		for range rng.IntN(4) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	for i := range 3000 {
+		d := signInDoc{UserID: str(), UserDisplayName: str(), UserPrincipalName: str(), AppID: str(), AppDisplayName: str(),
+			ServicePrincipalID: str(), IPAddress: str(), UserAgent: str(), ClientAppUsed: str(), CorrelationID: str(),
+			ConditionalAccessStatus: str(), IsInteractive: rng.IntN(2) == 0, ResourceTenantID: str(), HomeTenantID: str(),
+			CrossTenantAccessType: str()}
+		if rng.IntN(2) == 0 {
+			d.Status = &signInDocStatus{ErrorCode: rng.IntN(100000) - 10, FailureReason: str()}
+		}
+		want, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.appendJSON(nil); !bytes.Equal(got, want) {
+			t.Fatalf("case %d:\n got %s\nwant %s", i, got, want)
+		}
 	}
 }
