@@ -16,8 +16,12 @@ import (
 const writerCheckpointPages = 20000
 
 // checkpointDelay gathers the commits of a burst into one checkpoint, so a
-// page changed by many of them is copied once.
-const checkpointDelay = 100 * time.Millisecond
+// page changed by many of them is copied once. It is short because a
+// checkpoint holds the core while it copies: at 100 ms, under a sustained
+// token load on one core, each copied a tenth of a second of writes at
+// once, and the p99 of token requests was 10.7–11.0 ms; at 25 ms it was
+// 8.9–9.6 ms, for the same CPU per token (docs/benchmarks.md, session 8).
+const checkpointDelay = 25 * time.Millisecond
 
 // checkpointer copies committed WAL pages back into the database file from
 // a connection of its own, after writes and off the writer's path. A PASSIVE
