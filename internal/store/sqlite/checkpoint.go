@@ -20,7 +20,7 @@ const writerCheckpointPages = 20000
 // checkpoint holds the core while it copies: at 100 ms, under a sustained
 // token load on one core, each copied a tenth of a second of writes at
 // once, and the p99 of token requests was 10.7–11.0 ms; at 25 ms it was
-// 8.9–9.6 ms, for the same CPU per token (docs/benchmarks.md, session 8).
+// 8.5–9.6 ms, for the same CPU per token (docs/benchmarks.md, session 8).
 const checkpointDelay = 25 * time.Millisecond
 
 // checkpointer copies committed WAL pages back into the database file from
