@@ -41,10 +41,7 @@ func (t *txn) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error 
 	if err := t.writable(); err != nil {
 		return err
 	}
-	for first := true; len(recs) > 0; first = false {
-		if !first {
-			runtime.Gosched()
-		}
+	for len(recs) > 0 {
 		chunk := recs[:min(len(recs), auditChunk)]
 		recs = recs[len(chunk):]
 		args := &sqlq.Args{}
@@ -68,6 +65,9 @@ func (t *txn) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error 
 		}
 		if n != int64(len(chunk)) {
 			return &store.ConflictError{Key: "id"}
+		}
+		if len(recs) > 0 {
+			runtime.Gosched()
 		}
 	}
 	return nil
