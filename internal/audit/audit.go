@@ -161,7 +161,7 @@ type SignInStatus struct {
 
 // Record is the stored form of a sign-in of a tenant: the record's columns
 // and a document of what may differ between two sign-ins (signInDoc).
-func (s SignIn) Record(tenantID string) (store.AuditRecord, error) {
+func (s SignIn) Record(tenantID string) store.AuditRecord {
 	result := "success"
 	if s.Status.ErrorCode != 0 {
 		result = "failure"
@@ -178,7 +178,7 @@ func (s SignIn) Record(tenantID string) (store.AuditRecord, error) {
 	}
 	return store.AuditRecord{TenantID: tenantID, Log: store.LogSignIn, ID: s.ID, At: s.CreatedDateTime,
 		UserID: strings.ToLower(s.UserID), AppID: strings.ToLower(s.AppID), UPN: s.UserPrincipalName,
-		Result: result, ErrorCode: s.Status.ErrorCode, Data: doc.appendJSON(make([]byte, 0, 512))}, nil
+		Result: result, ErrorCode: s.Status.ErrorCode, Data: doc.appendJSON(make([]byte, 0, 512))}
 }
 
 // signInDoc is a sign-in as the log stores it: what may differ from one

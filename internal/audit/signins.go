@@ -83,13 +83,12 @@ func timeOrderedID() string { return uuid.Must(uuid.NewV7()).String() }
 // RecordSignIn notes a sign-in. Errors are logged: the sign-in itself has
 // already been decided.
 func (r *Recorder) RecordSignIn(ctx context.Context, s authn.SignIn) {
-	rec, err := r.record(s)
-	if err == nil {
-		if s.Interactive {
-			err = r.st.Update(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, rec) })
-		} else {
-			err = r.enqueue(ctx, rec)
-		}
+	rec := r.record(s)
+	var err error
+	if s.Interactive {
+		err = r.st.Update(ctx, func(tx store.Tx) error { return tx.AppendAudit(ctx, rec) })
+	} else {
+		err = r.enqueue(ctx, rec)
 	}
 	if err != nil {
 		r.cfg.Logger.WarnContext(ctx, "audit: recording a sign-in", "tenant", s.TenantID, "err", err)
@@ -107,7 +106,7 @@ func clip(v string) string {
 	return strings.ToValidUTF8(v[:maxField], "")
 }
 
-func (r *Recorder) record(s authn.SignIn) (store.AuditRecord, error) {
+func (r *Recorder) record(s authn.SignIn) store.AuditRecord {
 	for _, f := range []*string{&s.UserPrincipalName, &s.UserDisplayName, &s.AppID, &s.AppDisplayName, &s.UserAgent, &s.FailureReason} {
 		*f = clip(*f)
 	}
