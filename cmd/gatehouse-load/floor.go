@@ -8,13 +8,13 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/http"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/es256"
 )
 
 // Credentials of the floor server's one client, which the comparison
@@ -32,12 +32,17 @@ const (
 // Gatehouse alike: what the comparison is measured against.
 func serveFloor(addr, alg string) error {
 	var key crypto.Signer
+	var es *es256.Key // ES256 signs as Gatehouse does, so that the floor stays a floor
 	var err error
 	switch alg {
 	case "RS256":
 		key, err = rsa.GenerateKey(rand.Reader, 2048)
 	case "ES256":
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		var k *ecdsa.PrivateKey
+		if k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err == nil {
+			key = k
+			es, err = es256.NewKey(k)
+		}
 	default:
 		return fmt.Errorf("-floor-alg %q: RS256 or ES256", alg)
 	}
@@ -63,21 +68,12 @@ func serveFloor(addr, alg string) error {
 		signing := prefix + enc.EncodeToString(payload)
 		digest := sha256.Sum256([]byte(signing))
 		var sig []byte
-		if k, isEC := key.(*ecdsa.PrivateKey); isEC {
-			// RFC 6979's nonce (a nil random source), as Gatehouse signs:
-			// the floor stays a floor.
-			der, err := k.Sign(nil, digest[:], crypto.SHA256)
-			var rs struct{ R, S *big.Int }
-			if err == nil {
-				_, err = asn1.Unmarshal(der, &rs)
-			}
-			if err != nil {
+		var err error // the handler's own: requests run concurrently
+		if es != nil {
+			if sig, err = es.Sign(nil, &digest); err != nil {
 				http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 				return
 			}
-			sig = make([]byte, 64)
-			rs.R.FillBytes(sig[:32])
-			rs.S.FillBytes(sig[32:])
 		} else if sig, err = key.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
 			http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
 			return

@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -10,12 +9,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 
+	"github.com/gatehouse-id/gatehouse/internal/es256"
 	"github.com/go-jose/go-jose/v4"
-	"golang.org/x/crypto/cryptobyte"
-	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // signer signs tokens with one of a tenant's keys: the compact JWS
@@ -27,6 +24,7 @@ type signer struct {
 	kid string
 	alg jose.SignatureAlgorithm
 	key crypto.Signer // *rsa.PrivateKey for RS256, *ecdsa.PrivateKey on P-256 for ES256
+	es  *es256.Key    // key made ready for ES256
 	// header is the base64url encoding of the protected header.
 	header string
 }
@@ -34,6 +32,7 @@ type signer struct {
 // newSigner refuses a key that is not of alg.
 func newSigner(kid string, alg jose.SignatureAlgorithm, key any) (*signer, error) {
 	var priv crypto.Signer
+	var es *es256.Key
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
 		if alg != jose.RS256 {
@@ -43,6 +42,10 @@ func newSigner(kid string, alg jose.SignatureAlgorithm, key any) (*signer, error
 	case *ecdsa.PrivateKey:
 		if alg != jose.ES256 || k.Curve != elliptic.P256() {
 			return nil, fmt.Errorf("a %s ECDSA key cannot sign %s", k.Curve.Params().Name, alg)
+		}
+		var err error
+		if es, err = es256.NewKey(k); err != nil {
+			return nil, err
 		}
 		priv = k
 	default:
@@ -58,31 +61,7 @@ func newSigner(kid string, alg jose.SignatureAlgorithm, key any) (*signer, error
 	if err != nil {
 		return nil, err
 	}
-	return &signer{kid: kid, alg: alg, key: priv, header: base64.RawURLEncoding.EncodeToString(h)}, nil
-}
-
-// es256Size is the length of an ES256 signature: R and S of P-256, 32
-// bytes each, big-endian (RFC 7518 §3.4).
-const es256Size = 64
-
-// es256FromDER turns an ASN.1 ECDSA signature, SEQUENCE { r INTEGER,
-// s INTEGER }, into JWS's R || S, each 32 bytes big-endian.
-func es256FromDER(der []byte) ([]byte, error) {
-	var seq, r, s cryptobyte.String
-	in := cryptobyte.String(der)
-	if !in.ReadASN1(&seq, asn1.SEQUENCE) || !in.Empty() ||
-		!seq.ReadASN1(&r, asn1.INTEGER) || !seq.ReadASN1(&s, asn1.INTEGER) || !seq.Empty() {
-		return nil, errors.New("oidc: signing: malformed ECDSA signature")
-	}
-	sig := make([]byte, es256Size)
-	for i, n := range [][]byte{r, s} {
-		n = bytes.TrimLeft(n, "\x00") // DER's sign byte
-		if len(n) > es256Size/2 {
-			return nil, errors.New("oidc: signing: ECDSA signature out of range")
-		}
-		copy(sig[(i+1)*es256Size/2-len(n):], n)
-	}
-	return sig, nil
+	return &signer{kid: kid, alg: alg, key: priv, es: es, header: base64.RawURLEncoding.EncodeToString(h)}, nil
 }
 
 // sign returns the compact JWS of payload.
@@ -94,27 +73,18 @@ func (s *signer) sign(payload []byte) (string, error) {
 	buf = enc.AppendEncode(buf, payload)
 	digest := sha256.Sum256(buf)
 	var sig []byte
-	switch k := s.key.(type) {
-	case *ecdsa.PrivateKey:
-		// The nonce is RFC 6979's, derived from the key and the digest with
-		// HMAC-SHA-256 (a nil random source), rather than Go's hedged one,
-		// whose HMAC-SHA-512 over fresh random bytes cost a fifth of the
-		// signature more. Every payload signed here holds a fresh random
-		// token id (uti, jti), so no two signatures share a digest and the
-		// fault attacks that need one message signed twice do not apply;
-		// and a signature no longer depends on the random source.
-		der, err := k.Sign(nil, digest[:], crypto.SHA256)
-		if err != nil {
+	var err error
+	if s.es != nil {
+		// With a nonce made ahead of time (package es256) rather than
+		// crypto/ecdsa's RFC 6979 one: a third of crypto/ecdsa's signature
+		// is deriving its nonce and inverting it, which es256 does for a
+		// batch at once.
+		var out [es256.Size]byte
+		if sig, err = s.es.Sign(out[:0], &digest); err != nil {
 			return "", fmt.Errorf("oidc: signing: %w", err)
 		}
-		if sig, err = es256FromDER(der); err != nil {
-			return "", err
-		}
-	case *rsa.PrivateKey:
-		var err error
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, digest[:]); err != nil {
-			return "", fmt.Errorf("oidc: signing: %w", err)
-		}
+	} else if sig, err = rsa.SignPKCS1v15(rand.Reader, s.key.(*rsa.PrivateKey), crypto.SHA256, digest[:]); err != nil {
+		return "", fmt.Errorf("oidc: signing: %w", err)
 	}
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, sig)

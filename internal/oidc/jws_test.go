@@ -1,16 +1,12 @@
 package oidc
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/asn1"
 	"encoding/base64"
-	"math/big"
-	mathrand "math/rand/v2"
 	"strings"
 	"testing"
 
@@ -89,47 +85,4 @@ func TestSignerRefusesMismatchedKeys(t *testing.T) {
 	if _, err := newSigner("k", jose.PS256, rsaKey); err == nil {
 		t.Error("an RSA key signs PS256 as if it were RS256")
 	}
-}
-
-// TestES256FromDER: R and S of every length DER gives them (a sign byte
-// before a high bit, fewer bytes for small values) land right-aligned in
-// their 32 bytes; anything else is refused.
-func TestES256FromDER(t *testing.T) {
-	rng := mathrand.New(mathrand.NewPCG(3, 4))
-	for i := range 2000 {
-		var want [es256Size]byte
-		for j := range want {
-			want[j] = byte(rng.Uint32())
-		}
-		// Small values too: leading zero bytes that DER leaves out.
-		clear(want[:rng.IntN(20)])
-		clear(want[es256Size/2 : es256Size/2+rng.IntN(20)])
-		der, err := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(want[:32]), new(big.Int).SetBytes(want[32:])})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := es256FromDER(der)
-		if err != nil || !bytes.Equal(got, want[:]) {
-			t.Fatalf("case %d: es256FromDER(%x) = %x, %v; want %x", i, der, got, err, want)
-		}
-	}
-	tooLong, _ := asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1)})
-	for name, der := range map[string][]byte{
-		"empty":          nil,
-		"trailing bytes": append(mustDER(t), 0),
-		"r over 32":      tooLong,
-		"not a sequence": {0x02, 0x01, 0x01},
-	} {
-		if _, err := es256FromDER(der); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
-}
-
-func mustDER(t *testing.T) []byte {
-	der, err := asn1.Marshal(struct{ R, S *big.Int }{big.NewInt(5), big.NewInt(7)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
 }
