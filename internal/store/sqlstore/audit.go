@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -35,6 +37,40 @@ func scanAudit(sc scanner, extra ...any) (store.AuditRecord, error) {
 // between a large batch's chunks rather than after all of them.
 const auditChunk = 100
 
+// auditInsertColumns is how many values a row of auditInsert takes.
+const auditInsertColumns = 12
+
+// auditInserts holds the INSERT of n records, n ≤ auditChunk, once built:
+// a batch of sign-ins reuses the same few statement texts, which the
+// SQLite store's statement cache then finds prepared.
+var auditInserts [auditChunk + 1]atomic.Pointer[string]
+
+// auditInsert is the INSERT of n records, whose values are bound in the
+// order of its columns, record after record.
+func auditInsert(n int) string {
+	if q := auditInserts[n].Load(); q != nil {
+		return *q
+	}
+	b := []byte(`INSERT INTO audit_records (tenant_id, log, id, created_at, category, activity, user_id, app_id, upn, result, error_code, data) VALUES `)
+	for row := range n {
+		if row > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, '(')
+		for col := range auditInsertColumns {
+			if col > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, '$')
+			b = strconv.AppendInt(b, int64(row*auditInsertColumns+col+1), 10)
+		}
+		b = append(b, ')')
+	}
+	q := string(append(b, " ON CONFLICT DO NOTHING"...))
+	auditInserts[n].Store(&q)
+	return q
+}
+
 // AppendAudit inserts the records as they are: no change-feed entry, so
 // the tenant's head stays where it is.
 func (t *txn) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error {
@@ -44,22 +80,15 @@ func (t *txn) AppendAudit(ctx context.Context, recs ...store.AuditRecord) error 
 	for len(recs) > 0 {
 		chunk := recs[:min(len(recs), auditChunk)]
 		recs = recs[len(chunk):]
-		args := &sqlq.Args{}
-		rows := make([]string, 0, len(chunk))
+		vals := make([]any, 0, len(chunk)*auditInsertColumns)
 		for _, r := range chunk {
 			if err := required("audit record tenant, log and id", r.TenantID, r.Log, r.ID); err != nil {
 				return err
 			}
-			vals := []any{r.TenantID, r.Log, r.ID, t.at(r.At), key(strings.ToLower(r.Category)), key(strings.ToLower(r.Activity)),
-				key(r.UserID), key(r.AppID), key(strings.ToLower(r.UPN)), r.Result, r.ErrorCode, document(r.Data)}
-			ph := make([]string, len(vals))
-			for i, v := range vals {
-				ph[i] = args.Add(v)
-			}
-			rows = append(rows, "("+strings.Join(ph, ", ")+")")
+			vals = append(vals, r.TenantID, r.Log, r.ID, t.at(r.At), key(strings.ToLower(r.Category)), key(strings.ToLower(r.Activity)),
+				key(r.UserID), key(r.AppID), key(strings.ToLower(r.UPN)), r.Result, r.ErrorCode, document(r.Data))
 		}
-		n, err := t.exec(ctx, `INSERT INTO audit_records (tenant_id, log, id, created_at, category, activity, user_id, app_id, upn, result, error_code, data)
-			VALUES `+strings.Join(rows, ", ")+` ON CONFLICT DO NOTHING`, args.Values()...)
+		n, err := t.exec(ctx, auditInsert(len(chunk)), vals...)
 		if err != nil {
 			return err
 		}
