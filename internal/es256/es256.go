@@ -19,6 +19,11 @@
 // uniformly from [1, n−1] with crypto/rand; the rest is constant-time
 // bigmod. A nonce leaves the pool under its lock, so no two signatures
 // share one.
+//
+// What a pool costs: a nonce made before a process's memory is copied (a
+// VM snapshot restored twice) signs in both copies, and two signatures
+// with one k give the key away. A node must not be cloned from a running
+// one's memory; RFC 6979's nonces would not have that limit.
 package es256
 
 import (
