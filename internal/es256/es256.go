@@ -4,9 +4,10 @@
 //
 // What it owns is where the per-signature nonces come from. ECDSA's
 // signature is r = x(k·G) mod n and s = k⁻¹(e + r·d) mod n; k, r and k⁻¹
-// do not depend on the message or the key, and FIPS 186-4 §4.5 allows them
-// to be computed before the message is known, provided they stay secret
-// and each serves one signature. The package keeps one pool of such
+// do not depend on the message or the key. FIPS 186-4 allows k and k⁻¹ to
+// be computed before the message is known, provided they stay secret and
+// each serves one signature (§4.5, of DSA's per-message secret, which
+// ECDSA's k is). The package keeps one pool of such
 // nonces for the process and fills it a batch at a time, with one modular
 // inversion for the whole batch (Montgomery's trick) instead of one per
 // signature: crypto/ecdsa spent about a third of a signature on that
