@@ -32,14 +32,7 @@ func TestSignaturesVerify(t *testing.T) {
 	var keys []*ecdsa.PrivateKey
 	var signers []*Key
 	for range 3 {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := NewKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
+		k, s := newTestKey(t)
 		keys, signers = append(keys, k), append(signers, s)
 	}
 	for i := range 3*batch + 5 {
@@ -63,6 +56,20 @@ func TestSignaturesVerify(t *testing.T) {
 			t.Fatal("the signature verifies another digest")
 		}
 	}
+}
+
+// newTestKey is a fresh P-256 key and its Key.
+func newTestKey(tb testing.TB) (*ecdsa.PrivateKey, *Key) {
+	tb.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	key, err := NewKey(k)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k, key
 }
 
 func mustHex(t *testing.T, s string) []byte {
@@ -160,14 +167,7 @@ func mustKey(t *testing.T, d []byte) *ecdsa.PrivateKey {
 
 // Signers racing on the pool never share a nonce: every r differs.
 func TestConcurrentSignersShareNoNonce(t *testing.T) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := NewKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, key := newTestKey(t)
 	const workers, each = 8, 2 * batch
 	var mu sync.Mutex
 	seen := map[string]bool{}
@@ -208,14 +208,7 @@ func TestNewKeyRefusesOtherCurves(t *testing.T) {
 }
 
 func BenchmarkSign(b *testing.B) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		b.Fatal(err)
-	}
-	key, err := NewKey(k)
-	if err != nil {
-		b.Fatal(err)
-	}
+	k, key := newTestKey(b)
 	digest := sha256.Sum256([]byte("payload"))
 	buf := make([]byte, 0, Size)
 	b.Run("pool", func(b *testing.B) {
