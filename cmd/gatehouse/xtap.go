@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/xtap"
 )
 
@@ -139,12 +140,7 @@ func (t tenantInfo) String() string {
 	return t.TenantID
 }
 
-var (
-	guidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	domainPattern = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
-)
-
-func isGUID(s string) bool { return guidPattern.MatchString(s) }
+var domainPattern = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
 
 // tenantRef is a tenant named on the command line: by id, or by a domain
 // to look up. Parsing it needs no request, so a bad one is refused first.
@@ -155,7 +151,7 @@ type tenantRef struct {
 func parseTenantRef(what, s string) (tenantRef, error) {
 	s = strings.TrimSpace(s)
 	switch {
-	case isGUID(s):
+	case directory.IsGUID(s):
 		return tenantRef{id: strings.ToLower(s)}, nil
 	case len(s) <= 253 && domainPattern.MatchString(s):
 		return tenantRef{domain: strings.ToLower(s)}, nil
@@ -492,7 +488,7 @@ func (f *directionFlags) setting(fs *pflag.FlagSet) (*xtap.B2BSetting, error) {
 			switch {
 			case allowAll && strings.EqualFold(v, "all"):
 				all = true
-			case isGUID(v):
+			case directory.IsGUID(v):
 				out = append(out, strings.ToLower(v))
 			default:
 				want := "object ids (GUIDs)"
@@ -1086,13 +1082,13 @@ when left out).`,
 				return errors.New("give --user (an object id in the home tenant) or --email")
 			case user != "" && email != "":
 				return errors.New("give --user or --email, not both")
-			case user != "" && !isGUID(user):
+			case user != "" && !directory.IsGUID(user):
 				return fmt.Errorf("--user is the user's object id in the home tenant (a GUID), not %q", user)
 			case user != "" && home == "":
 				return errors.New("--user needs --home, the user's home tenant (its id or a domain)")
 			case email != "" && (!strings.Contains(email, "@") || strings.ContainsAny(email, " \t")):
 				return fmt.Errorf("--email is an email address, not %q", email)
-			case app != "" && !isGUID(app):
+			case app != "" && !directory.IsGUID(app):
 				return fmt.Errorf("--app is an application (client) id, a GUID, not %q", app)
 			}
 			at, err := xtap.ParseAccessType(accessType)
