@@ -91,14 +91,28 @@ func AppendStrings(b []byte, v []string) []byte {
 	return append(b, ']')
 }
 
+// copied holds the bytes AppendString copies as they are: printable ASCII
+// but for the quote, the backslash and HTML's <, > and &, which
+// encoding/json escapes.
+var copied = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
 // AppendString appends s quoted as encoding/json quotes it. Ids, URLs and
 // most names are printable ASCII that needs no escape and are copied;
 // anything else (quotes, control characters, HTML's <>&, non-ASCII, which
 // encoding/json checks for invalid UTF-8 and U+2028) is left to
-// encoding/json itself.
+// encoding/json itself. The check is one table lookup a byte: the token
+// answer carries the whole access token, a kilobyte or more.
 func AppendString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !copied[s[i]] {
 			q, _ := json.Marshal(s) // a string always encodes
 			return append(b, q...)
 		}

@@ -3,6 +3,7 @@ package jsonw
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +17,27 @@ func TestAppendStringIsEncodingJSON(t *testing.T) {
 		if got := AppendString([]byte("x"), s); !bytes.Equal(got, append([]byte("x"), want...)) {
 			t.Errorf("AppendString(%q) = %s, want x%s", s, got, want)
 		}
+	}
+}
+
+// TestAppendStringEveryByte: each byte alone, and in the middle of a
+// string that is otherwise copied, is quoted as encoding/json quotes it.
+func TestAppendStringEveryByte(t *testing.T) {
+	for c := range 256 {
+		for _, s := range []string{string([]byte{byte(c)}), "abc" + string([]byte{byte(c)}) + "def"} {
+			want, _ := json.Marshal(s)
+			if got := AppendString(nil, s); !bytes.Equal(got, want) {
+				t.Errorf("AppendString(%q) = %s, want %s", s, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkAppendStringToken(b *testing.B) {
+	token := strings.Repeat("eyJhbGciOiJFUzI1NiIsImtpZCI6Ik", 40) + "." + strings.Repeat("A_-z", 20)
+	buf := make([]byte, 0, 2*len(token))
+	for b.Loop() {
+		buf = AppendString(buf[:0], token)
 	}
 }
 
