@@ -257,29 +257,9 @@ func (p prop) normalizeString(s, name, resource string) (any, error) {
 	return s, nil
 }
 
-// IsGUID reports whether s is a GUID (an object or tenant id): 32 hex
-// digits of either case in groups of 8-4-4-4-12 joined by hyphens. Every
-// token request asks it of its tenant, so it is a loop, not a regular
-// expression (a fifth of the cost of resolving the tenant was the match).
-func IsGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// IsGUID reports whether s is a GUID (an object or tenant id), as OData's
+// Edm.Guid.
+func IsGUID(s string) bool { return odata.IsGUID(s) }
 
 func checkEmail(s string) error {
 	a, err := mail.ParseAddress(s)

@@ -275,22 +275,33 @@ func (m *dtMatcher) fraction() {
 // canonicalGUID reports whether s is exactly a GUID in 8-4-4-4-12 hex form
 // and returns it lower-cased.
 func canonicalGUID(s string) (string, bool) {
-	if len(s) != 36 {
+	if !IsGUID(s) {
 		return "", false
 	}
-	for i := 0; i < 36; i++ {
+	return strings.ToLower(s), true
+}
+
+// IsGUID reports whether s is an Edm.Guid: 32 hex digits of either case in
+// groups of 8-4-4-4-12 joined by hyphens, the form of every object and
+// tenant id. Every token request asks it of its tenant, so it is a loop,
+// not a regular expression.
+func IsGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
 		c := s[i]
 		if i == 8 || i == 13 || i == 18 || i == 23 {
 			if c != '-' {
-				return "", false
+				return false
 			}
 			continue
 		}
 		if !isHex(c) {
-			return "", false
+			return false
 		}
 	}
-	return strings.ToLower(s), true
+	return true
 }
 
 func isSpace(c byte) bool      { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -1,5 +1,7 @@
 package xtap
 
+import "github.com/gatehouse-id/gatehouse/internal/directory"
+
 // A tenant's configurations are compiled once (per change) into sorted key
 // arrays, so a decision is a few lookups: the partner by tenant id, then
 // the user, their groups and the application in the targets. Inherited
@@ -49,11 +51,11 @@ func compileTargets(c *TargetConfiguration) targetSet {
 			t.all = true
 		case tg.Target == Office365 && tg.TargetType == TargetTypeApplication:
 			t.office365 = true
-		case isGUID(tg.Target) && tg.TargetType == TargetTypeUser:
+		case directory.IsGUID(tg.Target) && tg.TargetType == TargetTypeUser:
 			users = append(users, tg.Target)
-		case isGUID(tg.Target) && tg.TargetType == TargetTypeGroup:
+		case directory.IsGUID(tg.Target) && tg.TargetType == TargetTypeGroup:
 			groups = append(groups, tg.Target)
-		case isGUID(tg.Target) && tg.TargetType == TargetTypeApplication:
+		case directory.IsGUID(tg.Target) && tg.TargetType == TargetTypeApplication:
 			apps = append(apps, tg.Target)
 		default:
 			// Writes are validated, so this is a stored target we cannot

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-id/gatehouse/internal/directory"
 	"github.com/gatehouse-id/gatehouse/internal/usererr"
 )
 
@@ -153,32 +154,11 @@ func parseArray(path string, raw json.RawMessage) ([]json.RawMessage, error) {
 	return a, nil
 }
 
-// isGUID reports whether s is a GUID in the 8-4-4-4-12 form Graph uses.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // TenantID validates a partner tenant id (a path key or a body's tenantId)
 // and returns it in the canonical lower-case form used as the key.
 func TenantID(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if !isGUID(s) {
+	if !directory.IsGUID(s) {
 		return "", invalid("'%s' is not a valid tenant id; a tenant id is a GUID such as 7b9e2c44-1a3f-4d5e-8c6b-0f1e2d3c4b5a.", s)
 	}
 	return strings.ToLower(s), nil
@@ -315,7 +295,7 @@ func parseTarget(path string, raw json.RawMessage, sd side) (Target, error) {
 		t.Target = AllApplications
 	case strings.EqualFold(t.Target, Office365):
 		t.Target = Office365
-	case isGUID(t.Target):
+	case directory.IsGUID(t.Target):
 		t.Target = strings.ToLower(t.Target)
 	default:
 		return Target{}, invalid("Invalid value '%s' for property '%s.target': use an object id (GUID), AllUsers, AllApplications or Office365.", t.Target, path)

@@ -1,6 +1,10 @@
 package xtap
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/gatehouse-id/gatehouse/internal/directory"
+)
 
 // WhatIf is a validated body of POST /v1.0/policies/crossTenantAccessPolicy/evaluate
 // (our extension): which access, by whom from which home tenant, to which
@@ -44,7 +48,7 @@ func ParseWhatIf(body []byte) (WhatIf, error) {
 		case "homeTenantId":
 			w.HomeTenantID, err = TenantID(s)
 		case "userId":
-			if !isGUID(s) {
+			if !directory.IsGUID(s) {
 				err = invalid("Invalid value '%s' for property 'userId': use the user's object id (a GUID) in the home tenant.", s)
 			}
 			w.UserID = strings.ToLower(s)
@@ -54,7 +58,7 @@ func ParseWhatIf(body []byte) (WhatIf, error) {
 			}
 			w.InvitedUserEmailAddress = s
 		case "appId":
-			if !isGUID(s) {
+			if !directory.IsGUID(s) {
 				err = invalid("Invalid value '%s' for property 'appId': use the application's appId (a GUID), or leave it out.", s)
 			}
 			w.AppID = strings.ToLower(s)
